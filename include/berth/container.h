@@ -1,0 +1,60 @@
+/* container.h - the user's container ("box"): effective settings, spec
+ * building, spec hash, and ensure (image, create, inject passwd/group, start).
+ * Shared by pam_berth, berth-shell and berthctl. */
+#ifndef BERTH_CONTAINER_H
+#define BERTH_CONTAINER_H
+
+#include <stdbool.h>
+#include <jansson.h>
+#include "berth/config.h"
+#include "berth/engine.h"
+#include "berth/user.h"
+
+#define BERTH_LABEL_USER "berth.user"
+#define BERTH_LABEL_UID "berth.uid"
+#define BERTH_LABEL_SPEC "berth.spec"
+#define BERTH_KEEPER_TARGET "/.berth/keeper"
+
+struct berth_box {
+  const struct berth_config *cfg;   /* borrowed */
+  const struct berth_user *user;    /* borrowed */
+  struct berth_container_conf *conf; /* resolved for this user, owned */
+  char *name;        /* sanitized container name */
+  char *hostname;    /* sanitized hostname */
+  char *image_id;    /* after ensure */
+  char *spec_hash;   /* after ensure */
+  char *id;          /* container id after ensure */
+  char *shell;       /* shell to run inside: user's if the image has it, else fallback */
+};
+
+/* Resolve settings, expand templates, compute names.  No engine traffic. */
+int berth_box_new(const struct berth_config *cfg, const struct berth_user *u,
+                  struct berth_box **out, berth_error_t *err);
+void berth_box_free(struct berth_box *b);
+
+/* Build the create body for image_id.  keeper_path is the host path of
+ * berth-keeper (bind-mounted read-only) used when conf->keeper is empty.
+ * Exposed for unit tests. */
+json_t *berth_box_spec(const struct berth_box *b, const char *image_id, const char *keeper_path,
+                       berth_error_t *err);
+/* Hash of the effective spec (image id included): hex SHA-256 of the
+ * canonical (sorted-keys, compact) JSON of the spec.  Exposed for tests. */
+int berth_box_spec_hash(json_t *spec, char out[65]);
+
+/* Merge the user's passwd/group entries into an image's files.  The user's
+ * passwd line replaces any image line with the same name or uid; each of the
+ * user's groups replaces any line with the same name or gid and lists the
+ * user as a member.  Exposed for unit tests. */
+char *berth_merge_passwd(const char *image_passwd, const struct berth_user *u, const char *home,
+                         const char *shell, berth_error_t *err);
+char *berth_merge_group(const char *image_group, const struct berth_user *u, berth_error_t *err);
+
+/* Ensure the container exists, matches the current spec and runs.  The caller
+ * holds the user's session lock (session.h).  may_recreate: when the existing
+ * container's spec hash differs, remove and recreate it (true only when no
+ * session is live in it).  Fills b->id, b->image_id, b->spec_hash, b->shell.
+ * *created (may be NULL) tells whether a new container was created. */
+int berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate,
+                     bool *created, berth_error_t *err);
+
+#endif

@@ -1,0 +1,47 @@
+/* user.h - identity through NSS (works for local, LDAP, SSSD/AD users),
+ * %-templates and container-name sanitizing. */
+#ifndef BERTH_USER_H
+#define BERTH_USER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "berth/error.h"
+
+struct berth_group {
+  gid_t gid;
+  char *name;   /* NULL when the gid has no name in NSS */
+};
+
+struct berth_user {
+  char *name;
+  uid_t uid;
+  gid_t gid;
+  char *gecos;
+  char *home;
+  char *shell;
+  char *group;                 /* primary group name (NULL when unnamed) */
+  struct berth_group *groups;  /* every group incl. the primary one, primary first */
+  size_t n_groups;
+};
+
+/* Resolve by name / by uid with getpwnam_r/getpwuid_r, getgrouplist, getgrgid_r.
+ * Unknown user: kind BERTH_E_USER, status ENOENT. */
+int berth_user_lookup(const char *name, struct berth_user **out, berth_error_t *err);
+int berth_user_lookup_uid(uid_t uid, struct berth_user **out, berth_error_t *err);
+void berth_user_free(struct berth_user *u);
+bool berth_user_in_group(const struct berth_user *u, const char *group);
+
+/* Expand %u (user) %U (uid) %g (primary group name, gid if unnamed) %G (gid)
+ * %h (home) and %% in tmpl.  Unknown %x is an error (BERTH_E_CONFIG). */
+char *berth_expand_template(const char *tmpl, const struct berth_user *u, berth_error_t *err);
+
+/* Sanitize an expanded container name to [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most
+ * BERTH_NAME_MAX characters.  When sanitizing changed anything or truncation
+ * was needed, a "-" and 8 hex digits of SHA-256(original) are appended so two
+ * different inputs never map to the same name. */
+#define BERTH_NAME_MAX 63
+char *berth_sanitize_name(const char *name, berth_error_t *err);
+/* The same for a hostname: [a-z0-9-], no leading/trailing '-', max 63. */
+char *berth_sanitize_hostname(const char *name, berth_error_t *err);
+
+#endif

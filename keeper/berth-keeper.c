@@ -1,0 +1,2 @@
+/* berth-keeper.c - placeholder; being written. */
+int main(void) { return 1; }

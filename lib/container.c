@@ -1,0 +1,2 @@
+/* container.c - placeholder; being written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* entry.c - placeholder; being written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* hijack.c - placeholder; being written. */
+#include "config.h"

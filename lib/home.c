@@ -1,0 +1,2 @@
+/* home.c - placeholder; being written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* names.c - placeholder; being written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* passwd.c - placeholder; being written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* privs.c - placeholder; being written. */
+#include "config.h"

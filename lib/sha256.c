@@ -1,0 +1,2 @@
+/* sha256.c - placeholder; being written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* user.c - placeholder; being written. */
+#include "config.h"

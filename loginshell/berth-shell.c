@@ -1,0 +1,3 @@
+/* berth-shell.c - placeholder; being written. */
+#include "config.h"
+int main(void) { return 1; }
