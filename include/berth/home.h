@@ -9,7 +9,8 @@
 
 /* When u->home is missing and cfg->home.create: create parents (root-owned
  * 0755), the home (uid:gid, cfg->home.mode) and copy cfg->home.skel into it
- * as the user.  *created tells whether it did.  A home that exists is left
+ * (every entry owned by the user, links copied as links).  *created tells
+ * whether it did.  A home that exists is left
  * alone.  Errors are BERTH_E_HOME. */
 int berth_home_ensure(const struct berth_config *cfg, const struct berth_user *u, bool *created,
                       berth_error_t *err);

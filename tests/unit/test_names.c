@@ -1,0 +1,348 @@
+/* test_names.c - templates, container-name and hostname sanitizing: the
+ * results must be accepted by Docker / DNS and never collide. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "berth/user.h"
+
+static bool
+is_alnum(char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Docker's own rule: ^[a-zA-Z0-9][a-zA-Z0-9_.-]+$ */
+static void
+assert_docker_name(const char *s)
+{
+  size_t n = strlen(s);
+  assert_true(n >= 2);
+  assert_true(n <= BERTH_NAME_MAX);
+  assert_true(is_alnum(s[0]));
+  for (size_t i = 1; i < n; i++)
+    assert_true(is_alnum(s[i]) || s[i] == '_' || s[i] == '.' || s[i] == '-');
+}
+
+/* One RFC 1123 label: [a-z0-9-], 1..63, no leading or trailing '-'. */
+static void
+assert_hostname(const char *s)
+{
+  size_t n = strlen(s);
+  assert_true(n >= 1 && n <= 63);
+  assert_true(s[0] != '-' && s[n - 1] != '-');
+  for (size_t i = 0; i < n; i++)
+    assert_true((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-');
+}
+
+static char *
+name_ok(const char *in)
+{
+  berth_error_t err = NULL;
+  char *out = berth_sanitize_name(in, &err);
+  if (out == NULL)
+    fail_msg("sanitize_name(%s): %s", in, err->msg);
+  assert_null(err);
+  assert_docker_name(out);
+  return out;
+}
+
+static char *
+host_ok(const char *in)
+{
+  berth_error_t err = NULL;
+  char *out = berth_sanitize_hostname(in, &err);
+  if (out == NULL)
+    fail_msg("sanitize_hostname(%s): %s", in, err->msg);
+  assert_hostname(out);
+  return out;
+}
+
+static void
+assert_name_is(const char *in, const char *want)
+{
+  char *out = name_ok(in);
+  assert_string_equal(out, want);
+  free(out);
+}
+
+static void
+assert_names_differ(const char *a, const char *b)
+{
+  char *x = name_ok(a), *y = name_ok(b);
+  if (strcmp(x, y) == 0)
+    fail_msg("\"%s\" and \"%s\" both sanitize to \"%s\"", a, b, x);
+  free(x);
+  free(y);
+}
+
+/* ---------------------------------------------------------------- names */
+
+static void
+test_plain_names_unchanged(void **state)
+{
+  assert_name_is("berth-alice", "berth-alice");
+  assert_name_is("berth-Bob.Smith", "berth-Bob.Smith"); /* Docker allows uppercase */
+  assert_name_is("berth-alice_corp.example", "berth-alice_corp.example");
+  assert_name_is("berth-first.middle.last", "berth-first.middle.last");
+  assert_name_is("ab", "ab");
+}
+
+static void
+test_ad_name(void **state)
+{
+  /* the suffix is SHA-256("berth-alice@corp.example")[:8], computed with
+   * python3 hashlib, independently of lib/sha256.c */
+  assert_name_is("berth-alice@corp.example", "berth-alice_corp.example-9e98cd15");
+  assert_names_differ("berth-alice@corp.example", "berth-alice_corp.example");
+  assert_names_differ("berth-CORP\\alice", "berth-CORP_alice");
+}
+
+static void
+test_collisions(void **state)
+{
+  const char *set[] = { "a@b",
+                        "a_b",
+                        "a b",
+                        "a#b",
+                        "a/b",
+                        "a:b",
+                        "a\tb",
+                        "a\xc3\xa9"
+                        "b",
+                        "a__b",
+                        "a_b-7508d8b5" /* looks like sanitize("a@b") */ };
+  size_t n = sizeof(set) / sizeof(set[0]);
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++)
+      assert_names_differ(set[i], set[j]);
+  /* a literal name that looks hashed gets hashed itself */
+  {
+    char *h = name_ok("a@b");
+    assert_string_equal(h, "a_b-7508d8b5");
+    assert_names_differ(h, "a@b");
+    free(h);
+  }
+}
+
+static void
+test_long_names(void **state)
+{
+  char a[101], b[101], *x, *y, *x2;
+
+  memset(a, 'a', 100);
+  a[100] = '\0';
+  memcpy(b, a, sizeof(a));
+  b[99] = 'b';
+  x = name_ok(a);
+  y = name_ok(b);
+  x2 = name_ok(a);
+  assert_int_equal(strlen(x), BERTH_NAME_MAX);
+  assert_string_equal(x, x2);             /* stable */
+  assert_string_not_equal(x, y);          /* distinct though only the end differs */
+  assert_int_equal(strncmp(x, a, 54), 0); /* readable prefix kept */
+  assert_int_equal(x[54], '-');
+  free(x);
+  free(y);
+  free(x2);
+
+  /* exactly at the limit: unchanged; one over: shortened */
+  memset(a, 'c', BERTH_NAME_MAX);
+  a[BERTH_NAME_MAX] = '\0';
+  assert_name_is(a, a);
+  a[BERTH_NAME_MAX] = 'c';
+  a[BERTH_NAME_MAX + 1] = '\0';
+  x = name_ok(a);
+  assert_int_equal(strlen(x), BERTH_NAME_MAX);
+  free(x);
+}
+
+static void
+test_leading_and_short(void **state)
+{
+  char *x = name_ok(".alice"), *y = name_ok("_alice"), *z = name_ok("-alice");
+  assert_string_not_equal(x, y);
+  assert_string_not_equal(y, z);
+  assert_string_not_equal(x, z);
+  assert_non_null(strstr(x, ".alice"));
+  free(x);
+  free(y);
+  free(z);
+  /* Docker needs two characters */
+  x = name_ok("a");
+  assert_string_not_equal(x, "a");
+  free(x);
+}
+
+static void
+test_empty_and_garbage(void **state)
+{
+  berth_error_t err = NULL;
+  char *x;
+
+  assert_null(berth_sanitize_name("", &err));
+  assert_non_null(err);
+  assert_int_equal(err->kind, BERTH_E_CONFIG);
+  berth_error_release(&err);
+  assert_null(berth_sanitize_name(NULL, &err));
+  assert_non_null(err);
+  berth_error_release(&err);
+
+  assert_names_differ("@@@", "###");
+  assert_names_differ("\xff\xfe", "\xfe\xff");
+  x = name_ok("\n\r\t ");
+  free(x);
+}
+
+/* ------------------------------------------------------------ hostnames */
+
+static void
+test_hostnames(void **state)
+{
+  char *h;
+  char a[101], b[101], *x, *y;
+
+  h = host_ok("alice-box");
+  assert_string_equal(h, "alice-box");
+  free(h);
+  h = host_ok("alice@corp.example-box");
+  assert_string_equal(h, "alice-corp-example-box");
+  free(h);
+  h = host_ok("Bob.Smith-box");
+  assert_string_equal(h, "bob-smith-box");
+  free(h);
+  h = host_ok("first_last-box");
+  assert_string_equal(h, "first-last-box");
+  free(h);
+
+  /* lossy: other bytes, trimmed ends -> suffixed, so still distinct */
+  x = host_ok("j\xc3\xbcrgen-box");
+  y = host_ok("j\xc3\xa4rgen-box");
+  assert_string_not_equal(x, y);
+  free(x);
+  free(y);
+  x = host_ok("-alice-");
+  assert_string_not_equal(x, "alice");
+  free(x);
+
+  /* never empty */
+  x = host_ok("@@@");
+  y = host_ok("---");
+  assert_string_not_equal(x, y);
+  free(x);
+  free(y);
+
+  /* long: at most 63, stable, distinct */
+  memset(a, 'q', 100);
+  a[100] = '\0';
+  memcpy(b, a, sizeof(a));
+  b[99] = 'r';
+  x = host_ok(a);
+  y = host_ok(b);
+  assert_int_equal(strlen(x), 63);
+  assert_string_not_equal(x, y);
+  free(y);
+  y = host_ok(a);
+  assert_string_equal(x, y);
+  free(x);
+  free(y);
+
+  /* a cut that lands on a separator leaves no trailing '-' before the hash */
+  memset(a, 'q', 100);
+  a[53] = '.';
+  a[100] = '\0';
+  x = host_ok(a);
+  assert_null(strstr(x, "--"));
+  free(x);
+
+  {
+    berth_error_t err = NULL;
+    assert_null(berth_sanitize_hostname("", &err));
+    assert_non_null(err);
+    berth_error_release(&err);
+  }
+}
+
+/* ------------------------------------------------------------ templates */
+
+static struct berth_user alice = {
+  .name = (char *)"alice@corp.example",
+  .uid = 1234,
+  .gid = 5678,
+  .home = (char *)"/home/corp.example/alice",
+  .shell = (char *)"/bin/bash",
+  .group = (char *)"domain users",
+};
+
+static void
+assert_expands(const struct berth_user *u, const char *tmpl, const char *want)
+{
+  berth_error_t err = NULL;
+  char *out = berth_expand_template(tmpl, u, &err);
+  if (out == NULL)
+    fail_msg("expand(%s): %s", tmpl, err->msg);
+  assert_string_equal(out, want);
+  free(out);
+}
+
+static void
+assert_template_error(const char *tmpl)
+{
+  berth_error_t err = NULL;
+  char *out = berth_expand_template(tmpl, &alice, &err);
+  if (out != NULL)
+    fail_msg("expand(%s) gave \"%s\", expected an error", tmpl, out);
+  assert_non_null(err);
+  assert_int_equal(err->kind, BERTH_E_CONFIG);
+  assert_non_null(strstr(err->msg, tmpl));
+  berth_error_release(&err);
+}
+
+static void
+test_templates(void **state)
+{
+  struct berth_user nogroup = alice;
+
+  assert_expands(&alice, "%u", "alice@corp.example");
+  assert_expands(&alice, "%U", "1234");
+  assert_expands(&alice, "%g", "domain users");
+  assert_expands(&alice, "%G", "5678");
+  assert_expands(&alice, "%h", "/home/corp.example/alice");
+  assert_expands(&alice, "%%", "%");
+  assert_expands(&alice, "berth-%u", "berth-alice@corp.example");
+  assert_expands(&alice, "/srv/%U/%G:%h", "/srv/1234/5678:/home/corp.example/alice");
+  assert_expands(&alice, "100%%", "100%");
+  assert_expands(&alice, "%%u", "%u");
+  assert_expands(&alice, "", "");
+  assert_expands(&alice, "plain", "plain");
+  nogroup.group = NULL;
+  assert_expands(&nogroup, "%g-%G", "5678-5678");
+
+  assert_template_error("%x");
+  assert_template_error("berth-%");
+  assert_template_error("a%Zb");
+  assert_template_error("%u%");
+}
+
+int
+main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_plain_names_unchanged),
+    cmocka_unit_test(test_ad_name),
+    cmocka_unit_test(test_collisions),
+    cmocka_unit_test(test_long_names),
+    cmocka_unit_test(test_leading_and_short),
+    cmocka_unit_test(test_empty_and_garbage),
+    cmocka_unit_test(test_hostnames),
+    cmocka_unit_test(test_templates),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
