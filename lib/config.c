@@ -1,2 +1,1465 @@
-/* config.c - placeholder; being written. */
+/* config.c - berth.conf: defaults first, then filled from the file with
+ * libconfig, then validated as a whole; policy decisions and the per-user
+ * effective container settings (global, then group, then user override). */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "berth/config.h"
+#include "berth/user.h"
+#include "berth/util.h"
+
+/* Docker refuses memory limits below 6 MiB ("Minimum memory limit allowed is
+ * 6MB"); checking here turns a login-time engine error into a config error. */
+#define MIN_MEMORY (6LL * 1024 * 1024)
+/* berth mounts its own files (the keeper) under this directory. */
+#define RESERVED_DIR "/.berth"
+
+struct ctx {
+  const char *path;
+  const char *dir; /* of path: where relative @include files live */
+  berth_error_t *err;
+};
+
+/* ------------------------------------------------------------------ errors */
+
+static void
+src_file(const struct ctx *c, const config_setting_t *s, char *buf, size_t n)
+{
+  const char *f = config_setting_source_file(s);
+  if (f == NULL)
+    snprintf(buf, n, "%s", c->path);
+  else if (f[0] != '/' && c->dir != NULL)
+    snprintf(buf, n, "%s/%s", c->dir, f);
+  else
+    snprintf(buf, n, "%s", f);
+}
+
+/* "container.mounts[1].target": list and array elements by index. */
+static void
+setting_key(const config_setting_t *s, char *buf, size_t n)
+{
+  const config_setting_t *chain[32];
+  size_t depth = 0, used = 0;
+
+  for (const config_setting_t *p = s; p && !config_setting_is_root(p) && depth < 32;
+       p = config_setting_parent(p))
+    chain[depth++] = p;
+  buf[0] = '\0';
+  while (depth-- > 0 && used < n) {
+    const config_setting_t *x = chain[depth];
+    if (config_setting_name(x))
+      snprintf(buf + used, n - used, "%s%s", used ? "." : "", config_setting_name(x));
+    else
+      snprintf(buf + used, n - used, "[%d]", config_setting_index(x));
+    used = strlen(buf);
+  }
+}
+
+/* Every config error reads "FILE:LINE: KEY: problem". */
+static int __attribute__((format(printf, 3, 4)))
+fail(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
+{
+  char key[256], file[PATH_MAX];
+  char *msg = NULL;
+  va_list ap;
+
+  setting_key(s, key, sizeof(key));
+  src_file(c, s, file, sizeof(file));
+  va_start(ap, fmt);
+  if (vasprintf(&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end(ap);
+  berth_error_make(c->err, BERTH_E_CONFIG, EINVAL, "%s:%u: %s: %s", file,
+                   config_setting_source_line(s), key[0] ? key : "(top level)",
+                   msg ? msg : "invalid value");
+  free(msg);
+  return -1;
+}
+
+static const char *
+type_name(const config_setting_t *s)
+{
+  switch (config_setting_type(s)) {
+  case CONFIG_TYPE_GROUP:
+    return "a group { ... }";
+  case CONFIG_TYPE_INT:
+  case CONFIG_TYPE_INT64:
+    return "an integer";
+  case CONFIG_TYPE_FLOAT:
+    return "a decimal number";
+  case CONFIG_TYPE_STRING:
+    return "a string";
+  case CONFIG_TYPE_BOOL:
+    return "true/false";
+  case CONFIG_TYPE_ARRAY:
+    return "an array [ ... ]";
+  case CONFIG_TYPE_LIST:
+    return "a list ( ... )";
+  default:
+    return "nothing";
+  }
+}
+
+static int
+fail_type(struct ctx *c, const config_setting_t *s, const char *expected)
+{
+  return fail(c, s, "expected %s, found %s", expected, type_name(s));
+}
+
+/* ------------------------------------------------------------------ typed getters */
+
+static int
+get_group(struct ctx *c, const config_setting_t *s)
+{
+  if (!config_setting_is_group(s))
+    return fail_type(c, s, "a group { ... }");
+  return 0;
+}
+
+static int
+get_string(struct ctx *c, const config_setting_t *s, char **out)
+{
+  char *v;
+
+  if (config_setting_type(s) != CONFIG_TYPE_STRING)
+    return fail_type(c, s, "a string");
+  v = berth_strdup(config_setting_get_string(s), c->err);
+  if (v == NULL)
+    return -1;
+  free(*out);
+  *out = v;
+  return 0;
+}
+
+static int
+get_bool(struct ctx *c, const config_setting_t *s, bool *out)
+{
+  if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+    return fail_type(c, s, "true or false");
+  *out = config_setting_get_bool(s) != 0;
+  return 0;
+}
+
+static int
+get_int(struct ctx *c, const config_setting_t *s, int64_t *out)
+{
+  if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+    return fail_type(c, s, "an integer");
+  *out = config_setting_get_int64(s);
+  return 0;
+}
+
+/* Lists of strings may be written as arrays [ ... ] or lists ( ... ). */
+static int
+get_strv(struct ctx *c, const config_setting_t *s, char ***out)
+{
+  cleanup_strv char **v = NULL;
+  int n;
+
+  if (!config_setting_is_array(s) && !config_setting_is_list(s))
+    return fail_type(c, s, "a list of strings [ \"...\", ... ]");
+  n = config_setting_length(s);
+  v = berth_malloc0(((size_t)n + 1) * sizeof(char *), c->err);
+  if (v == NULL)
+    return -1;
+  for (int i = 0; i < n; i++) {
+    const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+    if (get_string(c, e, &v[i]) < 0)
+      return -1;
+  }
+  berth_strv_free(*out);
+  *out = steal_pointer(&v);
+  return 0;
+}
+
+static int
+get_enum(struct ctx *c, const config_setting_t *s, const char *const *names, int *out)
+{
+  const char *v;
+  char allowed[128] = "";
+
+  if (config_setting_type(s) != CONFIG_TYPE_STRING)
+    return fail_type(c, s, "a string");
+  v = config_setting_get_string(s);
+  for (int i = 0; names[i]; i++) {
+    if (strcmp(v, names[i]) == 0) {
+      *out = i;
+      return 0;
+    }
+    snprintf(allowed + strlen(allowed), sizeof(allowed) - strlen(allowed), "%s%s", i ? ", " : "",
+             names[i]);
+  }
+  return fail(c, s, "\"%s\" is not one of: %s", v, allowed);
+}
+
+static const char *const pull_names[] = { "never", "missing", "always", NULL };
+static const char *const entry_names[] = { "exec", "join", NULL };
+static const char *const logout_names[] = { "keep", "stop", "remove", NULL };
+
+const char *
+berth_pull_name(enum berth_pull p)
+{
+  return (unsigned)p < 3 ? pull_names[p] : "?";
+}
+
+const char *
+berth_on_logout_name(enum berth_on_logout o)
+{
+  return (unsigned)o < 3 ? logout_names[o] : "?";
+}
+
+/* ------------------------------------------------------------------ value checks */
+
+static bool
+has_dotdot(const char *p)
+{
+  for (const char *q = p; (q = strstr(q, "..")) != NULL; q += 2)
+    if ((q == p || q[-1] == '/') && (q[2] == '\0' || q[2] == '/'))
+      return true;
+  return false;
+}
+
+static bool
+has_space(const char *p)
+{
+  for (; *p; p++)
+    if (*p <= ' ' || *p == 0x7f)
+      return true;
+  return false;
+}
+
+static int
+check_abs_path(struct ctx *c, const config_setting_t *s, const char *v)
+{
+  if (v[0] != '/')
+    return fail(c, s, "\"%s\" is not an absolute path", v);
+  if (has_dotdot(v))
+    return fail(c, s, "\"%s\" must not contain \"..\"", v);
+  return 0;
+}
+
+/* Only the escapes berth_expand_template() knows. */
+static int
+check_template(struct ctx *c, const config_setting_t *s, const char *v)
+{
+  for (const char *p = v; *p; p++) {
+    if (*p != '%')
+      continue;
+    p++;
+    if (*p == '\0')
+      return fail(c, s, "\"%s\" ends with a lone %%", v);
+    if (strchr("uUgGh%", *p) == NULL)
+      return fail(c, s,
+                  "unknown template escape \"%%%c\" in \"%s\" (allowed: %%u %%U %%g %%G %%h %%%%)",
+                  *p, v);
+  }
+  return 0;
+}
+
+/* A mount path: absolute, or starting with the (absolute) home "%h". */
+static int
+check_template_path(struct ctx *c, const config_setting_t *s, const char *v)
+{
+  if (check_template(c, s, v) < 0)
+    return -1;
+  if (v[0] != '/' && !(strncmp(v, "%h", 2) == 0 && (v[2] == '\0' || v[2] == '/')))
+    return fail(c, s, "\"%s\" is not an absolute path (start with / or %%h)", v);
+  if (has_dotdot(v))
+    return fail(c, s, "\"%s\" must not contain \"..\"", v);
+  return 0;
+}
+
+static bool
+is_reserved_target(const char *t)
+{
+  size_t n = strlen(RESERVED_DIR);
+  return strcmp(t, "/") == 0 || (strncmp(t, RESERVED_DIR, n) == 0 && (t[n] == '\0' || t[n] == '/'));
+}
+
+/* Paths compare equal regardless of trailing slashes ("/tmp/" is "/tmp"). */
+static bool
+same_path(const char *a, const char *b)
+{
+  size_t la = strlen(a), lb = strlen(b);
+  while (la > 1 && a[la - 1] == '/')
+    la--;
+  while (lb > 1 && b[lb - 1] == '/')
+    lb--;
+  return la == lb && strncmp(a, b, la) == 0;
+}
+
+static size_t
+tmpfs_path_len(const char *t)
+{
+  const char *colon = strchr(t, ':');
+  return colon ? (size_t)(colon - t) : strlen(t);
+}
+
+static bool
+tmpfs_is(const char *tmpfs, const char *path)
+{
+  char buf[PATH_MAX];
+  size_t n = tmpfs_path_len(tmpfs);
+  if (n >= sizeof(buf))
+    return false;
+  memcpy(buf, tmpfs, n);
+  buf[n] = '\0';
+  return same_path(buf, path);
+}
+
+/* Environment variables berth sets from the user's account (SPEC). */
+static const char *const controlled_env[] = { "HOME", "USER", "LOGNAME", "SHELL", NULL };
+
+static size_t
+env_key_len(const char *e)
+{
+  const char *eq = strchr(e, '=');
+  return eq ? (size_t)(eq - e) : strlen(e);
+}
+
+static int
+check_env(struct ctx *c, const config_setting_t *s, char **env)
+{
+  for (size_t i = 0; env && env[i]; i++) {
+    const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+    const char *v = env[i];
+    size_t klen = env_key_len(v);
+
+    if (v[klen] != '=')
+      return fail(c, e, "\"%s\" is not of the form NAME=VALUE", v);
+    if (klen == 0 || !(v[0] == '_' || (v[0] >= 'A' && v[0] <= 'Z') || (v[0] >= 'a' && v[0] <= 'z')))
+      return fail(c, e, "\"%s\": variable names start with a letter or _", v);
+    for (size_t k = 0; k < klen; k++)
+      if (!(v[k] == '_' || (v[k] >= 'A' && v[k] <= 'Z') || (v[k] >= 'a' && v[k] <= 'z')
+            || (v[k] >= '0' && v[k] <= '9')))
+        return fail(c, e, "\"%.*s\" is not a valid variable name", (int)klen, v);
+    for (size_t k = 0; controlled_env[k]; k++)
+      if (strlen(controlled_env[k]) == klen && strncmp(v, controlled_env[k], klen) == 0)
+        return fail(c, e, "%s is set by berth from the user's account and cannot be configured",
+                    controlled_env[k]);
+    for (size_t j = 0; j < i; j++)
+      if (env_key_len(env[j]) == klen && strncmp(env[j], v, klen) == 0)
+        return fail(c, e, "%.*s is set twice in this list", (int)klen, v);
+  }
+  return 0;
+}
+
+static int
+check_tmpfs(struct ctx *c, const config_setting_t *s, char **tmpfs)
+{
+  for (size_t i = 0; tmpfs && tmpfs[i]; i++) {
+    const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+    const char *v = tmpfs[i];
+    size_t n = tmpfs_path_len(v);
+    char path[PATH_MAX];
+
+    if (n >= sizeof(path))
+      return fail(c, e, "path is too long");
+    memcpy(path, v, n);
+    path[n] = '\0';
+    if (path[0] != '/')
+      return fail(c, e, "\"%s\": the tmpfs path must be absolute (\"PATH[:OPTIONS]\")", v);
+    if (has_dotdot(path))
+      return fail(c, e, "\"%s\" must not contain \"..\"", v);
+    if (is_reserved_target(path))
+      return fail(c, e, "\"%s\": %s is reserved", v, strcmp(path, "/") ? RESERVED_DIR : "/");
+    if (v[n] == ':' && (v[n + 1] == '\0' || has_space(v + n + 1)))
+      return fail(
+          c, e, "\"%s\": options after ':' must be non-empty, without spaces (e.g. size=512m)", v);
+    for (size_t j = 0; j < i; j++)
+      if (tmpfs_is(tmpfs[j], path))
+        return fail(c, e, "%s is listed twice", path);
+  }
+  return 0;
+}
+
+/* memory: "2g" or an integer number of bytes. */
+static int
+get_size(struct ctx *c, const config_setting_t *s, int64_t *out)
+{
+  int64_t v = 0;
+
+  if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+    const char *str = config_setting_get_string(s);
+    if (berth_parse_size(str, &v) < 0)
+      return fail(c, s,
+                  "\"%s\" is not a size (bytes, or a number with a k, m or g suffix, e.g. \"2g\")",
+                  str);
+  } else if (config_setting_type(s) == CONFIG_TYPE_INT
+             || config_setting_type(s) == CONFIG_TYPE_INT64) {
+    v = config_setting_get_int64(s);
+    if (v < 0)
+      return fail(c, s, "%lld is negative (0 means unlimited)", (long long)v);
+  } else {
+    return fail_type(c, s, "a size such as \"2g\" or a number of bytes");
+  }
+  if (v != 0 && v < MIN_MEMORY)
+    return fail(c, s, "%lld bytes is below the engine's minimum of 6m (0 means unlimited)",
+                (long long)v);
+  *out = v;
+  return 0;
+}
+
+/* home.mode.  libconfig 1.5 reads 0700 as decimal 700 (it has no octal
+ * literals), so a decimal integer is read digit by digit as octal, like
+ * chmod; hex (0x1C0) and strings ("0700") are taken as written. */
+static int
+get_mode(struct ctx *c, const config_setting_t *s, mode_t *out)
+{
+  long long v;
+
+  if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+    const char *str = config_setting_get_string(s);
+    char *end = NULL;
+    if (str[0] < '0' || str[0] > '7')
+      return fail(c, s, "\"%s\" is not an octal mode such as 0700", str);
+    errno = 0;
+    v = strtoll(str, &end, 8);
+    if (errno != 0 || *end != '\0')
+      return fail(c, s, "\"%s\" is not an octal mode such as 0700", str);
+  } else if (config_setting_type(s) == CONFIG_TYPE_INT
+             || config_setting_type(s) == CONFIG_TYPE_INT64) {
+    long long raw = config_setting_get_int64(s);
+    if (config_setting_get_format(s) == CONFIG_FORMAT_HEX) {
+      v = raw;
+    } else {
+      long long mul = 1;
+      if (raw < 0)
+        return fail(c, s, "%lld is not an octal mode such as 0700", raw);
+      v = 0;
+      for (long long d = raw; d > 0; d /= 10, mul *= 8) {
+        if (d % 10 > 7 || mul > 010000)
+          return fail(c, s, "%lld is not an octal mode such as 0700", raw);
+        v += (d % 10) * mul;
+      }
+    }
+  } else {
+    return fail_type(c, s, "an octal mode such as 0700");
+  }
+  if (v < 0 || v > 07777)
+    return fail(c, s, "0%llo is not a permission mode (at most 07777)", v);
+  if (v & 022)
+    return fail(c, s, "0%04llo would make homes writable by group or others", v);
+  if ((v & 0700) != 0700)
+    return fail(c, s, "0%04llo does not give the owner rwx on the home (0700 at least)", v);
+  *out = (mode_t)v;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ container keys */
+
+enum ck {
+  CK_IMAGE,
+  CK_PULL,
+  CK_NAME,
+  CK_HOSTNAME,
+  CK_KEEPER,
+  CK_MEMORY,
+  CK_CPUS,
+  CK_PIDS,
+  CK_NETWORK,
+  CK_READONLY_ROOTFS,
+  CK_TMPFS,
+  CK_NO_NEW_PRIVILEGES,
+  CK_MOUNTS,
+  CK_ENV,
+  CK_ON_LOGOUT,
+  CK_IDLE_TIMEOUT,
+};
+
+static const struct ckey {
+  const char *name;
+  enum ck id;
+  bool in_container; /* allowed in the global `container` group */
+  bool overridable;  /* allowed in `groups` / `users` entries */
+} ckeys[] = {
+  { "image", CK_IMAGE, false, true },
+  { "pull", CK_PULL, false, true },
+  { "name", CK_NAME, true, false },
+  { "hostname", CK_HOSTNAME, true, false },
+  { "keeper", CK_KEEPER, true, true },
+  { "memory", CK_MEMORY, true, true },
+  { "cpus", CK_CPUS, true, true },
+  { "pids", CK_PIDS, true, true },
+  { "network", CK_NETWORK, true, true },
+  { "readonly_rootfs", CK_READONLY_ROOTFS, true, true },
+  { "tmpfs", CK_TMPFS, true, true },
+  { "no_new_privileges", CK_NO_NEW_PRIVILEGES, true, false },
+  { "mounts", CK_MOUNTS, true, true },
+  { "env", CK_ENV, true, true },
+  { "on_logout", CK_ON_LOGOUT, true, true },
+  { "idle_timeout", CK_IDLE_TIMEOUT, true, true },
+};
+
+static const struct ckey *
+ckey_find(const char *name)
+{
+  for (size_t i = 0; i < sizeof(ckeys) / sizeof(ckeys[0]); i++)
+    if (strcmp(ckeys[i].name, name) == 0)
+      return &ckeys[i];
+  return NULL;
+}
+
+static void
+mounts_free(struct berth_mount *m, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    free(m[i].source);
+    free(m[i].target);
+  }
+  free(m);
+}
+
+static int
+get_mounts(struct ctx *c, const config_setting_t *s, struct berth_mount **out, size_t *n_out)
+{
+  struct berth_mount *m = NULL;
+  size_t n;
+
+  /* `mounts = [];` reads as an empty array: accept it as "no mounts". */
+  if (!config_setting_is_list(s) && !(config_setting_is_array(s) && config_setting_length(s) == 0))
+    return fail_type(c, s, "a list of mounts ( { source = ...; target = ...; }, ... )");
+  n = (size_t)config_setting_length(s);
+  m = berth_malloc0(n * sizeof(*m), c->err);
+  if (m == NULL)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+    const config_setting_t *target_s = NULL;
+
+    if (get_group(c, e) < 0)
+      goto fail;
+    for (int k = 0; k < config_setting_length(e); k++) {
+      const config_setting_t *f = config_setting_get_elem(e, (unsigned)k);
+      const char *name = config_setting_name(f);
+      if (strcmp(name, "source") == 0) {
+        if (get_string(c, f, &m[i].source) < 0 || check_template_path(c, f, m[i].source) < 0)
+          goto fail;
+      } else if (strcmp(name, "target") == 0) {
+        if (get_string(c, f, &m[i].target) < 0 || check_template_path(c, f, m[i].target) < 0)
+          goto fail;
+        if (is_reserved_target(m[i].target)) {
+          fail(c, f, "\"%s\" is reserved", m[i].target);
+          goto fail;
+        }
+        target_s = f;
+      } else if (strcmp(name, "readonly") == 0) {
+        if (get_bool(c, f, &m[i].readonly) < 0)
+          goto fail;
+      } else {
+        fail(c, f, "unknown key (a mount has source, target and readonly)");
+        goto fail;
+      }
+    }
+    if (m[i].source == NULL || m[i].target == NULL) {
+      fail(c, e, "a mount needs both source and target");
+      goto fail;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (same_path(m[j].target, m[i].target)) {
+        fail(c, target_s, "\"%s\" is already the target of an earlier mount", m[i].target);
+        goto fail;
+      }
+  }
+  mounts_free(*out, *n_out);
+  *out = m;
+  *n_out = n;
+  return 0;
+fail:
+  mounts_free(m, n);
+  return -1;
+}
+
+static int
+get_container_key(struct ctx *c, const config_setting_t *s, enum ck id,
+                  struct berth_container_conf *conf)
+{
+  int e;
+  int64_t v = 0;
+
+  switch (id) {
+  case CK_IMAGE:
+    if (get_string(c, s, &conf->image) < 0)
+      return -1;
+    if (conf->image[0] == '\0' || has_space(conf->image))
+      return fail(c, s, "\"%s\" is not an image reference (e.g. \"debian:bookworm\")", conf->image);
+    return 0;
+  case CK_PULL:
+    if (get_enum(c, s, pull_names, &e) < 0)
+      return -1;
+    conf->pull = (enum berth_pull)e;
+    return 0;
+  case CK_NAME:
+    if (get_string(c, s, &conf->name) < 0 || check_template(c, s, conf->name) < 0)
+      return -1;
+    /* Without the user in it every user would share one container. */
+    if (strstr(conf->name, "%u") == NULL && strstr(conf->name, "%U") == NULL)
+      return fail(c, s, "\"%s\" must contain %%u or %%U: each user needs a container of their own",
+                  conf->name);
+    return 0;
+  case CK_HOSTNAME:
+    if (get_string(c, s, &conf->hostname) < 0 || check_template(c, s, conf->hostname) < 0)
+      return -1;
+    if (conf->hostname[0] == '\0')
+      return fail(c, s, "must not be empty");
+    return 0;
+  case CK_KEEPER:
+    if (get_strv(c, s, &conf->keeper) < 0)
+      return -1;
+    if (conf->keeper[0] && conf->keeper[0][0] != '/')
+      return fail(
+          c, config_setting_get_elem(s, 0),
+          "\"%s\": the keeper program must be an absolute path ([] = built-in berth-keeper)",
+          conf->keeper[0]);
+    return 0;
+  case CK_MEMORY:
+    return get_size(c, s, &conf->memory);
+  case CK_CPUS: {
+    double d;
+    if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+      d = config_setting_get_float(s);
+    else if (config_setting_type(s) == CONFIG_TYPE_INT
+             || config_setting_type(s) == CONFIG_TYPE_INT64)
+      d = (double)config_setting_get_int64(s);
+    else
+      return fail_type(c, s, "a number such as 1.5");
+    if (!isfinite(d) || d < 0)
+      return fail(c, s, "%g is not a CPU count (0 means unlimited)", d);
+    conf->cpus = d;
+    return 0;
+  }
+  case CK_PIDS:
+    if (get_int(c, s, &v) < 0)
+      return -1;
+    if (v < 0)
+      return fail(c, s, "%lld is negative (0 means unlimited)", (long long)v);
+    conf->pids = v;
+    return 0;
+  case CK_NETWORK:
+    if (get_string(c, s, &conf->network) < 0)
+      return -1;
+    if (conf->network[0] == '\0' || has_space(conf->network))
+      return fail(c, s, "\"%s\" is not a network mode (bridge, none, host or a network name)",
+                  conf->network);
+    return 0;
+  case CK_READONLY_ROOTFS:
+    return get_bool(c, s, &conf->readonly_rootfs);
+  case CK_TMPFS:
+    if (get_strv(c, s, &conf->tmpfs) < 0)
+      return -1;
+    return check_tmpfs(c, s, conf->tmpfs);
+  case CK_NO_NEW_PRIVILEGES:
+    return get_bool(c, s, &conf->no_new_privileges);
+  case CK_MOUNTS:
+    return get_mounts(c, s, &conf->mounts, &conf->n_mounts);
+  case CK_ENV:
+    if (get_strv(c, s, &conf->env) < 0)
+      return -1;
+    return check_env(c, s, conf->env);
+  case CK_ON_LOGOUT:
+    if (get_enum(c, s, logout_names, &e) < 0)
+      return -1;
+    conf->on_logout = (enum berth_on_logout)e;
+    return 0;
+  case CK_IDLE_TIMEOUT:
+    if (get_int(c, s, &v) < 0)
+      return -1;
+    if (v < 0)
+      return fail(c, s, "%lld is negative (seconds; 0 means never)", (long long)v);
+    conf->idle_timeout = v;
+    return 0;
+  }
+  return fail(c, s, "unknown key");
+}
+
+static void
+override_mark(struct berth_override *o, enum ck id)
+{
+  switch (id) {
+  case CK_IMAGE:
+    o->has_image = true;
+    break;
+  case CK_PULL:
+    o->has_pull = true;
+    break;
+  case CK_KEEPER:
+    o->has_keeper = true;
+    break;
+  case CK_MEMORY:
+    o->has_memory = true;
+    break;
+  case CK_CPUS:
+    o->has_cpus = true;
+    break;
+  case CK_PIDS:
+    o->has_pids = true;
+    break;
+  case CK_NETWORK:
+    o->has_network = true;
+    break;
+  case CK_READONLY_ROOTFS:
+    o->has_readonly_rootfs = true;
+    break;
+  case CK_TMPFS:
+    o->has_tmpfs = true;
+    break;
+  case CK_MOUNTS:
+    o->has_mounts = true;
+    break;
+  case CK_ENV:
+    o->has_env = true;
+    break;
+  case CK_ON_LOGOUT:
+    o->has_on_logout = true;
+    break;
+  case CK_IDLE_TIMEOUT:
+    o->has_idle_timeout = true;
+    break;
+  default:
+    break;
+  }
+}
+
+/* ------------------------------------------------------------------ sections */
+
+static int
+load_engine(struct ctx *c, const config_setting_t *s, struct berth_config *cfg)
+{
+  if (get_group(c, s) < 0)
+    return -1;
+  for (int i = 0; i < config_setting_length(s); i++) {
+    const config_setting_t *f = config_setting_get_elem(s, (unsigned)i);
+    const char *name = config_setting_name(f);
+    if (strcmp(name, "socket") == 0) {
+      if (get_string(c, f, &cfg->engine.socket) < 0 || check_abs_path(c, f, cfg->engine.socket) < 0)
+        return -1;
+    } else if (strcmp(name, "timeout_ms") == 0) {
+      int64_t v = 0;
+      if (get_int(c, f, &v) < 0)
+        return -1;
+      if (v <= 0 || v > INT32_MAX)
+        return fail(c, f, "%lld is not a timeout (milliseconds, greater than 0)", (long long)v);
+      cfg->engine.timeout_ms = (long)v;
+    } else {
+      return fail(c, f, "unknown key (engine has socket and timeout_ms)");
+    }
+  }
+  return 0;
+}
+
+static int
+load_home(struct ctx *c, const config_setting_t *s, struct berth_config *cfg)
+{
+  if (get_group(c, s) < 0)
+    return -1;
+  for (int i = 0; i < config_setting_length(s); i++) {
+    const config_setting_t *f = config_setting_get_elem(s, (unsigned)i);
+    const char *name = config_setting_name(f);
+    if (strcmp(name, "mount") == 0) {
+      if (get_bool(c, f, &cfg->home.mount) < 0)
+        return -1;
+    } else if (strcmp(name, "create") == 0) {
+      if (get_bool(c, f, &cfg->home.create) < 0)
+        return -1;
+    } else if (strcmp(name, "skel") == 0) {
+      if (get_string(c, f, &cfg->home.skel) < 0)
+        return -1;
+      /* "" = create homes empty */
+      if (cfg->home.skel[0] != '\0' && check_abs_path(c, f, cfg->home.skel) < 0)
+        return -1;
+    } else if (strcmp(name, "mode") == 0) {
+      if (get_mode(c, f, &cfg->home.mode) < 0)
+        return -1;
+    } else {
+      return fail(c, f, "unknown key (home has mount, create, skel and mode)");
+    }
+  }
+  return 0;
+}
+
+static int
+load_shell(struct ctx *c, const config_setting_t *s, struct berth_config *cfg)
+{
+  if (get_group(c, s) < 0)
+    return -1;
+  for (int i = 0; i < config_setting_length(s); i++) {
+    const config_setting_t *f = config_setting_get_elem(s, (unsigned)i);
+    const char *name = config_setting_name(f);
+    char **dst;
+    if (strcmp(name, "fallback") == 0)
+      dst = &cfg->shell.fallback;
+    else if (strcmp(name, "host") == 0)
+      dst = &cfg->shell.host;
+    else
+      return fail(c, f, "unknown key (shell has fallback and host)");
+    if (get_string(c, f, dst) < 0 || check_abs_path(c, f, *dst) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+static int
+load_container(struct ctx *c, const config_setting_t *s, struct berth_config *cfg)
+{
+  if (get_group(c, s) < 0)
+    return -1;
+  for (int i = 0; i < config_setting_length(s); i++) {
+    const config_setting_t *f = config_setting_get_elem(s, (unsigned)i);
+    const struct ckey *k = ckey_find(config_setting_name(f));
+    if (k == NULL)
+      return fail(c, f, "unknown key");
+    if (!k->in_container)
+      return fail(c, f, "is a top-level setting, not part of container");
+    if (get_container_key(c, f, k->id, &cfg->container) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+static int
+load_policy(struct ctx *c, const config_setting_t *s, struct berth_config *cfg)
+{
+  if (get_group(c, s) < 0)
+    return -1;
+  for (int i = 0; i < config_setting_length(s); i++) {
+    const config_setting_t *f = config_setting_get_elem(s, (unsigned)i);
+    const char *name = config_setting_name(f);
+    char ***dst;
+    if (strcmp(name, "only_groups") == 0)
+      dst = &cfg->policy.only_groups;
+    else if (strcmp(name, "exclude_users") == 0)
+      dst = &cfg->policy.exclude_users;
+    else if (strcmp(name, "exclude_groups") == 0)
+      dst = &cfg->policy.exclude_groups;
+    else
+      return fail(c, f, "unknown key (policy has only_groups, exclude_users and exclude_groups)");
+    if (get_strv(c, f, dst) < 0)
+      return -1;
+    for (size_t j = 0; (*dst)[j]; j++)
+      if ((*dst)[j][0] == '\0')
+        return fail(c, config_setting_get_elem(f, (unsigned)j), "empty name");
+  }
+  return 0;
+}
+
+static void
+conf_clear(struct berth_container_conf *c)
+{
+  free(c->image);
+  free(c->name);
+  free(c->hostname);
+  berth_strv_free(c->keeper);
+  free(c->network);
+  berth_strv_free(c->tmpfs);
+  mounts_free(c->mounts, c->n_mounts);
+  berth_strv_free(c->env);
+  memset(c, 0, sizeof(*c));
+}
+
+static void
+overrides_free(struct berth_override *o, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    free(o[i].match);
+    conf_clear(&o[i].c);
+  }
+  free(o);
+}
+
+/* `groups` (match_key "group") and `users` (match_key "user"). */
+static int
+load_overrides(struct ctx *c, const config_setting_t *s, const char *match_key,
+               const char *other_key, struct berth_override **out, size_t *n_out)
+{
+  struct berth_override *o;
+  size_t n;
+
+  if (!config_setting_is_list(s) && !(config_setting_is_array(s) && config_setting_length(s) == 0))
+    return fail_type(c, s, "a list of entries ( { ... }, ... )");
+  n = (size_t)config_setting_length(s);
+  o = berth_malloc0(n * sizeof(*o), c->err);
+  if (o == NULL)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+    const config_setting_t *match_s = NULL;
+
+    if (get_group(c, e) < 0)
+      goto fail;
+    o[i].line = (int)config_setting_source_line(e);
+    for (int k = 0; k < config_setting_length(e); k++) {
+      const config_setting_t *f = config_setting_get_elem(e, (unsigned)k);
+      const char *name = config_setting_name(f);
+      const struct ckey *ck;
+
+      if (strcmp(name, match_key) == 0) {
+        if (get_string(c, f, &o[i].match) < 0)
+          goto fail;
+        if (o[i].match[0] == '\0') {
+          fail(c, f, "empty name");
+          goto fail;
+        }
+        match_s = f;
+        continue;
+      }
+      if (strcmp(name, other_key) == 0) {
+        fail(c, f,
+             "unknown key (entries of %s match by \"%s\"; use %ss = ( ... ) for per-%s settings)",
+             config_setting_name(s), match_key, other_key, other_key);
+        goto fail;
+      }
+      ck = ckey_find(name);
+      if (ck == NULL) {
+        fail(c, f, "unknown key");
+        goto fail;
+      }
+      if (!ck->overridable) {
+        fail(c, f, "cannot be overridden per %s, only set in container", match_key);
+        goto fail;
+      }
+      if (get_container_key(c, f, ck->id, &o[i].c) < 0)
+        goto fail;
+      override_mark(&o[i], ck->id);
+    }
+    if (match_s == NULL) {
+      fail(c, e, "entry has no \"%s\" key saying which %s it applies to", match_key, match_key);
+      goto fail;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(o[j].match, o[i].match) == 0) {
+        fail(c, match_s, "duplicate entry for %s \"%s\" (first at line %d)", match_key, o[i].match,
+             o[j].line);
+        goto fail;
+      }
+  }
+  overrides_free(*out, *n_out);
+  *out = o;
+  *n_out = n;
+  return 0;
+fail:
+  overrides_free(o, n);
+  return -1;
+}
+
+static int
+load_root(struct ctx *c, const config_setting_t *root, struct berth_config *cfg)
+{
+  for (int i = 0; i < config_setting_length(root); i++) {
+    const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+    const char *name = config_setting_name(s);
+    const struct ckey *ck;
+    int r, e;
+
+    if (strcmp(name, "engine") == 0)
+      r = load_engine(c, s, cfg);
+    else if (strcmp(name, "image") == 0)
+      r = get_container_key(c, s, CK_IMAGE, &cfg->container);
+    else if (strcmp(name, "pull") == 0)
+      r = get_container_key(c, s, CK_PULL, &cfg->container);
+    else if (strcmp(name, "entry") == 0) {
+      r = get_enum(c, s, entry_names, &e);
+      cfg->entry = r < 0 ? cfg->entry : (enum berth_entry)e;
+    } else if (strcmp(name, "debug") == 0)
+      r = get_bool(c, s, &cfg->debug);
+    else if (strcmp(name, "home") == 0)
+      r = load_home(c, s, cfg);
+    else if (strcmp(name, "shell") == 0)
+      r = load_shell(c, s, cfg);
+    else if (strcmp(name, "container") == 0)
+      r = load_container(c, s, cfg);
+    else if (strcmp(name, "policy") == 0)
+      r = load_policy(c, s, cfg);
+    else if (strcmp(name, "groups") == 0)
+      r = load_overrides(c, s, "group", "user", &cfg->groups, &cfg->n_groups);
+    else if (strcmp(name, "users") == 0)
+      r = load_overrides(c, s, "user", "group", &cfg->users, &cfg->n_users);
+    else if ((ck = ckey_find(name)) != NULL && ck->in_container)
+      r = fail(c, s, "unknown key (did you mean container.%s?)", name);
+    else
+      r = fail(c, s, "unknown key");
+    if (r < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ whole-config checks */
+
+static bool
+mount_target_in(const struct berth_container_conf *c, const char *path)
+{
+  for (size_t i = 0; c && i < c->n_mounts; i++)
+    if (same_path(c->mounts[i].target, path))
+      return true;
+  return false;
+}
+
+/* The engine refuses a container whose tmpfs and mounts share a path.  Each
+ * combination of group and user override (or none) yields one effective set,
+ * so check them all now rather than at some user's login. */
+static int
+check_mount_tmpfs_conflicts(struct ctx *c, const struct berth_config *cfg, config_t *lc)
+{
+  for (size_t gi = 0; gi <= cfg->n_groups; gi++) {
+    const struct berth_override *g = gi < cfg->n_groups ? &cfg->groups[gi] : NULL;
+    for (size_t ui = 0; ui <= cfg->n_users; ui++) {
+      const struct berth_override *u = ui < cfg->n_users ? &cfg->users[ui] : NULL;
+      char *const *tmpfs = cfg->container.tmpfs;
+      const config_setting_t *blame;
+
+      if (g && g->has_tmpfs)
+        tmpfs = g->c.tmpfs;
+      if (u && u->has_tmpfs)
+        tmpfs = u->c.tmpfs;
+      for (size_t t = 0; tmpfs && tmpfs[t]; t++) {
+        char path[PATH_MAX];
+        size_t n = tmpfs_path_len(tmpfs[t]);
+        if (n >= sizeof(path))
+          continue;
+        memcpy(path, tmpfs[t], n);
+        path[n] = '\0';
+        if (!mount_target_in(&cfg->container, path) && !(g && mount_target_in(&g->c, path))
+            && !(u && mount_target_in(&u->c, path)))
+          continue;
+        if (u)
+          blame = config_lookup(lc, "users");
+        else if (g)
+          blame = config_lookup(lc, "groups");
+        else
+          blame = config_lookup(lc, "container");
+        if (blame && (u || g))
+          blame = config_setting_get_elem(blame, (unsigned)(u ? ui : gi));
+        if (blame == NULL)
+          blame = config_root_setting(lc);
+        if (u && g)
+          return fail(c, blame, "%s is both a mount target and a tmpfs for members of group \"%s\"",
+                      path, g->match);
+        return fail(c, blame, "%s is both a mount target and a tmpfs", path);
+      }
+    }
+  }
+  return 0;
+}
+
+static int
+validate(struct ctx *c, const struct berth_config *cfg, config_t *lc)
+{
+  return check_mount_tmpfs_conflicts(c, cfg, lc);
+}
+
+/* A config anyone but root can write decides who gets a host shell. */
+static int
+check_file_mode(struct ctx *c, const char *path, const struct stat *st)
+{
+  if (!S_ISREG(st->st_mode))
+    return berth_error_make(c->err, BERTH_E_CONFIG, EINVAL, "%s: not a regular file", path);
+  if (st->st_mode & (S_IWGRP | S_IWOTH))
+    return berth_error_make(c->err, BERTH_E_CONFIG, EPERM,
+                            "%s: refusing a configuration writable by group or others (mode %04o); "
+                            "run chmod go-w %s",
+                            path, (unsigned)(st->st_mode & 07777), path);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ public */
+
+int
+berth_config_defaults(struct berth_config **out, berth_error_t *err)
+{
+  struct berth_config *cfg = berth_malloc0(sizeof(*cfg), err);
+  static const char *const exclude_users[] = { "root", NULL };
+
+  if (cfg == NULL)
+    return -1;
+  cfg->engine.timeout_ms = 10000;
+  cfg->entry = BERTH_ENTRY_EXEC;
+  cfg->home.mount = true;
+  cfg->home.create = true;
+  cfg->home.mode = 0700;
+  cfg->container.pull = BERTH_PULL_MISSING;
+  cfg->container.memory = 0;
+  cfg->container.cpus = 0;
+  cfg->container.pids = 0;
+  cfg->container.readonly_rootfs = false;
+  cfg->container.no_new_privileges = true;
+  cfg->container.on_logout = BERTH_LOGOUT_KEEP;
+  cfg->container.idle_timeout = 3600;
+  if ((cfg->engine.socket = berth_strdup("/var/run/docker.sock", err)) == NULL
+      || (cfg->home.skel = berth_strdup("/etc/skel", err)) == NULL
+      || (cfg->shell.fallback = berth_strdup("/bin/sh", err)) == NULL
+      || (cfg->shell.host = berth_strdup("/bin/bash", err)) == NULL
+      || (cfg->container.image = berth_strdup("debian:bookworm", err)) == NULL
+      || (cfg->container.name = berth_strdup("berth-%u", err)) == NULL
+      || (cfg->container.hostname = berth_strdup("%u-box", err)) == NULL
+      || (cfg->container.network = berth_strdup("bridge", err)) == NULL
+      || (cfg->container.keeper = berth_strv_dup(NULL, err)) == NULL
+      || (cfg->container.tmpfs = berth_strv_dup(NULL, err)) == NULL
+      || (cfg->container.env = berth_strv_dup(NULL, err)) == NULL
+      || (cfg->policy.only_groups = berth_strv_dup(NULL, err)) == NULL
+      || (cfg->policy.exclude_users = berth_strv_dup((char *const *)exclude_users, err)) == NULL
+      || (cfg->policy.exclude_groups = berth_strv_dup(NULL, err)) == NULL) {
+    berth_config_free(cfg);
+    return -1;
+  }
+  *out = cfg;
+  return 0;
+}
+
+static void
+config_destroyp(config_t **lc)
+{
+  if (*lc)
+    config_destroy(*lc);
+}
+
+int
+berth_config_load(const char *path, struct berth_config **out, berth_error_t *err)
+{
+  struct ctx c = { path, NULL, err };
+  config_t lcbuf;
+  __attribute__((cleanup(config_destroyp))) config_t *lc = NULL;
+  struct berth_config *cfg = NULL;
+  cleanup_free char *dir = NULL;
+  FILE *f;
+  struct stat st;
+  int fd, ok;
+
+  /* O_NONBLOCK: a FIFO at the path must not hang a login; it is refused below. */
+  fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    return berth_error_errno(err, BERTH_E_CONFIG, errno, "%s: cannot open the configuration file",
+                             path);
+  /* Check and parse the same open file. */
+  if (fstat(fd, &st) < 0) {
+    berth_error_errno(err, BERTH_E_CONFIG, errno, "%s: stat", path);
+    close(fd);
+    return -1;
+  }
+  if (check_file_mode(&c, path, &st) < 0) {
+    close(fd);
+    return -1;
+  }
+  f = fdopen(fd, "re");
+  if (f == NULL) {
+    berth_error_errno(err, BERTH_E_CONFIG, errno, "%s", path);
+    close(fd);
+    return -1;
+  }
+
+  config_init(&lcbuf);
+  lc = &lcbuf;
+  /* @include paths are relative to the file's directory, not to the cwd of
+   * whatever process (sshd, berthctl) loads it. */
+  dir = berth_strdup(path, err);
+  if (dir == NULL) {
+    fclose(f);
+    return -1;
+  }
+  if (strrchr(dir, '/'))
+    *strrchr(dir, '/') = '\0';
+  else
+    strcpy(dir, ".");
+  if (dir[0] == '\0')
+    strcpy(dir, "/");
+  config_set_include_dir(lc, dir);
+  c.dir = dir;
+  ok = config_read(lc, f);
+  fclose(f);
+  if (!ok) {
+    const char *efile = config_error_file(lc);
+    if (efile == NULL)
+      efile = path;
+    return berth_error_make(err, BERTH_E_CONFIG, EINVAL, "%s%s%s:%d: %s",
+                            efile[0] == '/' || efile == path ? "" : dir,
+                            efile[0] == '/' || efile == path ? "" : "/", efile,
+                            config_error_line(lc), config_error_text(lc));
+  }
+  for (unsigned i = 0; i < lc->num_filenames; i++) {
+    const char *inc = lc->filenames[i];
+    cleanup_free char *full
+        = inc[0] == '/' ? berth_strdup(inc, err) : berth_asprintf(err, "%s/%s", dir, inc);
+    if (full == NULL)
+      return -1;
+    if (stat(full, &st) < 0)
+      return berth_error_errno(err, BERTH_E_CONFIG, errno, "%s: stat", full);
+    if (check_file_mode(&c, full, &st) < 0)
+      return -1;
+  }
+
+  if (berth_config_defaults(&cfg, err) < 0)
+    return -1;
+  if ((cfg->path = berth_strdup(path, err)) == NULL
+      || load_root(&c, config_root_setting(lc), cfg) < 0 || validate(&c, cfg, lc) < 0) {
+    berth_config_free(cfg);
+    return -1;
+  }
+  *out = cfg;
+  return 0;
+}
+
+void
+berth_config_free(struct berth_config *cfg)
+{
+  if (cfg == NULL)
+    return;
+  free(cfg->path);
+  free(cfg->engine.socket);
+  free(cfg->home.skel);
+  free(cfg->shell.fallback);
+  free(cfg->shell.host);
+  conf_clear(&cfg->container);
+  berth_strv_free(cfg->policy.only_groups);
+  berth_strv_free(cfg->policy.exclude_users);
+  berth_strv_free(cfg->policy.exclude_groups);
+  overrides_free(cfg->groups, cfg->n_groups);
+  overrides_free(cfg->users, cfg->n_users);
+  free(cfg);
+}
+
+enum berth_policy
+berth_config_policy(const struct berth_config *cfg, const struct berth_user *u, const char **why)
+{
+  const char *dummy;
+
+  if (why == NULL)
+    why = &dummy;
+  /* Fail closed: with nothing to decide on, nobody gets a host shell. */
+  if (cfg == NULL || u == NULL) {
+    *why = "no configuration or user to decide on";
+    return BERTH_POLICY_BERTHED;
+  }
+  if (u->uid == 0) {
+    *why = "uid 0 is never berthed";
+    return BERTH_POLICY_EXCLUDED;
+  }
+  if (u->name && berth_strv_contains(cfg->policy.exclude_users, u->name)) {
+    *why = "user is listed in policy.exclude_users";
+    return BERTH_POLICY_EXCLUDED;
+  }
+  for (size_t i = 0; cfg->policy.exclude_groups && cfg->policy.exclude_groups[i]; i++)
+    if (berth_user_in_group(u, cfg->policy.exclude_groups[i])) {
+      *why = "user is in a group listed in policy.exclude_groups";
+      return BERTH_POLICY_EXCLUDED;
+    }
+  if (berth_strv_len(cfg->policy.only_groups) == 0) {
+    *why = "no policy rule excludes the user";
+    return BERTH_POLICY_BERTHED;
+  }
+  for (size_t i = 0; cfg->policy.only_groups[i]; i++)
+    if (berth_user_in_group(u, cfg->policy.only_groups[i])) {
+      *why = "user is in a group listed in policy.only_groups";
+      return BERTH_POLICY_BERTHED;
+    }
+  *why = "user is in none of the groups in policy.only_groups";
+  return BERTH_POLICY_EXCLUDED;
+}
+
+static int
+mounts_copy(struct berth_mount **out, size_t *n_out, const struct berth_mount *m, size_t n,
+            berth_error_t *err)
+{
+  struct berth_mount *c = berth_malloc0(n * sizeof(*c), err);
+  if (c == NULL)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    c[i].readonly = m[i].readonly;
+    if ((c[i].source = berth_strdup(m[i].source, err)) == NULL
+        || (c[i].target = berth_strdup(m[i].target, err)) == NULL) {
+      mounts_free(c, n);
+      return -1;
+    }
+  }
+  *out = c;
+  *n_out = n;
+  return 0;
+}
+
+static int
+conf_copy(struct berth_container_conf *dst, const struct berth_container_conf *src,
+          berth_error_t *err)
+{
+  *dst = *src;
+  dst->image = dst->name = dst->hostname = dst->network = NULL;
+  dst->keeper = dst->tmpfs = dst->env = NULL;
+  dst->mounts = NULL;
+  dst->n_mounts = 0;
+  if ((dst->image = berth_strdup(src->image, err)) == NULL
+      || (dst->name = berth_strdup(src->name, err)) == NULL
+      || (dst->hostname = berth_strdup(src->hostname, err)) == NULL
+      || (dst->network = berth_strdup(src->network, err)) == NULL
+      || (dst->keeper = berth_strv_dup(src->keeper, err)) == NULL
+      || (dst->tmpfs = berth_strv_dup(src->tmpfs, err)) == NULL
+      || (dst->env = berth_strv_dup(src->env, err)) == NULL
+      || mounts_copy(&dst->mounts, &dst->n_mounts, src->mounts, src->n_mounts, err) < 0)
+    return -1;
+  return 0;
+}
+
+static int
+replace_str(char **dst, const char *src, berth_error_t *err)
+{
+  char *v = berth_strdup(src, err);
+  if (v == NULL)
+    return -1;
+  free(*dst);
+  *dst = v;
+  return 0;
+}
+
+static int
+replace_strv(char ***dst, char *const *src, berth_error_t *err)
+{
+  char **v = berth_strv_dup(src, err);
+  if (v == NULL)
+    return -1;
+  berth_strv_free(*dst);
+  *dst = v;
+  return 0;
+}
+
+/* An override's variables replace inherited ones of the same name. */
+static int
+merge_env(char ***dst, char *const *add, berth_error_t *err)
+{
+  for (size_t i = 0; add && add[i]; i++) {
+    size_t klen = env_key_len(add[i]), n = berth_strv_len(*dst), j;
+    char *v = berth_strdup(add[i], err);
+    char **nv;
+
+    if (v == NULL)
+      return -1;
+    for (j = 0; j < n; j++)
+      if (env_key_len((*dst)[j]) == klen && strncmp((*dst)[j], add[i], klen) == 0)
+        break;
+    if (j < n) {
+      free((*dst)[j]);
+      (*dst)[j] = v;
+      continue;
+    }
+    nv = realloc(*dst, (n + 2) * sizeof(char *));
+    if (nv == NULL) {
+      free(v);
+      return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
+    }
+    nv[n] = v;
+    nv[n + 1] = NULL;
+    *dst = nv;
+  }
+  return 0;
+}
+
+/* An override's mounts are added; one with an inherited target replaces it. */
+static int
+merge_mounts(struct berth_container_conf *dst, const struct berth_mount *add, size_t n_add,
+             berth_error_t *err)
+{
+  for (size_t i = 0; i < n_add; i++) {
+    struct berth_mount m = { NULL, NULL, add[i].readonly };
+    size_t j;
+
+    if ((m.source = berth_strdup(add[i].source, err)) == NULL
+        || (m.target = berth_strdup(add[i].target, err)) == NULL) {
+      free(m.source);
+      return -1;
+    }
+    for (j = 0; j < dst->n_mounts; j++)
+      if (same_path(dst->mounts[j].target, m.target))
+        break;
+    if (j == dst->n_mounts) {
+      struct berth_mount *nm = realloc(dst->mounts, (dst->n_mounts + 1) * sizeof(*nm));
+      if (nm == NULL) {
+        free(m.source);
+        free(m.target);
+        return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
+      }
+      dst->mounts = nm;
+      dst->n_mounts++;
+    } else {
+      free(dst->mounts[j].source);
+      free(dst->mounts[j].target);
+    }
+    dst->mounts[j] = m;
+  }
+  return 0;
+}
+
+static int
+apply_override(struct berth_container_conf *c, const struct berth_override *o, berth_error_t *err)
+{
+  if (o->has_image && replace_str(&c->image, o->c.image, err) < 0)
+    return -1;
+  if (o->has_pull)
+    c->pull = o->c.pull;
+  if (o->has_keeper && replace_strv(&c->keeper, o->c.keeper, err) < 0)
+    return -1;
+  if (o->has_memory)
+    c->memory = o->c.memory;
+  if (o->has_cpus)
+    c->cpus = o->c.cpus;
+  if (o->has_pids)
+    c->pids = o->c.pids;
+  if (o->has_network && replace_str(&c->network, o->c.network, err) < 0)
+    return -1;
+  if (o->has_readonly_rootfs)
+    c->readonly_rootfs = o->c.readonly_rootfs;
+  if (o->has_tmpfs && replace_strv(&c->tmpfs, o->c.tmpfs, err) < 0)
+    return -1;
+  if (o->has_mounts && merge_mounts(c, o->c.mounts, o->c.n_mounts, err) < 0)
+    return -1;
+  if (o->has_env && merge_env(&c->env, o->c.env, err) < 0)
+    return -1;
+  if (o->has_on_logout)
+    c->on_logout = o->c.on_logout;
+  if (o->has_idle_timeout)
+    c->idle_timeout = o->c.idle_timeout;
+  return 0;
+}
+
+int
+berth_config_resolve(const struct berth_config *cfg, const struct berth_user *u,
+                     struct berth_container_conf **out, berth_error_t *err)
+{
+  struct berth_container_conf *c = berth_malloc0(sizeof(*c), err);
+
+  if (c == NULL)
+    return -1;
+  if (conf_copy(c, &cfg->container, err) < 0)
+    goto fail;
+  for (size_t i = 0; i < cfg->n_groups; i++)
+    if (berth_user_in_group(u, cfg->groups[i].match)) {
+      if (apply_override(c, &cfg->groups[i], err) < 0)
+        goto fail;
+      break;
+    }
+  for (size_t i = 0; u->name && i < cfg->n_users; i++)
+    if (strcmp(u->name, cfg->users[i].match) == 0) {
+      if (apply_override(c, &cfg->users[i], err) < 0)
+        goto fail;
+      break;
+    }
+  *out = c;
+  return 0;
+fail:
+  berth_container_conf_free(c);
+  return -1;
+}
+
+void
+berth_container_conf_free(struct berth_container_conf *c)
+{
+  if (c == NULL)
+    return;
+  conf_clear(c);
+  free(c);
+}

@@ -1,0 +1,96 @@
+/* config.h - berth.conf: defaults-first struct, loaded with libconfig,
+ * validated as a whole; policy and per-user effective settings. */
+#ifndef BERTH_CONFIG_H
+#define BERTH_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "berth/error.h"
+#include "berth/user.h"
+
+#ifndef BERTH_CONFIG_PATH
+#define BERTH_CONFIG_PATH "/etc/berth/berth.conf"
+#endif
+
+enum berth_pull { BERTH_PULL_NEVER, BERTH_PULL_MISSING, BERTH_PULL_ALWAYS };
+enum berth_entry { BERTH_ENTRY_EXEC, BERTH_ENTRY_JOIN };
+enum berth_on_logout { BERTH_LOGOUT_KEEP, BERTH_LOGOUT_STOP, BERTH_LOGOUT_REMOVE };
+
+struct berth_mount {
+  char *source;   /* may hold %-templates; expanded per user */
+  char *target;
+  bool readonly;
+};
+
+/* The settings that group/user overrides may change.  Also used as the
+ * resolved, per-user result. */
+struct berth_container_conf {
+  char *image;
+  enum berth_pull pull;
+  char *name;        /* template, default "berth-%u" */
+  char *hostname;    /* template, default "%u-box" */
+  char **keeper;     /* NULL-terminated; empty = built-in berth-keeper */
+  int64_t memory;    /* bytes, 0 = unlimited */
+  double cpus;       /* 0 = unlimited */
+  int64_t pids;      /* 0 = unlimited */
+  char *network;     /* "bridge", "none", "host", ... */
+  bool readonly_rootfs;
+  char **tmpfs;      /* "PATH[:OPTIONS]" */
+  bool no_new_privileges;
+  struct berth_mount *mounts;
+  size_t n_mounts;
+  char **env;        /* "KEY=VALUE" */
+  enum berth_on_logout on_logout;
+  int64_t idle_timeout; /* seconds, 0 = never */
+};
+
+struct berth_override {
+  char *match;       /* group or user name */
+  int line;          /* where it is defined, for messages */
+  /* which fields the override sets */
+  bool has_image, has_pull, has_memory, has_cpus, has_pids, has_network, has_readonly_rootfs,
+       has_tmpfs, has_mounts, has_env, has_on_logout, has_idle_timeout, has_keeper;
+  struct berth_container_conf c;  /* only the has_* fields are meaningful */
+};
+
+struct berth_config {
+  char *path;
+  struct { char *socket; long timeout_ms; } engine;
+  enum berth_entry entry;
+  struct { bool mount; bool create; char *skel; mode_t mode; } home;
+  struct { char *fallback; char *host; } shell;
+  struct berth_container_conf container;  /* global image/pull live in here too */
+  struct { char **only_groups; char **exclude_users; char **exclude_groups; } policy;
+  struct berth_override *groups;
+  size_t n_groups;
+  struct berth_override *users;
+  size_t n_users;
+  bool debug;        /* top-level `debug`: log debug messages */
+};
+
+/* Fill defaults only (what an empty file yields). */
+int berth_config_defaults(struct berth_config **out, berth_error_t *err);
+/* Load and validate path.  Errors are BERTH_E_CONFIG and read
+ * "FILE:LINE: KEY: problem". */
+int berth_config_load(const char *path, struct berth_config **out, berth_error_t *err);
+void berth_config_free(struct berth_config *cfg);
+
+enum berth_policy { BERTH_POLICY_BERTHED, BERTH_POLICY_EXCLUDED };
+/* Decide whether u is berthed.  *why (static string or NULL) explains,
+ * e.g. "user is listed in policy.exclude_users".  uid 0 is always excluded. */
+enum berth_policy berth_config_policy(const struct berth_config *cfg, const struct berth_user *u,
+                                      const char **why);
+
+/* Effective container settings for u: the global container settings, then the
+ * first matching `groups` entry (file order; primary and supplementary groups
+ * count), then the first matching `users` entry.  Templates are NOT expanded
+ * here.  Free with berth_container_conf_free(). */
+int berth_config_resolve(const struct berth_config *cfg, const struct berth_user *u,
+                         struct berth_container_conf **out, berth_error_t *err);
+void berth_container_conf_free(struct berth_container_conf *c);
+
+const char *berth_pull_name(enum berth_pull p);
+const char *berth_on_logout_name(enum berth_on_logout o);
+
+#endif
