@@ -32,7 +32,12 @@ void berth_engine_free(struct berth_engine *e);
  * BERTH_E_ENGINE_UNREACHABLE / _TIMEOUT, or BERTH_E_ENGINE when the engine is
  * older than 1.41.  Connects, so call it while privileged. */
 int berth_engine_ping(struct berth_engine *e, berth_error_t *err);
-/* "1.43" after a successful ping. */
+/* From now on never open a new connection for ordinary requests: berth-shell
+ * calls this after ping, before dropping privileges.  If the engine closes
+ * the kept connection later, requests fail (BERTH_E_ENGINE_UNREACHABLE)
+ * instead of reconnecting as the unprivileged user. */
+void berth_engine_pin_connection(struct berth_engine *e);
+/* "1.43" after a successful ping ("1.41" before). */
 const char *berth_engine_api_version(const struct berth_engine *e);
 /* true when the negotiated version is >= major.minor */
 bool berth_engine_api_at_least(const struct berth_engine *e, int major, int minor);
@@ -103,21 +108,24 @@ struct berth_hijack {
 /* Connect to socket_path (no request yet).  Returns fd or -1. */
 int berth_engine_hijack_connect(const char *socket_path, berth_error_t *err);
 /* Send POST /exec/{id}/start with Upgrade: tcp on fd, parse the response.
- * On success fills *h (taking ownership of fd).  Errors surface the engine
- * message.  api_version is e.g. "1.43". */
+ * On success fills *h (taking ownership of fd); on failure fd stays the
+ * caller's.  Errors surface the engine message.  api_version is e.g. "1.43".
+ * timeout_ms bounds the handshake only (<= 0: unbounded), not the stream. */
 int berth_engine_exec_attach(int fd, const char *api_version, const char *exec_id, bool tty,
                              long timeout_ms, struct berth_hijack *h, berth_error_t *err);
 void berth_hijack_close(struct berth_hijack *h);
 
 /* Parse an HTTP response head in buf[0..len).  Returns the number of bytes
  * of head (through CRLFCRLF) and *status, 0 when incomplete, -1 on a malformed
- * head.  Exposed for unit tests; *body_json gets a copy of a short body when
- * the status is an error and the body is already in buf (may be NULL). */
+ * or oversized (> 16 KiB) head.  Exposed for unit tests. */
 long berth_http_parse_head(const char *buf, size_t len, int *status, berth_error_t *err);
 
 /* ---- framed (non-TTY) stream demultiplexing
  * Frame: [type:1][0 0 0][len:4 big-endian][payload].  type 0 stdin, 1 stdout,
  * 2 stderr.  The demuxer is incremental: feed any chunking, get callbacks. */
+/* The callback returns 0, or < 0 to stop (-errno, e.g. -EPIPE, becomes the
+ * error's status).  Payload is passed on as it arrives, so one frame may
+ * take several calls; zero-length frames make none. */
 typedef int (*berth_frame_cb)(void *ctx, int stream, const char *data, size_t len);
 struct berth_demux {
   unsigned char hdr[8];

@@ -1,0 +1,344 @@
+/* test_frame.c - the framed-stream demultiplexer under every chunking. */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "berth/engine.h"
+
+/* What the consumer saw: stdout and stderr reassembled, and the order in
+ * which the streams were seen (one letter per callback run of a stream). */
+struct sink {
+  char out[4096], err[4096];
+  size_t n_out, n_err;
+  char order[256];
+  size_t n_order;
+  int calls;
+  int fail_with; /* return this from the callback when non-zero */
+  int last_stream;
+};
+
+static int
+collect(void *ctx, int stream, const char *data, size_t len)
+{
+  struct sink *s = ctx;
+
+  s->calls++;
+  assert_true(len > 0); /* zero-length frames must not reach the consumer */
+  if (s->fail_with)
+    return s->fail_with;
+  if ((s->n_order == 0 || stream != s->last_stream) && s->n_order < sizeof(s->order) - 1) {
+    s->order[s->n_order++] = stream == 1 ? 'o' : stream == 2 ? 'e' : 'i';
+    s->last_stream = stream;
+  }
+  if (stream == 2) {
+    assert_true(s->n_err + len <= sizeof(s->err));
+    memcpy(s->err + s->n_err, data, len);
+    s->n_err += len;
+  } else {
+    assert_true(s->n_out + len <= sizeof(s->out));
+    memcpy(s->out + s->n_out, data, len);
+    s->n_out += len;
+  }
+  return 0;
+}
+
+static size_t
+put_frame(char *buf, int type, const char *payload, size_t len)
+{
+  buf[0] = (char) type;
+  buf[1] = buf[2] = buf[3] = 0;
+  buf[4] = (char) (len >> 24);
+  buf[5] = (char) (len >> 16);
+  buf[6] = (char) (len >> 8);
+  buf[7] = (char) len;
+  memcpy(buf + 8, payload, len);
+  return 8 + len;
+}
+
+/* stdout "hello\n", stderr "oops", an empty stdout frame, stdout "bye" */
+static size_t
+sample(char *buf)
+{
+  size_t n = 0;
+  n += put_frame(buf + n, 1, "hello\n", 6);
+  n += put_frame(buf + n, 2, "oops", 4);
+  n += put_frame(buf + n, 1, "", 0);
+  n += put_frame(buf + n, 1, "bye", 3);
+  return n;
+}
+
+static void
+check_sample(const struct sink *s)
+{
+  assert_int_equal(s->n_out, 9);
+  assert_memory_equal(s->out, "hello\nbye", 9);
+  assert_int_equal(s->n_err, 4);
+  assert_memory_equal(s->err, "oops", 4);
+  assert_string_equal(s->order, "oeo");
+}
+
+static void
+test_whole_buffer(void **state)
+{
+  char buf[128];
+  size_t n = sample(buf);
+  struct berth_demux d;
+  struct sink s = { 0 };
+  berth_error_t err = NULL;
+
+  berth_demux_init(&d);
+  assert_true(berth_demux_idle(&d));
+  assert_int_equal(berth_demux_feed(&d, buf, n, collect, &s, &err), 0);
+  assert_null(err);
+  check_sample(&s);
+  assert_true(berth_demux_idle(&d));
+}
+
+/* Split the sample in two at every byte offset, then in three at every pair. */
+static void
+test_every_split(void **state)
+{
+  char buf[128];
+  size_t n = sample(buf);
+
+  for (size_t i = 0; i <= n; i++) {
+    for (size_t j = i; j <= n; j++) {
+      struct berth_demux d;
+      struct sink s = { 0 };
+      berth_error_t err = NULL;
+      berth_demux_init(&d);
+      assert_int_equal(berth_demux_feed(&d, buf, i, collect, &s, &err), 0);
+      assert_int_equal(berth_demux_feed(&d, buf + i, j - i, collect, &s, &err), 0);
+      assert_int_equal(berth_demux_feed(&d, buf + j, n - j, collect, &s, &err), 0);
+      assert_null(err);
+      check_sample(&s);
+      assert_true(berth_demux_idle(&d));
+    }
+  }
+}
+
+static void
+test_one_byte_at_a_time(void **state)
+{
+  char buf[128];
+  size_t n = sample(buf);
+  struct berth_demux d;
+  struct sink s = { 0 };
+  berth_error_t err = NULL;
+
+  berth_demux_init(&d);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(berth_demux_feed(&d, buf + i, 1, collect, &s, &err), 0);
+    /* idle exactly at frame boundaries: after byte 14, 26, 34 and 45 */
+    bool boundary = i + 1 == 14 || i + 1 == 26 || i + 1 == 34 || i + 1 == n;
+    assert_int_equal(berth_demux_idle(&d), boundary);
+  }
+  check_sample(&s);
+}
+
+static void
+test_partial_frame_not_idle(void **state)
+{
+  char buf[64];
+  size_t n = put_frame(buf, 1, "abcdef", 6);
+  struct berth_demux d;
+  struct sink s = { 0 };
+  berth_error_t err = NULL;
+
+  berth_demux_init(&d);
+  /* header only: not idle, nothing delivered */
+  assert_int_equal(berth_demux_feed(&d, buf, 8, collect, &s, &err), 0);
+  assert_false(berth_demux_idle(&d));
+  assert_int_equal(s.calls, 0);
+  /* part of the payload is passed on at once, not held back */
+  assert_int_equal(berth_demux_feed(&d, buf + 8, 2, collect, &s, &err), 0);
+  assert_int_equal(s.n_out, 2);
+  assert_false(berth_demux_idle(&d));
+  assert_int_equal(berth_demux_feed(&d, buf + 10, n - 10, collect, &s, &err), 0);
+  assert_true(berth_demux_idle(&d));
+  assert_memory_equal(s.out, "abcdef", 6);
+  /* three header bytes of the next frame: a truncated stream is visible */
+  assert_int_equal(berth_demux_feed(&d, buf, 3, collect, &s, &err), 0);
+  assert_false(berth_demux_idle(&d));
+}
+
+static void
+test_interleaved(void **state)
+{
+  char buf[1024];
+  size_t n = 0;
+  struct berth_demux d;
+  struct sink s = { 0 };
+  berth_error_t err = NULL;
+
+  for (int i = 0; i < 10; i++) {
+    char p[8];
+    snprintf(p, sizeof(p), "%d", i);
+    n += put_frame(buf + n, (i % 2) ? 2 : 1, p, 1);
+  }
+  berth_demux_init(&d);
+  /* feed in chunks of 5: frames and headers straddle every call */
+  for (size_t i = 0; i < n; i += 5)
+    assert_int_equal(berth_demux_feed(&d, buf + i, n - i < 5 ? n - i : 5, collect, &s, &err), 0);
+  assert_int_equal(s.n_out, 5);
+  assert_memory_equal(s.out, "02468", 5);
+  assert_int_equal(s.n_err, 5);
+  assert_memory_equal(s.err, "13579", 5);
+  assert_string_equal(s.order, "oeoeoeoeoe");
+}
+
+static void
+test_zero_length_frames(void **state)
+{
+  char buf[64];
+  size_t n = 0;
+  struct berth_demux d;
+  struct sink s = { 0 };
+  berth_error_t err = NULL;
+
+  n += put_frame(buf + n, 1, "", 0);
+  n += put_frame(buf + n, 2, "", 0);
+  n += put_frame(buf + n, 1, "x", 1);
+  berth_demux_init(&d);
+  assert_int_equal(berth_demux_feed(&d, buf, 16, collect, &s, &err), 0);
+  assert_int_equal(s.calls, 0);
+  assert_true(berth_demux_idle(&d));
+  assert_int_equal(berth_demux_feed(&d, buf + 16, n - 16, collect, &s, &err), 0);
+  assert_int_equal(s.calls, 1);
+  assert_memory_equal(s.out, "x", 1);
+}
+
+static void
+test_bad_type(void **state)
+{
+  static const char bad[][8] = {
+    { 3, 0, 0, 0, 0, 0, 0, 1 },      /* unknown stream */
+    { (char) 0xff, 0, 0, 0, 0, 0, 0, 1 },
+    { 1, 1, 0, 0, 0, 0, 0, 1 },      /* padding must be zero */
+    { 1, 0, 0, 7, 0, 0, 0, 1 },
+    { 'H', 'T', 'T', 'P', '/', '1', '.', '1' }, /* an HTTP reply read as frames */
+  };
+
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    struct berth_demux d;
+    struct sink s = { 0 };
+    berth_error_t err = NULL;
+    berth_demux_init(&d);
+    /* also byte by byte: the header is judged once complete */
+    for (size_t j = 0; j < 7; j++)
+      assert_int_equal(berth_demux_feed(&d, bad[i] + j, 1, collect, &s, &err), 0);
+    assert_int_equal(berth_demux_feed(&d, bad[i] + 7, 1, collect, &s, &err), -1);
+    assert_non_null(err);
+    assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
+    assert_int_equal(err->status, EPROTO);
+    assert_int_equal(s.calls, 0);
+    berth_error_release(&err);
+  }
+}
+
+static void
+test_stdin_type_accepted(void **state)
+{
+  char buf[32];
+  size_t n = put_frame(buf, 0, "in", 2);
+  struct berth_demux d;
+  struct sink s = { 0 };
+  berth_error_t err = NULL;
+
+  berth_demux_init(&d);
+  assert_int_equal(berth_demux_feed(&d, buf, n, collect, &s, &err), 0);
+  assert_string_equal(s.order, "i");
+}
+
+struct big_sink {
+  size_t total;
+  size_t calls;
+  uint32_t sum;
+  int stream;
+};
+
+static int
+big_collect(void *ctx, int stream, const char *data, size_t len)
+{
+  struct big_sink *b = ctx;
+  b->calls++;
+  b->stream = stream;
+  for (size_t i = 0; i < len; i++)
+    b->sum = b->sum * 31 + (unsigned char) data[i];
+  b->total += len;
+  return 0;
+}
+
+static void
+test_large_frame(void **state)
+{
+  const size_t len = 1024 * 1024;
+  char *buf = malloc(len + 16);
+  struct berth_demux d;
+  struct big_sink b = { 0 };
+  uint32_t want = 0;
+  berth_error_t err = NULL;
+
+  assert_non_null(buf);
+  for (size_t i = 0; i < len; i++)
+    buf[8 + i] = (char) (i * 7 + 3);
+  for (size_t i = 0; i < len; i++)
+    want = want * 31 + (unsigned char) buf[8 + i];
+  buf[0] = 2;
+  buf[1] = buf[2] = buf[3] = 0;
+  buf[4] = 0x00; buf[5] = 0x10; buf[6] = 0x00; buf[7] = 0x00; /* 1 MiB, big-endian */
+  berth_demux_init(&d);
+  /* odd chunk size so chunk edges never line up with the header */
+  for (size_t off = 0; off < len + 8; off += 4093) {
+    size_t take = len + 8 - off < 4093 ? len + 8 - off : 4093;
+    assert_int_equal(berth_demux_feed(&d, buf + off, take, big_collect, &b, &err), 0);
+  }
+  assert_int_equal(b.total, len);
+  assert_int_equal(b.sum, want);
+  assert_int_equal(b.stream, 2);
+  assert_true(b.calls > 1); /* streamed, not buffered */
+  assert_true(berth_demux_idle(&d));
+  free(buf);
+}
+
+static void
+test_callback_failure(void **state)
+{
+  char buf[32];
+  size_t n = put_frame(buf, 1, "abc", 3);
+  struct berth_demux d;
+  struct sink s = { .fail_with = -EPIPE };
+  berth_error_t err = NULL;
+
+  berth_demux_init(&d);
+  assert_int_equal(berth_demux_feed(&d, buf, n, collect, &s, &err), -1);
+  assert_non_null(err);
+  assert_int_equal(err->status, EPIPE);
+  berth_error_release(&err);
+}
+
+int
+main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_whole_buffer),
+    cmocka_unit_test(test_every_split),
+    cmocka_unit_test(test_one_byte_at_a_time),
+    cmocka_unit_test(test_partial_frame_not_idle),
+    cmocka_unit_test(test_interleaved),
+    cmocka_unit_test(test_zero_length_frames),
+    cmocka_unit_test(test_bad_type),
+    cmocka_unit_test(test_stdin_type_accepted),
+    cmocka_unit_test(test_large_frame),
+    cmocka_unit_test(test_callback_failure),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1146 @@
+/* test_http.c - the HTTP head parser, and the engine client against a fake
+ * engine on a unix socket (version negotiation, errors, pull streams, the
+ * hijack handshake, bounds, timeouts, connection reuse, proxy variables). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "berth/engine.h"
+#include "berth/util.h"
+
+/* ================================================================ head parser */
+
+static long
+parse(const char *s, int *status)
+{
+  berth_error_t err = NULL;
+  long r = berth_http_parse_head(s, strlen(s), status, &err);
+  if (r < 0) {
+    assert_non_null(err);
+    assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
+  } else {
+    assert_null(err);
+  }
+  berth_error_release(&err);
+  return r;
+}
+
+static void
+test_head_complete(void **state)
+{
+  const char *h = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n";
+  int status = 0;
+
+  assert_int_equal(parse(h, &status), strlen(h));
+  assert_int_equal(status, 200);
+  /* no reason phrase, HTTP/1.0, header without space after the colon */
+  assert_int_equal(parse("HTTP/1.0 204\r\nX:y\r\n\r\n", &status), 21);
+  assert_int_equal(status, 204);
+  /* no headers at all */
+  assert_int_equal(parse("HTTP/1.1 304 Not Modified\r\n\r\n", &status), 29);
+  assert_int_equal(status, 304);
+}
+
+static void
+test_head_incomplete(void **state)
+{
+  const char *h = "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
+  size_t n = strlen(h);
+
+  /* every proper prefix is "incomplete", never an error, never a length */
+  for (size_t i = 0; i < n; i++) {
+    int status = 0;
+    berth_error_t err = NULL;
+    assert_int_equal(berth_http_parse_head(h, i, &status, &err), 0);
+    assert_null(err);
+  }
+}
+
+static void
+test_head_101_with_stream(void **state)
+{
+  /* the first stream bytes arrive in the same read as the head */
+  const char head[] = "HTTP/1.1 101 UPGRADED\r\n"
+                      "Content-Type: application/vnd.docker.raw-stream\r\n"
+                      "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
+  char buf[512];
+  const char stream[] = "\x01\0\0\0\0\0\0\x05hello\r\n\r\n";
+  int status = 0;
+  berth_error_t err = NULL;
+
+  memcpy(buf, head, sizeof(head) - 1);
+  memcpy(buf + sizeof(head) - 1, stream, sizeof(stream) - 1);
+  long r = berth_http_parse_head(buf, sizeof(head) - 1 + sizeof(stream) - 1, &status, &err);
+  assert_null(err);
+  assert_int_equal(status, 101);
+  assert_int_equal(r, sizeof(head) - 1);
+  /* the remainder is exactly the stream, CRLFs inside it included */
+  assert_memory_equal(buf + r, stream, sizeof(stream) - 1);
+}
+
+static void
+test_head_404_with_body(void **state)
+{
+  const char *h = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+                  "Content-Length: 45\r\n\r\n";
+  char buf[256];
+  int status = 0;
+
+  snprintf(buf, sizeof(buf), "%s%s", h, "{\"message\":\"No such exec instance: abc\"}\n");
+  assert_int_equal(parse(buf, &status), strlen(h));
+  assert_int_equal(status, 404);
+}
+
+static void
+test_head_malformed(void **state)
+{
+  static const char *bad[] = {
+    "HTTP/2 200 OK\r\n\r\n",
+    "HTTP/1.1 20 OK\r\n\r\n",
+    "HTTP/1.1 2000 OK\r\n\r\n",
+    "HTTP/1.1 abc OK\r\n\r\n",
+    "HTTP/1.1 600 Whatever\r\n\r\n",
+    "HTTP/1.1  200 OK\r\n\r\n",
+    "HTTP/1.1 200OK\r\n\r\n",
+    "http/1.1 200 OK\r\n\r\n",
+    "ICY 200 OK\r\n\r\n",
+    "{\"message\":\"x\"}",
+    "HTTP/1.1 200 OK\nContent-Length: 0\n\n",        /* bare LF */
+    "HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n",       /* space in a name */
+    "HTTP/1.1 200 OK\r\n: empty\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
+    "HTTP/1.1 200 OK\r\n folded: x\r\n\r\n",           /* obsolete folding */
+    "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n",             /* bare CR */
+    "HTTP/1.1 200 O\001K\r\n\r\n",
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    int status = 0;
+    berth_error_t err = NULL;
+    long r = berth_http_parse_head(bad[i], strlen(bad[i]), &status, &err);
+    if (r != -1)
+      fail_msg("accepted malformed head #%zu: %s", i, bad[i]);
+    assert_non_null(err);
+    berth_error_release(&err);
+  }
+  /* garbage is refused as soon as it shows, before a full line */
+  int status = 0;
+  assert_int_equal(parse("XTTP", &status), -1);
+  /* a NUL byte inside the head */
+  berth_error_t err = NULL;
+  assert_int_equal(berth_http_parse_head("HTTP/1.1 200 OK\r\nA: \0\r\n\r\n", 25, &status, &err), -1);
+  berth_error_release(&err);
+}
+
+static void
+test_head_oversized(void **state)
+{
+  size_t cap = 40000;
+  char *buf = malloc(cap + 1);
+  size_t n;
+  int status = 0;
+  berth_error_t err = NULL;
+
+  assert_non_null(buf);
+  n = (size_t) snprintf(buf, cap, "HTTP/1.1 200 OK\r\n");
+  while (n + 32 < cap)
+    n += (size_t) snprintf(buf + n, cap - n, "X-Filler: aaaaaaaaaaaaaaaa\r\n");
+  /* no end of head within 16 KiB: an error, not "incomplete" forever */
+  assert_int_equal(berth_http_parse_head(buf, n, &status, &err), -1);
+  assert_non_null(err);
+  assert_int_equal(err->status, EMSGSIZE);
+  berth_error_release(&err);
+  /* a little under the bound is still just incomplete */
+  assert_int_equal(berth_http_parse_head(buf, 16000, &status, &err), 0);
+  assert_null(err);
+  free(buf);
+}
+
+/* ================================================================ fake engine */
+
+enum action { RESPOND, RESPOND_CLOSE, HANG, STREAM_MORE };
+
+struct route {
+  const char *prefix;   /* "METHOD /target..." prefix of the request line */
+  const char *response; /* raw bytes */
+  size_t len;           /* 0: strlen(response) */
+  enum action action;
+};
+
+static char tmpdir[64];
+static char sock_path[100];
+static char log_path[128];
+static pid_t server_pid = -1;
+
+static const char *
+header_value(const char *head, const char *name, char *out, size_t outsz)
+{
+  size_t nl = strlen(name);
+  for (const char *p = strstr(head, "\r\n"); p && p[2] != '\r'; p = strstr(p + 2, "\r\n")) {
+    const char *l = p + 2;
+    if (strncasecmp(l, name, nl) == 0 && l[nl] == ':') {
+      const char *v = l + nl + 1, *e = strstr(v, "\r\n");
+      while (*v == ' ')
+        v++;
+      snprintf(out, outsz, "%.*s", (int) (e - v), v);
+      return out;
+    }
+  }
+  return NULL;
+}
+
+static void
+write_all_fd(int fd, const char *p, size_t n)
+{
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w <= 0)
+      _exit(0);
+    p += w;
+    n -= (size_t) w;
+  }
+}
+
+/* One connection: requests in sequence, each logged as one line
+ *   <pid> <request line> ct=<Content-Type> up=<Connection>/<Upgrade> body=<body> */
+static void
+serve_connection(int c, const struct route *routes)
+{
+  char buf[65536];
+  size_t n = 0;
+
+  for (;;) {
+    char *end;
+    while ((end = memmem(buf, n, "\r\n\r\n", 4)) == NULL) {
+      ssize_t r = read(c, buf + n, sizeof(buf) - 1 - n);
+      if (r <= 0)
+        _exit(0);
+      n += (size_t) r;
+    }
+    size_t head_len = (size_t) (end - buf) + 4;
+    char head[8192], v[256], ct[256] = "-", conn[64] = "-", up[64] = "-";
+    snprintf(head, sizeof(head), "%.*s", (int) head_len, buf);
+    size_t clen = header_value(head, "Content-Length", v, sizeof(v)) ? strtoul(v, NULL, 10) : 0;
+    header_value(head, "Content-Type", ct, sizeof(ct));
+    header_value(head, "Connection", conn, sizeof(conn));
+    header_value(head, "Upgrade", up, sizeof(up));
+    while (n < head_len + clen) {
+      ssize_t r = read(c, buf + n, sizeof(buf) - 1 - n);
+      if (r <= 0)
+        _exit(0);
+      n += (size_t) r;
+    }
+    char line[16384];
+    int ll = snprintf(line, sizeof(line), "%d %.*s ct=%s up=%s/%s body=%.*s\n", (int) getpid(),
+                      (int) (strstr(head, "\r\n") - head), head, ct, conn, up,
+                      (int) (clen > 4096 ? 4096 : clen), buf + head_len);
+    int lf = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    write_all_fd(lf, line, (size_t) ll);
+    close(lf);
+
+    const struct route *rt = NULL;
+    for (const struct route *r = routes; r->prefix; r++)
+      if (strncmp(head, r->prefix, strlen(r->prefix)) == 0) {
+        rt = r;
+        break;
+      }
+    memmove(buf, buf + head_len + clen, n - head_len - clen);
+    n -= head_len + clen;
+    if (rt == NULL) {
+      static const char nf[] = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+                               "Content-Length: 24\r\n\r\n{\"message\":\"no route\"}\r\n";
+      write_all_fd(c, nf, sizeof(nf) - 1);
+      continue;
+    }
+    if (rt->action == HANG) {
+      sleep(30);
+      _exit(0);
+    }
+    write_all_fd(c, rt->response, rt->len ? rt->len : strlen(rt->response));
+    if (rt->action == RESPOND_CLOSE)
+      _exit(0);
+    if (rt->action == STREAM_MORE) {
+      usleep(50 * 1000);
+      write_all_fd(c, "MORE", 4);
+      _exit(0);
+    }
+  }
+}
+
+static void
+start_server(const struct route *routes)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  assert_true(l >= 0);
+  unlink(sock_path);
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+  assert_int_equal(bind(l, (struct sockaddr *) &sa, sizeof(sa)), 0);
+  assert_int_equal(listen(l, 16), 0);
+  server_pid = fork();
+  assert_true(server_pid >= 0);
+  if (server_pid == 0) {
+    setpgid(0, 0);
+    signal(SIGCHLD, SIG_IGN);
+    for (;;) {
+      int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+      if (c < 0)
+        continue;
+      if (fork() == 0) {
+        close(l);
+        serve_connection(c, routes);
+        _exit(0);
+      }
+      close(c);
+    }
+  }
+  setpgid(server_pid, server_pid);
+  close(l);
+}
+
+static int
+setup(void **state)
+{
+  snprintf(tmpdir, sizeof(tmpdir), "/tmp/berth-test-http-XXXXXX");
+  if (mkdtemp(tmpdir) == NULL)
+    return -1;
+  snprintf(sock_path, sizeof(sock_path), "%s/engine.sock", tmpdir);
+  snprintf(log_path, sizeof(log_path), "%s/requests.log", tmpdir);
+  server_pid = -1;
+  return 0;
+}
+
+static int
+teardown(void **state)
+{
+  if (server_pid > 0) {
+    kill(-server_pid, SIGKILL);
+    waitpid(server_pid, NULL, 0);
+    server_pid = -1;
+  }
+  unlink(sock_path);
+  unlink(log_path);
+  rmdir(tmpdir);
+  return 0;
+}
+
+static char *
+read_log(void)
+{
+  char *s = NULL;
+  size_t len = 0;
+  berth_error_t err = NULL;
+  if (berth_read_file(log_path, 1 << 20, &s, &len, &err) < 0) {
+    berth_error_release(&err);
+    return strdup("");
+  }
+  return s;
+}
+
+/* number of distinct connections (server pids) in the log */
+static int
+count_connections(const char *log)
+{
+  long pids[64];
+  int n = 0;
+  for (const char *p = log; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+    long pid = strtol(p, NULL, 10);
+    bool seen = false;
+    for (int i = 0; i < n; i++)
+      seen |= pids[i] == pid;
+    if (!seen && n < 64)
+      pids[n++] = pid;
+  }
+  return n;
+}
+
+static struct berth_engine *
+new_engine(long timeout_ms)
+{
+  struct berth_engine *e = NULL;
+  berth_error_t err = NULL;
+  assert_int_equal(berth_engine_new(sock_path, timeout_ms, &e, &err), 0);
+  assert_null(err);
+  return e;
+}
+
+#define PING_143 "HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Length: 2\r\n\r\nOK"
+
+static char *
+json_reply(const char *status, const char *body)
+{
+  char *s = NULL;
+  assert_true(asprintf(&s, "HTTP/1.1 %s\r\nApi-Version: 1.44\r\nContent-Type: application/json\r\n"
+                           "Content-Length: %zu\r\n\r\n%s", status, strlen(body), body) > 0);
+  return s;
+}
+
+/* ---------------------------------------------------------------- negotiation */
+
+static void
+test_ping_negotiates_down_to_ours(void **state)
+{
+  char *inspect = json_reply("200 OK", "{\"Id\":\"abc\",\"State\":{}}");
+  const struct route routes[] = {
+    { "GET /_ping ", PING_143, 0, RESPOND },
+    { "GET /v1.43/containers/box/json ", inspect, 0, RESPOND },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+  json_t *info = NULL;
+
+  start_server(routes);
+  e = new_engine(2000);
+  assert_int_equal(berth_engine_ping(e, &err), 0);
+  assert_string_equal(berth_engine_api_version(e), "1.43");
+  assert_true(berth_engine_api_at_least(e, 1, 41));
+  assert_true(berth_engine_api_at_least(e, 1, 43));
+  assert_false(berth_engine_api_at_least(e, 1, 44));
+  assert_false(berth_engine_api_at_least(e, 2, 0));
+  assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 1);
+  assert_string_equal(json_string_value(json_object_get(info, "Id")), "abc");
+  json_decref(info);
+  berth_engine_free(e);
+  free(inspect);
+}
+
+static void
+test_ping_keeps_older_engine_version(void **state)
+{
+  const struct route routes[] = {
+    { "GET /_ping ", "HTTP/1.1 200 OK\r\nAPI-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK", 0, RESPOND },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+
+  start_server(routes);
+  e = new_engine(2000);
+  assert_int_equal(berth_engine_ping(e, &err), 0);
+  assert_string_equal(berth_engine_api_version(e), "1.41");
+  assert_true(berth_engine_api_at_least(e, 1, 41));
+  assert_false(berth_engine_api_at_least(e, 1, 42)); /* no ConsoleSize */
+  berth_engine_free(e);
+}
+
+static void
+test_ping_refuses_old_engine(void **state)
+{
+  const struct route routes[] = {
+    { "GET /_ping ", "HTTP/1.1 200 OK\r\nApi-Version: 1.40\r\nContent-Length: 2\r\n\r\nOK", 0, RESPOND },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+
+  start_server(routes);
+  e = new_engine(2000);
+  assert_int_equal(berth_engine_ping(e, &err), -1);
+  assert_non_null(err);
+  assert_int_equal(err->kind, BERTH_E_ENGINE);
+  assert_non_null(strstr(err->msg, "1.40"));
+  assert_non_null(strstr(err->msg, "1.41"));
+  berth_error_release(&err);
+  berth_engine_free(e);
+}
+
+static void
+test_ping_falls_back_to_version(void **state)
+{
+  /* an old Podman: no Api-Version on /_ping, semver in /version */
+  char *version = json_reply("200 OK", "{\"Version\":\"3.0.1\",\"ApiVersion\":\"1.41.0\"}");
+  const struct route routes[] = {
+    { "GET /_ping ", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK", 0, RESPOND },
+    { "GET /version ", version, 0, RESPOND },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+
+  start_server(routes);
+  e = new_engine(2000);
+  assert_int_equal(berth_engine_ping(e, &err), 0);
+  assert_string_equal(berth_engine_api_version(e), "1.41");
+  berth_engine_free(e);
+  cleanup_free char *log = read_log();
+  assert_non_null(strstr(log, "GET /version HTTP/1.1"));
+  free(version);
+}
+
+static void
+test_ping_garbage_version(void **state)
+{
+  const struct route routes[] = {
+    { "GET /_ping ", "HTTP/1.1 200 OK\r\nApi-Version: one.two\r\nContent-Length: 2\r\n\r\nOK", 0, RESPOND },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+
+  start_server(routes);
+  e = new_engine(2000);
+  assert_int_equal(berth_engine_ping(e, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
+  berth_error_release(&err);
+  berth_engine_free(e);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static void
+test_check_surfaces_engine_message(void **state)
+{
+  berth_error_t err = NULL;
+  json_t *reply = json_pack("{s:s}", "message", "No such image: x");
+
+  assert_int_equal(berth_engine_check(200, reply, BERTH_E_ENGINE, "inspecting image", &err), 0);
+  assert_int_equal(berth_engine_check(304, NULL, BERTH_E_ENGINE, "x", &err), 0);
+  assert_null(err);
+  assert_int_equal(berth_engine_check(404, reply, BERTH_E_IMAGE_MISSING, "inspecting image", &err), -1);
+  assert_string_equal(err->msg, "inspecting image: engine said: No such image: x (HTTP 404)");
+  assert_int_equal(err->kind, BERTH_E_IMAGE_MISSING);
+  assert_int_equal(err->status, ENOENT);
+  berth_error_release(&err);
+  assert_int_equal(berth_engine_check(500, NULL, BERTH_E_ENGINE, "listing", &err), -1);
+  assert_non_null(strstr(err->msg, "HTTP 500"));
+  berth_error_release(&err);
+  json_decref(reply);
+}
+
+static void
+test_errors_through_the_client(void **state)
+{
+  char *boom = json_reply("500 Internal Server Error", "{\"message\":\"boom\"}");
+  char *conflict = json_reply("409 Conflict", "{\"message\":\"Conflict. The container name \\\"/box\\\" is already in use\"}");
+  char *gone = json_reply("404 Not Found", "{\"message\":\"No such container: box\"}");
+  char *nostart = json_reply("304 Not Modified", "");
+  const struct route routes[] = {
+    { "GET /_ping ", PING_143, 0, RESPOND },
+    { "GET /v1.43/images/bad/json ", boom, 0, RESPOND },
+    { "GET /v1.43/images/missing/json ", gone, 0, RESPOND },
+    { "POST /v1.43/containers/create?name=box ", conflict, 0, RESPOND },
+    { "DELETE /v1.43/containers/box?force=1&v=1 ", gone, 0, RESPOND },
+    { "POST /v1.43/containers/box/start ", nostart, 0, RESPOND },
+    { "GET /v1.43/containers/box/json ", gone, 0, RESPOND },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+  char *id = (char *) "unchanged";
+  json_t *spec = json_pack("{s:s}", "Image", "x");
+  json_t *info = NULL;
+
+  start_server(routes);
+  e = new_engine(2000);
+  assert_int_equal(berth_engine_image_inspect(e, "bad", &id, &err), -1);
+  assert_non_null(strstr(err->msg, "engine said: boom (HTTP 500)"));
+  berth_error_release(&err);
+  assert_int_equal(berth_engine_image_inspect(e, "missing", &id, &err), 0);
+  assert_null(id);
+  assert_int_equal(berth_engine_container_create(e, "box", spec, &id, &err), -1);
+  assert_int_equal(err->status, EEXIST);
+  assert_int_equal(err->kind, BERTH_E_CONTAINER);
+  assert_non_null(strstr(err->msg, "already in use"));
+  berth_error_release(&err);
+  assert_int_equal(berth_engine_container_remove(e, "box", true, &err), 0); /* already gone */
+  assert_int_equal(berth_engine_container_start(e, "box", &err), 0);        /* 304: running */
+  assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 0);
+  assert_null(info);
+  assert_int_equal(berth_engine_container_stop(e, "box", 0, &err), -1);     /* no route: 404 */
+  assert_int_equal(err->kind, BERTH_E_CONTAINER);
+  assert_int_equal(err->status, ENOENT);
+  berth_error_release(&err);
+  berth_engine_free(e);
+  json_decref(spec);
+  free(boom);
+  free(conflict);
+  free(gone);
+  free(nostart);
+}
+
+/* ---------------------------------------------------------------- requests on the wire */
+
+static void
+test_requests_on_the_wire(void **state)
+{
+  char *created = json_reply("201 Created", "{\"Id\":\"c0ffee\",\"Warnings\":[]}");
+  char *list = json_reply("200 OK", "[]");
+  char *ok = json_reply("200 OK", "");
+  const char *nocontent = "HTTP/1.1 204 No Content\r\n\r\n";
+  const struct route routes[] = {
+    { "GET /_ping ", PING_143, 0, RESPOND },
+    { "POST /v1.43/containers/create", created, 0, RESPOND },
+    { "POST /v1.43/containers/c0ffee/start ", nocontent, 0, RESPOND },
+    { "GET /v1.43/containers/json", list, 0, RESPOND },
+    { "PUT /v1.43/containers/c0ffee/archive", ok, 0, RESPOND },
+    { "POST /v1.43/exec/e%2F1/resize?h=40&w=120 ", ok, 0, RESPOND },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+  char *id = NULL;
+  json_t *spec = json_pack("{s:s,s:{s:s}}", "Image", "img", "Labels", "berth.user", "alice");
+  json_t *arr = NULL;
+
+  start_server(routes);
+  e = new_engine(2000);
+  assert_int_equal(berth_engine_container_create(e, "berth-a b", spec, &id, &err), 0);
+  assert_string_equal(id, "c0ffee");
+  assert_int_equal(berth_engine_container_start(e, id, &err), 0);
+  assert_int_equal(berth_engine_container_list(e, "berth.user=alice", &arr, &err), 0);
+  assert_true(json_is_array(arr));
+  assert_int_equal(berth_engine_archive_put(e, id, "/etc", "tarbytes", 8, &err), 0);
+  assert_int_equal(berth_engine_exec_resize(e, "e/1", 40, 120, &err), 0);
+  assert_null(err);
+  berth_engine_free(e);
+
+  cleanup_free char *log = read_log();
+  /* the first request pinged; every body is JSON with the right type */
+  assert_non_null(strstr(log, "GET /_ping HTTP/1.1 ct=- "));
+  assert_non_null(strstr(log, "POST /v1.43/containers/create?name=berth-a%20b HTTP/1.1 ct=application/json "));
+  assert_non_null(strstr(log, "body={\"Image\":\"img\",\"Labels\":{\"berth.user\":\"alice\"}}"));
+  /* a body-less POST carries no (form) content type */
+  assert_non_null(strstr(log, "POST /v1.43/containers/c0ffee/start HTTP/1.1 ct=- "));
+  assert_non_null(strstr(log, "GET /v1.43/containers/json?all=1&filters="
+                              "%7B%22label%22%3A%5B%22berth.user%3Dalice%22%5D%7D HTTP/1.1"));
+  assert_non_null(strstr(log, "PUT /v1.43/containers/c0ffee/archive?path=%2Fetc HTTP/1.1 "
+                              "ct=application/x-tar up=-/- body=tarbytes"));
+  /* all of it on one kept connection */
+  assert_int_equal(count_connections(log), 1);
+  free(id);
+  json_decref(arr);
+  json_decref(spec);
+  free(created);
+  free(list);
+  free(ok);
+}
+
+static void
+test_escape(void **state)
+{
+  berth_error_t err = NULL;
+  char *s = berth_engine_escape("a b/c?d=e&f%g~h_i.j-k\xc3\xa9", &err);
+  assert_string_equal(s, "a%20b%2Fc%3Fd%3De%26f%25g~h_i.j-k%C3%A9");
+  free(s);
+  s = berth_engine_escape("", &err);
+  assert_string_equal(s, "");
+  free(s);
+}
+
+/* ---------------------------------------------------------------- pull */
+
+static const char pull_progress[] =
+  "{\"status\":\"Pulling from library/img\",\"id\":\"latest\"}\r\n"
+  "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1,\"total\":2},\"id\":\"abc\"}\r\n";
+
+static void
+test_pull_reference_split(void **state)
+{
+  const char *ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 32\r\n\r\n"
+                   "{\"status\":\"Status: Downloaded\"}\n";
+  const struct route routes[] = {
+    { "GET /_ping ", PING_143, 0, RESPOND },
+    { "POST /v1.43/images/create?", ok, 0, RESPOND },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+
+  start_server(routes);
+  e = new_engine(2000);
+  assert_int_equal(berth_engine_image_pull(e, "debian:bookworm", &err), 0);
+  assert_int_equal(berth_engine_image_pull(e, "busybox", &err), 0);
+  assert_int_equal(berth_engine_image_pull(e, "host:5000/team/img", &err), 0);
+  assert_int_equal(berth_engine_image_pull(e, "host:5000/team/img:1.2", &err), 0);
+  assert_int_equal(berth_engine_image_pull(e, "img@sha256:0123abcd", &err), 0);
+  assert_int_equal(berth_engine_image_pull(e, "", &err), -1);
+  berth_error_release(&err);
+  assert_int_equal(berth_engine_image_pull(e, "img:", &err), -1);
+  berth_error_release(&err);
+  berth_engine_free(e);
+
+  cleanup_free char *log = read_log();
+  assert_non_null(strstr(log, "?fromImage=debian&tag=bookworm "));
+  assert_non_null(strstr(log, "?fromImage=busybox&tag=latest "));
+  assert_non_null(strstr(log, "?fromImage=host%3A5000%2Fteam%2Fimg&tag=latest "));
+  assert_non_null(strstr(log, "?fromImage=host%3A5000%2Fteam%2Fimg&tag=1.2 "));
+  assert_non_null(strstr(log, "?fromImage=img&tag=sha256%3A0123abcd "));
+}
+
+static void
+run_pull_error(const char *response, const char *want)
+{
+  const struct route routes[] = {
+    { "GET /_ping ", PING_143, 0, RESPOND },
+    { "POST /v1.43/images/create?", response, 0, RESPOND_CLOSE },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+
+  start_server(routes);
+  e = new_engine(2000);
+  assert_int_equal(berth_engine_image_pull(e, "nosuch/img", &err), -1);
+  assert_non_null(err);
+  assert_int_equal(err->kind, BERTH_E_PULL);
+  if (strstr(err->msg, want) == NULL)
+    fail_msg("pull error '%s' lacks '%s'", err->msg, want);
+  berth_error_release(&err);
+  berth_engine_free(e);
+  kill(-server_pid, SIGKILL);
+  waitpid(server_pid, NULL, 0);
+  server_pid = -1;
+  unlink(log_path);
+}
+
+static void
+test_pull_error_in_200_stream(void **state)
+{
+  char resp[2048];
+
+  /* newline separated, the error after progress, sent chunked */
+  char body[1024];
+  snprintf(body, sizeof(body), "%s%s", pull_progress,
+           "{\"errorDetail\":{\"message\":\"manifest for nosuch/img:latest not found\"},"
+           "\"error\":\"manifest for nosuch/img:latest not found\"}\r\n");
+  snprintf(resp, sizeof(resp),
+           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "%zx\r\n%.*s\r\n%zx\r\n%s\r\n0\r\n\r\n",
+           (size_t) 30, 30, body, strlen(body + 30), body + 30);
+  run_pull_error(resp, "engine said: manifest for nosuch/img:latest not found (HTTP 200)");
+
+  /* objects back to back, no separators, only "error" */
+  snprintf(body, sizeof(body), "{\"status\":\"a\"}{\"status\":\"b\"}{\"error\":\"denied: access\"}");
+  snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+  run_pull_error(resp, "denied: access");
+
+  /* an HTTP error with a plain message (Docker: registry unreachable) */
+  snprintf(body, sizeof(body), "{\"message\":\"Get \\\"https://nosuch/v2/\\\": no such host\"}\n");
+  snprintf(resp, sizeof(resp), "HTTP/1.1 500 Internal Server Error\r\nContent-Length: %zu\r\n\r\n%s",
+           strlen(body), body);
+  run_pull_error(resp, "no such host (HTTP 500)");
+
+  /* a stream that is not JSON */
+  snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nnot json!");
+  run_pull_error(resp, "not JSON");
+
+  /* a truncated last object */
+  snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{\"status\":\"a");
+  run_pull_error(resp, "not JSON");
+}
+
+/* ---------------------------------------------------------------- bounds, timeouts, reachability */
+
+static void
+test_reply_bound(void **state)
+{
+  size_t big = 17u * 1024 * 1024;
+  char *resp = malloc(big + 128);
+  int hl;
+  const char *tiny = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
+                     "0123456789012345678901234567890123456789012345678901234567890123456789"
+                     "012345678901234567890123456789";
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+  json_t *arr = NULL;
+  char *tar = NULL;
+  size_t len = 0;
+
+  assert_non_null(resp);
+  hl = snprintf(resp, 128, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n", big);
+  memset(resp + hl, ' ', big);
+  resp[hl] = '[';
+  resp[hl + big - 1] = ']';
+  const struct route routes[] = {
+    { "GET /_ping ", PING_143, 0, RESPOND },
+    { "GET /v1.43/containers/json", resp, (size_t) hl + big, RESPOND },
+    { "GET /v1.43/containers/box/archive", tiny, 0, RESPOND },
+    { NULL, NULL, 0, RESPOND },
+  };
+  start_server(routes);
+  e = new_engine(5000);
+  assert_int_equal(berth_engine_container_list(e, NULL, &arr, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
+  assert_int_equal(err->status, EFBIG);
+  berth_error_release(&err);
+  assert_int_equal(berth_engine_archive_get(e, "box", "/etc/passwd", 99, &tar, &len, &err), -1);
+  assert_int_equal(err->status, EFBIG);
+  berth_error_release(&err);
+  assert_int_equal(berth_engine_archive_get(e, "box", "/etc/passwd", 100, &tar, &len, &err), 0);
+  assert_int_equal(len, 100);
+  assert_memory_equal(tar, "0123456789", 10);
+  free(tar);
+  berth_engine_free(e);
+  free(resp);
+}
+
+static void
+test_timeout(void **state)
+{
+  const struct route routes[] = {
+    { "GET /_ping ", NULL, 0, HANG },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+  int64_t t0;
+
+  start_server(routes);
+  e = new_engine(300);
+  t0 = berth_now_ms();
+  assert_int_equal(berth_engine_ping(e, &err), -1);
+  assert_true(berth_now_ms() - t0 < 2000);
+  assert_int_equal(err->kind, BERTH_E_ENGINE_TIMEOUT);
+  assert_non_null(strstr(err->msg, sock_path));
+  berth_error_release(&err);
+  berth_engine_free(e);
+}
+
+static void
+test_unreachable(void **state)
+{
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+  char path[100];
+  int64_t t0 = berth_now_ms();
+
+  /* no socket at all */
+  snprintf(path, sizeof(path), "%s/nothing.sock", tmpdir);
+  assert_int_equal(berth_engine_new(path, 5000, &e, &err), 0);
+  assert_int_equal(berth_engine_ping(e, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
+  assert_int_equal(err->status, ENOENT);
+  assert_non_null(strstr(err->msg, path));
+  berth_error_release(&err);
+  /* a later request is refused the same way, it does not hang */
+  json_t *info = NULL;
+  assert_int_equal(berth_engine_container_inspect(e, "x", &info, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
+  berth_error_release(&err);
+  berth_engine_free(e);
+  assert_int_equal(berth_engine_hijack_connect(path, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
+  assert_non_null(strstr(err->msg, path));
+  berth_error_release(&err);
+
+  /* a socket nobody listens on any more */
+  int l = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+  assert_int_equal(bind(l, (struct sockaddr *) &sa, sizeof(sa)), 0);
+  close(l);
+  assert_int_equal(berth_engine_new(path, 5000, &e, &err), 0);
+  assert_int_equal(berth_engine_ping(e, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
+  assert_int_equal(err->status, ECONNREFUSED);
+  berth_error_release(&err);
+  berth_engine_free(e);
+  unlink(path);
+  assert_true(berth_now_ms() - t0 < 1000);
+
+  /* invalid paths are refused up front */
+  assert_int_equal(berth_engine_new("", 5000, &e, &err), -1);
+  berth_error_release(&err);
+  char longp[200];
+  memset(longp, 'a', sizeof(longp) - 1);
+  longp[sizeof(longp) - 1] = '\0';
+  assert_int_equal(berth_engine_new(longp, 5000, &e, &err), -1);
+  berth_error_release(&err);
+}
+
+static void
+test_proxy_variables_ignored(void **state)
+{
+  const struct route routes[] = {
+    { "GET /_ping ", PING_143, 0, RESPOND },
+    { NULL, NULL, 0, RESPOND },
+  };
+  static const char *vars[] = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                "ALL_PROXY", "all_proxy" };
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+
+  for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+    setenv(vars[i], "http://127.0.0.1:9", 1);
+  setenv("NO_PROXY", "", 1);
+  setenv("CURL_HOME", tmpdir, 1);
+  start_server(routes);
+  e = new_engine(2000);
+  assert_int_equal(berth_engine_ping(e, &err), 0);
+  berth_engine_free(e);
+  for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+    unsetenv(vars[i]);
+  unsetenv("NO_PROXY");
+  unsetenv("CURL_HOME");
+  cleanup_free char *log = read_log();
+  assert_non_null(strstr(log, "GET /_ping HTTP/1.1"));
+}
+
+/* ---------------------------------------------------------------- connection keeping */
+
+static void
+test_pinned_connection_is_not_reopened(void **state)
+{
+  const char *closing = "HTTP/1.1 200 OK\r\nApi-Version: 1.43\r\nConnection: close\r\n"
+                        "Content-Length: 2\r\n\r\nOK";
+  char *inspect = json_reply("200 OK", "{\"Id\":\"abc\"}");
+  const struct route routes[] = {
+    { "GET /_ping ", closing, 0, RESPOND_CLOSE },
+    { "GET /v1.43/containers/box/json ", inspect, 0, RESPOND },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+  json_t *info = NULL;
+
+  start_server(routes);
+  /* unpinned: the engine closed, the next request reconnects */
+  e = new_engine(2000);
+  assert_int_equal(berth_engine_ping(e, &err), 0);
+  assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 1);
+  json_decref(info);
+  berth_engine_free(e);
+  {
+    cleanup_free char *log = read_log();
+    assert_int_equal(count_connections(log), 2);
+  }
+  /* pinned: the same situation is an error, not a silent reconnect */
+  e = new_engine(2000);
+  assert_int_equal(berth_engine_ping(e, &err), 0);
+  berth_engine_pin_connection(e);
+  assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
+  assert_non_null(strstr(err->msg, "kept connection"));
+  berth_error_release(&err);
+  berth_engine_free(e);
+  {
+    cleanup_free char *log = read_log();
+    assert_int_equal(count_connections(log), 3); /* 2 before + the pinned ping */
+  }
+  free(inspect);
+}
+
+static void
+test_pinned_connection_still_serves(void **state)
+{
+  char *inspect = json_reply("200 OK", "{\"Id\":\"abc\"}");
+  const struct route routes[] = {
+    { "GET /_ping ", PING_143, 0, RESPOND },
+    { "GET /v1.43/containers/box/json ", inspect, 0, RESPOND },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_engine *e;
+  berth_error_t err = NULL;
+  json_t *info = NULL;
+
+  start_server(routes);
+  e = new_engine(2000);
+  assert_int_equal(berth_engine_ping(e, &err), 0);
+  berth_engine_pin_connection(e);
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 1);
+    json_decref(info);
+  }
+  berth_engine_free(e);
+  cleanup_free char *log = read_log();
+  assert_int_equal(count_connections(log), 1);
+  free(inspect);
+}
+
+/* ---------------------------------------------------------------- hijack handshake */
+
+static int
+attach(const char *exec_id, bool tty, long timeout_ms, struct berth_hijack *h, berth_error_t *err)
+{
+  int fd = berth_engine_hijack_connect(sock_path, err);
+  int r;
+  if (fd < 0)
+    return -1;
+  r = berth_engine_exec_attach(fd, "1.43", exec_id, tty, timeout_ms, h, err);
+  if (r < 0)
+    close(fd);
+  return r;
+}
+
+static void
+test_attach_101_keeps_pending_bytes(void **state)
+{
+  const char *up = "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+                   "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n$ prompt";
+  const struct route routes[] = {
+    { "POST /v1.43/exec/abc/start ", up, 0, STREAM_MORE },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_hijack h;
+  berth_error_t err = NULL;
+  char buf[64];
+  size_t n = 0;
+
+  start_server(routes);
+  assert_int_equal(attach("abc", true, 2000, &h, &err), 0);
+  assert_true(h.fd >= 0);
+  assert_true(fcntl(h.fd, F_GETFD) & FD_CLOEXEC);
+  assert_int_equal(h.n_pending, 8);
+  assert_memory_equal(h.pending, "$ prompt", 8);
+  for (;;) {
+    ssize_t r = read(h.fd, buf + n, sizeof(buf) - n);
+    assert_true(r >= 0);
+    if (r == 0)
+      break;
+    n += (size_t) r;
+  }
+  assert_int_equal(n, 4);
+  assert_memory_equal(buf, "MORE", 4);
+  berth_hijack_close(&h);
+  assert_int_equal(h.fd, -1);
+
+  cleanup_free char *log = read_log();
+  assert_non_null(strstr(log, "POST /v1.43/exec/abc/start HTTP/1.1 ct=application/json "
+                              "up=Upgrade/tcp body={\"Detach\":false,\"Tty\":true}"));
+}
+
+static void
+test_attach_200_is_a_stream(void **state)
+{
+  /* Podman without an upgrade, and old Docker: 200 and then the raw stream */
+  const char *ok = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n";
+  const struct route routes[] = {
+    { "POST /v1.41/exec/abc/start ", ok, 0, STREAM_MORE },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_hijack h;
+  berth_error_t err = NULL;
+  int fd;
+  char buf[8];
+
+  start_server(routes);
+  fd = berth_engine_hijack_connect(sock_path, &err);
+  assert_true(fd >= 0);
+  assert_int_equal(berth_engine_exec_attach(fd, "1.41", "abc", false, 2000, &h, &err), 0);
+  assert_int_equal(h.n_pending, 0);
+  assert_int_equal(read(h.fd, buf, sizeof(buf)), 4);
+  berth_hijack_close(&h);
+  cleanup_free char *log = read_log();
+  assert_non_null(strstr(log, "body={\"Detach\":false,\"Tty\":false}"));
+}
+
+static void
+test_attach_errors(void **state)
+{
+  char *nosuch = json_reply("404 Not Found", "{\"message\":\"No such exec instance: nope\"}");
+  /* chunked error body, message split over chunks */
+  const char *chunked = "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n"
+                        "e\r\n{\"message\":\"Co\r\n"
+                        "1a\r\nntainer box is not running\r\n"
+                        "3\r\n\"}\n\r\n0\r\n\r\n";
+  const char *plain = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n\r\noops!";
+  const struct route routes[] = {
+    { "POST /v1.43/exec/nope/start ", nosuch, 0, RESPOND },
+    { "POST /v1.43/exec/stopped/start ", chunked, 0, RESPOND },
+    { "POST /v1.43/exec/plain/start ", plain, 0, RESPOND },
+    { "POST /v1.43/exec/garbage/start ", "SSH-2.0-OpenSSH\r\n\r\n", 0, RESPOND },
+    { "POST /v1.43/exec/silent/start ", "", 0, RESPOND_CLOSE },
+    { "POST /v1.43/exec/hang/start ", NULL, 0, HANG },
+    { NULL, NULL, 0, RESPOND },
+  };
+  struct berth_hijack h;
+  berth_error_t err = NULL;
+  int64_t t0;
+
+  start_server(routes);
+  assert_int_equal(attach("nope", false, 2000, &h, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_EXEC);
+  assert_int_equal(err->status, ENOENT);
+  assert_non_null(strstr(err->msg, "engine said: No such exec instance: nope (HTTP 404)"));
+  assert_int_equal(h.fd, -1);
+  berth_error_release(&err);
+
+  assert_int_equal(attach("stopped", false, 2000, &h, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_EXEC);
+  assert_non_null(strstr(err->msg, "engine said: Container box is not running (HTTP 409)"));
+  berth_error_release(&err);
+
+  assert_int_equal(attach("plain", false, 2000, &h, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_EXEC);
+  assert_non_null(strstr(err->msg, "HTTP 500"));
+  berth_error_release(&err);
+
+  assert_int_equal(attach("garbage", false, 2000, &h, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
+  berth_error_release(&err);
+
+  assert_int_equal(attach("silent", false, 2000, &h, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
+  berth_error_release(&err);
+
+  t0 = berth_now_ms();
+  assert_int_equal(attach("hang", false, 300, &h, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_ENGINE_TIMEOUT);
+  assert_true(berth_now_ms() - t0 < 2000);
+  berth_error_release(&err);
+
+  /* nothing the caller passes can inject into the request */
+  assert_int_equal(attach("x y\r\nEvil: 1", false, 2000, &h, &err), -1);
+  berth_error_release(&err);
+  assert_int_equal(berth_engine_exec_attach(0, "1.43\r\nX: y", "abc", false, 100, &h, &err), -1);
+  assert_int_equal(err->status, EINVAL);
+  berth_error_release(&err);
+  cleanup_free char *log = read_log();
+  assert_non_null(strstr(log, "POST /v1.43/exec/x%20y%0D%0AEvil%3A%201/start HTTP/1.1"));
+  assert_null(strstr(log, "Evil: 1"));
+  free(nosuch);
+}
+
+int
+main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_head_complete),
+    cmocka_unit_test(test_head_incomplete),
+    cmocka_unit_test(test_head_101_with_stream),
+    cmocka_unit_test(test_head_404_with_body),
+    cmocka_unit_test(test_head_malformed),
+    cmocka_unit_test(test_head_oversized),
+    cmocka_unit_test(test_escape),
+    cmocka_unit_test(test_check_surfaces_engine_message),
+    cmocka_unit_test_setup_teardown(test_ping_negotiates_down_to_ours, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_ping_keeps_older_engine_version, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_ping_refuses_old_engine, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_ping_falls_back_to_version, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_ping_garbage_version, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_errors_through_the_client, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_requests_on_the_wire, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_pull_reference_split, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_pull_error_in_200_stream, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_reply_bound, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_proxy_variables_ignored, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_pinned_connection_is_not_reopened, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_pinned_connection_still_serves, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_attach_101_keeps_pending_bytes, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_attach_200_is_a_stream, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_attach_errors, setup, teardown),
+  };
+  /* a SIGPIPE would kill the test instead of failing it */
+  signal(SIGPIPE, SIG_IGN);
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
