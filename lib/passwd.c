@@ -1,2 +1,476 @@
-/* passwd.c - placeholder; being written. */
+/* passwd.c - the container's /etc/passwd and /etc/group: merging the user's
+ * entries into the image's files, and the minimal ustar writer/reader the
+ * engine's archive API needs to carry them. */
 #include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "berth/container.h"
+#include "berth/util.h"
+
+/* ---------------------------------------------------------------- buffer */
+
+struct buf {
+  char *p;
+  size_t len, cap;
+};
+
+static int
+buf_add(struct buf *b, const char *s, size_t n, berth_error_t *err)
+{
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    char *np;
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    np = realloc(b->p, cap);
+    if (np == NULL)
+      return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
+    b->p = np;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+  return 0;
+}
+
+static int
+buf_str(struct buf *b, const char *s, berth_error_t *err)
+{
+  return buf_add(b, s, strlen(s), err);
+}
+
+/* Hand the (always NUL-terminated) contents out. */
+static char *
+buf_steal(struct buf *b, berth_error_t *err)
+{
+  if (b->p == NULL && buf_add(b, "", 0, err) < 0)
+    return NULL;
+  return steal_pointer(&b->p);
+}
+
+/* ---------------------------------------------------------------- lines */
+
+/* Field i (0-based) of a colon-separated line [s, s+n) into out; false when
+ * the line has fewer fields. */
+static bool
+field(const char *s, size_t n, int i, const char **f, size_t *flen)
+{
+  const char *end = s + n;
+  for (; i > 0; i--) {
+    const char *c = memchr(s, ':', (size_t) (end - s));
+    if (c == NULL)
+      return false;
+    s = c + 1;
+  }
+  const char *c = memchr(s, ':', (size_t) (end - s));
+  *f = s;
+  *flen = c ? (size_t) (c - s) : (size_t) (end - s);
+  return true;
+}
+
+static size_t
+count_fields(const char *s, size_t n)
+{
+  size_t k = 1;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == ':')
+      k++;
+  return k;
+}
+
+static bool
+field_is(const char *f, size_t flen, const char *want)
+{
+  return strlen(want) == flen && memcmp(f, want, flen) == 0;
+}
+
+/* A numeric id field equal to id.  Not numeric: false. */
+static bool
+field_is_id(const char *f, size_t flen, unsigned long id)
+{
+  unsigned long v = 0;
+  if (flen == 0 || flen > 10)
+    return false;
+  for (size_t i = 0; i < flen; i++) {
+    if (f[i] < '0' || f[i] > '9')
+      return false;
+    v = v * 10 + (unsigned long) (f[i] - '0');
+  }
+  return v == id;
+}
+
+/* Values that become fields of a passwd/group line must not break it. */
+static int
+check_field(const char *what, const char *v, berth_error_t *err)
+{
+  if (v == NULL || *v == '\0' || strpbrk(v, ":\n\r") != NULL)
+    return berth_error_make(err, BERTH_E_USER, EINVAL,
+                            "%s '%s' cannot be written to /etc/passwd or /etc/group", what,
+                            v ? v : "");
+  return 0;
+}
+
+/* gecos is free text from NSS: ':' or a newline would forge fields or lines. */
+static char *
+clean_gecos(const char *g, berth_error_t *err)
+{
+  char *s = berth_strdup(g ? g : "", err);
+  if (s == NULL)
+    return NULL;
+  for (char *p = s; *p; p++)
+    if (*p == ':' || *p == '\n' || *p == '\r')
+      *p = ' ';
+  return s;
+}
+
+char *
+berth_merge_passwd(const char *image_passwd, const struct berth_user *u, const char *home,
+                   const char *shell, berth_error_t *err)
+{
+  struct buf out = { 0 };
+  cleanup_free char *gecos = NULL;
+  cleanup_free char *line = NULL;
+  const char *s = image_passwd ? image_passwd : "";
+
+  if (u->uid == 0)
+    return berth_error_make(err, BERTH_E_USER, EPERM, "refusing to write an entry for uid 0"),
+           NULL;
+  if (check_field("user name", u->name, err) < 0 || check_field("home", home, err) < 0
+      || check_field("shell", shell, err) < 0)
+    return NULL;
+  gecos = clean_gecos(u->gecos, err);
+  if (gecos == NULL)
+    return NULL;
+  line = berth_asprintf(err, "%s:x:%u:%u:%s:%s:%s\n", u->name, (unsigned) u->uid,
+                        (unsigned) u->gid, gecos, home, shell);
+  if (line == NULL)
+    return NULL;
+
+  while (*s) {
+    const char *nl = strchr(s, '\n');
+    size_t n = nl ? (size_t) (nl - s) : strlen(s);
+    const char *f;
+    size_t flen;
+    bool drop = false;
+
+    /* Lines that are not 7 fields (comments, NIS "+" lines, garbage) are
+     * the image's business: keep them as they are. */
+    if (count_fields(s, n) == 7) {
+      if (field(s, n, 0, &f, &flen) && field_is(f, flen, u->name))
+        drop = true;
+      if (field(s, n, 2, &f, &flen) && field_is_id(f, flen, u->uid))
+        drop = true;
+    }
+    if (!drop && (buf_add(&out, s, n, err) < 0 || buf_str(&out, "\n", err) < 0)) {
+      free(out.p);
+      return NULL;
+    }
+    s += n;
+    if (*s == '\n')
+      s++;
+  }
+  if (buf_str(&out, line, err) < 0) {
+    free(out.p);
+    return NULL;
+  }
+  return buf_steal(&out, err);
+}
+
+/* The user's groups as they go into the container: named ones, plus the
+ * primary group under the user's name when NSS has no name for it (the
+ * container needs one so `id` and `ls -l` show a name).  Duplicated gids
+ * are dropped. */
+struct ugroup {
+  gid_t gid;
+  const char *name;
+  bool primary;
+};
+
+static size_t
+user_groups(const struct berth_user *u, struct ugroup *g)
+{
+  size_t n = 0;
+  bool have_primary = false;
+
+  for (size_t i = 0; i < u->n_groups; i++) {
+    const struct berth_group *bg = &u->groups[i];
+    bool dup = false;
+    bool primary = bg->gid == u->gid;
+    const char *name = bg->name;
+    for (size_t j = 0; j < n; j++)
+      if (g[j].gid == bg->gid)
+        dup = true;
+    if (dup)
+      continue;
+    if (name == NULL && primary)
+      name = u->group ? u->group : u->name;
+    if (name == NULL || strpbrk(name, ":,\n\r") != NULL || *name == '\0')
+      continue;
+    /* Two gids with one name would make the file ambiguous: first wins. */
+    for (size_t j = 0; j < n; j++)
+      if (strcmp(g[j].name, name) == 0)
+        dup = true;
+    if (dup)
+      continue;
+    have_primary |= primary;
+    g[n++] = (struct ugroup){ bg->gid, name, primary };
+  }
+  if (!have_primary) {
+    /* groups[] normally holds the primary first; be safe if it does not. */
+    const char *name = u->group ? u->group : u->name;
+    bool clash = false;
+    for (size_t j = 0; j < n; j++)
+      if (strcmp(g[j].name, name) == 0)
+        clash = true;
+    if (!clash && strpbrk(name, ":,\n\r") == NULL)
+      g[n++] = (struct ugroup){ u->gid, name, true };
+  }
+  return n;
+}
+
+/* Member list [m, m+mlen) without `user`, appended to out. */
+static int
+add_members_without(struct buf *out, const char *m, size_t mlen, const char *user,
+                    berth_error_t *err)
+{
+  const char *end = m + mlen;
+  bool first = true;
+  while (m < end) {
+    const char *c = memchr(m, ',', (size_t) (end - m));
+    size_t n = c ? (size_t) (c - m) : (size_t) (end - m);
+    if (n > 0 && !field_is(m, n, user)) {
+      if ((!first && buf_str(out, ",", err) < 0) || buf_add(out, m, n, err) < 0)
+        return -1;
+      first = false;
+    }
+    m += n + (c ? 1 : 0);
+  }
+  return 0;
+}
+
+char *
+berth_merge_group(const char *image_group, const struct berth_user *u, berth_error_t *err)
+{
+  struct buf out = { 0 };
+  cleanup_free struct ugroup *g = NULL;
+  size_t ng;
+  const char *s = image_group ? image_group : "";
+
+  if (check_field("user name", u->name, err) < 0)
+    return NULL;
+  if (strchr(u->name, ',') != NULL)
+    return berth_error_make(err, BERTH_E_USER, EINVAL,
+                            "user name '%s' cannot be written to /etc/group", u->name),
+           NULL;
+  g = berth_malloc0((u->n_groups + 1) * sizeof(*g), err);
+  if (g == NULL)
+    return NULL;
+  ng = user_groups(u, g);
+
+  while (*s) {
+    const char *nl = strchr(s, '\n');
+    size_t n = nl ? (size_t) (nl - s) : strlen(s);
+    const char *f, *m = s;
+    size_t flen, mlen = 0;
+    bool drop = false;
+    int r = 0;
+
+    if (count_fields(s, n) == 4) {
+      for (size_t i = 0; i < ng && !drop; i++) {
+        if (field(s, n, 0, &f, &flen) && field_is(f, flen, g[i].name))
+          drop = true;
+        if (field(s, n, 2, &f, &flen) && field_is_id(f, flen, g[i].gid))
+          drop = true;
+      }
+      if (!drop) {
+        /* Membership inside must be what the host says: an image line
+         * naming the user in a group the host does not give them goes
+         * without that name. */
+        field(s, n, 3, &m, &mlen);
+        r = buf_add(&out, s, (size_t) (m - s), err);
+        if (r == 0)
+          r = add_members_without(&out, m, mlen, u->name, err);
+        if (r == 0)
+          r = buf_str(&out, "\n", err);
+      }
+    } else {
+      r = buf_add(&out, s, n, err);
+      if (r == 0)
+        r = buf_str(&out, "\n", err);
+    }
+    if (r < 0) {
+      free(out.p);
+      return NULL;
+    }
+    s += n;
+    if (*s == '\n')
+      s++;
+  }
+  for (size_t i = 0; i < ng; i++) {
+    cleanup_free char *line
+        = berth_asprintf(err, "%s:x:%u:%s\n", g[i].name, (unsigned) g[i].gid, u->name);
+    if (line == NULL || buf_str(&out, line, err) < 0) {
+      free(out.p);
+      return NULL;
+    }
+  }
+  return buf_steal(&out, err);
+}
+
+/* ---------------------------------------------------------------- ustar
+ * POSIX ustar: 512-byte header blocks, octal NUL-terminated numbers, the
+ * checksum is the byte sum of the header with the checksum field read as
+ * eight spaces, the archive ends with two zero blocks. */
+
+#define TAR_BLOCK 512
+
+struct tar_header {
+  char name[100], mode[8], uid[8], gid[8], size[12], mtime[12], chksum[8], typeflag;
+  char linkname[100], magic[6], version[2], uname[32], gname[32], devmajor[8], devminor[8];
+  char prefix[155], pad[12];
+};
+_Static_assert(sizeof(struct tar_header) == TAR_BLOCK, "ustar header is one block");
+
+/* width-1 zero-padded octal digits and a NUL (values are range-checked by
+ * the callers: sizes below 8 GiB, modes, zero ids). */
+static void
+octal(char *dst, size_t width, unsigned long long v)
+{
+  dst[width - 1] = '\0';
+  for (size_t i = width - 1; i > 0; i--, v >>= 3)
+    dst[i - 1] = (char) ('0' + (v & 7));
+}
+
+static unsigned
+header_sum(const struct tar_header *h)
+{
+  const unsigned char *p = (const unsigned char *) h;
+  unsigned sum = 0;
+  for (size_t i = 0; i < TAR_BLOCK; i++)
+    sum += (i >= offsetof(struct tar_header, chksum)
+            && i < offsetof(struct tar_header, chksum) + sizeof(h->chksum))
+               ? ' '
+               : p[i];
+  return sum;
+}
+
+int
+berth_tar_build(const struct berth_tar_entry *files, size_t n, char **out, size_t *len,
+                berth_error_t *err)
+{
+  size_t total = 2 * TAR_BLOCK;
+  cleanup_free char *tar = NULL;
+  size_t off = 0;
+  time_t now = time(NULL);
+
+  for (size_t i = 0; i < n; i++) {
+    size_t nl = strlen(files[i].name);
+    if (nl == 0 || nl >= sizeof(((struct tar_header *) 0)->name))
+      return berth_error_make(err, BERTH_E_INTERNAL, ENAMETOOLONG, "tar entry name '%s'",
+                              files[i].name);
+    if (files[i].len >= 077777777777ULL)
+      return berth_error_make(err, BERTH_E_INTERNAL, EFBIG, "tar entry '%s' is too large",
+                              files[i].name);
+    total += TAR_BLOCK + (files[i].len + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+  }
+  tar = berth_malloc0(total, err); /* zeroed: padding and end blocks */
+  if (tar == NULL)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    struct tar_header *h = (struct tar_header *) (tar + off);
+    size_t nl = strlen(files[i].name);
+    bool dir = files[i].name[nl - 1] == '/';
+
+    memcpy(h->name, files[i].name, nl);
+    octal(h->mode, sizeof(h->mode), files[i].mode & 07777);
+    octal(h->uid, sizeof(h->uid), 0);
+    octal(h->gid, sizeof(h->gid), 0);
+    octal(h->size, sizeof(h->size), dir ? 0 : files[i].len);
+    octal(h->mtime, sizeof(h->mtime), (unsigned long long) (now > 0 ? now : 0));
+    h->typeflag = dir ? '5' : '0';
+    memcpy(h->magic, "ustar", 6);
+    memcpy(h->version, "00", 2);
+    memcpy(h->uname, "root", 4);
+    memcpy(h->gname, "root", 4);
+    octal(h->devmajor, sizeof(h->devmajor), 0);
+    octal(h->devminor, sizeof(h->devminor), 0);
+    snprintf(h->chksum, sizeof(h->chksum), "%06o", header_sum(h));
+    h->chksum[7] = ' ';
+    off += TAR_BLOCK;
+    if (!dir && files[i].len > 0) {
+      memcpy(tar + off, files[i].data, files[i].len);
+      off += (files[i].len + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+    }
+  }
+  *len = total;
+  *out = steal_pointer(&tar);
+  return 0;
+}
+
+static bool
+parse_octal(const char *f, size_t width, unsigned long long *v)
+{
+  size_t i = 0;
+  *v = 0;
+  while (i < width && f[i] == ' ')
+    i++;
+  if (i == width || f[i] < '0' || f[i] > '7')
+    return false;
+  for (; i < width && f[i] >= '0' && f[i] <= '7'; i++) {
+    if (*v > (~0ULL >> 3))
+      return false;
+    *v = (*v << 3) | (unsigned long long) (f[i] - '0');
+  }
+  return i == width || f[i] == '\0' || f[i] == ' ';
+}
+
+int
+berth_tar_first_file(const char *tar, size_t len, char **data, size_t *dlen, berth_error_t *err)
+{
+  size_t off = 0;
+
+  while (off + TAR_BLOCK <= len) {
+    const struct tar_header *h = (const struct tar_header *) (tar + off);
+    unsigned long long size, sum;
+    static const char zero[TAR_BLOCK];
+
+    if (memcmp(h, zero, TAR_BLOCK) == 0)
+      break;
+    if (!parse_octal(h->chksum, sizeof(h->chksum), &sum) || sum != header_sum(h))
+      return berth_error_make(err, BERTH_E_ENGINE_REPLY, EBADMSG, "bad tar header checksum");
+    if (!parse_octal(h->size, sizeof(h->size), &size))
+      return berth_error_make(err, BERTH_E_ENGINE_REPLY, EBADMSG, "bad tar entry size");
+    off += TAR_BLOCK;
+    if (size > len - off)
+      return berth_error_make(err, BERTH_E_ENGINE_REPLY, EBADMSG, "truncated tar archive");
+    switch (h->typeflag) {
+    case '0':
+    case '\0':
+    case '7': {
+      char *d = berth_malloc0((size_t) size + 1, err);
+      if (d == NULL)
+        return -1;
+      memcpy(d, tar + off, (size_t) size);
+      *data = d;
+      if (dlen)
+        *dlen = (size_t) size;
+      return 0;
+    }
+    case 'x': case 'g': case 'L': case 'K':
+      /* pax / GNU extended headers describe the next entry: skip them */
+      off += ((size_t) size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+      continue;
+    default:
+      return berth_error_make(err, BERTH_E_ENGINE_REPLY, EINVAL,
+                              "tar entry is not a regular file (type '%c')", h->typeflag);
+    }
+  }
+  return berth_error_make(err, BERTH_E_ENGINE_REPLY, ENOENT, "tar archive holds no file");
+}

@@ -5,6 +5,7 @@
 #define BERTH_CONTAINER_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <jansson.h>
 #include "berth/config.h"
 #include "berth/engine.h"
@@ -25,6 +26,8 @@ struct berth_box {
   char *spec_hash;   /* after ensure */
   char *id;          /* container id after ensure */
   char *shell;       /* shell to run inside: user's if the image has it, else fallback */
+  const char *keeper_path; /* host path of berth-keeper; BERTH_KEEPER_PATH unless changed */
+  bool userns_host;  /* the daemon runs userns-remap: opt out (UsernsMode "host"); set by ensure */
 };
 
 /* Resolve settings, expand templates, compute names.  No engine traffic. */
@@ -49,6 +52,22 @@ char *berth_merge_passwd(const char *image_passwd, const struct berth_user *u, c
                          const char *shell, berth_error_t *err);
 char *berth_merge_group(const char *image_group, const struct berth_user *u, berth_error_t *err);
 
+/* A minimal in-memory ustar archive, the archive API's format: entries owned
+ * by root; a name ending in '/' is a directory.  Exposed for tests. */
+struct berth_tar_entry {
+  const char *name;
+  const char *data;
+  size_t len;
+  unsigned mode;
+};
+int berth_tar_build(const struct berth_tar_entry *files, size_t n, char **out, size_t *len,
+                    berth_error_t *err);
+/* The contents of the first regular file in an archive (what the archive API
+ * returns for one path), NUL-terminated.  A first entry of another type is
+ * an error with status EINVAL; no entry at all, status ENOENT. */
+int berth_tar_first_file(const char *tar, size_t len, char **data, size_t *dlen,
+                         berth_error_t *err);
+
 /* Ensure the container exists, matches the current spec and runs.  The caller
  * holds the user's session lock (session.h).  may_recreate: when the existing
  * container's spec hash differs, remove and recreate it (true only when no
@@ -56,5 +75,17 @@ char *berth_merge_group(const char *image_group, const struct berth_user *u, ber
  * *created (may be NULL) tells whether a new container was created. */
 int berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate,
                      bool *created, berth_error_t *err);
+
+/* The login-time flow both front ends share, run as root: take the user's
+ * lock; ensure the home (berth_home_ensure, when cfg->home.create); ensure the
+ * container (recreating on a spec change only when no session is live);
+ * record a session owned by `owner` (0 = record nothing); release the lock.
+ * Fills b->id etc. */
+int berth_box_open(struct berth_engine *e, struct berth_box *b, pid_t owner, berth_error_t *err);
+/* Release owner's session; when it was the last live one, apply on_logout
+ * (keep / stop / remove), bounded by the engine timeout.  *remaining gets the
+ * live sessions left (may be NULL). */
+int berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *remaining,
+                    berth_error_t *err);
 
 #endif

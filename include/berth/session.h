@@ -17,6 +17,17 @@
 #define BERTH_RUNDIR "/run/berth"
 #endif
 
+/* The run directory: BERTH_RUNDIR unless a test changed it.  The setter is
+ * for tests only (a temporary directory instead of /run/berth). */
+const char *berth_session_rundir(void);
+void berth_session_set_rundir(const char *dir);
+/* Open RUNDIR/sub/name (sub, name may be NULL) as a directory owned by the
+ * caller (root) and writable by nobody else, never following a link; with
+ * `create`, missing levels are made 0755.  Returns an O_DIRECTORY|O_CLOEXEC
+ * fd, -2 (err untouched) when absent and !create, -1 on error. */
+int berth_session_rundir_open(const char *sub, const char *name, bool create,
+                              berth_error_t *err);
+
 /* Take the per-container lock (flock), waiting at most timeout_ms.  Returns
  * an fd (O_CLOEXEC) to pass to berth_session_unlock, or -1. */
 int berth_session_lock(const char *name, long timeout_ms, berth_error_t *err);
@@ -28,6 +39,10 @@ int berth_session_release(const char *name, pid_t pid, berth_error_t *err);
 /* Live sessions of name, not counting `exclude` (0 = none); prunes stale
  * records.  -1 on error. */
 int berth_session_count(const char *name, pid_t exclude, berth_error_t *err);
+/* true when a live record of name belongs to an ancestor of this process
+ * (pam_berth recorded the session in sshd's monitor, so berth-shell must not
+ * record it twice). */
+bool berth_session_owned_by_ancestor(const char *name);
 /* When the last session ended (mtime of the session directory), 0 if never. */
 int berth_session_idle_since(const char *name, time_t *since, berth_error_t *err);
 

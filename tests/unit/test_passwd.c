@@ -1,0 +1,379 @@
+/* test_passwd.c - merging the user's entries into an image's /etc/passwd and
+ * /etc/group, and the ustar writer/reader (checked against GNU tar). */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "berth/container.h"
+#include "berth/util.h"
+
+/* What berth-test:latest carries (tests/lib/build-image.sh). */
+static const char image_passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
+                                   "imguser:x:1000:1000:image user:/home/imguser:/bin/sh\n"
+                                   "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
+static const char image_group[] = "root:x:0:\n"
+                                  "imggroup:x:1000:imguser\n"
+                                  "nogroup:x:65534:\n";
+
+static struct berth_group alice_groups[] = {
+  { 1000, (char *) "alice" },
+  { 2001, (char *) "devs" },
+  { 2002, (char *) "ops" },
+  { 2003, NULL }, /* no name in NSS */
+};
+
+static struct berth_user alice = {
+  .name = (char *) "alice",
+  .uid = 1000,
+  .gid = 1000,
+  .gecos = (char *) "Alice Liddell",
+  .home = (char *) "/home/alice",
+  .shell = (char *) "/bin/bash",
+  .group = (char *) "alice",
+  .groups = alice_groups,
+  .n_groups = 4,
+};
+
+static size_t
+count_lines(const char *s)
+{
+  size_t n = 0;
+  for (; *s; s++)
+    if (*s == '\n')
+      n++;
+  return n;
+}
+
+/* The line of `file` whose first field is `name` (NULL when none); also
+ * checks there is exactly one. */
+static char *
+line_of(const char *file, const char *name)
+{
+  char *found = NULL;
+  size_t nl = strlen(name);
+  for (const char *s = file; *s;) {
+    const char *e = strchr(s, '\n');
+    size_t n = e ? (size_t) (e - s) : strlen(s);
+    if (n > nl && strncmp(s, name, nl) == 0 && s[nl] == ':') {
+      assert_null(found); /* duplicated entry */
+      found = strndup(s, n);
+    }
+    s += n + (e ? 1 : 0);
+  }
+  return found;
+}
+
+static void
+test_passwd_replaces_same_uid(void **state)
+{
+  berth_error_t err = NULL;
+  char *out = berth_merge_passwd(image_passwd, &alice, "/home/alice", "/bin/bash", &err);
+  char *l;
+
+  assert_non_null(out);
+  assert_null(err);
+  /* imguser has uid 1000 too: alice's entry wins, imguser goes. */
+  assert_null(strstr(out, "imguser"));
+  l = line_of(out, "alice");
+  assert_string_equal(l, "alice:x:1000:1000:Alice Liddell:/home/alice:/bin/bash");
+  free(l);
+  l = line_of(out, "root");
+  assert_string_equal(l, "root:x:0:0:root:/root:/bin/sh");
+  free(l);
+  assert_non_null(strstr(out, "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"));
+  assert_int_equal(count_lines(out), 3);
+  free(out);
+}
+
+static void
+test_passwd_replaces_same_name(void **state)
+{
+  berth_error_t err = NULL;
+  const char *img = "root:x:0:0:root:/root:/bin/sh\n"
+                    "alice:x:4242:4242:old alice:/home/old:/bin/false\n"
+                    "imguser:x:1001:1001::/home/imguser:/bin/sh\n";
+  struct berth_user u = alice;
+  char *out, *l;
+
+  u.uid = 5000;
+  u.gid = 5000;
+  out = berth_merge_passwd(img, &u, "/srv/homes/alice", "/bin/sh", &err);
+  assert_non_null(out);
+  l = line_of(out, "alice");
+  assert_string_equal(l, "alice:x:5000:5000:Alice Liddell:/srv/homes/alice:/bin/sh");
+  free(l);
+  assert_null(strstr(out, "4242"));
+  l = line_of(out, "imguser");
+  assert_string_equal(l, "imguser:x:1001:1001::/home/imguser:/bin/sh");
+  free(l);
+  assert_int_equal(count_lines(out), 3);
+  free(out);
+}
+
+static void
+test_passwd_malformed_kept_and_gecos_cleaned(void **state)
+{
+  berth_error_t err = NULL;
+  /* no trailing newline on the last line, a comment, a NIS line, a short
+   * line that happens to mention uid 1000 */
+  const char *img = "# comment: 1000\n"
+                    "+::::::\n"
+                    "broken:1000\n"
+                    "root:x:0:0:root:/root:/bin/sh";
+  struct berth_user u = alice;
+  char *out, *l;
+
+  u.gecos = (char *) "Evil:x:0:0:\nroot2";
+  out = berth_merge_passwd(img, &u, "/home/alice", "/bin/sh", &err);
+  assert_non_null(out);
+  assert_non_null(strstr(out, "# comment: 1000\n"));
+  assert_non_null(strstr(out, "+::::::\n"));
+  assert_non_null(strstr(out, "broken:1000\n"));
+  assert_non_null(strstr(out, "root:x:0:0:root:/root:/bin/sh\n"));
+  l = line_of(out, "alice");
+  assert_string_equal(l, "alice:x:1000:1000:Evil x 0 0  root2:/home/alice:/bin/sh");
+  free(l);
+  assert_null(strstr(out, "\nroot2"));
+  assert_int_equal(count_lines(out), 5);
+  assert_int_equal(out[strlen(out) - 1], '\n');
+  free(out);
+
+  /* no image file at all */
+  out = berth_merge_passwd(NULL, &alice, "/home/alice", "/bin/sh", &err);
+  assert_non_null(out);
+  assert_string_equal(out, "alice:x:1000:1000:Alice Liddell:/home/alice:/bin/sh\n");
+  free(out);
+}
+
+static void
+test_passwd_refuses_bad_input(void **state)
+{
+  berth_error_t err = NULL;
+  struct berth_user u = alice;
+
+  assert_null(berth_merge_passwd(image_passwd, &alice, "/home/a:b", "/bin/sh", &err));
+  assert_int_equal(err->kind, BERTH_E_USER);
+  berth_error_release(&err);
+  assert_null(berth_merge_passwd(image_passwd, &alice, "/home/alice", "/bin/sh\nx", &err));
+  berth_error_release(&err);
+  u.name = (char *) "ev:il";
+  assert_null(berth_merge_passwd(image_passwd, &u, "/home/alice", "/bin/sh", &err));
+  berth_error_release(&err);
+  u = alice;
+  u.uid = 0;
+  assert_null(berth_merge_passwd(image_passwd, &u, "/root", "/bin/sh", &err));
+  assert_non_null(err);
+  berth_error_release(&err);
+}
+
+static void
+test_group_merge(void **state)
+{
+  berth_error_t err = NULL;
+  const char *img = "root:x:0:\n"
+                    "imggroup:x:1000:imguser\n"
+                    "devs:x:3000:imguser\n"         /* same name as alice's 2001 */
+                    "wheel:x:10:alice,imguser\n"    /* host does not give alice wheel */
+                    "audio:x:29:alice\n"
+                    "garbage line\n"
+                    "nogroup:x:65534:\n";
+  char *out = berth_merge_group(img, &alice, &err), *l;
+
+  assert_non_null(out);
+  assert_null(err);
+  /* primary: replaces imggroup (same gid 1000) */
+  assert_null(strstr(out, "imggroup"));
+  l = line_of(out, "alice");
+  assert_string_equal(l, "alice:x:1000:alice");
+  free(l);
+  /* same name, different gid: the host's gid wins */
+  l = line_of(out, "devs");
+  assert_string_equal(l, "devs:x:2001:alice");
+  free(l);
+  assert_null(strstr(out, "3000"));
+  l = line_of(out, "ops");
+  assert_string_equal(l, "ops:x:2002:alice");
+  free(l);
+  /* membership in groups the host does not grant is dropped */
+  l = line_of(out, "wheel");
+  assert_string_equal(l, "wheel:x:10:imguser");
+  free(l);
+  l = line_of(out, "audio");
+  assert_string_equal(l, "audio:x:29:");
+  free(l);
+  assert_non_null(strstr(out, "garbage line\n"));
+  assert_non_null(strstr(out, "root:x:0:\n"));
+  assert_non_null(strstr(out, "nogroup:x:65534:\n"));
+  /* the unnamed gid gets no line (GroupAdd still grants it) */
+  assert_null(strstr(out, "2003"));
+  assert_int_equal(count_lines(out), 8);
+  free(out);
+}
+
+static void
+test_group_unnamed_primary(void **state)
+{
+  berth_error_t err = NULL;
+  struct berth_group g[] = { { 7000, NULL }, { 1000, (char *) "staff" } };
+  struct berth_user u = alice;
+  char *out, *l;
+
+  u.gid = 7000;
+  u.group = NULL;
+  u.groups = g;
+  u.n_groups = 2;
+  out = berth_merge_group(image_group, &u, &err);
+  assert_non_null(out);
+  /* the primary group needs a name: the user's */
+  l = line_of(out, "alice");
+  assert_string_equal(l, "alice:x:7000:alice");
+  free(l);
+  l = line_of(out, "staff");
+  assert_string_equal(l, "staff:x:1000:alice");
+  free(l);
+  assert_null(strstr(out, "imggroup"));
+  free(out);
+}
+
+/* Run `tar` on an archive file and return its output. */
+static char *
+run_tar(const char *args, const char *path)
+{
+  char cmd[512];
+  static char out[8192];
+  FILE *p;
+  size_t n;
+
+  snprintf(cmd, sizeof(cmd), "tar %s -f %s 2>&1", args, path);
+  p = popen(cmd, "r");
+  assert_non_null(p);
+  n = fread(out, 1, sizeof(out) - 1, p);
+  out[n] = '\0';
+  assert_int_equal(pclose(p), 0);
+  return out;
+}
+
+static void
+test_tar_roundtrip(void **state)
+{
+  berth_error_t err = NULL;
+  char big[1500];
+  char *tar = NULL, *data = NULL;
+  size_t len = 0, dlen = 0;
+  char path[] = "/tmp/bt-tar-XXXXXX";
+  int fd;
+  const char *listing;
+
+  memset(big, 'x', sizeof(big));
+  big[sizeof(big) - 1] = '\n';
+  struct berth_tar_entry files[] = {
+    { "etc/passwd", "root:x:0:0::/root:/bin/sh\n", 26, 0644 },
+    { "etc/group", big, sizeof(big), 0600 },
+    { "etc/empty", "", 0, 0644 },
+  };
+  assert_int_equal(berth_tar_build(files, 3, &tar, &len, &err), 0);
+  /* 3 headers, 1 + 3 + 0 data blocks, 2 end blocks */
+  assert_int_equal(len, 512 * (3 + 4 + 2));
+  assert_int_equal(len % 512, 0);
+
+  fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, tar, len), (ssize_t) len);
+  close(fd);
+  listing = run_tar("-tv --numeric-owner", path);
+  assert_non_null(strstr(listing, "-rw-r--r-- 0/0              26 "));
+  assert_non_null(strstr(listing, "etc/passwd\n"));
+  assert_non_null(strstr(listing, "-rw------- 0/0            1500 "));
+  assert_non_null(strstr(listing, "etc/group\n"));
+  assert_non_null(strstr(listing, "etc/empty\n"));
+  assert_null(strstr(listing, "checksum"));
+  /* content survives */
+  listing = run_tar("-xO etc/group", path);
+  assert_int_equal(strlen(listing), sizeof(big));
+  assert_memory_equal(listing, big, sizeof(big));
+  /* and GNU tar finds no trailing garbage or missing end blocks */
+  listing = run_tar("-tv", path);
+  assert_null(strstr(listing, "A lone zero block"));
+  assert_null(strstr(listing, "Unexpected EOF"));
+
+  /* our reader gets the first file back */
+  assert_int_equal(berth_tar_first_file(tar, len, &data, &dlen, &err), 0);
+  assert_int_equal(dlen, 26);
+  assert_string_equal(data, "root:x:0:0::/root:/bin/sh\n");
+  free(data);
+
+  /* a corrupted header is refused */
+  tar[10] ^= 1;
+  assert_int_equal(berth_tar_first_file(tar, len, &data, &dlen, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
+  berth_error_release(&err);
+  free(tar);
+  unlink(path);
+}
+
+static void
+test_tar_reader_gnu(void **state)
+{
+  /* an archive made by GNU tar in pax format (what engines may send) */
+  char dir[] = "/tmp/bt-tar-dir-XXXXXX";
+  char cmd[1024], path[600];
+  berth_error_t err = NULL;
+  char *tar = NULL, *data = NULL;
+  size_t len = 0, dlen = 0;
+
+  assert_non_null(mkdtemp(dir));
+  snprintf(cmd, sizeof(cmd),
+           "cd %s && printf 'hello:x:1:1::/:/bin/sh\\n' > passwd && "
+           "tar --format=pax -cf a.tar passwd && ln -s passwd link && tar -cf l.tar link",
+           dir);
+  assert_int_equal(system(cmd), 0);
+  snprintf(path, sizeof(path), "%s/a.tar", dir);
+  assert_int_equal(berth_read_file(path, 1 << 20, &tar, &len, &err), 0);
+  assert_int_equal(berth_tar_first_file(tar, len, &data, &dlen, &err), 0);
+  assert_string_equal(data, "hello:x:1:1::/:/bin/sh\n");
+  free(data);
+  free(tar);
+  snprintf(path, sizeof(path), "%s/l.tar", dir);
+  assert_int_equal(berth_read_file(path, 1 << 20, &tar, &len, &err), 0);
+  assert_int_equal(berth_tar_first_file(tar, len, &data, &dlen, &err), -1);
+  assert_int_equal(err->status, EINVAL);
+  berth_error_release(&err);
+  free(tar);
+  /* an empty archive (two zero blocks) holds no file */
+  tar = calloc(1, 1024);
+  assert_int_equal(berth_tar_first_file(tar, 1024, &data, &dlen, &err), -1);
+  assert_int_equal(err->status, ENOENT);
+  berth_error_release(&err);
+  /* truncated */
+  assert_int_equal(berth_tar_first_file(tar, 100, &data, &dlen, &err), -1);
+  berth_error_release(&err);
+  free(tar);
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+int
+main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_passwd_replaces_same_uid),
+    cmocka_unit_test(test_passwd_replaces_same_name),
+    cmocka_unit_test(test_passwd_malformed_kept_and_gecos_cleaned),
+    cmocka_unit_test(test_passwd_refuses_bad_input),
+    cmocka_unit_test(test_group_merge),
+    cmocka_unit_test(test_group_unnamed_primary),
+    cmocka_unit_test(test_tar_roundtrip),
+    cmocka_unit_test(test_tar_reader_gnu),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
