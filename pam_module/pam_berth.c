@@ -1,7 +1,283 @@
-/* pam_berth.c - placeholder; being written. */
+/* pam_berth.c - the PAM session module: parse arguments, call the core
+ * (identity, policy, home, container, session record) and map its errors to
+ * PAM codes.  Only pam_sm_open_session and pam_sm_close_session are exported
+ * (pam_berth.map); everything else, the core included, is hidden.
+ *
+ * Where this runs (OpenSSH 9.x with UsePAM yes): after authentication the
+ * per-connection sshd, which becomes the privileged monitor, calls
+ * pam_setcred and then pam_open_session, still as root, before it forks the
+ * unprivileged child that serves the connection; the user's shell is a child
+ * of that child, a grandchild of the monitor.  The monitor lives until the
+ * connection ends and then calls pam_close_session (with PAM_SILENT).  So the
+ * session is recorded as owned by getpid(), the monitor: it counts while the
+ * monitor lives, even if close_session never runs.  sshd only logs a failed
+ * open_session and lets the login go on; berth-shell is what refuses entry. */
 #include "config.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define PAM_SM_SESSION
+#include <security/pam_ext.h>
 #include <security/pam_modules.h>
-PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv);
-PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv);
-__attribute__((visibility("default"))) int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv) { return PAM_SESSION_ERR; }
-__attribute__((visibility("default"))) int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv) { return PAM_SUCCESS; }
+
+#include "berth/config.h"
+#include "berth/container.h"
+#include "berth/engine.h"
+#include "berth/error.h"
+#include "berth/log.h"
+#include "berth/session.h"
+#include "berth/user.h"
+#include "berth/util.h"
+
+#define PAM_BERTH_EXPORT __attribute__((visibility("default")))
+#define DATA_KEY "pam_berth_opened"
+
+struct args {
+  bool debug, quiet;
+  const char *config; /* the PAM file is root's, so this is admin-controlled */
+  long timeout_ms;    /* 0 = engine.timeout_ms from berth.conf */
+};
+
+/* One session's view of the core objects; freed by ctx_clear(). */
+struct ctx {
+  struct berth_user *u;
+  struct berth_config *cfg;
+  struct berth_box *b;
+  struct berth_engine *e;
+};
+
+/* What open_session recorded, kept with pam_set_data for close_session. */
+struct opened {
+  char *user;
+  char *container;
+};
+
+static void
+parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
+{
+  *a = (struct args){ .config = BERTH_CONFIG_PATH };
+  for (int i = 0; i < argc; i++) {
+    char *end = NULL;
+    long ms;
+
+    if (strcmp(argv[i], "debug") == 0)
+      a->debug = true;
+    else if (strcmp(argv[i], "quiet") == 0)
+      a->quiet = true;
+    else if (strncmp(argv[i], "config=", 7) == 0 && argv[i][7] == '/')
+      a->config = argv[i] + 7;
+    else if (strncmp(argv[i], "timeout=", 8) == 0 && argv[i][8] != '\0'
+             && (ms = strtol(argv[i] + 8, &end, 10)) > 0 && *end == '\0' && ms <= 3600000)
+      a->timeout_ms = ms;
+    else
+      pam_syslog(pamh, LOG_ERR, "ignoring unknown or invalid option: %s", argv[i]);
+  }
+}
+
+/* The core's log sink while a hook runs: pam_syslog, tagged with the service.
+ * Reset before returning: its context is this call's handle. */
+static void
+pam_sink(void *ctx, int priority, const char *msg)
+{
+  pam_syslog((pam_handle_t *)ctx, priority, "%s", msg);
+}
+
+static void
+ctx_clear(struct ctx *c)
+{
+  berth_engine_free(c->e);
+  berth_box_free(c->b);
+  berth_config_free(c->cfg);
+  berth_user_free(c->u);
+  *c = (struct ctx){ 0 };
+}
+
+static void
+opened_free(pam_handle_t *pamh, void *data, int status)
+{
+  struct opened *o = data;
+  free(o->user);
+  free(o->container);
+  free(o);
+}
+
+/* user -> config -> policy -> box (no engine traffic).  PAM_SUCCESS,
+ * PAM_IGNORE for excluded users, or PAM_SESSION_ERR with *err set. */
+static int
+prepare(pam_handle_t *pamh, const struct args *a, const char *user, struct ctx *c,
+        berth_error_t *err)
+{
+  const char *why = NULL;
+
+  if (berth_user_lookup(user, &c->u, err) < 0)
+    return PAM_SESSION_ERR;
+  /* uid 0 is never berthed; deciding before the config is read lets root
+   * log in cleanly (forwarding and all) to repair a broken berth.conf. */
+  if (c->u->uid == 0) {
+    berth_debug("user=%s excluded: uid 0 is never berthed", user);
+    return PAM_IGNORE;
+  }
+  if (berth_config_load(a->config, &c->cfg, err) < 0)
+    return PAM_SESSION_ERR;
+  if (c->cfg->debug)
+    berth_log_set_debug(true); /* `debug` in berth.conf works like the option */
+  if (a->timeout_ms > 0)
+    c->cfg->engine.timeout_ms = a->timeout_ms;
+  if (berth_config_policy(c->cfg, c->u, &why) == BERTH_POLICY_EXCLUDED) {
+    berth_debug("user=%s excluded: %s", user, why ? why : "policy");
+    return PAM_IGNORE;
+  }
+  if (geteuid() != 0) {
+    berth_error_make(err, BERTH_E_PERM, 0, "pam_berth must run as root (euid %ld)",
+                     (long)geteuid());
+    return PAM_SESSION_ERR;
+  }
+  if (berth_box_new(c->cfg, c->u, &c->b, err) < 0)
+    return PAM_SESSION_ERR;
+  if (berth_engine_global_init(err) < 0
+      || berth_engine_new(c->cfg->engine.socket, c->cfg->engine.timeout_ms, &c->e, err) < 0
+      || berth_engine_ping(c->e, err) < 0)
+    return PAM_SESSION_ERR;
+  return PAM_SUCCESS;
+}
+
+/* One detailed line for syslog; at open, one plain line for the user too. */
+static void
+report(pam_handle_t *pamh, const struct args *a, int flags, bool opening, const char *user,
+       const struct ctx *c, berth_error_t err)
+{
+  pam_syslog(pamh, LOG_ERR, "session %s failed: user=%s container=%s engine=%s error=%s: %s",
+             opening ? "open" : "close", user, c->b ? c->b->name : "-",
+             c->cfg ? c->cfg->engine.socket : "-",
+             berth_error_kind_name(err ? err->kind : BERTH_E_INTERNAL), err ? err->msg : "?");
+  if (opening && !a->quiet && !(flags & PAM_SILENT))
+    pam_error(pamh,
+              "berth: your container could not be started (%s); "
+              "please contact your administrator",
+              berth_error_reason(err));
+}
+
+static int
+open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *user)
+{
+  struct ctx c = { 0 };
+  berth_error_t err = NULL;
+  struct opened *o = NULL;
+  cleanup_free char *env = NULL;
+  struct stat st;
+  bool had_home;
+  int rc;
+
+  rc = prepare(pamh, a, user, &c, &err);
+  if (rc != PAM_SUCCESS)
+    goto out;
+  had_home = c.u->home == NULL || lstat(c.u->home, &st) == 0;
+  /* Takes the user's lock, creates the home, ensures the container and
+   * records the session as owned by this process (see the file comment). */
+  if (berth_box_open(c.e, c.b, getpid(), &err) < 0) {
+    rc = PAM_SESSION_ERR;
+    goto out;
+  }
+  env = berth_asprintf(&err, "BERTH_CONTAINER=%s", c.b->name);
+  if (env == NULL || pam_putenv(pamh, env) != PAM_SUCCESS) {
+    if (err == NULL)
+      berth_error_make(&err, BERTH_E_INTERNAL, 0, "pam_putenv BERTH_CONTAINER failed");
+    berth_session_release(c.b->name, getpid(), NULL);
+    rc = PAM_SESSION_ERR;
+    goto out;
+  }
+  if (!had_home && lstat(c.u->home, &st) == 0 && !a->quiet && !(flags & PAM_SILENT))
+    pam_info(pamh, "berth: created home directory %s", c.u->home);
+  berth_debug("session opened: user=%s container=%s pid=%ld", user, c.b->name, (long)getpid());
+
+  /* close_session recomputes everything when this is missing (another
+   * process, or memory ran out); it only pins the container name. */
+  o = calloc(1, sizeof(*o));
+  if (o != NULL && (o->user = strdup(user)) != NULL && (o->container = strdup(c.b->name)) != NULL
+      && pam_set_data(pamh, DATA_KEY, o, opened_free) == PAM_SUCCESS)
+    o = NULL; /* transferred */
+out:
+  if (rc == PAM_SESSION_ERR)
+    report(pamh, a, flags, true, user, &c, err);
+  if (o != NULL)
+    opened_free(pamh, o, 0);
+  berth_error_release(&err);
+  ctx_clear(&c);
+  return rc;
+}
+
+/* A failed close must not hold up the logout: every engine request is bounded
+ * by the engine timeout, failures are logged and PAM_SESSION_ERR returned at
+ * once.  Nothing drifts: a record whose owner has exited no longer counts. */
+static int
+close_session(pam_handle_t *pamh, int flags, const struct args *a, const char *user)
+{
+  const struct opened *o = NULL;
+  struct ctx c = { 0 };
+  berth_error_t err = NULL;
+  int remaining = -1;
+  int rc;
+
+  if (pam_get_data(pamh, DATA_KEY, (const void **)&o) == PAM_SUCCESS && o != NULL)
+    user = o->user;
+  rc = prepare(pamh, a, user, &c, &err);
+  if (c.b != NULL && o != NULL && strcmp(o->container, c.b->name) != 0) {
+    /* berth.conf changed the name template since open: release what was recorded */
+    char *name = strdup(o->container);
+    if (name != NULL) {
+      free(c.b->name);
+      c.b->name = name;
+    }
+  }
+  if (rc == PAM_SESSION_ERR && c.b != NULL)
+    berth_session_release(c.b->name, getpid(), NULL); /* engine down: drop the record now */
+  else if (rc == PAM_SUCCESS && berth_box_close(c.e, c.b, getpid(), &remaining, &err) < 0)
+    rc = PAM_SESSION_ERR;
+  if (rc == PAM_SUCCESS)
+    berth_debug("session closed: user=%s container=%s remaining=%d", user, c.b->name, remaining);
+  else if (rc == PAM_SESSION_ERR)
+    report(pamh, a, flags, false, user, &c, err);
+  berth_error_release(&err);
+  ctx_clear(&c);
+  if (o != NULL)
+    pam_set_data(pamh, DATA_KEY, NULL, NULL);
+  return rc;
+}
+
+static int
+run(pam_handle_t *pamh, int flags, int argc, const char **argv, bool open)
+{
+  const char *user = NULL;
+  struct args a;
+  int rc;
+
+  parse_args(pamh, argc, argv, &a);
+  if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL
+      || *user == '\0') {
+    pam_syslog(pamh, LOG_ERR, "session %s failed: no user name", open ? "open" : "close");
+    return PAM_SESSION_ERR;
+  }
+  berth_log_set_sink(pam_sink, pamh);
+  berth_log_set_debug(a.debug);
+  rc = open ? open_session(pamh, flags, &a, user) : close_session(pamh, flags, &a, user);
+  berth_log_set_debug(false);
+  berth_log_set_sink(NULL, NULL);
+  return rc;
+}
+
+PAM_BERTH_EXPORT int
+pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+  return run(pamh, flags, argc, argv, true);
+}
+
+PAM_BERTH_EXPORT int
+pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+  return run(pamh, flags, argc, argv, false);
+}
