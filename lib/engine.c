@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "berth/engine.h"
 #include "berth/log.h"
@@ -26,6 +27,11 @@
 /* A pull may legitimately take much longer than an API call. */
 #define PULL_TIMEOUT_FACTOR 10
 #define DEFAULT_TIMEOUT_MS 10000L
+/* Spare connections opened at pin time when the engine is Podman: see
+ * berth_engine_pin_connection().  Two: one a resize may take, one kept for
+ * the exit code.  Each one closed unused costs a warning line in Podman's
+ * log ("StateClosed transition by connection marked un-managed"). */
+#define SPARES 2
 
 struct buf {
   char *data;
@@ -44,8 +50,16 @@ struct berth_engine {
   /* connection accounting: see open_socket() */
   unsigned n_sockets;
   bool pinned, refused;
-  /* "Api-Version" header of the current reply */
+  /* Podman (its /_ping sends Libpod-Api-Version) and the spare connections
+   * opened for it at pin time */
+  bool podman;
+  int spare[SPARES];
+  unsigned n_spare;
+  int raw_fd;    /* the spare in use (perform_raw), or -1 */
+  bool cosmetic; /* the current request may not take the last spare */
+  /* "Api-Version" and "Libpod-Api-Version" headers of the current reply */
   char hdr_api[32];
+  bool hdr_libpod;
   char errbuf[CURL_ERROR_SIZE];
   struct curl_slist *h_none, *h_json, *h_tar;
 };
@@ -150,7 +164,10 @@ header_cb(char *line, size_t size, size_t nmemb, void *ud)
   struct berth_engine *e = ud;
   size_t n = size * nmemb;
   static const char name[] = "Api-Version:";
+  static const char libpod[] = "Libpod-Api-Version:";
 
+  if (n > sizeof(libpod) - 1 && strncasecmp(line, libpod, sizeof(libpod) - 1) == 0)
+    e->hdr_libpod = true;
   if (n > sizeof(name) - 1 && strncasecmp(line, name, sizeof(name) - 1) == 0) {
     const char *v = line + sizeof(name) - 1, *end = line + n;
     while (v < end && (*v == ' ' || *v == '\t'))
@@ -169,13 +186,16 @@ header_cb(char *line, size_t size, size_t nmemb, void *ud)
  * execs), and counted.  After berth_engine_pin_connection() no new socket is
  * opened: once privileges are dropped a reconnect could only fail with EACCES
  * (or, worse, succeed for a user who may use the socket); a clear error is
- * better.  A silent reconnect is otherwise only logged (debug). */
+ * better.  The one exception is a spare connection opened at pin time (still
+ * privileged), used by perform_raw() when curl is refused here.  A silent
+ * reconnect is otherwise only logged (debug). */
 static curl_socket_t
 open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
 {
   struct berth_engine *e = ud;
   int fd;
 
+  (void) purpose;
   if (e->pinned) {
     e->refused = true;
     return CURL_SOCKET_BAD;
@@ -241,6 +261,7 @@ apply_options(struct berth_engine *e, const char *url, long timeout_ms, berth_er
   SETOPT(CURLOPT_USERAGENT, "berth/" PACKAGE_VERSION);
   e->errbuf[0] = '\0';
   e->hdr_api[0] = '\0';
+  e->hdr_libpod = false;
   e->refused = false;
   return 0;
 
@@ -319,6 +340,77 @@ struct request {
 
 static int perform(struct berth_engine *e, struct request *r, berth_error_t *err);
 
+/* The request on a spare connection, once curl may not reconnect (see
+ * berth_engine_pin_connection).  The spare in use stays in e->raw_fd for the
+ * following requests; when the engine closes that one too, the next spare
+ * takes over.  Returns 1 when no spare is left (the caller reports the
+ * refusal), else 0 / -1 like perform(). */
+static int
+perform_raw(struct berth_engine *e, struct request *r, const char *url_path, const char *what,
+            long timeout, berth_error_t *err)
+{
+  cleanup_free char *head = NULL;
+  const char *ctype = r->headers == e->h_tar ? "Content-Type: application/x-tar\r\n"
+                      : r->headers == NULL && r->body ? "Content-Type: application/json\r\n"
+                                                      : "";
+  bool with_body = strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0;
+  size_t body_len = with_body && r->body ? r->body_len : 0;
+  char clen[48] = "";
+
+  if (with_body)
+    snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n", body_len);
+  head = berth_asprintf(err,
+                        "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: berth/" PACKAGE_VERSION
+                        "\r\n%s%s\r\n",
+                        r->method, url_path, ctype, clen);
+  if (head == NULL)
+    return -1;
+  for (;;) {
+    char *body = NULL;
+    size_t len = 0;
+    bool reusable = false;
+    int status = 0, ret;
+
+    if (e->raw_fd < 0) {
+      if (e->n_spare <= (e->cosmetic ? 1u : 0u))
+        return 1;
+      e->raw_fd = e->spare[--e->n_spare];
+      e->n_sockets++;
+      berth_debug("engine socket=%s the engine closed the kept connection; using a spare "
+                  "(%u left)", e->socket_path, e->n_spare);
+    }
+    ret = berth_http_raw_request(e->raw_fd, head, r->body, body_len, r->reply.max, timeout,
+                                 &status, &body, &len, &reusable, err);
+    if (ret != 0 || !reusable) {
+      close(e->raw_fd);
+      e->raw_fd = -1;
+    }
+    if (ret == 1)
+      continue; /* closed while idle: the next spare */
+    if (ret < 0) {
+      if ((*err)->status == EFBIG)
+        (*err)->kind = BERTH_E_ENGINE_REPLY;
+      return berth_error_wrap(err, "%s", what);
+    }
+    r->status = status;
+    if (r->sink != NULL) {
+      if (len > 0 && r->sink(body, 1, len, r->sink_ctx) != len) {
+        free(body);
+        return berth_error_make(err, BERTH_E_ENGINE_REPLY, EIO, "%s: reading the reply", what);
+      }
+      free(body);
+    } else {
+      free(r->reply.data);
+      r->reply.data = body; /* transferred */
+      r->reply.len = len;
+      r->reply.cap = len + 1;
+    }
+    berth_debug("engine request=\"%s\" status=%ld bytes=%zu (spare connection)", what, r->status,
+                len);
+    return 0;
+  }
+}
+
 static int
 ensure_pinged(struct berth_engine *e, berth_error_t *err)
 {
@@ -347,6 +439,8 @@ perform(struct berth_engine *e, struct request *r, berth_error_t *err)
   what = berth_asprintf(err, "%s %s", r->method, r->path);
   if (url == NULL || what == NULL)
     return -1;
+  if (e->raw_fd >= 0) /* curl's connection is gone; a spare serves */
+    goto raw;
   if (apply_options(e, url, timeout, err) < 0)
     return -1;
 
@@ -378,11 +472,25 @@ perform(struct berth_engine *e, struct request *r, berth_error_t *err)
   curl_easy_getinfo(e->curl, CURLINFO_NUM_CONNECTS, &connects);
   if (connects > 0 && e->n_sockets > 1)
     berth_debug("engine connection re-opened socket=%s request=\"%s\"", e->socket_path, what);
+  if (rc == CURLE_COULDNT_CONNECT && e->refused && e->n_spare > 0)
+    goto raw;
   if (rc != CURLE_OK)
     return transfer_failed(e, rc, what, timeout, r->reply.overflow, r->reply.max, err);
   curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &r->status);
   berth_debug("engine request=\"%s\" status=%ld bytes=%zu", what, r->status, r->reply.len);
   return 0;
+
+raw:
+  r->reply.len = 0;
+  switch (perform_raw(e, r, url + strlen("http://localhost"), what, timeout, err)) {
+  case 0:
+    return 0;
+  case 1:
+    e->refused = true;
+    return transfer_failed(e, CURLE_COULDNT_CONNECT, what, timeout, false, 0, err);
+  default:
+    return -1;
+  }
 }
 
 static json_t *
@@ -391,6 +499,44 @@ parse_json(const struct buf *b)
   if (b->data == NULL || b->len == 0)
     return NULL;
   return json_loadb(b->data, b->len, 0, NULL);
+}
+
+/* Podman's compat service (4.3) answers some conditions for which Docker has
+ * a specific status with a plain 500, and says which in the error body's
+ * "cause" (libpod's error constants):
+ *   create under a taken name   Docker 409, Podman 500 "that name is already in use"
+ *   exec in a stopped container Docker 409, Podman 500 "container state improper"
+ * Map those back to Docker's status so callers see one set of semantics (409
+ * -> EEXIST on create: inspect and reuse).  The "no such ..." causes come
+ * with a 404 in every handler seen; should one ride on a 500, it is a 404
+ * too.  Only a 500 whose body has exactly such a cause is touched; the
+ * engine's message is kept as it is. */
+static long
+compat_status(long status, json_t *reply)
+{
+  static const struct {
+    const char *cause;
+    long status;
+  } map[] = {
+    { "that name is already in use", 409 },
+    { "container state improper", 409 },
+    { "no such container", 404 },
+    { "no such exec session", 404 },
+    { "no such image", 404 },
+  };
+  const char *cause;
+
+  if (status != 500 || !json_is_object(reply))
+    return status;
+  cause = json_string_value(json_object_get(reply, "cause"));
+  if (cause == NULL)
+    return status;
+  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+    if (strcmp(cause, map[i].cause) == 0) {
+      berth_debug("engine status=500 cause=\"%s\" treated as status=%ld", cause, map[i].status);
+      return map[i].status;
+    }
+  return status;
 }
 
 /* Send a JSON body (may be NULL) and parse a JSON reply (NULL when none). */
@@ -412,9 +558,12 @@ request_json(struct berth_engine *e, const char *method, const char *path, json_
   }
   ret = perform(e, &r, err);
   if (ret == 0) {
-    *status = r.status;
+    json_t *j = parse_json(&r.reply);
+    *status = compat_status(r.status, j);
     if (reply != NULL)
-      *reply = parse_json(&r.reply);
+      *reply = j;
+    else
+      json_decref(j);
   }
   free(r.reply.data);
   return ret;
@@ -482,6 +631,7 @@ berth_engine_new(const char *socket_path, long timeout_ms, struct berth_engine *
   e->major = BERTH_API_MIN_MAJOR;
   e->minor = BERTH_API_MIN_MINOR;
   snprintf(e->version, sizeof(e->version), "%d.%d", e->major, e->minor);
+  e->raw_fd = -1;
   e->socket_path = berth_strdup(socket_path, err);
   if (e->socket_path == NULL)
     goto fail;
@@ -514,6 +664,10 @@ berth_engine_free(struct berth_engine *e)
     return;
   if (e->curl)
     curl_easy_cleanup(e->curl);
+  while (e->n_spare > 0)
+    close(e->spare[--e->n_spare]);
+  if (e->raw_fd >= 0)
+    close(e->raw_fd);
   curl_slist_free_all(e->h_none);
   curl_slist_free_all(e->h_json);
   curl_slist_free_all(e->h_tar);
@@ -521,10 +675,31 @@ berth_engine_free(struct berth_engine *e)
   free(e);
 }
 
+/* Podman's service closes a kept connection after 2 x its --time of
+ * idleness (the stock podman.service runs with the default 5 s, so after
+ * 10 s), and berth-shell's connection idles for the whole session: the exit
+ * code inspect at its end would find it closed and may not reconnect.  A
+ * connection that has not sent a request yet is never timed out by Podman
+ * (its Go server sets no read-header timeout), and the service stays up while
+ * the session's hijacked stream is open, so a few connections opened now,
+ * still privileged, serve as spares.  Docker keeps idle connections open and
+ * gets none. */
 void
 berth_engine_pin_connection(struct berth_engine *e)
 {
   e->pinned = true;
+  if (!e->podman)
+    return;
+  while (e->n_spare < SPARES) {
+    berth_error_t err = NULL;
+    int fd = berth_engine_hijack_connect(e->socket_path, &err);
+    if (fd < 0) {
+      berth_debug("engine socket=%s cannot open a spare connection: %s", e->socket_path, err->msg);
+      berth_error_release(&err);
+      break;
+    }
+    e->spare[e->n_spare++] = fd;
+  }
 }
 
 /* ---------------------------------------------------------------- version */
@@ -576,6 +751,7 @@ berth_engine_ping(struct berth_engine *e, berth_error_t *err)
     goto fail;
   }
   memcpy(api, e->hdr_api, sizeof(api));
+  e->podman = e->hdr_libpod;
   if (api[0] == '\0') {
     /* Old Podman answers /_ping without Api-Version; /version has it.  The
      * unversioned path is served at the engine's own (newest) version. */
@@ -1072,6 +1248,7 @@ berth_engine_archive_put(struct berth_engine *e, const char *id, const char *dir
   }
   reply = parse_json(&r.reply);
   free(r.reply.data);
+  r.status = compat_status(r.status, reply);
   ret = 0;
   if (r.status >= 400) {
     cleanup_free char *ctx = berth_asprintf(NULL, "copying files to %s in container %s", dir, id);
@@ -1161,14 +1338,19 @@ berth_engine_exec_resize(struct berth_engine *e, const char *exec_id, unsigned r
   cleanup_free char *q = NULL, *path = NULL;
   json_t *reply = NULL;
   long status = 0;
-  int ret = 0;
+  int ret = 0, r;
 
   if (exec_id == NULL || *exec_id == '\0')
     return berth_error_make(err, BERTH_E_USAGE, EINVAL, "empty exec id");
   q = berth_engine_escape(exec_id, err);
   if (q == NULL || (path = berth_asprintf(err, "/exec/%s/resize?h=%u&w=%u", q, rows, cols)) == NULL)
     return -1;
-  if (request_json(e, "POST", path, NULL, 0, &status, &reply, err) < 0)
+  /* a resize that fails costs a wrong terminal size, not the session: it
+   * may not take the last spare connection */
+  e->cosmetic = true;
+  r = request_json(e, "POST", path, NULL, 0, &status, &reply, err);
+  e->cosmetic = false;
+  if (r < 0)
     return berth_error_wrap(err, "resizing exec %s", exec_id);
   if (status >= 400)
     ret = berth_engine_check(status, reply, BERTH_E_EXEC, "resizing the terminal", err);

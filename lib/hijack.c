@@ -140,9 +140,11 @@ head_header(const char *head, size_t head_len, const char *name, char *out, size
 
 /* Decode a chunked body from `in` into out (at most outsz bytes kept): 1
  * when the terminating chunk is there, 0 when more is needed, -1 when
- * malformed. */
+ * malformed.  With `consumed`, 1 only once the trailer section has ended
+ * too, and *consumed says where the message ends (a kept connection must
+ * not leave bytes of it behind).  out NULL: only scan (*outlen still set). */
 static int
-dechunk(const char *in, size_t len, char *out, size_t outsz, size_t *outlen)
+dechunk(const char *in, size_t len, char *out, size_t outsz, size_t *outlen, size_t *consumed)
 {
   size_t pos = 0, o = 0;
 
@@ -162,12 +164,25 @@ dechunk(const char *in, size_t len, char *out, size_t outsz, size_t *outlen)
     pos = (size_t) (eol - in) + 1;
     if (sz == 0) {
       *outlen = o;
-      return 1; /* trailers, if any, do not matter */
+      if (consumed == NULL)
+        return 1; /* trailers, if any, do not matter */
+      for (;;) { /* trailer lines, then the empty line */
+        const char *l = memchr(in + pos, '\n', len - pos);
+        if (l == NULL)
+          return len - pos > HEAD_MAX ? -1 : 0;
+        bool empty = l == in + pos || (l == in + pos + 1 && in[pos] == '\r');
+        pos = (size_t) (l - in) + 1;
+        if (empty) {
+          *consumed = pos;
+          return 1;
+        }
+      }
     }
     if (sz > len - pos || len - pos - sz < 2)
       return 0;
     size_t take = sz < outsz - o ? sz : outsz - o;
-    memcpy(out + o, in + pos, take);
+    if (out != NULL) /* memmove: decoding in place is allowed */
+      memmove(out + o, in + pos, take);
     o += take;
     pos += sz + 2;
   }
@@ -195,7 +210,7 @@ wait_fd(int fd, short events, int64_t deadline, berth_error_t *err)
       return 0;
     if (r == 0)
       return berth_error_make(err, BERTH_E_ENGINE_TIMEOUT, ETIMEDOUT,
-                              "the engine did not answer the exec start in time");
+                              "the engine did not answer in time");
     if (errno != EINTR)
       return berth_error_errno(err, BERTH_E_ENGINE_UNREACHABLE, errno, "poll on engine connection");
   }
@@ -215,7 +230,7 @@ send_all(int fd, const char *buf, size_t len, int64_t deadline, berth_error_t *e
           return -1;
         continue;
       }
-      return berth_error_errno(err, BERTH_E_ENGINE_UNREACHABLE, errno, "sending exec start to the engine");
+      return berth_error_errno(err, BERTH_E_ENGINE_UNREACHABLE, errno, "sending to the engine");
     }
     buf += w;
     len -= (size_t) w;
@@ -324,7 +339,7 @@ read_error_body(int fd, const char *head, size_t head_len, char *buf, size_t hav
     }
     if (chunked) {
       size_t olen = 0;
-      int r = dechunk(acc, n, out, cap, &olen);
+      int r = dechunk(acc, n, out, cap, &olen, NULL);
       if (r != 0) {
         if (r < 0)
           return -1;
@@ -372,11 +387,25 @@ int
 berth_engine_exec_attach(int fd, const char *api_version, const char *exec_id, bool tty,
                          long timeout_ms, struct berth_hijack *h, berth_error_t *err)
 {
+  return berth_engine_exec_attach_size(fd, api_version, exec_id, tty, 0, 0, timeout_ms, h, err);
+}
+
+/* The terminal's size goes into the start body as Podman's "h"/"w": Podman
+ * sizes the terminal before the process starts, and answers 101 only once it
+ * runs, so a resize after the handshake comes too late for a program that
+ * reads its size at once (a login shell's first prompt, `stty size`).
+ * Docker ignores the two fields (20.10 checked); its own way is ConsoleSize
+ * at exec create, from API 1.42. */
+int
+berth_engine_exec_attach_size(int fd, const char *api_version, const char *exec_id, bool tty,
+                              unsigned rows, unsigned cols, long timeout_ms,
+                              struct berth_hijack *h, berth_error_t *err)
+{
   int64_t deadline = timeout_ms > 0 ? berth_now_ms() + timeout_ms : -1;
   cleanup_free char *id = NULL;
   cleanup_free char *req = NULL;
   char buf[HEAD_MAX + 1];
-  const char *body = tty ? "{\"Detach\":false,\"Tty\":true}" : "{\"Detach\":false,\"Tty\":false}";
+  char body[96];
   size_t n = 0;
   long head_len = 0;
   int status = 0;
@@ -394,6 +423,10 @@ berth_engine_exec_attach(int fd, const char *api_version, const char *exec_id, b
   id = berth_engine_escape(exec_id, err);
   if (id == NULL)
     return -1;
+  if (tty && rows > 0 && cols > 0 && rows <= 65535 && cols <= 65535)
+    snprintf(body, sizeof(body), "{\"Detach\":false,\"Tty\":true,\"h\":%u,\"w\":%u}", rows, cols);
+  else
+    snprintf(body, sizeof(body), "{\"Detach\":false,\"Tty\":%s}", tty ? "true" : "false");
   req = berth_asprintf(err,
                        "POST /v%s/exec/%s/start HTTP/1.1\r\n"
                        "Host: localhost\r\n"
@@ -461,6 +494,145 @@ berth_engine_exec_attach(int fd, const char *api_version, const char *exec_id, b
     json_decref(j);
     return -1;
   }
+}
+
+/* ---------------------------------------------------------------- plain requests */
+
+/* One ordinary request on a raw connection, for the pinned engine's spare
+ * connections (engine.c explains why curl cannot use them).  Small and
+ * strict: the head through berth_http_parse_head, then a body framed by
+ * Content-Length, chunked, or (not reusable) by the end of the connection. */
+int
+berth_http_raw_request(int fd, const char *head, const char *body, size_t body_len, size_t max,
+                       long timeout_ms, int *status, char **reply, size_t *reply_len,
+                       bool *reusable, berth_error_t *err)
+{
+  int64_t deadline = timeout_ms > 0 ? berth_now_ms() + timeout_ms : -1;
+  struct pollfd p = { .fd = fd, .events = POLLIN };
+  /* a chunked body carries framing overhead on top of max */
+  size_t limit = max > (SIZE_MAX - 2 * HEAD_MAX) / 2 ? SIZE_MAX / 2 : max * 2 + 2 * HEAD_MAX;
+  cleanup_free char *acc = NULL;
+  size_t cap = 0, n = 0, end = 0;
+  long head_len = 0, clen = -1;
+  bool chunked = false, until_eof = false, close_after = false;
+  char value[64];
+  int st = 0;
+
+  *reply = NULL;
+  *reply_len = 0;
+  *reusable = false;
+  /* A kept connection the engine closed while idle reads EOF; one with
+   * stray bytes is out of step.  Either way: not this one. */
+  if (poll(&p, 1, 0) != 0)
+    return 1;
+  if (send_all(fd, head, strlen(head), deadline, err) < 0 ||
+      (body_len > 0 && send_all(fd, body, body_len, deadline, err) < 0)) {
+    if ((*err)->status == EPIPE || (*err)->status == ECONNRESET) {
+      berth_error_release(err);
+      return 1;
+    }
+    return -1;
+  }
+  for (;;) {
+    ssize_t r;
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 16384;
+      char *q;
+      if (cap >= limit)
+        return berth_error_make(err, BERTH_E_ENGINE_REPLY, EFBIG,
+                                "the engine's reply is larger than %zu bytes", max);
+      if (ncap > limit)
+        ncap = limit;
+      q = realloc(acc, ncap + 1);
+      if (q == NULL)
+        return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
+      acc = q;
+      cap = ncap;
+    }
+    r = recv_some(fd, acc + n, cap - n, deadline, err);
+    if (r < 0) {
+      if (n == 0 && (*err)->status == ECONNRESET) {
+        berth_error_release(err);
+        return 1;
+      }
+      return -1;
+    }
+    if (r == 0) {
+      if (n == 0)
+        return 1; /* closed unanswered: the request was not taken */
+      if (until_eof) {
+        end = n;
+        break;
+      }
+      return berth_error_make(err, BERTH_E_ENGINE_UNREACHABLE, ECONNRESET,
+                              "the engine closed the connection in the middle of its reply");
+    }
+    n += (size_t) r;
+    if (head_len == 0) {
+      head_len = berth_http_parse_head(acc, n, &st, err);
+      if (head_len < 0)
+        return -1;
+      if (head_len == 0)
+        continue;
+      if (head_header(acc, (size_t) head_len, "Connection", value, sizeof(value)) &&
+          strcasecmp(value, "close") == 0)
+        close_after = true;
+      if (head_header(acc, (size_t) head_len, "Transfer-Encoding", value, sizeof(value))) {
+        if (strcasecmp(value, "chunked") != 0)
+          return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
+                                  "unsupported transfer encoding '%s' from the engine", value);
+        chunked = true;
+      } else if (head_header(acc, (size_t) head_len, "Content-Length", value, sizeof(value))) {
+        char *e;
+        errno = 0;
+        clen = strtol(value, &e, 10);
+        if (errno != 0 || *e != '\0' || clen < 0)
+          return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
+                                  "bad Content-Length '%s' from the engine", value);
+        if ((unsigned long) clen > max)
+          return berth_error_make(err, BERTH_E_ENGINE_REPLY, EFBIG,
+                                  "the engine's reply is larger than %zu bytes", max);
+      } else if (st == 204 || st == 304 || st / 100 == 1) {
+        clen = 0;
+      } else {
+        until_eof = true;
+      }
+    }
+    if (chunked) {
+      size_t olen = 0, used = 0, blen = n - (size_t) head_len;
+      /* scan until complete, then decode in place (the output never
+       * overtakes the input) */
+      int d = dechunk(acc + head_len, blen, NULL, blen, &olen, &used);
+      if (d < 0)
+        return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
+                                "malformed chunked reply from the engine");
+      if (d == 1) {
+        if (olen > max)
+          return berth_error_make(err, BERTH_E_ENGINE_REPLY, EFBIG,
+                                  "the engine's reply is larger than %zu bytes", max);
+        dechunk(acc + head_len, blen, acc + head_len, blen, &olen, &used);
+        if ((size_t) head_len + used != n)
+          close_after = true; /* bytes beyond the reply: out of step */
+        end = (size_t) head_len + olen;
+        break;
+      }
+    } else if (clen >= 0 && n - (size_t) head_len >= (size_t) clen) {
+      if (n - (size_t) head_len > (size_t) clen)
+        close_after = true;
+      end = (size_t) head_len + (size_t) clen;
+      break;
+    } else if (until_eof && n - (size_t) head_len > max) {
+      return berth_error_make(err, BERTH_E_ENGINE_REPLY, EFBIG,
+                              "the engine's reply is larger than %zu bytes", max);
+    }
+  }
+  *status = st;
+  *reply_len = end - (size_t) head_len;
+  memmove(acc, acc + head_len, *reply_len);
+  acc[*reply_len] = '\0';
+  *reply = steal_pointer(&acc);
+  *reusable = !close_after && !until_eof;
+  return 0;
 }
 
 void

@@ -113,12 +113,28 @@ int berth_engine_hijack_connect(const char *socket_path, berth_error_t *err);
  * timeout_ms bounds the handshake only (<= 0: unbounded), not the stream. */
 int berth_engine_exec_attach(int fd, const char *api_version, const char *exec_id, bool tty,
                              long timeout_ms, struct berth_hijack *h, berth_error_t *err);
+/* The same with a TTY's initial size (rows, cols; 0 = unknown): Podman sizes
+ * the terminal before the process starts; Docker ignores it (use ConsoleSize
+ * at exec create from 1.42, and resize after the start). */
+int berth_engine_exec_attach_size(int fd, const char *api_version, const char *exec_id, bool tty,
+                                  unsigned rows, unsigned cols, long timeout_ms,
+                                  struct berth_hijack *h, berth_error_t *err);
 void berth_hijack_close(struct berth_hijack *h);
 
 /* Parse an HTTP response head in buf[0..len).  Returns the number of bytes
  * of head (through CRLFCRLF) and *status, 0 when incomplete, -1 on a malformed
  * or oversized (> 16 KiB) head.  Exposed for unit tests. */
 long berth_http_parse_head(const char *buf, size_t len, int *status, berth_error_t *err);
+
+/* Internal (engine.c, hijack.c): one request on a raw connection; head is the
+ * request line and headers through the blank line.  Returns 0 with *status
+ * and *reply (malloc'd, NUL-terminated, *reply_len bytes, at most max), 1
+ * when the connection was found closed before any answer (the request was
+ * not taken: try another connection), -1 on error.  *reusable: the
+ * connection may carry another request. */
+int berth_http_raw_request(int fd, const char *head, const char *body, size_t body_len, size_t max,
+                           long timeout_ms, int *status, char **reply, size_t *reply_len,
+                           bool *reusable, berth_error_t *err);
 
 /* ---- framed (non-TTY) stream demultiplexing
  * Frame: [type:1][0 0 0][len:4 big-endian][payload].  type 0 stdin, 1 stdout,

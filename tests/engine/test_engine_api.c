@@ -1,5 +1,6 @@
 /* test_engine_api.c - the engine client against the live engine
- * (/var/run/docker.sock, or $BERTH_TEST_ENGINE_SOCKET).
+ * (/var/run/docker.sock, or $BERTH_TEST_SOCKET: Docker or Podman's
+ * Docker-compatible service; tests/engine/test_podman.sh runs it on Podman).
  *
  * Exits 77 (skip) without root or a answering engine, except under CI=true
  * where that is a failure.  Uses the image $BERTH_TEST_IMAGE (default
@@ -28,6 +29,7 @@
 #include <cmocka.h>
 
 #include "berth/engine.h"
+#include "berth/log.h"
 #include "berth/util.h"
 
 #ifndef TOP_SRCDIR
@@ -40,6 +42,7 @@ static char own_image[128]; /* set when this test imported its own image */
 static char label[64];      /* berth.test.engine=<pid> */
 static char label_value[32];
 static struct berth_engine *E;
+static bool podman;         /* the engine is Podman's compat service */
 
 static void
 die_skip(const char *why)
@@ -376,11 +379,29 @@ test_container_lifecycle(void **state)
   free(content);
   free(got);
   assert_int_equal(berth_engine_archive_get(E, id, "/no/such/file", 1 << 20, &got, &glen, &err), 1);
-  /* archive put into a missing directory is an error with the engine's words */
-  assert_int_equal(berth_engine_archive_put(E, id, "/no/such/dir", tar, n, &err), -1);
+  /* archive put below a file is an error with the engine's words */
+  assert_int_equal(berth_engine_archive_put(E, id, "/etc/passwd", tar, n, &err), -1);
   assert_int_equal(err->kind, BERTH_E_CONTAINER);
   assert_non_null(strstr(err->msg, "engine said:"));
+  assert_non_null(strstr(err->msg, "not a directory"));
   berth_error_release(&err);
+  if (!podman) {
+    /* Docker refuses a missing target directory (404) ... */
+    assert_int_equal(berth_engine_archive_put(E, id, "/no/such/dir", tar, n, &err), -1);
+    assert_int_equal(err->kind, BERTH_E_CONTAINER);
+    assert_int_equal(err->status, ENOENT);
+    assert_non_null(strstr(err->msg, "engine said:"));
+    berth_error_release(&err);
+  } else {
+    /* ... Podman creates it (mkdir -p) and extracts there */
+    must_ok(berth_engine_archive_put(E, id, "/no/such/dir", tar, n, &err), &err);
+    must_ok(berth_engine_archive_get(E, id, "/no/such/dir/etc/passwd", 1 << 20, &got, &glen, &err), &err);
+    content = tar_first_file(got, glen, fname, sizeof(fname));
+    assert_non_null(content);
+    assert_string_equal(content, passwd);
+    free(content);
+    free(got);
+  }
 
   /* start, start again (already running: 304) */
   must_ok(berth_engine_container_start(E, id, &err), &err);
@@ -416,17 +437,25 @@ test_container_lifecycle(void **state)
     free(exec_id);
   }
 
-  /* ---- exec with a TTY: raw stream, resize reaches the terminal */
+  /* ---- exec with a TTY: raw stream, resize reaches the terminal; on
+   * Podman the size given at the start is there from the first instant */
   {
     char *exec_id = exec_create(id, true,
                                 json_pack("[s,s,s]", "sh", "-c",
-                                          "stty -echo; read x; stty size; echo tty:$x; exit 0"));
+                                          "echo first:$(stty size); stty -echo; read x; stty size; "
+                                          "echo tty:$x; exit 0"));
     struct berth_hijack h;
     struct captured *cap = calloc(1, sizeof(*cap));
     bool running = false;
     int code = -1;
     long pid = 0;
-    attach(exec_id, true, &h);
+    int hfd = berth_engine_hijack_connect(sock, &err);
+    must_ok(hfd, &err);
+    if (berth_engine_exec_attach_size(hfd, berth_engine_api_version(E), exec_id, true, 22, 77, 5000,
+                                      &h, &err) < 0) {
+      close(hfd);
+      must_ok(-1, &err);
+    }
     for (int k = 0; k < 100 && !(running && pid > 0); k++) {
       must_ok(berth_engine_exec_inspect(E, exec_id, &running, &code, &pid, &err), &err);
       if (!(running && pid > 0))
@@ -442,6 +471,8 @@ test_container_lifecycle(void **state)
     cap->out[cap->n_out < sizeof(cap->out) ? cap->n_out : sizeof(cap->out) - 1] = '\0';
     if (strstr(cap->out, "33 111") == NULL || strstr(cap->out, "tty:go") == NULL)
       fail_msg("tty output: '%s'", cap->out);
+    if (podman && strstr(cap->out, "first:22 77") == NULL)
+      fail_msg("podman: the size given at start is not the first size: '%s'", cap->out);
     /* raw: no frame header in front, and the terminal's CRLF */
     assert_false(cap->out[0] == 1 && cap->out[1] == 0);
     assert_non_null(strstr(cap->out, "\r\n"));
@@ -624,6 +655,165 @@ test_connections_survive_privilege_drop(void **state)
   assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static bool spare_used;
+
+static void
+watch_log(void *ctx, int priority, const char *msg)
+{
+  (void) ctx;
+  (void) priority;
+  if (strstr(msg, "using a spare") != NULL)
+    spare_used = true;
+}
+
+/* The child of test_podman_idle_close, as berth-shell: connect and pin as
+ * root, drop to nobody, run a TTY session that idles longer than the
+ * service's idle window (twice), then ask for the exit code.  The exit status
+ * says which step failed. */
+static int
+idle_session(const char *isock, const char *id)
+{
+  struct berth_engine *e = NULL;
+  berth_error_t err = NULL;
+  struct berth_hijack h;
+  char *exec_id = NULL;
+  bool running = false;
+  int code = -1, fd;
+  long pid = 0;
+  char buf[4096];
+  size_t got = 0;
+
+  berth_log_set_sink(watch_log, NULL);
+  berth_log_set_debug(true);
+  if (berth_engine_new(isock, 5000, &e, &err) < 0 || berth_engine_ping(e, &err) < 0)
+    return 10;
+  berth_engine_pin_connection(e);
+  fd = berth_engine_hijack_connect(isock, &err);
+  if (fd < 0)
+    return 11;
+  if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+      setresuid(65534, 65534, 65534) < 0 || setuid(0) == 0)
+    return 12;
+  json_t *spec = json_pack("{s:b,s:b,s:b,s:[s,s,s]}", "AttachStdout", 1, "AttachStderr", 1, "Tty", 1,
+                           "Cmd", "sh", "-c", "sleep 11; echo done; exit 4");
+  if (berth_engine_exec_create(e, id, spec, &exec_id, &err) < 0)
+    return 13;
+  json_decref(spec);
+  if (berth_engine_exec_attach(fd, berth_engine_api_version(e), exec_id, true, 5000, &h, &err) < 0)
+    return 14;
+  /* > 2 x --time: the service closes the idle kept connection; a resize
+   * may take the first spare */
+  sleep(5);
+  if (berth_engine_exec_resize(e, exec_id, 30, 100, &err) < 0) {
+    fprintf(stderr, "# first resize: %s\n", err->msg);
+    return 15;
+  }
+  if (!spare_used)
+    return 16; /* the connection was never closed: nothing was shown */
+  /* the first spare is closed too by now; the last one is not for a resize */
+  sleep(5);
+  if (berth_engine_exec_resize(e, exec_id, 31, 101, &err) != -1 ||
+      err->kind != BERTH_E_ENGINE_UNREACHABLE)
+    return 17;
+  berth_error_release(&err);
+  if (berth_engine_exec_inspect(e, exec_id, &running, &code, &pid, &err) < 0) {
+    fprintf(stderr, "# inspect during the session: %s\n", err->msg);
+    return 18;
+  }
+  if (!running || pid <= 0)
+    return 19;
+  if (h.n_pending > 0 && h.n_pending < sizeof(buf)) {
+    memcpy(buf, h.pending, h.n_pending);
+    got = h.n_pending;
+  }
+  for (;;) {
+    struct pollfd p = { .fd = h.fd, .events = POLLIN };
+    if (poll(&p, 1, 10000) <= 0)
+      return 20;
+    ssize_t r = read(h.fd, buf + got, sizeof(buf) - got);
+    if (r <= 0)
+      break;
+    got += (size_t) r;
+    if (got == sizeof(buf))
+      return 21;
+  }
+  berth_hijack_close(&h);
+  if (memmem(buf, got, "done", 4) == NULL)
+    return 22;
+  for (int i = 0; i < 100; i++) {
+    if (berth_engine_exec_inspect(e, exec_id, &running, &code, &pid, &err) < 0) {
+      fprintf(stderr, "# inspect after the session: %s\n", err->msg);
+      return 23;
+    }
+    if (!running)
+      break;
+    usleep(50 * 1000);
+  }
+  if (running || code != 4)
+    return 24;
+  free(exec_id);
+  berth_engine_free(e);
+  return 0;
+}
+
+/* Podman's service closes a kept connection idle for 2 x its --time (the
+ * stock podman.service: 5 s, so 10 s).  berth-shell's pinned connection
+ * must still give the exit code at the end of a longer session, whatever
+ * resizes came before.  Runs a private service with --time=2 next to the one
+ * under test. */
+static void
+test_podman_idle_close(void **state)
+{
+  berth_error_t err = NULL;
+  cleanup_free char *name = cname("idle");
+  cleanup_free char *id = NULL;
+  char isock[108], url[128];
+  pid_t svc, child;
+  int status = 0;
+
+  if (!podman) {
+    fprintf(stderr, "# not Podman: no idle close to survive\n");
+    return;
+  }
+  json_t *spec = json_pack("{s:s,s:[s,s,s],s:{s:s},s:{s:s}}", "Image", image, "Cmd", "/bin/sh", "-c",
+                           "trap 'exit 0' TERM; while :; do sleep 1; done", "Labels",
+                           "berth.test.engine", label_value, "HostConfig", "NetworkMode", "none");
+  must_ok(berth_engine_container_create(E, name, spec, &id, &err), &err);
+  json_decref(spec);
+  must_ok(berth_engine_container_start(E, id, &err), &err);
+
+  snprintf(isock, sizeof(isock), "/run/berth-enginetest-%d-idle.sock", (int) getpid());
+  snprintf(url, sizeof(url), "unix://%s", isock);
+  unlink(isock);
+  svc = fork();
+  assert_true(svc >= 0);
+  if (svc == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 1);
+    dup2(null, 2);
+    execlp("podman", "podman", "system", "service", "--time=2", url, (char *) NULL);
+    _exit(127);
+  }
+  /* the service exits 2 s after its last connection: connect at once */
+  for (int i = 0; i < 200 && access(isock, F_OK) != 0; i++)
+    usleep(50 * 1000);
+  child = access(isock, F_OK) == 0 ? fork() : -2;
+  if (child == 0)
+    _exit(idle_session(isock, id));
+  if (child > 0)
+    assert_int_equal(waitpid(child, &status, 0), child);
+  kill(svc, SIGTERM);
+  waitpid(svc, NULL, 0);
+  unlink(isock);
+  if (child == -2)
+    fail_msg("podman system service did not come up at %s", isock);
+  assert_true(child > 0);
+  assert_true(WIFEXITED(status));
+  if (WEXITSTATUS(status) != 0)
+    fail_msg("idle session failed at step %d", WEXITSTATUS(status));
+  must_ok(berth_engine_container_remove(E, id, true, &err), &err);
+}
+
 static void
 test_proxy_variables_do_not_matter(void **state)
 {
@@ -693,6 +883,28 @@ have_image(const char *name)
   return r == 1;
 }
 
+/* Podman's /version lists a "Podman Engine" component; Docker's does not. */
+static bool
+engine_is_podman(void)
+{
+  berth_error_t err = NULL;
+  json_t *reply = NULL, *c;
+  long status = 0;
+  size_t i;
+  bool found = false;
+
+  if (berth_engine_request(E, "GET", "/version", NULL, &status, &reply, &err) < 0) {
+    berth_error_release(&err);
+    return false;
+  }
+  json_array_foreach(json_object_get(reply, "Components"), i, c) {
+    const char *n = json_string_value(json_object_get(c, "Name"));
+    found |= n != NULL && strstr(n, "Podman") != NULL;
+  }
+  json_decref(reply);
+  return found;
+}
+
 static void
 prepare_image(void)
 {
@@ -700,11 +912,15 @@ prepare_image(void)
   const char *top = getenv("top_srcdir");
   char cmd[1024];
 
+  /* Podman resolves the short name berth-test:latest to
+   * localhost/berth-test:latest, which is what `podman load` and
+   * `podman import` name it. */
   snprintf(image, sizeof(image), "%s", env && *env ? env : "berth-test:latest");
   if (have_image(image))
     return;
   snprintf(cmd, sizeof(cmd), "%s/tests/lib/build-image.sh", top && *top ? top : TOP_SRCDIR);
-  if (access(cmd, R_OK) == 0) {
+  /* build-image.sh builds into Docker */
+  if (!podman && access(cmd, R_OK) == 0) {
     char run[1400];
     snprintf(run, sizeof(run), "bash '%s' '%s' >/dev/null", cmd, image);
     if (system(run) == 0 && have_image(image))
@@ -717,10 +933,10 @@ prepare_image(void)
            "cp /bin/busybox \"$d/bin/busybox\"; "
            "for a in $(/bin/busybox --list); do [ -e \"$d/bin/$a\" ] || ln -s busybox \"$d/bin/$a\"; done; "
            "echo 'root:x:0:0:root:/root:/bin/sh' >\"$d/etc/passwd\"; echo 'root:x:0:' >\"$d/etc/group\"; "
-           "tar --numeric-owner -C \"$d\" -cf - . | docker import -c 'ENV PATH=/bin' - '%s' >/dev/null",
-           own_image);
+           "tar --numeric-owner -C \"$d\" -cf - . | %s import -c 'ENV PATH=/bin' - '%s' >/dev/null",
+           podman ? "podman" : "docker", own_image);
   if (system(cmd) != 0 || !have_image(own_image))
-    die_skip("no test image: tests/lib/build-image.sh and docker import both failed");
+    die_skip("no test image: tests/lib/build-image.sh and docker/podman import both failed");
   snprintf(image, sizeof(image), "%s", own_image);
 }
 
@@ -728,11 +944,13 @@ int
 main(void)
 {
   berth_error_t err = NULL;
-  const char *s = getenv("BERTH_TEST_ENGINE_SOCKET");
+  const char *s = getenv("BERTH_TEST_SOCKET");
   static const char *proxies[] = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
                                    "ALL_PROXY", "all_proxy" };
   int rc;
 
+  if (s == NULL || *s == '\0')
+    s = getenv("BERTH_TEST_ENGINE_SOCKET"); /* the older name */
   if (s && *s)
     sock = s;
   signal(SIGPIPE, SIG_IGN);
@@ -745,10 +963,12 @@ main(void)
     snprintf(why, sizeof(why), "the engine does not answer: %s", err ? err->msg : "?");
     die_skip(why);
   }
+  podman = engine_is_podman();
   snprintf(label_value, sizeof(label_value), "%d", (int) getpid());
   snprintf(label, sizeof(label), "berth.test.engine=%s", label_value);
   prepare_image();
-  fprintf(stderr, "# engine api %s, image %s\n", berth_engine_api_version(E), image);
+  fprintf(stderr, "# engine %s at %s, api %s, image %s\n", podman ? "podman" : "docker", sock,
+          berth_engine_api_version(E), image);
 
   /* Everything below runs with proxy variables pointing at a dead port: the
    * client must not care. */
@@ -765,6 +985,7 @@ main(void)
     cmocka_unit_test(test_create_errors),
     cmocka_unit_test(test_unreachable_quickly),
     cmocka_unit_test(test_connections_survive_privilege_drop),
+    cmocka_unit_test(test_podman_idle_close),
     cmocka_unit_test(test_proxy_variables_do_not_matter),
   };
   rc = cmocka_run_group_tests(tests, NULL, group_teardown);
