@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -258,6 +259,12 @@ recv_some(int fd, char *buf, size_t len, int64_t deadline, berth_error_t *err)
 int
 berth_engine_hijack_connect(const char *socket_path, berth_error_t *err)
 {
+  return berth_engine_hijack_connect_timeout(socket_path, BERTH_HIJACK_CONNECT_TIMEOUT_MS, err);
+}
+
+int
+berth_engine_hijack_connect_timeout(const char *socket_path, long timeout_ms, berth_error_t *err)
+{
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   cleanup_close int fd = -1;
 
@@ -268,14 +275,26 @@ berth_engine_hijack_connect(const char *socket_path, berth_error_t *err)
   fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return berth_error_errno(err, BERTH_E_INTERNAL, errno, "socket");
+  /* A blocking connect() on a unix socket waits while the listener's
+   * accept queue is full (a hung engine), bounded only by SO_SNDTIMEO:
+   * bound it, then clear it so the stream's writes are not affected. */
+  struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+  struct timeval none = { 0, 0 };
+  if (timeout_ms > 0)
+    (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   while (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
     if (errno == EINTR)
       continue;
     if (errno == EISCONN)
       break;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINPROGRESS)
+      return berth_error_make(err, BERTH_E_ENGINE_TIMEOUT, ETIMEDOUT,
+                              "the engine at %s did not accept a connection within %ld ms",
+                              socket_path, timeout_ms);
     return berth_error_errno(err, BERTH_E_ENGINE_UNREACHABLE, errno,
                              "cannot connect to the engine at %s", socket_path);
   }
+  (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
   int ret = fd;
   fd = -1; /* transferred */
   return ret;

@@ -107,6 +107,11 @@ struct berth_hijack {
 };
 /* Connect to socket_path (no request yet).  Returns fd or -1. */
 int berth_engine_hijack_connect(const char *socket_path, berth_error_t *err);
+/* The same with an explicit bound on connect() (a hung engine with a full
+ * accept queue); the plain variant uses BERTH_HIJACK_CONNECT_TIMEOUT_MS. */
+#define BERTH_HIJACK_CONNECT_TIMEOUT_MS 10000L
+int berth_engine_hijack_connect_timeout(const char *socket_path, long timeout_ms,
+                                        berth_error_t *err);
 /* Send POST /exec/{id}/start with Upgrade: tcp on fd, parse the response.
  * On success fills *h (taking ownership of fd); on failure fd stays the
  * caller's.  Errors surface the engine message.  api_version is e.g. "1.43".

@@ -1109,6 +1109,43 @@ test_attach_errors(void **state)
   free(nosuch);
 }
 
+/* An engine that listens but never accepts (hung): once its accept queue is
+ * full, connect() would block forever; the hijack connect must give up. */
+static void
+test_hijack_connect_hung_engine(void **state)
+{
+  berth_error_t err = NULL;
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fds[8];
+  size_t n = 0;
+
+  (void) state;
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/hung.sock", tmpdir);
+  assert_int_equal(bind(l, (struct sockaddr *) &sa, sizeof(sa)), 0);
+  assert_int_equal(listen(l, 0), 0);
+  /* fill the queue with nonblocking connects until one would block */
+  for (; n < 8; n++) {
+    fds[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (connect(fds[n], (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+      assert_int_equal(errno, EAGAIN);
+      close(fds[n]);
+      break;
+    }
+  }
+  assert_true(n < 8);
+  int64_t t0 = berth_now_ms();
+  assert_int_equal(berth_engine_hijack_connect_timeout(sa.sun_path, 300, &err), -1);
+  int64_t dt = berth_now_ms() - t0;
+  assert_non_null(err);
+  assert_int_equal(err->kind, BERTH_E_ENGINE_TIMEOUT);
+  assert_true(dt >= 250 && dt < 5000);
+  berth_error_release(&err);
+  for (size_t i = 0; i < n; i++)
+    close(fds[i]);
+  close(l);
+}
+
 int
 main(void)
 {
@@ -1133,6 +1170,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_reply_bound, setup, teardown),
     cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_hijack_connect_hung_engine, setup, teardown),
     cmocka_unit_test_setup_teardown(test_proxy_variables_ignored, setup, teardown),
     cmocka_unit_test_setup_teardown(test_pinned_connection_is_not_reopened, setup, teardown),
     cmocka_unit_test_setup_teardown(test_pinned_connection_still_serves, setup, teardown),
