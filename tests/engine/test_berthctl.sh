@@ -1,0 +1,352 @@
+#!/bin/bash
+# tests/engine/test_berthctl.sh - every berthctl verb against a real engine,
+# on containers made the real way (berth-shell logins of test users): check
+# (good, stopped engine, bad config, missing image), list and list --json,
+# status, stop, rm refusing a live session and rm --force, gc with a clock the
+# test controls (--now, and a session directory aged with touch -d), the
+# syslog line of each action, and the refusal of a non-root caller.
+#
+# gc acts on every berth container of the host, so the test config sets
+# idle_timeout = 0 (never reap) globally and a timeout only for its own users:
+# containers of other tests running at the same time are never touched.
+set -euo pipefail
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/common.sh"
+
+ctl=$top_builddir/berthctl
+shell_bin=$top_builddir/berth-shell
+[ -x "$ctl" ] || fail "$ctl not built"
+
+# run CMD...: sets $out (stdout), $err (stderr), $rc
+run() {
+	local o e
+	o=$TEST_TMPDIR/run.out e=$TEST_TMPDIR/run.err
+	rc=0
+	"$@" >"$o" 2>"$e" || rc=$?
+	out=$(cat "$o") err=$(cat "$e")
+}
+
+# ---------------------------------------------------------------- no engine needed
+run "$ctl" --help
+assert_eq 0 "$rc" "--help exits 0"
+assert_contains "$out" "Exit status: 0 ok; 1 " "--help documents the exit codes"
+run "$ctl" frobnicate
+assert_eq 2 "$rc" "an unknown command is a usage error (2)"
+assert_contains "$err" "unknown command 'frobnicate'" "the unknown command is named"
+run "$ctl" rm
+assert_eq 2 "$rc" "rm without a user is a usage error (2)"
+run "$ctl" stop --dry-run someone
+assert_eq 2 "$rc" "an option of gc given to stop is a usage error, not a real stop"
+run "$ctl" gc --now yesterday
+assert_eq 2 "$rc" "gc --now takes seconds since the epoch"
+
+require_root
+require_cmd setpriv python3 useradd userdel
+# The binary is not setuid: run as nobody it must refuse before doing anything.
+install -m 0755 "$ctl" "$TEST_TMPDIR/berthctl"
+run setpriv --reuid=65534 --regid=65534 --clear-groups "$TEST_TMPDIR/berthctl" list
+assert_eq 4 "$rc" "a non-root caller is refused with exit 4"
+assert_eq "berthctl: must be run as root" "$err" "the refusal is one clear line"
+
+require_docker
+require_test_image
+image=$BERTH_TEST_IMAGE
+
+# ---------------------------------------------------------------- berth-keeper
+# check looks for the keeper at the compiled-in path; put the built one there
+# for the duration of the test if nothing is installed.
+berth_test_lock
+keeper=${BERTH_KEEPER_PATH:-}
+if [ -z "$keeper" ]; then
+	: >"$TEST_TMPDIR/empty.conf"
+	keeper=$("$ctl" -c "$TEST_TMPDIR/empty.conf" check 2>&1 | sed -n 's/^\(berthctl: \)\{0,1\}keeper: \(\/[^:]*\):.*/\2/p')
+fi
+[ -n "$keeper" ] || fail "cannot tell where berthctl looks for berth-keeper"
+if [ ! -e "$keeper" ]; then
+	install -D -m 0755 "$top_builddir/berth-keeper" "$keeper" || fail "cannot install $keeper"
+	on_exit "rm -f -- '$keeper'"
+fi
+
+# ---------------------------------------------------------------- check
+conf() { # FILE <<config
+	cat >"$1"
+	chmod 0644 "$1"
+}
+
+conf "$TEST_TMPDIR/good.conf" <<EOF
+image = "$image";
+pull = "never";
+EOF
+run "$ctl" --config "$TEST_TMPDIR/good.conf" check
+assert_eq 0 "$rc" "check passes on a good config with a running engine"
+assert_contains "$out" "engine: /var/run/docker.sock: ok (API 1." "check reports the negotiated API version"
+assert_contains "$out" "image: $image: present" "check finds the image"
+assert_contains "$out" "keeper: $keeper: ok" "check finds the keeper"
+assert_eq "" "$err" "check prints no problem"
+
+# A socket file nobody listens on: what a stopped dockerd leaves behind.
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$TEST_TMPDIR/dead.sock"
+conf "$TEST_TMPDIR/dead.conf" <<EOF
+engine = { socket = "$TEST_TMPDIR/dead.sock"; timeout_ms = 2000; };
+image = "$image";
+EOF
+run "$ctl" --config "$TEST_TMPDIR/dead.conf" check
+assert_eq 1 "$rc" "check against a stopped engine exits 1"
+assert_eq 1 "$(printf '%s\n' "$err" | wc -l)" "a stopped engine is reported in one line"
+assert_contains "$err" "berthctl: engine: the container service is not reachable (" "the line says the engine is not reachable"
+assert_contains "$err" "$TEST_TMPDIR/dead.sock" "the line names the socket"
+
+conf "$TEST_TMPDIR/typo.conf" <<EOF
+image = "$image";
+container = {
+  memroy = "2g";
+};
+EOF
+run "$ctl" --config "$TEST_TMPDIR/typo.conf" check
+assert_eq 1 "$rc" "check rejects a config with an unknown key"
+assert_contains "$err" "berthctl: config: $TEST_TMPDIR/typo.conf:3: container.memroy" "the unknown key is reported with file:line"
+assert_eq 1 "$(printf '%s\n' "$err" | wc -l)" "the config error is one line"
+
+conf "$TEST_TMPDIR/enum.conf" <<EOF
+image = "$image";
+pull = "sometimes";
+EOF
+run "$ctl" --config "$TEST_TMPDIR/enum.conf" check
+assert_eq 1 "$rc" "check rejects a bad pull value"
+assert_contains "$err" "enum.conf:2: pull" "the bad value is reported with file:line and key"
+
+conf "$TEST_TMPDIR/never.conf" <<EOF
+image = "berth-absent-$TEST_PREFIX:none";
+pull = "never";
+EOF
+run "$ctl" --config "$TEST_TMPDIR/never.conf" check
+assert_eq 1 "$rc" "check fails for a missing image under pull = never"
+assert_contains "$err" "not present and pull = never" "the missing image is explained"
+
+conf "$TEST_TMPDIR/missing.conf" <<EOF
+image = "berth-absent-$TEST_PREFIX:none";
+pull = "missing";
+groups = ( { group = "root"; image = "$image"; } );
+EOF
+run "$ctl" --config "$TEST_TMPDIR/missing.conf" check
+assert_eq 0 "$rc" "a missing image under pull = missing is not a problem"
+assert_contains "$out" "will be pulled at first login (pull = missing)" "check says the image will be pulled"
+assert_contains "$out" "image: $image (group root): present" "check also checks the images of overrides"
+
+# ---------------------------------------------------------------- test users
+ua=${TEST_PREFIX}a # stopped by hand, then reaped by gc --now
+ub=${TEST_PREFIX}b # on_logout = remove at gc time: removed by gc --now
+uc=${TEST_PREFIX}c # holds a live session
+ud=${TEST_PREFIX}d # session directory aged with touch -d; later deleted from NSS
+users=("$ua" "$ub" "$uc" "$ud")
+for u in "${users[@]}"; do
+	useradd -M -d "/home/$u" -s /bin/sh "$u" || fail "cannot create user $u"
+	on_exit "docker rm -f berth-$u >/dev/null 2>&1; userdel $u 2>/dev/null; rm -rf -- /home/$u /run/berth/sessions/berth-$u /run/berth/lock/berth-$u.lock /run/berth/etc/berth-$u"
+done
+
+write_config() { # on_logout of $ub
+	berth_write_config <<EOF
+image = "$image";
+pull = "never";
+container = { idle_timeout = 0; on_logout = "keep"; };
+users = (
+  { user = "$ua"; idle_timeout = 3600; },
+  { user = "$ub"; idle_timeout = 3600; on_logout = "$1"; },
+  { user = "$uc"; idle_timeout = 3600; },
+  { user = "$ud"; idle_timeout = 3600; }
+);
+EOF
+}
+write_config keep
+
+# berth-shell is setuid root when installed; a private copy is made so here.
+install -m 4755 -o root -g root "$shell_bin" "$TEST_TMPDIR/berth-shell"
+if findmnt -no OPTIONS -T "$TEST_TMPDIR" | grep -qw nosuid; then
+	fail "$TEST_TMPDIR is on a nosuid mount: set TMPDIR to a directory that honours setuid"
+fi
+as_user() { # USER CMD... (through berth-shell, as a login would)
+	local u=$1
+	shift
+	setpriv --reuid="$(id -u "$u")" --regid="$(id -g "$u")" --init-groups \
+		"$TEST_TMPDIR/berth-shell" -c "$*"
+}
+
+for u in "$ua" "$ub" "$ud"; do
+	run as_user "$u" id -un
+	assert_eq "0:$u" "$rc:$out" "$u logs in through berth-shell and is $u in the container"
+done
+# A live session: berth-shell records itself while the command runs.
+as_user "$uc" 'echo started; sleep 60' >"$TEST_TMPDIR/live.out" 2>&1 &
+live_pid=$!
+on_exit "kill $live_pid 2>/dev/null"
+live_sessions() { [ "$("$ctl" list --json | python3 -c '
+import json, sys
+print(sum(r["sessions"] for r in json.load(sys.stdin) if r["user"] == sys.argv[1]))' "$uc")" = "$1" ]; }
+wait_until 30 live_sessions 1 || fail "the live session of $uc never showed up: $(cat "$TEST_TMPDIR/live.out")"
+
+# ---------------------------------------------------------------- list
+run "$ctl" list
+assert_eq 0 "$rc" "list exits 0"
+assert_contains "$(head -n1 <<<"$out")" "USER" "list prints a header"
+for col in USER CONTAINER STATE SESSIONS IMAGE CREATED IDLE-SINCE; do
+	assert_contains "$(head -n1 <<<"$out")" "$col" "list has the column $col"
+done
+row_a=$(awk -v u="$ua" '$1 == u' <<<"$out")
+assert_contains "$row_a" "berth-$ua" "list shows $ua's container"
+assert_eq "running 0 $image" "$(awk '{ print $3, $4, $5 }' <<<"$row_a")" "list shows state, sessions and image of $ua"
+row_c=$(awk -v u="$uc" '$1 == u' <<<"$out")
+assert_eq "running 1" "$(awk '{ print $3, $4 }' <<<"$row_c")" "list counts $uc's live session"
+assert_eq "-" "$(awk '{ print $NF }' <<<"$row_c")" "a container with a live session is not idle"
+
+run "$ctl" list --json
+assert_eq 0 "$rc" "list --json exits 0"
+json=$out
+jq_py() { python3 -c "import json, sys; rows = {r['user']: r for r in json.loads(sys.argv[1])}; $1" "$json"; }
+assert_eq "berth-$ua running 0 $image" \
+	"$(jq_py "r = rows['$ua']; print(r['container'], r['state'], r['sessions'], r['image'])")" \
+	"list --json has container, state, sessions, image"
+assert_eq "1 None" "$(jq_py "r = rows['$uc']; print(r['sessions'], r['idle_since'])")" \
+	"list --json: a live session and no idle time"
+check "list --json: created and idle_since are ISO 8601 UTC times" jq_py "
+import re, datetime
+r = rows['$ua']
+iso = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
+assert iso.match(r['created']) and iso.match(r['idle_since']), r
+age = datetime.datetime.utcnow() - datetime.datetime.strptime(r['idle_since'], '%Y-%m-%dT%H:%M:%SZ')
+assert abs(age.total_seconds()) < 300, age"
+assert_eq "$(docker inspect -f '{{.Id}}' "berth-$ua")" "$(jq_py "print(rows['$ua']['id'])")" \
+	"list --json has the engine's container id"
+
+# ---------------------------------------------------------------- status
+run "$ctl" status "$uc"
+assert_eq 0 "$rc" "status exits 0"
+assert_contains "$out" "policy:       berthed" "status shows the policy decision"
+assert_contains "$out" "idle_timeout: 3600s" "status shows the effective (per-user) idle_timeout"
+assert_contains "$out" "container:    berth-$uc" "status names the container"
+assert_contains "$out" "spec:         current" "status: the container matches the config"
+assert_contains "$out" "sessions:     1" "status counts the live session"
+run "$ctl" status --json "$uc"
+assert_eq "berthed 3600 current 1" "$(python3 -c '
+import json, sys
+s = json.loads(sys.argv[1]); c = s["containers"][0]
+print(s["policy"], s["settings"]["idle_timeout"], c["spec_state"], c["sessions"])' "$out")" \
+	"status --json: policy, settings, spec state, sessions"
+run "$ctl" status root
+assert_eq 0 "$rc" "status of root exits 0"
+assert_contains "$out" "policy:       excluded" "root is shown as excluded"
+run "$ctl" status "${TEST_PREFIX}nosuchuser"
+assert_eq 3 "$rc" "status of an unknown user without a container exits 3"
+
+# ---------------------------------------------------------------- syslog capture
+# Action lines go to syslog (authpriv, ident berthctl).  A private listener
+# gets them: on /dev/log itself when the host has no syslog daemon, else
+# bind-mounted over /dev/log in a private mount namespace.
+log=$TEST_TMPDIR/syslog
+sock=$TEST_TMPDIR/log.sock
+: >"$log"
+logsock_at() {
+	python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
+with open(sys.argv[2], "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(65536).rstrip(b"\n") + b"\n")' "$1" "$log" &
+	on_exit "kill $! 2>/dev/null; rm -f -- '$1'"
+	wait_until 10 test -S "$1" || fail "syslog listener did not start"
+}
+if [ -e /dev/log ] || [ -L /dev/log ]; then
+	logsock_at "$sock"
+	ctl_logged() {
+		unshare -m --propagation private -- /bin/sh -c 'mount --bind "$0" /dev/log && exec "$@"' \
+			"$sock" "$ctl" "$@"
+	}
+else
+	logsock_at /dev/log
+	ctl_logged() { "$ctl" "$@"; }
+fi
+log_has() { grep -F -- "$1" "$log" | grep -q "^<85>.*berthctl\[[0-9]*\]: "; }
+
+# ---------------------------------------------------------------- stop
+run ctl_logged stop "$ua"
+assert_eq 0 "$rc" "stop exits 0"
+assert_contains "$out" "stopped berth-$ua" "stop says what it stopped"
+assert_eq exited "$(docker inspect -f '{{.State.Status}}' "berth-$ua")" "stop leaves the container exited"
+check "stop is logged to authpriv with user, container and outcome" \
+	log_has "action=stop user=$ua container=berth-$ua trigger=admin sessions=0 force=no outcome=ok"
+run "$ctl" stop "$ua"
+assert_eq 0 "$rc" "stopping a stopped container is not an error"
+assert_contains "$out" "already stopped" "stop says the container was already stopped"
+run as_user "$ua" true
+assert_eq 0 "$rc" "the next login starts the stopped container again"
+assert_eq running "$(docker inspect -f '{{.State.Status}}' "berth-$ua")" "the container runs again after the login"
+
+# ---------------------------------------------------------------- rm refuses a live session
+run "$ctl" rm "$uc"
+assert_eq 1 "$rc" "rm refuses while a session is live (exit 1)"
+assert_contains "$err" "1 live session in berth-$uc" "the refusal says why"
+assert_eq running "$(docker inspect -f '{{.State.Status}}' "berth-$uc")" "the refused rm left the container running"
+run "$ctl" stop "$uc"
+assert_eq 1 "$rc" "stop refuses too while a session is live"
+check "the live session is still running" kill -0 "$live_pid"
+
+# ---------------------------------------------------------------- gc
+now=$(date +%s)
+run "$ctl" gc --dry-run --now $((now + 7200))
+assert_eq 0 "$rc" "gc --dry-run exits 0"
+mine=$(grep -E "berth-(${ua}|${ub}|${uc}|${ud}) " <<<"$out" | sort || true)
+assert_eq "would stop berth-$ua
+would stop berth-$ub
+would stop berth-$ud" "$(awk '{ print $1, $2, $3 }' <<<"$mine")" "gc --dry-run lists the idle containers, not the one in use"
+for u in "$ua" "$ub" "$ud"; do
+	assert_eq running "$(docker inspect -f '{{.State.Status}}' "berth-$u")" "gc --dry-run left berth-$u running"
+done
+
+run "$ctl" gc --now $((now + 1800))
+assert_eq 0 "$rc" "gc exits 0"
+assert_eq "" "$(grep -E "berth-(${ua}|${ub}|${uc}|${ud}) " <<<"$out" || true)" "gc does nothing before idle_timeout has passed"
+
+# The session directory's mtime is when the last session ended.
+touch -d '2 hours ago' "/run/berth/sessions/berth-$ud"
+run ctl_logged gc
+assert_eq 0 "$rc" "gc (real clock) exits 0"
+assert_eq "stopped berth-$ud" "$(grep -E "berth-(${ua}|${ub}|${uc}|${ud}) " <<<"$out" | awk '{ print $1, $2 }')" \
+	"gc reaps the container idle for 2 hours and only it"
+assert_eq exited "$(docker inspect -f '{{.State.Status}}' "berth-$ud")" "gc stopped berth-$ud (on_logout keep -> stop)"
+check "gc's stop is logged" log_has "action=stop user=$ud container=berth-$ud trigger=gc idle="
+
+write_config remove
+run ctl_logged gc --now $((now + 7200))
+assert_eq 0 "$rc" "gc --now exits 0"
+assert_eq "removed berth-$ub
+stopped berth-$ua" "$(grep -E "berth-(${ua}|${ub}|${uc}|${ud}) " <<<"$out" | awk '{ print $1, $2 }' | sort)" \
+	"gc --now: stops the keep container, removes the remove one, skips the busy and the stopped"
+assert_eq exited "$(docker inspect -f '{{.State.Status}}' "berth-$ua")" "berth-$ua is stopped"
+check "berth-$ub is removed" sh -c "! docker inspect berth-$ub >/dev/null 2>&1"
+assert_eq running "$(docker inspect -f '{{.State.Status}}' "berth-$uc")" "gc never touches a container with a live session"
+check "gc's remove is logged" log_has "action=rm user=$ub container=berth-$ub trigger=gc"
+
+# ---------------------------------------------------------------- rm --force
+run ctl_logged rm --force "$uc"
+assert_eq 0 "$rc" "rm --force removes a container with a live session"
+check "berth-$uc is gone" sh -c "! docker inspect berth-$uc >/dev/null 2>&1"
+check "rm --force is logged with the sessions it ended" \
+	log_has "action=rm user=$uc container=berth-$uc trigger=admin sessions=1 force=yes outcome=ok"
+check "the session ended with its container" wait_until 20 sh -c "! kill -0 $live_pid 2>/dev/null"
+
+run "$ctl" rm "$ua"
+assert_eq 0 "$rc" "rm of an idle stopped container exits 0"
+run "$ctl" rm "$ua"
+assert_eq 3 "$rc" "rm of a user without a container exits 3"
+
+# ---------------------------------------------------------------- an account deleted from NSS
+userdel "$ud"
+run "$ctl" status "$ud"
+assert_eq 0 "$rc" "status of a deleted user with a container exits 0"
+assert_contains "$out" "not found in NSS" "status says the account is gone"
+assert_contains "$out" "container:    berth-$ud" "status still finds the container by its label"
+run "$ctl" rm "$ud"
+assert_eq 0 "$rc" "rm finds the container of a deleted account by its label"
+check "berth-$ud is gone" sh -c "! docker inspect berth-$ud >/dev/null 2>&1"
+
+diag "$(cat "$log")"
+done_testing
