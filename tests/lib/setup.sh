@@ -9,7 +9,7 @@ BERTH_BUILD_PACKAGES=(autoconf automake libtool pkg-config make gcc libc6-dev
 	libpam0g-dev libcurl4-openssl-dev libjansson-dev libconfig-dev libcmocka-dev)
 # To run it and its test tiers (engine, PAM, end-to-end, benchmarks).
 BERTH_TEST_PACKAGES=(docker.io busybox-static openssh-server openssh-client tmux rsync
-	slapd ldap-utils nslcd libnss-ldapd libpam-wrapper hyperfine file procps util-linux podman)
+	slapd ldap-utils nslcd libnss-ldapd libpam-wrapper hyperfine file procps util-linux podman python3 bsdutils diffutils)
 
 stage() {
 	printf '\n==> %s\n' "$*" >&2
