@@ -1,3 +1,580 @@
-/* berth-shell.c - placeholder; being written. */
+/* berth-shell.c - setuid-root login shell and ForceCommand: puts every SSH
+ * session of a berthed user into the user's container, and hands excluded
+ * users their host shell.
+ *
+ * The privilege story (docs/security.md): sanitize the process, identify the
+ * caller by getuid() only, load the compiled-in config; as root, and on
+ * admin-controlled input only (config, NSS), open the engine connections and
+ * prepare the container; drop to the user for good; only then look at what
+ * the user controls (argv, the saved environment). */
 #include "config.h"
-int main(void) { return 1; }
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "berth/config.h"
+#include "berth/container.h"
+#include "berth/engine.h"
+#include "berth/entry.h"
+#include "berth/error.h"
+#include "berth/log.h"
+#include "berth/privs.h"
+#include "berth/session.h"
+#include "berth/user.h"
+#include "berth/util.h"
+
+#ifndef BERTH_SHELL_PATH
+#define BERTH_SHELL_PATH "/usr/bin/berth-shell"
+#endif
+
+/* PATH inside the container: Docker's own default, so images behave as
+ * under `docker run`.  On the host, the usual Debian login PATHs. */
+#define CONTAINER_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define HOST_PATH_USER "/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games"
+#define HOST_PATH_ROOT "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define RESCUE_SHELL "/bin/sh"
+
+/* Exit statuses of berth's own failures (a command's status passes through). */
+#define EXIT_FAILURE_BERTH 1
+#define EXIT_USAGE 2
+#define EXIT_CANNOT_START 126
+
+/* Variables carried from the caller's environment, as opaque data.  The
+ * container gets the SPEC's whitelist; SSH_TTY names a host terminal that
+ * does not exist inside, so only the host shell gets it, along with what
+ * sshd/PAM set for a host session (agent socket, X11, Kerberos cache...):
+ * the host shell runs with nothing but the user's own privileges. */
+static const char *const keep_container[] = {
+  "TERM", "LANG", "TZ", "SSH_CONNECTION", "SSH_CLIENT", "SSH_ORIGINAL_COMMAND", NULL,
+};
+static const char *const keep_host_only[] = {
+  "SSH_TTY", "SSH_AUTH_SOCK", "DISPLAY", "MAIL", "KRB5CCNAME", "XDG_RUNTIME_DIR",
+  "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_SESSION_CLASS", "DBUS_SESSION_BUS_ADDRESS",
+  "MOTD_SHOWN", NULL,
+};
+
+struct kept_var {
+  char *kv;          /* "NAME=VALUE" */
+  bool container;    /* also passed into the container */
+};
+
+static struct kept_var *kept;
+static size_t n_kept;
+
+/* For the syslog line of a failure. */
+static const char *log_user = "-";
+static const char *log_container = "-";
+static const char *log_engine = "-";
+
+static struct rlimit saved_fsize;
+static mode_t saved_umask;
+
+/* ------------------------------------------------------------ reporting */
+
+static _Noreturn void
+die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static _Noreturn void
+die(int status, const char *fmt, ...)
+{
+  va_list ap;
+  fputs("berth: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  exit(status);
+}
+
+/* One plain line for the user, one detailed line for syslog, then exit.
+ * what: "your container could not be started" and the like. */
+static void
+log_failure(const berth_error_t err)
+{
+  syslog(LOG_AUTHPRIV | LOG_ERR, "user=%s container=%s engine=%s error=%s: %s", log_user,
+         log_container, log_engine, berth_error_kind_name(err->kind), err->msg);
+}
+
+static _Noreturn void
+fail(berth_error_t *err, const char *what, int status)
+{
+  log_failure(*err);
+  die(status, "%s (%s); please contact your administrator", what, berth_error_reason(*err));
+}
+
+/* ------------------------------------------------------------ step a: sanitize */
+
+static void
+sanitize_fds(void)
+{
+  /* 0, 1 and 2 must be open: otherwise the next open() lands there and
+   * whatever we print goes into, say, a file we opened as root. */
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      int n = open("/dev/null", O_RDWR);
+      if (n != fd)
+        _exit(EXIT_FAILURE_BERTH);
+    }
+  }
+  /* Nothing inherited beyond them is ours: close it all, so no root-opened
+   * descriptor of a parent leaks into the container or the host shell. */
+  if (close_range(3, ~0U, 0) < 0) {
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = 3; fd < (max > 0 ? max : 65536); fd++)
+      close((int) fd);
+  }
+}
+
+static bool
+is_lc_name(const char *kv, size_t name_len)
+{
+  if (name_len <= 3 || strncmp(kv, "LC_", 3) != 0)
+    return false;
+  for (size_t i = 3; i < name_len; i++)
+    if (!((kv[i] >= 'A' && kv[i] <= 'Z') || kv[i] == '_'))
+      return false;
+  return true;
+}
+
+static bool
+name_in(const char *const *list, const char *kv, size_t name_len)
+{
+  for (size_t i = 0; list[i]; i++)
+    if (strlen(list[i]) == name_len && strncmp(list[i], kv, name_len) == 0)
+      return true;
+  return false;
+}
+
+static bool
+already_kept(const char *kv, size_t name_len)
+{
+  for (size_t i = 0; i < n_kept; i++)
+    if (strncmp(kept[i].kv, kv, name_len + 1) == 0)
+      return true;
+  return false;
+}
+
+/* Copy the whitelisted variables, then empty the environment: no library we
+ * call as root (libcurl reads proxy and CURL_* variables, NSS modules read
+ * their own) can be steered by the caller.  glibc has already dropped LD_*
+ * and friends because we are setuid (AT_SECURE). */
+static void
+take_environment(void)
+{
+  extern char **environ;
+  size_t n = berth_strv_len(environ);
+
+  kept = calloc(n + 1, sizeof(*kept));
+  if (kept == NULL)
+    die(EXIT_FAILURE_BERTH, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    const char *kv = environ[i];
+    const char *eq = strchr(kv, '=');
+    size_t len;
+    bool c, h;
+
+    if (eq == NULL)
+      continue;
+    len = (size_t) (eq - kv);
+    c = name_in(keep_container, kv, len) || is_lc_name(kv, len);
+    h = !c && name_in(keep_host_only, kv, len);
+    /* the first occurrence wins, as for getenv() */
+    if ((!c && !h) || already_kept(kv, len))
+      continue;
+    kept[n_kept].kv = strdup(kv);
+    if (kept[n_kept].kv == NULL)
+      die(EXIT_FAILURE_BERTH, "out of memory");
+    kept[n_kept++].container = c;
+  }
+  if (clearenv() != 0)
+    die(EXIT_FAILURE_BERTH, "cannot clear the environment");
+}
+
+static const char *
+kept_value(const char *name)
+{
+  size_t len = strlen(name);
+  for (size_t i = 0; i < n_kept; i++)
+    if (strncmp(kept[i].kv, name, len) == 0 && kept[i].kv[len] == '=')
+      return kept[i].kv + len + 1;
+  return NULL;
+}
+
+static void
+sanitize_process(void)
+{
+  sigset_t none;
+  struct rlimit inf = { RLIM_INFINITY, RLIM_INFINITY };
+  berth_error_t err = NULL;
+
+  sanitize_fds();
+  /* A caller-chosen RLIMIT_FSIZE would truncate what root writes (session
+   * records, the home skeleton); lifted while root, restored after the drop. */
+  if (getrlimit(RLIMIT_FSIZE, &saved_fsize) < 0)
+    saved_fsize = inf;
+  setrlimit(RLIMIT_FSIZE, &inf);
+  /* A blocked signal mask survives execve; start clean. */
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  saved_umask = umask(022);
+  if (berth_privs_harden(&err) < 0)
+    die(EXIT_FAILURE_BERTH, "cannot harden the process: %s", err->msg);
+  take_environment();
+  openlog("berth", LOG_PID, LOG_AUTHPRIV);
+}
+
+/* ------------------------------------------------------------ invocation */
+
+struct invocation {
+  bool login;          /* argv[0] starts with '-', or -l */
+  const char *cmd;     /* NULL: interactive */
+  char **extra;        /* arguments after -c CMD ($0 $1 ... for the shell) */
+};
+
+static bool
+is_ourselves(const char *cmd)
+{
+  const char *base = strrchr(BERTH_SHELL_PATH, '/');
+  return strcmp(cmd, BERTH_SHELL_PATH) == 0 || strcmp(cmd, base ? base + 1 : BERTH_SHELL_PATH) == 0;
+}
+
+/* How sshd runs us (session.c do_child):
+ *   login shell, interactive:  argv = {"-berth-shell"}
+ *   exec request / scp / rsync: argv = {"berth-shell", "-c", CMD}
+ *   sftp subsystem:             argv = {"berth-shell", "-c", "/usr/lib/openssh/sftp-server"}
+ *   ForceCommand F:             sshd runs the user's shell as `SHELL -c F` with
+ *                               SSH_ORIGINAL_COMMAND = the client's command (unset
+ *                               for an interactive session).  With F = berth-shell
+ *                               and a POSIX shell as SHELL we get {"berth-shell"} and
+ *                               no other argument; with berth-shell as SHELL too, we
+ *                               get {"berth-shell", "-c", "/usr/bin/berth-shell"}.
+ * su/runuser pass {"berth-shell"} or {"-berth-shell"} (su -), and "-c CMD". */
+static int
+parse_invocation(int argc, char **argv, struct invocation *inv, berth_error_t *err)
+{
+  const char *argv0 = argc > 0 && argv[0] ? argv[0] : "berth-shell";
+  int i = 1;
+
+  memset(inv, 0, sizeof(*inv));
+  inv->login = argv0[0] == '-';
+  /* argc can be 0 (execve with an empty argv): then argv[1] would be the
+   * environment, so never look past argc. */
+  for (; i < argc; i++) {
+    if (strcmp(argv[i], "-l") == 0 || strcmp(argv[i], "--login") == 0)
+      inv->login = true;
+    else if (strcmp(argv[i], "-i") == 0)
+      ; /* interactive: what we are without -c anyway */
+    else
+      break;
+  }
+  if (i < argc) {
+    if (strcmp(argv[i], "-c") != 0)
+      return berth_error_make(err, BERTH_E_USAGE, EINVAL, "unsupported argument '%s'", argv[i]);
+    if (i + 1 >= argc)
+      return berth_error_make(err, BERTH_E_USAGE, EINVAL, "option -c needs a command");
+    inv->cmd = argv[i + 1];
+    inv->extra = &argv[i + 2];
+    if (is_ourselves(inv->cmd) && inv->extra[0] == NULL) {
+      /* ForceCommand run by berth-shell as the login shell. */
+      inv->cmd = kept_value("SSH_ORIGINAL_COMMAND");
+      inv->login = inv->cmd == NULL;
+    }
+    return 0;
+  }
+  if (!inv->login && argc <= 1) {
+    /* ForceCommand through a POSIX login shell: the command, if any, is in
+     * SSH_ORIGINAL_COMMAND; none means an interactive session, which
+     * deserves a login shell like any other. */
+    inv->cmd = kept_value("SSH_ORIGINAL_COMMAND");
+    inv->login = inv->cmd == NULL;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ environment */
+
+struct envb {
+  char **v;
+  size_t n, cap;
+};
+
+static void
+env_add(struct envb *e, const char *name, const char *value)
+{
+  char *kv;
+  if (value == NULL)
+    return;
+  if (e->n + 2 > e->cap) {
+    size_t cap = e->cap ? e->cap * 2 : 32;
+    char **v = realloc(e->v, cap * sizeof(char *));
+    if (v == NULL)
+      die(EXIT_FAILURE_BERTH, "out of memory");
+    e->v = v;
+    e->cap = cap;
+  }
+  if (name != NULL) {
+    if (asprintf(&kv, "%s=%s", name, value) < 0)
+      die(EXIT_FAILURE_BERTH, "out of memory");
+  } else if ((kv = strdup(value)) == NULL) {
+    die(EXIT_FAILURE_BERTH, "out of memory");
+  }
+  e->v[e->n++] = kv;
+  e->v[e->n] = NULL;
+}
+
+static void
+env_add_kept(struct envb *e, bool for_container)
+{
+  for (size_t i = 0; i < n_kept; i++)
+    if (kept[i].container || !for_container)
+      env_add(e, NULL, kept[i].kv);
+}
+
+/* ------------------------------------------------------------ host shell */
+
+/* Excluded users (root always) get the configured host shell, as themselves.
+ * Never reached by a berthed user. */
+static _Noreturn void
+exec_host_shell(const struct berth_user *u, uid_t uid, const char *shell, int argc, char **argv)
+{
+  struct envb env = { 0 };
+  struct invocation inv;
+  berth_error_t err = NULL;
+  const char *base;
+  char *arg0;
+  char **args;
+  size_t n = 0;
+
+  if (strcmp(shell, BERTH_SHELL_PATH) == 0 || access(shell, X_OK) != 0)
+    shell = RESCUE_SHELL; /* never loop into ourselves, never leave an admin without a shell */
+
+  if (uid != 0) {
+    if (u == NULL)
+      die(EXIT_FAILURE_BERTH, "cannot resolve uid %u", (unsigned) uid);
+    if (geteuid() == 0) {
+      cleanup_free gid_t *gids = calloc(u->n_groups + 1, sizeof(gid_t));
+      if (gids == NULL)
+        die(EXIT_FAILURE_BERTH, "out of memory");
+      for (size_t i = 0; i < u->n_groups; i++)
+        gids[i] = u->groups[i].gid;
+      if (berth_privs_drop(u->uid, u->gid, gids, u->n_groups, &err) < 0)
+        fail(&err, "your shell could not be started", EXIT_FAILURE_BERTH);
+    } else if (geteuid() != uid) {
+      die(EXIT_FAILURE_BERTH, "refusing to run with euid %u for uid %u", (unsigned) geteuid(),
+          (unsigned) uid);
+    }
+  }
+  setrlimit(RLIMIT_FSIZE, &saved_fsize);
+  umask(saved_umask);
+
+  /* Only now, as the user: the arguments. */
+  if (parse_invocation(argc, argv, &inv, &err) < 0) {
+    syslog(LOG_AUTHPRIV | LOG_NOTICE, "user=%s error=usage: %s", log_user, err->msg);
+    die(EXIT_USAGE, "%s; usage: berth-shell [-l] [-c COMMAND [ARG...]]", err->msg);
+  }
+  base = strrchr(shell, '/');
+  base = base ? base + 1 : shell;
+  if (asprintf(&arg0, "%s%s", inv.login && inv.cmd == NULL ? "-" : "", base) < 0)
+    die(EXIT_FAILURE_BERTH, "out of memory");
+  args = calloc(berth_strv_len(inv.extra) + 4, sizeof(char *));
+  if (args == NULL)
+    die(EXIT_FAILURE_BERTH, "out of memory");
+  args[n++] = arg0;
+  if (inv.cmd != NULL) {
+    args[n++] = (char *) "-c";
+    args[n++] = (char *) inv.cmd;
+    for (size_t i = 0; inv.extra && inv.extra[i]; i++)
+      args[n++] = inv.extra[i];
+  }
+  args[n] = NULL;
+
+  env_add(&env, "HOME", u && u->home ? u->home : "/");
+  env_add(&env, "USER", u ? u->name : "root");
+  env_add(&env, "LOGNAME", u ? u->name : "root");
+  env_add(&env, "SHELL", shell);
+  env_add(&env, "PATH", uid == 0 ? HOST_PATH_ROOT : HOST_PATH_USER);
+  env_add_kept(&env, false);
+
+  closelog();
+  execve(shell, args, env.v);
+  die(EXIT_FAILURE_BERTH, "cannot run %s: %s", shell, strerror(errno));
+}
+
+/* ------------------------------------------------------------ main */
+
+int
+main(int argc, char **argv)
+{
+  berth_error_t err = NULL;
+  struct berth_user *u = NULL;
+  struct berth_config *cfg = NULL;
+  struct berth_box *b = NULL;
+  struct berth_engine *e = NULL;
+  struct invocation inv;
+  struct berth_exec_req req = { 0 };
+  struct envb env = { 0 };
+  cleanup_free gid_t *gids = NULL;
+  uid_t uid, ru, eu, su;
+  gid_t rg, eg, sg;
+  const char *why = NULL;
+  int hfd, rc;
+
+  /* a) before anything else */
+  sanitize_process();
+
+  /* b) who is calling: the real uid, nothing else */
+  uid = getuid();
+  if (berth_user_lookup_uid(uid, &u, &err) < 0) {
+    if (uid == 0) {
+      syslog(LOG_AUTHPRIV | LOG_ERR, "user=root error=%s: %s", berth_error_kind_name(err->kind),
+             err->msg);
+      exec_host_shell(NULL, 0, RESCUE_SHELL, argc, argv);
+    }
+    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+  }
+  log_user = u->name;
+
+  /* c) the compiled-in config; never a path from the caller */
+  if (berth_config_load(BERTH_CONFIG_PATH, &cfg, &err) < 0) {
+    log_failure(err);
+    if (uid == 0) {
+      /* Root is never berthed: it keeps a shell to repair the config. */
+      fprintf(stderr, "berth: %s\n", err->msg);
+      exec_host_shell(u, uid, RESCUE_SHELL, argc, argv);
+    }
+    die(EXIT_FAILURE_BERTH, "your container could not be started (%s); please contact your "
+        "administrator", berth_error_reason(err));
+  }
+  log_engine = cfg->engine.socket;
+  berth_log_set_debug(cfg->debug);
+  if (berth_config_policy(cfg, u, &why) == BERTH_POLICY_EXCLUDED) {
+    syslog(LOG_AUTHPRIV | LOG_INFO, "user=%s excluded (%s): host shell %s", u->name,
+           why ? why : "policy", cfg->shell.host);
+    exec_host_shell(u, uid, cfg->shell.host, argc, argv);
+  }
+
+  /* d) berthed.  Root from here to the drop, for one reason: the engine
+   * socket is root's.  Every input in this phase is the admin's (config)
+   * or NSS's; nothing the user controls is read yet. */
+  if (geteuid() != 0 || uid == 0) {
+    berth_error_make(&err, BERTH_E_PERM, EPERM, "berth-shell is not running setuid root "
+                     "(euid %u, uid %u)", (unsigned) geteuid(), (unsigned) uid);
+    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+  }
+  if (berth_box_new(cfg, u, &b, &err) < 0)
+    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+  log_container = b->name;
+  if (berth_engine_global_init(&err) < 0 ||
+      berth_engine_new(cfg->engine.socket, cfg->engine.timeout_ms, &e, &err) < 0 ||
+      berth_engine_ping(e, &err) < 0)
+    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+  /* The kept connection is the only one: after the drop a reconnect would
+   * be made as the user, and must fail rather than be tried. */
+  berth_engine_pin_connection(e);
+  hfd = berth_engine_hijack_connect(cfg->engine.socket, &err);
+  if (hfd < 0)
+    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+  if (berth_box_open(e, b, berth_session_owned_by_ancestor(b->name) ? 0 : getpid(), &err) < 0)
+    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+
+  /* The drop: permanent, verified (privs.c re-reads every id and tries to
+   * regain root), and the process stays non-dumpable, because it keeps two
+   * root-opened engine connections that the user must never reach through
+   * ptrace or /proc/PID/fd. */
+  gids = calloc(u->n_groups + 1, sizeof(gid_t));
+  if (gids == NULL)
+    die(EXIT_FAILURE_BERTH, "out of memory");
+  for (size_t i = 0; i < u->n_groups; i++)
+    gids[i] = u->groups[i].gid;
+  if (berth_privs_drop(u->uid, u->gid, gids, u->n_groups, &err) < 0 ||
+      berth_privs_harden(&err) < 0)
+    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+  if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != uid || eu != uid ||
+      su != uid || rg != u->gid || eg != u->gid || sg != u->gid ||
+      prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0 || setuid(0) == 0) {
+    berth_error_make(&err, BERTH_E_INTERNAL, EPERM, "privilege drop could not be verified");
+    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+  }
+  setrlimit(RLIMIT_FSIZE, &saved_fsize);
+  umask(saved_umask);
+
+  /* e) the user's input, as the user */
+  if (parse_invocation(argc, argv, &inv, &err) < 0) {
+    syslog(LOG_AUTHPRIV | LOG_NOTICE, "user=%s container=%s error=usage: %s", log_user,
+           log_container, err->msg);
+    die(EXIT_USAGE, "%s; usage: berth-shell [-l] [-c COMMAND [ARG...]]", err->msg);
+  }
+  if (inv.cmd != NULL) {
+    size_t n = berth_strv_len(inv.extra);
+    req.argv = calloc(n + 4, sizeof(char *));
+    if (req.argv == NULL)
+      die(EXIT_FAILURE_BERTH, "out of memory");
+    req.argv[0] = b->shell;
+    req.argv[1] = (char *) "-c";
+    req.argv[2] = (char *) inv.cmd;
+    for (size_t i = 0; i < n; i++)
+      req.argv[3 + i] = inv.extra[i];
+  } else {
+    /* Docker exec cannot set argv[0], so no "-sh": -l is understood by
+     * bash, dash, zsh and busybox sh alike. */
+    req.argv = calloc(3, sizeof(char *));
+    if (req.argv == NULL)
+      die(EXIT_FAILURE_BERTH, "out of memory");
+    req.argv[0] = b->shell;
+    req.argv[1] = (char *) "-l";
+  }
+  for (size_t i = 0; req.argv[i]; i++) {
+    if (!berth_utf8_valid(req.argv[i], strlen(req.argv[i]))) {
+      syslog(LOG_AUTHPRIV | LOG_NOTICE, "user=%s container=%s error=usage: argument %zu of the "
+             "command is not valid UTF-8", log_user, log_container, i);
+      die(EXIT_FAILURE_BERTH, "your command is not valid UTF-8 text, and berth passes commands "
+          "into your container only as UTF-8; nothing was run");
+    }
+  }
+
+  /* f) the container's environment */
+  env_add(&env, "HOME", u->home);
+  env_add(&env, "USER", u->name);
+  env_add(&env, "LOGNAME", u->name);
+  env_add(&env, "SHELL", b->shell);
+  env_add(&env, "PATH", CONTAINER_PATH);
+  env_add_kept(&env, true);
+  for (size_t i = 0; i < env.n; i++) {
+    if (!berth_utf8_valid(env.v[i], strlen(env.v[i]))) {
+      const char *eq = strchr(env.v[i], '=');
+      int len = eq ? (int) (eq - env.v[i]) : 0;
+      syslog(LOG_AUTHPRIV | LOG_NOTICE, "user=%s container=%s error=usage: environment "
+             "variable %.*s is not valid UTF-8", log_user, log_container, len, env.v[i]);
+      die(EXIT_FAILURE_BERTH, "the environment variable %.*s is not valid UTF-8 text and "
+          "cannot be passed into your container; nothing was run", len, env.v[i]);
+    }
+  }
+  req.env = env.v;
+  req.workdir = cfg->home.mount ? u->home : NULL;
+  req.tty = isatty(STDIN_FILENO);
+
+  syslog(LOG_AUTHPRIV | LOG_INFO, "user=%s container=%s session=%s tty=%s", log_user,
+         log_container, inv.cmd ? "command" : "interactive", req.tty ? "yes" : "no");
+  rc = berth_entry_exec(e, hfd, b, &req, &err);
+  if (rc < 0) {
+    if (err->kind == BERTH_E_EXEC) {
+      /* the engine ran nothing: like a shell's "cannot execute" */
+      log_failure(err);
+      die(EXIT_CANNOT_START, "your command could not be started in your container; please "
+          "contact your administrator");
+    }
+    fail(&err, "your session in your container failed", EXIT_FAILURE_BERTH);
+  }
+  return rc;
+}
