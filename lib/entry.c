@@ -831,8 +831,11 @@ berth_entry_exec(struct berth_engine *e, int hijack_fd, const struct berth_box *
     sigprocmask(SIG_UNBLOCK, &unblock, NULL);
   }
 
-  if (berth_engine_exec_attach(fd, berth_engine_api_version(e), exec_id, r->tty,
-                               b->cfg ? b->cfg->engine.timeout_ms : 0, &h, err) < 0) {
+  /* The size also rides on the start request: Podman applies it before the
+   * process runs (its 101 comes too late for a resize); Docker ignores it. */
+  if (berth_engine_exec_attach_size(fd, berth_engine_api_version(e), exec_id, r->tty, ws.ws_row,
+                                    ws.ws_col, b->cfg ? b->cfg->engine.timeout_ms : 0, &h,
+                                    err) < 0) {
     berth_error_wrap(err, "starting the exec in %s", b->name);
     goto out_signals;
   }
