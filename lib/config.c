@@ -22,6 +22,9 @@
 /* Docker refuses memory limits below 6 MiB ("Minimum memory limit allowed is
  * 6MB"); checking here turns a login-time engine error into a config error. */
 #define MIN_MEMORY (6LL * 1024 * 1024)
+/* More CPUs than any host berth runs on: a bound that catches typos
+ * (1e12) before they reach the float-to-integer conversion of NanoCpus. */
+#define MAX_CPUS 1024
 /* berth mounts its own files (the keeper) under this directory. */
 #define RESERVED_DIR "/.berth"
 
@@ -278,6 +281,15 @@ check_template_path(struct ctx *c, const config_setting_t *s, const char *v)
   if (has_dotdot(v))
     return fail(c, s, "\"%s\" must not contain \"..\"", v);
   return 0;
+}
+
+/* "%h/something": the user owns the home and so every name in it. */
+static bool
+below_home(const char *src)
+{
+  if (strncmp(src, "%h/", 3) != 0)
+    return false;
+  return src[strspn(src + 2, "/") + 2] != '\0';
 }
 
 static bool
@@ -546,6 +558,14 @@ get_mounts(struct ctx *c, const config_setting_t *s, struct berth_mount **out, s
       if (strcmp(name, "source") == 0) {
         if (get_string(c, f, &m[i].source) < 0 || check_template_path(c, f, m[i].source) < 0)
           goto fail;
+        if (below_home(m[i].source)) {
+          fail(c, f,
+               "\"%s\" is inside the user's home, where the user can replace any directory "
+               "with a link to files that are not theirs; berth refuses such sources at login "
+               "(mount \"%%h\" itself, or a directory outside the home)",
+               m[i].source);
+          goto fail;
+        }
       } else if (strcmp(name, "target") == 0) {
         if (get_string(c, f, &m[i].target) < 0 || check_template_path(c, f, m[i].target) < 0)
           goto fail;
@@ -634,8 +654,12 @@ get_container_key(struct ctx *c, const config_setting_t *s, enum ck id,
       d = (double)config_setting_get_int64(s);
     else
       return fail_type(c, s, "a number such as 1.5");
-    if (!isfinite(d) || d < 0)
-      return fail(c, s, "%g is not a CPU count (0 means unlimited)", d);
+    /* The engine takes NanoCpus, an integer: a huge value would not
+     * convert, and the engine refuses less than 0.01 CPU. */
+    if (!isfinite(d) || d < 0 || d > MAX_CPUS)
+      return fail(c, s, "%g is not a CPU count (0 means unlimited, at most %d)", d, MAX_CPUS);
+    if (d > 0 && d < 0.01)
+      return fail(c, s, "%g is below the smallest CPU limit, 0.01 (0 means unlimited)", d);
     conf->cpus = d;
     return 0;
   }
@@ -1058,17 +1082,68 @@ validate(struct ctx *c, const struct berth_config *cfg, config_t *lc)
   return check_mount_tmpfs_conflicts(c, cfg, lc);
 }
 
-/* A config anyone but root can write decides who gets a host shell. */
+/* A config anyone but root can write decides who gets a host shell.  Its
+ * owner can always write it, so the owner must be root, or whoever runs
+ * this (berthctl by an admin, unit tests). */
 static int
 check_file_mode(struct ctx *c, const char *path, const struct stat *st)
 {
   if (!S_ISREG(st->st_mode))
     return berth_error_make(c->err, BERTH_E_CONFIG, EINVAL, "%s: not a regular file", path);
+  if (st->st_uid != 0 && st->st_uid != geteuid())
+    return berth_error_make(c->err, BERTH_E_CONFIG, EPERM,
+                            "%s: refusing a configuration owned by uid %u (it must belong to "
+                            "root); run chown root %s",
+                            path, (unsigned)st->st_uid, path);
   if (st->st_mode & (S_IWGRP | S_IWOTH))
     return berth_error_make(c->err, BERTH_E_CONFIG, EPERM,
                             "%s: refusing a configuration writable by group or others (mode %04o); "
                             "run chmod go-w %s",
                             path, (unsigned)(st->st_mode & 07777), path);
+  return 0;
+}
+
+/* libconfig 1.5 opens @include files itself, by name, and offers no hook.
+ * So the file is opened again here, without following a link, and checked
+ * on that fd; its directory must be writable only by its owner (root or
+ * us), so that nobody else can have swapped the name between libconfig's
+ * open and this one. */
+static int
+check_include(struct ctx *c, const char *full)
+{
+  cleanup_close int fd = -1;
+  cleanup_close int dfd = -1;
+  cleanup_free char *dir = berth_strdup(full, c->err);
+  struct stat st;
+  char *slash;
+
+  if (dir == NULL)
+    return -1;
+  fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+  if (fd < 0 && errno == ELOOP)
+    return berth_error_make(c->err, BERTH_E_CONFIG, ELOOP,
+                            "%s: an included file must not be a symbolic link (include the file "
+                            "it points to)",
+                            full);
+  if (fd < 0 || fstat(fd, &st) < 0)
+    return berth_error_errno(c->err, BERTH_E_CONFIG, errno, "%s", full);
+  if (check_file_mode(c, full, &st) < 0)
+    return -1;
+  slash = strrchr(dir, '/');
+  if (slash == dir)
+    slash[1] = '\0';
+  else if (slash != NULL)
+    *slash = '\0';
+  else
+    strcpy(dir, ".");
+  dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || fstat(dfd, &st) < 0)
+    return berth_error_errno(c->err, BERTH_E_CONFIG, errno, "%s: directory %s", full, dir);
+  if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+    return berth_error_make(c->err, BERTH_E_CONFIG, EPERM,
+                            "%s: refusing an included file in %s, which is owned by uid %u with "
+                            "mode %04o (it must be root's and not writable by group or others)",
+                            full, dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
   return 0;
 }
 
@@ -1189,11 +1264,7 @@ berth_config_load(const char *path, struct berth_config **out, berth_error_t *er
     const char *inc = lc->filenames[i];
     cleanup_free char *full
         = inc[0] == '/' ? berth_strdup(inc, err) : berth_asprintf(err, "%s/%s", dir, inc);
-    if (full == NULL)
-      return -1;
-    if (stat(full, &st) < 0)
-      return berth_error_errno(err, BERTH_E_CONFIG, errno, "%s: stat", full);
-    if (check_file_mode(&c, full, &st) < 0)
+    if (full == NULL || check_include(&c, full) < 0)
       return -1;
   }
 

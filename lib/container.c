@@ -814,6 +814,181 @@ remove_host_state(const struct berth_box *b)
   unlinkat(dfd, b->name, AT_REMOVEDIR);
 }
 
+/* ---------------------------------------------------------------- bind sources
+ * The engine resolves a bind source as root, following links, at every
+ * start of the container, and the permissions of the source's parents do
+ * not apply inside.  A source someone else can redirect (a directory of
+ * theirs on the way, a link of theirs, a world-writable parent) would let
+ * them mount anything they name: another user's files, /root.  So before
+ * every create and every start each source is walked from "/" and has to
+ * be one that only root can change, up to its last component (which may
+ * be the user's own directory, e.g. /scratch/alice in a root-owned 0755
+ * /scratch).  Only root can then swap a component between this check and
+ * the engine's mount. */
+
+/* berth's own binds: the keeper (a fixed path below the reserved /.berth)
+ * and the generated /etc files under the run directory. */
+static bool
+bind_is_ours(const struct berth_box *b, const char *src, const char *dst)
+{
+  const char *rd = berth_session_rundir();
+  size_t n = strlen(rd);
+
+  if (strcmp(dst, BERTH_KEEPER_TARGET) == 0)
+    return true;
+  if (strcmp(dst, "/etc/passwd") != 0 && strcmp(dst, "/etc/group") != 0)
+    return false;
+  if (strncmp(src, rd, n) != 0 || strncmp(src + n, "/etc/", 5) != 0)
+    return false;
+  src += n + 5;
+  n = strlen(b->name);
+  return strncmp(src, b->name, n) == 0
+         && (strcmp(src + n, "/passwd") == 0 || strcmp(src + n, "/group") == 0);
+}
+
+static bool
+bind_is_home(const struct berth_box *b, const char *src, const char *dst)
+{
+  return b->cfg->home.mount && strcmp(src, b->user->home) == 0
+         && strcmp(dst, b->user->home) == 0;
+}
+
+/* mounts: HostConfig.Mounts of a spec or of an inspected container. */
+static int
+check_bind_sources(const struct berth_box *b, json_t *mounts, berth_error_t *err)
+{
+  json_t *m;
+  size_t i;
+
+  json_array_foreach(mounts, i, m)
+  {
+    const char *type = json_string_value(json_object_get(m, "Type"));
+    const char *src = json_string_value(json_object_get(m, "Source"));
+    const char *dst = json_string_value(json_object_get(m, "Target"));
+    bool home;
+    int fd;
+
+    if (type == NULL || strcmp(type, "bind") != 0)
+      continue;
+    if (src == NULL || dst == NULL)
+      return berth_error_make(err, BERTH_E_CONTAINER, EINVAL,
+                              "a bind mount of container %s has no source or target", b->name);
+    if (bind_is_ours(b, src, dst))
+      continue;
+    home = bind_is_home(b, src, dst);
+    fd = berth_path_open(src,
+                         BERTH_PATH_TRUSTED | BERTH_PATH_DIR | (home ? 0 : BERTH_PATH_FILE),
+                         BERTH_E_CONTAINER, NULL, err);
+    if (fd < 0) {
+      if (home)
+        return berth_error_wrap(err, "refusing to mount the home directory %s", src);
+      return berth_error_wrap(err, "refusing to mount %s at %s (container.mounts)", src, dst);
+    }
+    close(fd);
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------- access changes
+ * A container whose spec is out of date is kept while sessions are live in
+ * it (recreating it would end them).  That is fine for limits or a new
+ * image, but not when the user lost access: exec sessions inherit the
+ * container's supplementary groups and see its mounts, so a revoked group
+ * or mount would live on for as long as the user keeps any session open. */
+
+static bool
+json_str_in(json_t *arr, const char *s)
+{
+  json_t *v;
+  size_t i;
+  json_array_foreach(arr, i, v)
+  {
+    const char *x = json_string_value(v);
+    if (x != NULL && strcmp(x, s) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* The bind in `mounts` with this source and target, or NULL. */
+static json_t *
+find_bind(json_t *mounts, const char *src, const char *dst)
+{
+  json_t *m;
+  size_t i;
+  json_array_foreach(mounts, i, m)
+  {
+    const char *s = json_string_value(json_object_get(m, "Source"));
+    const char *d = json_string_value(json_object_get(m, "Target"));
+    const char *t = json_string_value(json_object_get(m, "Type"));
+    if (t && strcmp(t, "bind") == 0 && s && d && strcmp(s, src) == 0 && strcmp(d, dst) == 0)
+      return m;
+  }
+  return NULL;
+}
+
+/* Whether the existing container (info) grants something the wanted spec
+ * does not: another uid:gid, a supplementary group, a bind (or write access
+ * to one), or lacks a security option.  *what says which, for the log. */
+static bool
+grants_more(const struct berth_box *b, json_t *info, json_t *spec, char *what, size_t n)
+{
+  json_t *ohc = json_object_get(info, "HostConfig");
+  json_t *nhc = json_object_get(spec, "HostConfig");
+  const char *ouser = jstr(info, "Config", "User");
+  const char *nuser = json_string_value(json_object_get(spec, "User"));
+  json_t *v;
+  size_t i;
+
+  if (ouser == NULL || nuser == NULL || strcmp(ouser, nuser) != 0) {
+    snprintf(what, n, "runs as %s, not %s", ouser ? ouser : "(unknown)", nuser ? nuser : "?");
+    return true;
+  }
+  json_array_foreach(json_object_get(ohc, "GroupAdd"), i, v)
+  {
+    const char *g = json_string_value(v);
+    if (g == NULL || !json_str_in(json_object_get(nhc, "GroupAdd"), g)) {
+      snprintf(what, n, "has supplementary group %s", g ? g : "(unknown)");
+      return true;
+    }
+  }
+  json_array_foreach(json_object_get(ohc, "Mounts"), i, v)
+  {
+    const char *t = json_string_value(json_object_get(v, "Type"));
+    const char *src = json_string_value(json_object_get(v, "Source"));
+    const char *dst = json_string_value(json_object_get(v, "Target"));
+    json_t *now;
+
+    if (t == NULL || strcmp(t, "bind") != 0)
+      continue;
+    if (src == NULL || dst == NULL) {
+      snprintf(what, n, "has a bind mount berth cannot read");
+      return true;
+    }
+    if (bind_is_ours(b, src, dst))
+      continue;
+    now = find_bind(json_object_get(nhc, "Mounts"), src, dst);
+    if (now == NULL) {
+      snprintf(what, n, "mounts %s at %s", src, dst);
+      return true;
+    }
+    if (json_is_true(json_object_get(now, "ReadOnly"))
+        && !json_is_true(json_object_get(v, "ReadOnly"))) {
+      snprintf(what, n, "mounts %s at %s writable", src, dst);
+      return true;
+    }
+  }
+  json_array_foreach(json_object_get(nhc, "SecurityOpt"), i, v)
+  {
+    const char *o = json_string_value(v);
+    if (o != NULL && !json_str_in(json_object_get(ohc, "SecurityOpt"), o)) {
+      snprintf(what, n, "lacks security option %s", o);
+      return true;
+    }
+  }
+  return false;
+}
+
 /* ---------------------------------------------------------------- ensure */
 
 static int
@@ -890,6 +1065,9 @@ use_existing(struct berth_engine *e, struct berth_box *b, json_t *info, berth_er
     }
     return 0;
   }
+  if (check_bind_sources(b, json_object_get(json_object_get(info, "HostConfig"), "Mounts"), err)
+      < 0)
+    return -1;
   /* /run is a tmpfs: after a reboot the bind sources of the generated
    * files are gone and the container would not start. */
   if (has_etc_bind(info) && !host_etc_present(b)) {
@@ -907,6 +1085,9 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
   cleanup_free char *id = NULL;
   berth_error_t rm_err = NULL;
 
+  if (check_bind_sources(b, json_object_get(json_object_get(spec, "HostConfig"), "Mounts"), err)
+      < 0)
+    return -1;
   if (etc_by_bind(b->conf) && write_host_etc(e, b, b->image_id, err) < 0)
     return -1;
   if (berth_engine_container_create(e, b->name, spec, &id, err) < 0) {
@@ -945,8 +1126,22 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
   return start_checked(e, b, b->id, err);
 }
 
-int
-berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate, bool *created,
+/* The image, present per the pull policy, into b->image_id.  Runs before
+ * the user's lock is taken: a pull may take many times the engine timeout,
+ * is idempotent, and must not hold up the user's other logins and logouts. */
+static int
+prepare_image(struct berth_engine *e, struct berth_box *b, berth_error_t *err)
+{
+  if (b->user->uid == 0)
+    return berth_error_make(err, BERTH_E_USER, EPERM, "berth never runs uid 0 in a container");
+  free(b->image_id);
+  b->image_id = NULL;
+  return resolve_image(e, b->conf, &b->image_id, err);
+}
+
+/* berth_box_ensure after prepare_image, under the user's lock. */
+static int
+ensure_container(struct berth_engine *e, struct berth_box *b, bool may_recreate, bool *created,
                  berth_error_t *err)
 {
   cleanup_json json_t *info = NULL;
@@ -960,10 +1155,6 @@ berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate,
     return berth_error_make(err, BERTH_E_USER, EPERM, "berth never runs uid 0 in a container");
   free(b->shell);
   b->shell = NULL;
-  free(b->image_id);
-  b->image_id = NULL;
-  if (resolve_image(e, b->conf, &b->image_id, err) < 0)
-    return -1;
 
   r = berth_engine_container_inspect(e, b->name, &info, err);
   if (r < 0)
@@ -992,7 +1183,14 @@ berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate,
     const char *status = jstr(info, "State", "Status");
     bool dead = status && (strcmp(status, "dead") == 0);
     if (have == NULL || strcmp(have, hash) != 0 || dead) {
-      if (!may_recreate) {
+      char what[512];
+      if (!may_recreate && grants_more(b, info, spec, what, sizeof(what))) {
+        return berth_error_make(err, BERTH_E_CONTAINER, EACCES,
+                                "your account's access changed; close your other sessions (or "
+                                "ask an admin to run `berthctl rm --force %s`) to continue "
+                                "(container %s %s, which the current settings do not give)",
+                                b->user->name, b->name, what);
+      } else if (!may_recreate) {
         berth_log(LOG_NOTICE,
                   "user=%s container=%s spec=%.12s wanted=%.12s stale container kept: sessions "
                   "are live in it",
@@ -1043,15 +1241,34 @@ berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate,
   return 0;
 }
 
+int
+berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate, bool *created,
+                 berth_error_t *err)
+{
+  if (created)
+    *created = false;
+  if (prepare_image(e, b, err) < 0)
+    return -1;
+  return ensure_container(e, b, may_recreate, created, err);
+}
+
 /* ---------------------------------------------------------------- open / close */
 
-/* Waiting for the lock may mean waiting for another login's create, start
- * or pull, each bounded by the engine timeout. */
+/* The most engine requests a lock holder makes: open's inspect, info,
+ * remove and info again, a scratch container (create, three archive reads,
+ * remove), create, archive write, start and inspect, and the retry path of
+ * a concurrent create; close's inspect and stop or remove.  Rounded up. */
+#define LOCK_HELD_REQUESTS 16
+
+/* A waiter gives up only after the longest a holder can take: every request
+ * is bounded by the engine timeout, a stop adds its grace period, and no
+ * pull happens under the lock (prepare_image).  With the default 10 s that
+ * is 165 s; holders normally take well under a second. */
 static long
 lock_timeout(const struct berth_config *cfg)
 {
-  long t = cfg->engine.timeout_ms > 0 ? cfg->engine.timeout_ms * 3 : 30000;
-  return t < 5000 ? 5000 : t;
+  long t = cfg->engine.timeout_ms > 0 ? cfg->engine.timeout_ms : 10000;
+  return t * LOCK_HELD_REQUESTS + LOGOUT_STOP_S * 1000L;
 }
 
 int
@@ -1060,8 +1277,8 @@ berth_box_open(struct berth_engine *e, struct berth_box *b, pid_t owner, berth_e
   int lock, live, ret = -1;
   bool home_created = false;
 
-  if (b->user->uid == 0)
-    return berth_error_make(err, BERTH_E_USER, EPERM, "berth never runs uid 0 in a container");
+  if (prepare_image(e, b, err) < 0)
+    return -1;
   lock = berth_session_lock(b->name, lock_timeout(b->cfg), err);
   if (lock < 0)
     return berth_error_wrap(err, "user %s", b->user->name);
@@ -1073,7 +1290,7 @@ berth_box_open(struct berth_engine *e, struct berth_box *b, pid_t owner, berth_e
   live = berth_session_count(b->name, owner, err);
   if (live < 0)
     goto out;
-  if (berth_box_ensure(e, b, live == 0, NULL, err) < 0)
+  if (ensure_container(e, b, live == 0, NULL, err) < 0)
     goto out;
   if (owner > 0 && berth_session_record(b->name, owner, err) < 0)
     goto out;

@@ -3,9 +3,11 @@
  * Runs as root (PAM session or berth-shell), on paths that users and
  * directory services influence, so:
  *  - parents are walked from "/" one component at a time with
- *    openat(O_NOFOLLOW|O_DIRECTORY) and created with mkdirat: no symlink is
- *    ever followed while creating (a planted /home/corp.example -> /etc is
- *    refused and nothing is written at its target);
+ *    openat(O_NOFOLLOW|O_DIRECTORY) and created with mkdirat
+ *    (berth_path_open): a symlink is followed only when root owns it and
+ *    nobody else can replace it (/home -> /var/home on Fedora Atomic), so a
+ *    planted /home/corp.example -> /etc is refused and nothing is written at
+ *    its target;
  *  - the home is assembled under a random temporary name in its parent as
  *    root:root 0700, skel copied into it, every entry chowned to the user,
  *    and only then the top handed to the user and renamed into place with
@@ -75,71 +77,6 @@ check_home_path(const char *home, berth_error_t *err)
     p = e;
   }
   return 0;
-}
-
-/* After openat(O_NOFOLLOW|O_DIRECTORY) failed on name: say why, precisely. */
-static int
-open_failure(int dirfd, const char *name, const char *shown, int saved, berth_error_t *err)
-{
-  struct stat st;
-
-  if ((saved == ELOOP || saved == ENOTDIR) && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-    if (S_ISLNK(st.st_mode))
-      return berth_error_make(err, BERTH_E_HOME, ELOOP,
-                              "%s is a symbolic link; berth follows no links when creating a "
-                              "home (use the real path as the home directory)",
-                              shown);
-    if (!S_ISDIR(st.st_mode))
-      return berth_error_make(err, BERTH_E_HOME, ENOTDIR, "%s is not a directory", shown);
-  }
-  return berth_error_errno(err, BERTH_E_HOME, saved, "opening %s", shown);
-}
-
-/* Open the parent of home, creating missing directories root:root 0755.
- * *last points at the home's final component inside the caller's string. */
-static int
-open_parent(const char *home, const char **last, berth_error_t *err)
-{
-  cleanup_free char *path = berth_strdup(home, err);
-  cleanup_close int fd = -1;
-  char *comp, *slash;
-
-  if (path == NULL)
-    return -1;
-  fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return berth_error_errno(err, BERTH_E_HOME, errno, "opening /");
-  *last = strrchr(home, '/') + 1;
-  comp = path + 1;
-  while ((slash = strchr(comp, '/')) != NULL) {
-    int next;
-    bool made = false;
-
-    *slash = '\0';
-    next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (next < 0 && errno == ENOENT) {
-      if (mkdirat(fd, comp, 0700) == 0)
-        made = true;
-      else if (errno != EEXIST) /* EEXIST: a concurrent login made it */
-        return berth_error_errno(err, BERTH_E_HOME, errno, "creating %s", path);
-      next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    }
-    if (next < 0)
-      return open_failure(fd, comp, path, errno, err);
-    close(fd);
-    fd = next;
-    /* Created 0700 and only then opened up to 0755 root:root, so the umask of
-     * whoever runs us does not matter and nobody can use it half-made. */
-    if (made && (fchown(fd, 0, 0) < 0 || fchmod(fd, 0755) < 0))
-      return berth_error_errno(err, BERTH_E_HOME, errno, "setting owner and mode of %s", path);
-    *slash = '/';
-    comp = slash + 1;
-  }
-  {
-    int ret = fd;
-    fd = -1; /* transferred */
-    return ret;
-  }
 }
 
 /* ------------------------------------------------------------ skel copy */
@@ -451,7 +388,7 @@ berth_home_ensure(const struct berth_config *cfg, const struct berth_user *u, bo
                   berth_error_t *err)
 {
   cleanup_close int parent = -1;
-  const char *name = NULL;
+  cleanup_free char *name = NULL;
   struct stat st;
 
   *created = false;
@@ -466,7 +403,8 @@ berth_home_ensure(const struct berth_config *cfg, const struct berth_user *u, bo
   if (!cfg->home.create)
     return berth_error_make(err, BERTH_E_HOME, ENOENT, "home %s: home directory does not exist",
                             u->home);
-  parent = open_parent(u->home, &name, err);
+  parent = berth_path_open(u->home, BERTH_PATH_PARENT | BERTH_PATH_MKDIR, BERTH_E_HOME, &name,
+                           err);
   if (parent < 0)
     return berth_error_wrap(err, "creating home %s", u->home);
   return create_home(cfg, u, parent, name, created, err);

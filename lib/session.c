@@ -277,7 +277,51 @@ berth_session_unlock(int fd)
   }
 }
 
-/* ---------------------------------------------------------------- records */
+/* ---------------------------------------------------------------- records
+ * The mtime of RUNDIR/sessions/NAME is the idle clock (berthctl gc and
+ * list): it moves when a session is recorded or released, never when
+ * sessions are only counted.  So counting leaves stale records (owner
+ * dead, pid reused) where they are and only skips them; recording and
+ * releasing, which move the clock anyway, remove them.  (Restoring the
+ * mtime after a prune would race with a release running at the same time
+ * in another process: berthctl counts without the user's lock.) */
+
+/* A DIR stream over dfd that leaves dfd itself open. */
+static DIR *
+open_records(int dfd, const char *name, berth_error_t *err)
+{
+  int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+  DIR *d;
+
+  if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+    int e = errno;
+    if (fd >= 0)
+      close(fd);
+    berth_error_errno(err, BERTH_E_SESSION, e, "read sessions of %s", name);
+    return NULL;
+  }
+  return d;
+}
+
+/* Remove the records of `pid` (whatever their start time) and those whose
+ * owner is gone. */
+static int
+prune_records(int dfd, const char *name, pid_t pid, berth_error_t *err)
+{
+  DIR *d = open_records(dfd, name, err);
+  struct dirent *de;
+
+  if (d == NULL)
+    return -1;
+  while ((de = readdir(d)) != NULL) {
+    pid_t p;
+    unsigned long long st;
+    if (parse_record(de->d_name, &p, &st) && (p == pid || !record_live(p, st)))
+      unlinkat(dfd, de->d_name, 0);
+  }
+  closedir(d);
+  return 0;
+}
 
 int
 berth_session_record(const char *name, pid_t pid, berth_error_t *err)
@@ -299,6 +343,10 @@ berth_session_record(const char *name, pid_t pid, berth_error_t *err)
   if (fd < 0)
     return berth_error_errno(err, BERTH_E_SESSION, errno, "record session %s/sessions/%s/%s",
                              berth_session_rundir(), name, rec);
+  /* sessions that ended without a release (berth-shell alone, sshd
+   * killed); 0: no pid is ever 0, so only dead records go */
+  if (prune_records(dfd, name, 0, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -306,31 +354,16 @@ int
 berth_session_release(const char *name, pid_t pid, berth_error_t *err)
 {
   cleanup_close int dfd = -1;
-  DIR *d;
-  struct dirent *de;
-  int dup_fd;
 
   dfd = berth_session_rundir_open("sessions", name, false, err);
   if (dfd == -2)
     return 0;
   if (dfd < 0)
     return -1;
-  dup_fd = dup(dfd);
-  if (dup_fd < 0 || (d = fdopendir(dup_fd)) == NULL) {
-    int e = errno;
-    if (dup_fd >= 0)
-      close(dup_fd);
-    return berth_error_errno(err, BERTH_E_SESSION, e, "read sessions of %s", name);
-  }
   /* Every record of pid goes: whatever its start time, it cannot be live
-   * once its owner says it is done. */
-  while ((de = readdir(d)) != NULL) {
-    pid_t p;
-    unsigned long long st;
-    if (parse_record(de->d_name, &p, &st) && p == pid)
-      unlinkat(dfd, de->d_name, 0);
-  }
-  closedir(d);
+   * once its owner says it is done.  Dead ones go as well. */
+  if (prune_records(dfd, name, pid, err) < 0)
+    return -1;
   /* The directory's mtime is the idle clock that berthctl gc reads. */
   if (futimens(dfd, NULL) < 0)
     return berth_error_errno(err, BERTH_E_SESSION, errno, "touch sessions of %s", name);
@@ -343,31 +376,22 @@ berth_session_count(const char *name, pid_t exclude, berth_error_t *err)
   cleanup_close int dfd = -1;
   DIR *d;
   struct dirent *de;
-  int dup_fd, n = 0;
+  int n = 0;
 
   dfd = berth_session_rundir_open("sessions", name, false, err);
   if (dfd == -2)
     return 0;
   if (dfd < 0)
     return -1;
-  dup_fd = dup(dfd);
-  if (dup_fd < 0 || (d = fdopendir(dup_fd)) == NULL) {
-    int e = errno;
-    if (dup_fd >= 0)
-      close(dup_fd);
-    return berth_error_errno(err, BERTH_E_SESSION, e, "read sessions of %s", name);
-  }
+  if ((d = open_records(dfd, name, err)) == NULL)
+    return -1;
+  /* a record whose owner died (or whose pid was reused) does not count;
+   * it stays until the next record or release (see above) */
   while ((de = readdir(d)) != NULL) {
     pid_t p;
     unsigned long long st;
-    if (!parse_record(de->d_name, &p, &st))
-      continue;
-    if (p == exclude)
-      continue;
-    if (record_live(p, st))
+    if (parse_record(de->d_name, &p, &st) && p != exclude && record_live(p, st))
       n++;
-    else
-      unlinkat(dfd, de->d_name, 0); /* owner died (or its pid was reused) */
   }
   closedir(d);
   return n;

@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,6 +167,229 @@ berth_read_file(const char *path, size_t max, char **out, size_t *len, berth_err
     *len = used;
   *out = steal_pointer(&buf);
   return 0;
+}
+
+/* ---------------------------------------------------------------- paths */
+
+#define PATH_HOPS_MAX 40 /* the kernel's MAXSYMLINKS */
+#define PROC_MAGIC 0x9fa0 /* PROC_SUPER_MAGIC */
+
+static int
+steal_fd(int *fd)
+{
+  int r = *fd;
+  *fd = -1;
+  return r;
+}
+
+/* Whether only root can replace `entry` in `dir` (shown as dpath); if
+ * not, why, into why. */
+static bool
+entry_trusted(const struct stat *dir, const struct stat *entry, const char *dpath, char *why,
+              size_t n)
+{
+  if (dir->st_uid != 0) {
+    snprintf(why, n, "%s is owned by uid %u, not root", dpath, (unsigned) dir->st_uid);
+    return false;
+  }
+  if (!(dir->st_mode & (S_IWGRP | S_IWOTH)))
+    return true;
+  /* sticky: only the directory's and the entry's owner may rename or
+   * remove the entry (rename over it included) */
+  if ((dir->st_mode & S_ISVTX) && entry->st_uid == 0)
+    return true;
+  if (dir->st_mode & S_ISVTX)
+    snprintf(why, n, "it is owned by uid %u in %s, which others can write (mode %04o)",
+             (unsigned) entry->st_uid, dpath, (unsigned) (dir->st_mode & 07777));
+  else
+    snprintf(why, n, "%s is writable by group or others (mode %04o)", dpath,
+             (unsigned) (dir->st_mode & 07777));
+  return false;
+}
+
+static void
+path_push(char *done, const char *name)
+{
+  size_t l = strlen(done);
+  snprintf(done + l, PATH_MAX - l, "/%s", name);
+}
+
+static void
+path_pop(char *done)
+{
+  char *s = strrchr(done, '/');
+  if (s != NULL)
+    *s = '\0';
+}
+
+int
+berth_path_open(const char *path, unsigned flags, enum berth_error_kind kind, char **last,
+                berth_error_t *err)
+{
+  cleanup_free char *todo = NULL;
+  cleanup_close int fd = -1;
+  char done[PATH_MAX] = ""; /* where fd is, for messages; "" is "/" */
+  char shown[PATH_MAX + NAME_MAX + 2];
+  char why[PATH_MAX + 128];
+  size_t pos = 0;
+  int hops = 0;
+
+  if (last)
+    *last = NULL;
+  if (path == NULL || path[0] != '/')
+    return berth_error_make(err, kind, EINVAL, "%s: not an absolute path", path ? path : "(none)");
+  if (strlen(path) >= PATH_MAX)
+    return berth_error_make(err, kind, ENAMETOOLONG, "%.64s...: path too long", path);
+  if ((todo = berth_strdup(path, err)) == NULL)
+    return -1;
+  if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    return berth_error_errno(err, kind, errno, "opening /");
+
+  for (;;) {
+    char name[NAME_MAX + 1];
+    const char *p = todo + pos, *end, *q;
+    struct stat ds, es;
+    bool final, trusted, made = false;
+    int next;
+
+    while (*p == '/')
+      p++;
+    if (*p == '\0') {
+      /* the path ended on a directory that is already open ("/", "x/.") */
+      if ((flags & BERTH_PATH_PARENT) || !(flags & BERTH_PATH_DIR))
+        return berth_error_make(err, kind, EINVAL, "%s: %s is a directory", path,
+                                done[0] ? done : "/");
+      return steal_fd(&fd);
+    }
+    end = strchrnul(p, '/');
+    if ((size_t) (end - p) > NAME_MAX)
+      return berth_error_make(err, kind, ENAMETOOLONG, "%s: a component is too long", path);
+    memcpy(name, p, (size_t) (end - p));
+    name[end - p] = '\0';
+    pos = (size_t) (end - todo);
+    for (q = end; *q == '/'; q++)
+      ;
+    final = *q == '\0';
+    snprintf(shown, sizeof(shown), "%s/%s", done, name);
+
+    if (final && (flags & BERTH_PATH_PARENT)) {
+      if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return berth_error_make(err, kind, EINVAL, "%s: ends in \"%s\"", path, name);
+      if (last && (*last = berth_strdup(name, err)) == NULL)
+        return -1;
+      return steal_fd(&fd);
+    }
+    if (strcmp(name, ".") == 0)
+      continue;
+    if (strcmp(name, "..") == 0) {
+      /* every directory above was walked through, so it was checked */
+      next = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (next < 0)
+        return berth_error_errno(err, kind, errno, "%s: opening %s/..", path, done);
+      close(fd);
+      fd = next;
+      path_pop(done);
+      continue;
+    }
+
+    if (fstat(fd, &ds) < 0)
+      return berth_error_errno(err, kind, errno, "%s: stat %s", path, done[0] ? done : "/");
+    if (fstatat(fd, name, &es, AT_SYMLINK_NOFOLLOW) < 0) {
+      if (errno != ENOENT || !(flags & BERTH_PATH_MKDIR) || final)
+        return berth_error_errno(err, kind, errno, "%s", shown);
+      if (mkdirat(fd, name, 0700) == 0)
+        made = true;
+      else if (errno != EEXIST) /* EEXIST: made concurrently */
+        return berth_error_errno(err, kind, errno, "creating %s", shown);
+      if (fstatat(fd, name, &es, AT_SYMLINK_NOFOLLOW) < 0)
+        return berth_error_errno(err, kind, errno, "%s", shown);
+    }
+    trusted = entry_trusted(&ds, &es, done[0] ? done : "/", why, sizeof(why));
+
+    if (S_ISLNK(es.st_mode)) {
+      char target[PATH_MAX];
+      struct statfs fs;
+      char *next_todo;
+      ssize_t n;
+
+      if (es.st_uid != 0)
+        return berth_error_make(err, kind, ELOOP,
+                                "%s is a symbolic link owned by uid %u; berth follows only links "
+                                "owned by root in directories only root can write",
+                                shown, (unsigned) es.st_uid);
+      if (!trusted)
+        return berth_error_make(err, kind, ELOOP,
+                                "%s is a symbolic link others could replace: %s; berth follows "
+                                "only links owned by root in directories only root can write",
+                                shown, why);
+      if (fstatfs(fd, &fs) == 0 && fs.f_type == PROC_MAGIC)
+        return berth_error_make(err, kind, ELOOP, "%s: links in /proc are not followed", shown);
+      if (++hops > PATH_HOPS_MAX)
+        return berth_error_make(err, kind, ELOOP, "%s: too many levels of symbolic links", path);
+      n = readlinkat(fd, name, target, sizeof(target));
+      if (n < 0)
+        return berth_error_errno(err, kind, errno, "reading link %s", shown);
+      if (n == 0 || (size_t) n >= sizeof(target))
+        return berth_error_make(err, kind, n ? ENAMETOOLONG : ENOENT,
+                                "%s: unusable link target", shown);
+      target[n] = '\0';
+      next_todo = berth_asprintf(err, "%s%s", target, todo + pos);
+      if (next_todo == NULL)
+        return -1;
+      if (strlen(next_todo) >= PATH_MAX) {
+        free(next_todo);
+        return berth_error_make(err, kind, ENAMETOOLONG, "%s: path too long after %s", path,
+                                shown);
+      }
+      free(todo);
+      todo = next_todo;
+      pos = 0;
+      if (target[0] == '/') {
+        close(fd);
+        if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+          return berth_error_errno(err, kind, errno, "opening /");
+        done[0] = '\0';
+      }
+      continue;
+    }
+    if ((flags & BERTH_PATH_TRUSTED) && !trusted)
+      return berth_error_make(err, kind, EPERM,
+                              "%s could be replaced by someone other than root: %s", shown, why);
+
+    if (final) {
+      if (!((S_ISDIR(es.st_mode) && (flags & BERTH_PATH_DIR))
+            || (S_ISREG(es.st_mode) && (flags & BERTH_PATH_FILE))))
+        return berth_error_make(err, kind, S_ISDIR(es.st_mode) ? EISDIR : ENOTDIR,
+                                "%s is not a %s", shown,
+                                (flags & BERTH_PATH_DIR) && (flags & BERTH_PATH_FILE)
+                                    ? "directory or regular file"
+                                : (flags & BERTH_PATH_DIR) ? "directory"
+                                                           : "regular file");
+      next = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    } else {
+      if (!S_ISDIR(es.st_mode))
+        return berth_error_make(err, kind, ENOTDIR, "%s is not a directory", shown);
+      next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (next < 0)
+      return berth_error_errno(err, kind, errno, "opening %s", shown);
+    {
+      struct stat ns;
+      if (fstat(next, &ns) < 0 || ns.st_dev != es.st_dev || ns.st_ino != es.st_ino) {
+        close(next);
+        return berth_error_make(err, kind, EAGAIN, "%s changed while it was checked", shown);
+      }
+    }
+    close(fd);
+    fd = next;
+    /* made 0700 and only then opened up, so the umask does not matter and
+     * nobody uses it half-made */
+    if (made && (fchown(fd, 0, 0) < 0 || fchmod(fd, 0755) < 0))
+      return berth_error_errno(err, kind, errno, "setting owner and mode of %s", shown);
+    if (final)
+      return steal_fd(&fd);
+    path_push(done, name);
+  }
 }
 
 int

@@ -71,16 +71,23 @@ int berth_tar_first_file(const char *tar, size_t len, char **data, size_t *dlen,
 /* Ensure the container exists, matches the current spec and runs.  The caller
  * holds the user's session lock (session.h).  may_recreate: when the existing
  * container's spec hash differs, remove and recreate it (true only when no
- * session is live in it).  Fills b->id, b->image_id, b->spec_hash, b->shell.
- * *created (may be NULL) tells whether a new container was created. */
+ * session is live in it); when false, an out-of-date container is reused
+ * unless it grants more than the spec (another uid:gid, a supplementary
+ * group, a bind or write access to one, a missing security option): that
+ * fails with BERTH_E_CONTAINER, status EACCES.  Before every create and start
+ * each bind source must be one only root can redirect (berth_path_open with
+ * BERTH_PATH_TRUSTED), or it fails with BERTH_E_CONTAINER.  Fills b->id,
+ * b->image_id, b->spec_hash, b->shell.  *created (may be NULL) tells whether
+ * a new container was created. */
 int berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate,
                      bool *created, berth_error_t *err);
 
-/* The login-time flow both front ends share, run as root: take the user's
- * lock; ensure the home (berth_home_ensure, when cfg->home.create); ensure the
- * container (recreating on a spec change only when no session is live);
- * record a session owned by `owner` (0 = record nothing); release the lock.
- * Fills b->id etc. */
+/* The login-time flow both front ends share, run as root: make sure the
+ * image is there (inspect, pull per policy: outside the lock, a pull can be
+ * slow); take the user's lock; ensure the home (berth_home_ensure, when
+ * cfg->home.create); ensure the container (as berth_box_ensure, recreating
+ * on a spec change only when no session is live); record a session owned by
+ * `owner` (0 = record nothing); release the lock.  Fills b->id etc. */
 int berth_box_open(struct berth_engine *e, struct berth_box *b, pid_t owner, berth_error_t *err);
 /* Release owner's session; when it was the last live one, apply on_logout
  * (keep / stop / remove), bounded by the engine timeout.  *remaining gets the

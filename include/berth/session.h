@@ -33,17 +33,20 @@ int berth_session_rundir_open(const char *sub, const char *name, bool create,
 int berth_session_lock(const char *name, long timeout_ms, berth_error_t *err);
 void berth_session_unlock(int fd);
 
-/* Record/release a session owned by pid. */
+/* Record/release a session owned by pid.  Both also remove stale records
+ * (owner dead or pid reused) and move the idle clock. */
 int berth_session_record(const char *name, pid_t pid, berth_error_t *err);
 int berth_session_release(const char *name, pid_t pid, berth_error_t *err);
-/* Live sessions of name, not counting `exclude` (0 = none); prunes stale
- * records.  -1 on error. */
+/* Live sessions of name, not counting `exclude` (0 = none); stale records
+ * are skipped, and left alone so that the idle clock does not move.  -1 on
+ * error. */
 int berth_session_count(const char *name, pid_t exclude, berth_error_t *err);
 /* true when a live record of name belongs to an ancestor of this process
  * (pam_berth recorded the session in sshd's monitor, so berth-shell must not
  * record it twice). */
 bool berth_session_owned_by_ancestor(const char *name);
-/* When the last session ended (mtime of the session directory), 0 if never. */
+/* When the last session ended (mtime of the session directory: the last
+ * record or release), 0 if never. */
 int berth_session_idle_since(const char *name, time_t *since, berth_error_t *err);
 
 #endif

@@ -43,6 +43,35 @@ int berth_write_all(int fd, const void *buf, size_t len, berth_error_t *err);
 /* Read a whole (small) file; at most max bytes. */
 int berth_read_file(const char *path, size_t max, char **out, size_t *len, berth_error_t *err);
 
+/* Resolve an absolute path as root without letting anyone else redirect it:
+ * from "/" one component at a time, never following a link implicitly.  A
+ * symbolic link is followed only when root owns it and nobody else can
+ * replace it (see below); links in /proc are never followed (their readlink
+ * text is not where the kernel goes).  At most 40 links.
+ *
+ * An entry cannot be replaced by anyone but root when its directory is owned
+ * by root and not writable by group or others, or is root's sticky
+ * directory (like /tmp) and the entry itself is owned by root.
+ *
+ * flags:
+ *  BERTH_PATH_TRUSTED  every component must be such an entry (the last one
+ *                      may be owned by anyone, except in a sticky directory)
+ *  BERTH_PATH_MKDIR    create missing directories root:root 0755
+ *  BERTH_PATH_PARENT   stop before the last component: return its
+ *                      directory (O_RDONLY) and *last (malloc'd), which is
+ *                      not looked at
+ *  BERTH_PATH_DIR, BERTH_PATH_FILE  otherwise the last component must be a
+ *                      directory / regular file (either, when both); the
+ *                      returned fd is an O_PATH one
+ * Errors carry `kind`; every fd is O_CLOEXEC. */
+#define BERTH_PATH_TRUSTED 0x01u
+#define BERTH_PATH_MKDIR 0x02u
+#define BERTH_PATH_PARENT 0x04u
+#define BERTH_PATH_DIR 0x08u
+#define BERTH_PATH_FILE 0x10u
+int berth_path_open(const char *path, unsigned flags, enum berth_error_kind kind, char **last,
+                    berth_error_t *err);
+
 /* Parse a size with optional k/m/g suffix ("512m" -> 536870912).  -1 on error. */
 int berth_parse_size(const char *s, int64_t *out);
 

@@ -3,7 +3,9 @@
  * first login) lands in a container of berth-test:latest that runs as them,
  * knows their name and groups, has their home, is reused, is created once
  * under concurrent logins, is recreated on a spec change only without live
- * sessions, and is stopped/removed at the last logout only.
+ * sessions (and refused, not reused, when it gives more access than the
+ * settings now do), is stopped/removed at the last logout only, and never
+ * mounts a bind source someone other than root could redirect.
  *
  * Exits 77 (skip) without root or an answering engine, except under CI=true
  * where that is a failure.  Everything it makes (user, groups, containers
@@ -150,22 +152,29 @@ on_signal(int sig)
 /* ---------------------------------------------------------------- config */
 
 /* extra_container: more keys of the container block; it may set memory
- * (default 256m). */
+ * (default 256m).  img NULL: the test image. */
 static void
-write_conf(const char *extra_container)
+write_conf_with(const char *extra_container, const char *img, const char *pull, long timeout_ms)
 {
   FILE *f = fopen(conf_path, "w");
   const char *extra = extra_container ? extra_container : "";
   assert_non_null(f);
   fprintf(f,
-          "engine = { socket = \"%s\"; timeout_ms = 30000; };\n"
+          "engine = { socket = \"%s\"; timeout_ms = %ld; };\n"
           "image = \"%s\";\n"
-          "pull = \"never\";\n"
+          "pull = \"%s\";\n"
           "home = { mount = true; create = true; skel = \"\"; };\n"
           "shell = { fallback = \"/bin/sh\"; };\n"
           "container = { pids = 256; network = \"none\"; %s %s };\n",
-          sock, image, strstr(extra, "memory") ? "" : "memory = \"256m\";", extra);
+          sock, timeout_ms, img ? img : image, pull,
+          strstr(extra, "memory") ? "" : "memory = \"256m\";", extra);
   fclose(f);
+}
+
+static void
+write_conf(const char *extra_container)
+{
+  write_conf_with(extra_container, NULL, "never", 30000);
 }
 
 struct ctx {
@@ -348,6 +357,9 @@ test_concurrent_first_logins(void **state)
   berth_error_t err = NULL;
 
   remove_box();
+  /* pull = missing with the image present: the image step runs outside the
+   * lock for everyone, and all of them still get in */
+  write_conf_with(NULL, NULL, "missing", 30000);
   assert_int_equal(pipe(go), 0);
   for (int i = 0; i < N_CONCURRENT; i++) {
     kids[i] = fork();
@@ -650,6 +662,291 @@ test_failures(void **state)
   ctx_free(&c);
 }
 
+/* A directory for the test user, mode 0755, under tmpdir/rel. */
+static const char *
+user_dir(const char *rel)
+{
+  static char p[512];
+  snprintf(p, sizeof(p), "%s/%s", tmpdir, rel);
+  assert_int_equal(sh("mkdir -p '%s' && chown %u:%u '%s' && chmod 0755 '%s'", p,
+                      (unsigned) U->uid, (unsigned) U->gid, p, p),
+                   0);
+  return p;
+}
+
+static void
+expect_open_refused(struct ctx *c, const char *needle1, const char *needle2)
+{
+  berth_error_t err = NULL;
+  if (berth_box_open(E, c->b, 0, &err) == 0)
+    fail_msg("open succeeded; expected an error mentioning \"%s\"", needle1);
+  assert_int_equal(err->kind, BERTH_E_CONTAINER);
+  if (strstr(err->msg, needle1) == NULL || (needle2 && strstr(err->msg, needle2) == NULL))
+    fail_msg("error \"%s\" does not mention \"%s\" and \"%s\"", err->msg, needle1,
+             needle2 ? needle2 : "");
+  berth_error_release(&err);
+}
+
+/* Bind sources are followed by the engine as root at every start: one the
+ * user can redirect would mount whatever they point it at. */
+static void
+test_mount_sources(void **state)
+{
+  struct ctx c;
+  berth_error_t err = NULL;
+  char conf[1024], src[512], secret[512], id[128];
+
+  remove_box();
+  /* someone else's private files: readable by mode, but below a 0700 root
+   * directory, so not reachable for the user on the host */
+  snprintf(secret, sizeof(secret), "%s/secret", tmpdir);
+  assert_int_equal(sh("mkdir -m 0700 '%s' && mkdir -m 0755 '%s/project' && echo private > "
+                      "'%s/project/notes' && chmod 0644 '%s/project/notes'",
+                      secret, secret, secret, secret),
+                   0);
+
+  /* a source below a directory the user owns: refused at create, no
+   * container made */
+  user_dir("userdir");
+  snprintf(conf, sizeof(conf),
+           "mounts = ( { source = \"%s/userdir/%%u\"; target = \"/data\"; } );", tmpdir);
+  user_dir(out_of("printf %%s 'userdir/%s'", uname_));
+  box_for(&c, conf);
+  expect_open_refused(&c, "refusing to mount", "owned by uid");
+  assert_string_equal(state_of(cname), "");
+  ctx_free(&c);
+
+  /* the user's own directory in a world-writable sticky one (/tmp-like):
+   * they can replace it with a link at any time */
+  assert_int_equal(sh("mkdir -m 1777 '%s/sticky' && chmod 1777 '%s/sticky'", tmpdir, tmpdir), 0);
+  user_dir(out_of("printf %%s 'sticky/%s'", uname_));
+  snprintf(conf, sizeof(conf),
+           "mounts = ( { source = \"%s/sticky/%%u\"; target = \"/data\"; } );", tmpdir);
+  box_for(&c, conf);
+  expect_open_refused(&c, "refusing to mount", "others can write");
+  assert_string_equal(state_of(cname), "");
+  ctx_free(&c);
+
+  /* the home is a bind source too */
+  {
+    struct berth_user u2 = *U;
+    char h2[512];
+    snprintf(h2, sizeof(h2), "%s/userdir/%s/home", tmpdir, uname_);
+    user_dir(out_of("printf %%s 'userdir/%s/home'", uname_));
+    u2.home = h2;
+    write_conf(NULL);
+    c.cfg = NULL;
+    must(berth_config_load(conf_path, &c.cfg, &err), &err);
+    must(berth_box_new(c.cfg, &u2, &c.b, &err), &err);
+    c.b->keeper_path = keeper;
+    expect_open_refused(&c, "refusing to mount the home directory", "owned by uid");
+    assert_string_equal(state_of(cname), "");
+    ctx_free(&c);
+  }
+
+  /* /scratch/%u done right: a root-owned 0755 parent, the user's own
+   * directory in it */
+  assert_int_equal(sh("mkdir -m 0755 '%s/scratch'", tmpdir), 0);
+  snprintf(src, sizeof(src), "%s", user_dir(out_of("printf %%s 'scratch/%s'", uname_)));
+  assert_int_equal(sh("echo mine > '%s/mine'", src), 0);
+  snprintf(conf, sizeof(conf),
+           "on_logout = \"stop\"; mounts = ( { source = \"%s/scratch/%%u\"; target = "
+           "\"/data\"; } );",
+           tmpdir);
+  box_for(&c, conf);
+  must(berth_box_open(E, c.b, 0, &err), &err);
+  snprintf(id, sizeof(id), "%s", c.b->id);
+  assert_string_equal(out_of("docker exec %s cat /data/mine", cname), "mine");
+  /* then the admin hands /scratch to the user, who swaps their directory
+   * for a link to the private files; the stopped container is not started
+   * again */
+  sh("docker stop -t 1 %s >/dev/null", cname);
+  assert_int_equal(sh("chown %u '%s/scratch' && rm -rf '%s' && ln -s '%s/project' '%s' && "
+                      "chown -h %u:%u '%s'",
+                      (unsigned) U->uid, tmpdir, src, secret, src, (unsigned) U->uid,
+                      (unsigned) U->gid, src),
+                   0);
+  expect_open_refused(&c, "refusing to mount", src);
+  assert_string_equal(state_of(cname), "exited");
+  /* with /scratch root's again, the user's link alone is refused */
+  assert_int_equal(sh("chown 0 '%s/scratch'", tmpdir), 0);
+  expect_open_refused(&c, "symbolic link owned by uid", src);
+  assert_string_equal(state_of(cname), "exited");
+  assert_string_equal(id_of(cname), id);
+  ctx_free(&c);
+  remove_box();
+
+  /* root's own links in root-only directories are followed, chains and
+   * relative ones included (/home -> /var/home) */
+  assert_int_equal(sh("mkdir -p '%s/var/data' && ln -s '%s/var/data' '%s/data' && "
+                      "ln -s data '%s/data2' && mkdir -m 0700 '%s/var/data/%s' && "
+                      "chown %u '%s/var/data/%s' && echo linked > '%s/var/data/%s/f'",
+                      tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, uname_, (unsigned) U->uid,
+                      tmpdir, uname_, tmpdir, uname_),
+                   0);
+  snprintf(conf, sizeof(conf),
+           "mounts = ( { source = \"%s/data2/%%u\"; target = \"/data\"; readonly = true; } );",
+           tmpdir);
+  box_for(&c, conf);
+  must(berth_box_open(E, c.b, 0, &err), &err);
+  assert_string_equal(out_of("docker exec %s cat /data/f", cname), "linked");
+  ctx_free(&c);
+  remove_box();
+}
+
+/* A stale container is kept while sessions are live in it, but not when it
+ * gives the user more than the current settings do. */
+static void
+test_access_revoked(void **state)
+{
+  struct ctx c;
+  berth_error_t err = NULL;
+  char with_mount[512], with_mount_mem[1024], id[128];
+  struct berth_user fewer = *U;
+  struct berth_group kept[8];
+  size_t nk = 0;
+  pid_t live;
+
+  remove_box();
+  user_dir(out_of("printf %%s 'srv/%s'", uname_));
+  assert_int_equal(sh("chown 0 '%s/srv' && chmod 0755 '%s/srv'", tmpdir, tmpdir), 0);
+  snprintf(with_mount, sizeof(with_mount),
+           "mounts = ( { source = \"%s/srv/%%u\"; target = \"/data\"; } );", tmpdir);
+  snprintf(with_mount_mem, sizeof(with_mount_mem), "memory = \"300m\"; %s", with_mount);
+
+  live = sleeper();
+  box_for(&c, with_mount);
+  must(berth_box_open(E, c.b, live, &err), &err);
+  snprintf(id, sizeof(id), "%s", c.b->id);
+  ctx_free(&c);
+
+  /* the mount was removed from the settings: no new session in the old
+   * container */
+  box_for(&c, NULL);
+  expect_open_refused(&c, "access changed", "berthctl rm --force");
+  assert_string_equal(id_of(cname), id);
+  assert_string_equal(state_of(cname), "running");
+  ctx_free(&c);
+  /* made read-only */
+  {
+    char ro[1024];
+    snprintf(ro, sizeof(ro),
+             "mounts = ( { source = \"%s/srv/%%u\"; target = \"/data\"; readonly = true; } );",
+             tmpdir);
+    box_for(&c, ro);
+    expect_open_refused(&c, "access changed", "writable");
+    ctx_free(&c);
+  }
+
+  /* the user left a supplementary group */
+  for (size_t i = 0; i < U->n_groups && nk < 8; i++)
+    if (U->groups[i].gid != getgrnam(gsup)->gr_gid)
+      kept[nk++] = U->groups[i];
+  assert_true(nk < U->n_groups);
+  fewer.groups = kept;
+  fewer.n_groups = nk;
+  write_conf(with_mount);
+  must(berth_config_load(conf_path, &c.cfg, &err), &err);
+  must(berth_box_new(c.cfg, &fewer, &c.b, &err), &err);
+  c.b->keeper_path = keeper;
+  expect_open_refused(&c, "access changed", "supplementary group");
+  ctx_free(&c);
+
+  /* a harmless change (a memory limit) still reuses it */
+  box_for(&c, with_mount_mem);
+  must(berth_box_open(E, c.b, 0, &err), &err);
+  assert_string_equal(c.b->id, id);
+  ctx_free(&c);
+
+  /* with the other session gone, the next login gets the new settings */
+  reap(live);
+  box_for(&c, NULL);
+  must(berth_box_open(E, c.b, 0, &err), &err);
+  assert_string_not_equal(c.b->id, id);
+  assert_int_not_equal(sh("docker exec %s test -e /data", cname), 0);
+  ctx_free(&c);
+}
+
+/* The image step (inspect, pull) runs before the user's lock: a login
+ * whose image is missing says so at once even while the lock is held. */
+static void
+test_image_outside_lock(void **state)
+{
+  struct ctx c;
+  berth_error_t err = NULL;
+  char missing[128];
+  int64_t t0, elapsed;
+  int lock, r;
+
+  remove_box();
+  snprintf(missing, sizeof(missing), "berth-boxtest-missing-%d:x", (int) getpid());
+  write_conf_with(NULL, missing, "never", 1000);
+  must(berth_config_load(conf_path, &c.cfg, &err), &err);
+  must(berth_box_new(c.cfg, U, &c.b, &err), &err);
+  c.b->keeper_path = keeper;
+  lock = berth_session_lock(cname, 1000, &err);
+  must(lock, &err);
+  t0 = berth_now_ms();
+  r = berth_box_open(E, c.b, 0, &err);
+  elapsed = berth_now_ms() - t0;
+  berth_session_unlock(lock); /* before any assertion: later tests need it */
+  assert_int_equal(r, -1);
+  assert_int_equal(err->kind, BERTH_E_IMAGE_MISSING);
+  berth_error_release(&err);
+  assert_true(elapsed < 3000);
+  ctx_free(&c);
+}
+
+/* A waiter outlasts a holder that takes longer than the old bound
+ * (3 x timeout_ms, at least 5 s). */
+static void
+test_lock_wait(void **state)
+{
+  struct ctx c;
+  berth_error_t err = NULL;
+  pid_t kid;
+  int lock, st, ready[2];
+  char byte;
+
+  box_for(&c, NULL);
+  must(berth_box_open(E, c.b, 0, &err), &err);
+  ctx_free(&c);
+  write_conf_with(NULL, NULL, "never", 1000);
+  lock = berth_session_lock(cname, 1000, &err);
+  must(lock, &err);
+  assert_int_equal(pipe(ready), 0);
+  kid = fork();
+  assert_true(kid >= 0);
+  if (kid == 0) {
+    struct berth_engine *e = NULL;
+    struct berth_config *cfg = NULL;
+    struct berth_box *b = NULL;
+    berth_error_t cerr = NULL;
+    close(ready[0]);
+    if (berth_engine_new(sock, 1000, &e, &cerr) < 0
+        || berth_config_load(conf_path, &cfg, &cerr) < 0
+        || berth_box_new(cfg, U, &b, &cerr) < 0) {
+      fprintf(stderr, "child setup: %s\n", cerr->msg);
+      _exit(2);
+    }
+    b->keeper_path = keeper;
+    close(ready[1]);
+    if (berth_box_open(e, b, 0, &cerr) < 0) {
+      fprintf(stderr, "child open: %s\n", cerr->msg);
+      _exit(1);
+    }
+    _exit(0);
+  }
+  close(ready[1]);
+  assert_int_equal(read(ready[0], &byte, 1), 0);
+  close(ready[0]);
+  sleep(6);
+  berth_session_unlock(lock);
+  assert_int_equal(waitpid(kid, &st, 0), kid);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* ---------------------------------------------------------------- setup */
 
 static void
@@ -765,6 +1062,10 @@ main(void)
     cmocka_unit_test_setup(test_foreign_container, fresh),
     cmocka_unit_test_setup(test_readonly_rootfs, fresh),
     cmocka_unit_test_setup(test_failures, fresh),
+    cmocka_unit_test_setup(test_mount_sources, fresh),
+    cmocka_unit_test_setup(test_access_revoked, fresh),
+    cmocka_unit_test_setup(test_image_outside_lock, fresh),
+    cmocka_unit_test_setup(test_lock_wait, fresh),
   };
   rc = cmocka_run_group_tests(tests, NULL, NULL);
   berth_user_free(U);

@@ -597,6 +597,14 @@ test_invalid_values(void **state)
     { "shell = { host = \"\"; };\n", 1, "shell.host", "not an absolute path" },
     { "container = { cpus = -1; };\n", 1, "container.cpus", "not a CPU count" },
     { "container = { cpus = -0.5; };\n", 1, "container.cpus", "not a CPU count" },
+    { "container = { cpus = 1e12; };\n", 1, "container.cpus", "at most 1024" },
+    { "container = { cpus = 1025; };\n", 1, "container.cpus", "at most 1024" },
+    { "container = { cpus = 9223372036854775807L; };\n", 1, "container.cpus", "not a CPU count" },
+    { "container = { cpus = 0.001; };\n", 1, "container.cpus", "smallest CPU limit, 0.01" },
+    { "container = { mounts = ( { source = \"%h/data\"; target = \"/d\"; } ); };\n", 1,
+      "container.mounts[0].source", "inside the user's home" },
+    { "users = ( { user = \"a\"; mounts = ( { source = \"%h//x/\"; target = \"/d\"; } ); } );\n",
+      1, "users[0].mounts[0].source", "inside the user's home" },
     { "container = { pids = -1; };\n", 1, "container.pids", "negative" },
     { "container = { idle_timeout = -1; };\n", 1, "container.idle_timeout", "negative" },
     { "container = { network = \"\"; };\n", 1, "container.network", "not a network mode" },
@@ -781,6 +789,98 @@ test_file_errors(void **state)
     free(want);
   }
   berth_error_release(&err);
+  free(inc);
+  free(path);
+}
+
+/* Whoever owns the file (or the directory of an included one) can rewrite
+ * the policy: only root (or whoever loads it) may. */
+static void
+test_file_owner(void **state)
+{
+  struct berth_config *cfg = NULL;
+  berth_error_t err = NULL;
+  char *path, *inc, *sub = NULL, *subinc = NULL, *link = NULL, *text = NULL;
+
+  (void)state;
+  /* the limits still load */
+  cfg = load_ok("container = { cpus = 1024; };\n");
+  assert_true(cfg->container.cpus == 1024.0);
+  berth_config_free(cfg);
+  cfg = load_ok("container = { cpus = 0.01; mounts = ( { source = \"%h\"; target = \"/h\"; } ); };\n");
+  berth_config_free(cfg);
+  cfg = NULL;
+
+  if (geteuid() != 0)
+    skip(); /* chown to another uid needs root */
+
+  /* the main file, owned by another account */
+  path = write_conf_mode("owned.conf", "image = \"x\";\n", 0644);
+  assert_int_equal(chown(path, 4242, 4242), 0);
+  assert_int_equal(berth_config_load(path, &cfg, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_CONFIG);
+  assert_non_null(strstr(err->msg, path));
+  assert_non_null(strstr(err->msg, "owned by uid 4242"));
+  berth_error_release(&err);
+  /* root's again: fine (mode 0644) */
+  assert_int_equal(chown(path, 0, 0), 0);
+  assert_int_equal(berth_config_load(path, &cfg, &err), 0);
+  berth_config_free(cfg);
+  cfg = NULL;
+  free(path);
+
+  /* an included file owned by another account */
+  inc = write_conf_mode("owned.inc", "container = { pids = 9; };\n", 0644);
+  path = write_conf_mode("inc-owned.conf", "image = \"x\";\n@include \"owned.inc\"\n", 0644);
+  assert_int_equal(chown(inc, 4242, 4242), 0);
+  assert_int_equal(berth_config_load(path, &cfg, &err), -1);
+  assert_non_null(strstr(err->msg, "owned.inc"));
+  assert_non_null(strstr(err->msg, "owned by uid 4242"));
+  berth_error_release(&err);
+  assert_int_equal(chown(inc, 0, 0), 0);
+  assert_int_equal(berth_config_load(path, &cfg, &err), 0);
+  assert_int_equal(cfg->container.pids, 9);
+  berth_config_free(cfg);
+  cfg = NULL;
+
+  /* an included file that is a link (libconfig opened it by name; the
+   * check could be looking at something else) */
+  assert_true(asprintf(&link, "%s/link.inc", tmpdir) > 0);
+  assert_int_equal(symlink(inc, link), 0);
+  free(path);
+  path = write_conf_mode("inc-link.conf", "image = \"x\";\n@include \"link.inc\"\n", 0644);
+  assert_int_equal(berth_config_load(path, &cfg, &err), -1);
+  assert_non_null(strstr(err->msg, "link.inc"));
+  assert_non_null(strstr(err->msg, "symbolic link"));
+  berth_error_release(&err);
+
+  /* an included file, fine itself, in a directory others can write */
+  assert_true(asprintf(&sub, "%s/open", tmpdir) > 0);
+  assert_int_equal(mkdir(sub, 0777), 0);
+  assert_int_equal(chmod(sub, 01777), 0);
+  assert_true(asprintf(&subinc, "%s/open/x.inc", tmpdir) > 0);
+  {
+    int fd = open(subinc, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "container = { pids = 5; };\n", 27), 27);
+    close(fd);
+  }
+  assert_true(asprintf(&text, "image = \"x\";\n@include \"open/x.inc\"\n") > 0);
+  free(path);
+  path = write_conf_mode("inc-open.conf", text, 0644);
+  assert_int_equal(berth_config_load(path, &cfg, &err), -1);
+  assert_non_null(strstr(err->msg, subinc));
+  assert_non_null(strstr(err->msg, "mode 1777"));
+  berth_error_release(&err);
+  assert_int_equal(chmod(sub, 0755), 0);
+  assert_int_equal(berth_config_load(path, &cfg, &err), 0);
+  assert_int_equal(cfg->container.pids, 5);
+  berth_config_free(cfg);
+
+  free(text);
+  free(sub);
+  free(subinc);
+  free(link);
   free(inc);
   free(path);
 }
@@ -982,6 +1082,7 @@ main(void)
     cmocka_unit_test(test_bad_enums),     cmocka_unit_test(test_invalid_values),
     cmocka_unit_test(test_overrides_bad), cmocka_unit_test(test_templates_and_env),
     cmocka_unit_test(test_syntax_errors), cmocka_unit_test(test_file_errors),
+    cmocka_unit_test(test_file_owner),
     cmocka_unit_test(test_policy),        cmocka_unit_test(test_resolve),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

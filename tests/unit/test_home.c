@@ -1,5 +1,6 @@
 /* test_home.c - first-login home creation as root: nested parents, owner and
- * mode, skel copied as the user, symlink attacks refused, atomicity and
+ * mode, skel copied as the user, symlink attacks refused (root's own links
+ * in root-only directories followed), atomicity and
  * concurrent first logins.  Needs root: exits 77 (skip) without it, and
  * fails under CI=true. */
 #include "config.h"
@@ -306,18 +307,41 @@ test_parent_symlink(void **state)
   struct berth_config cfg = config(true, path("skel"), 0700);
   struct berth_user u;
 
-  /* attacker made corp.evil -> elsewhere (think /etc) */
+  /* attacker made corp.evil -> elsewhere (think /etc): a link they own */
   assert_int_equal(mkdir(path("elsewhere"), 0755), 0);
   assert_int_equal(symlink(path("elsewhere"), path("corp.evil")), 0);
+  assert_int_equal(lchown(path("corp.evil"), UID, GID), 0);
   u = user_at(path("corp.evil/gina"));
-  expect_fail(&cfg, &u, "symbolic link");
+  expect_fail(&cfg, &u, "symbolic link owned by uid");
   assert_int_equal(count_entries(path("elsewhere")), 0);
   assert_owner_mode(path("elsewhere"), 0, 0, 0755);
 
   /* a link deeper in the chain, and a relative one */
   assert_int_equal(mkdir(path("deep"), 0755), 0);
   assert_int_equal(symlink("../elsewhere", path("deep/link")), 0);
+  assert_int_equal(lchown(path("deep/link"), UID, GID), 0);
   u = user_at(path("deep/link/sub/hana"));
+  expect_fail(&cfg, &u, "symbolic link");
+  assert_int_equal(count_entries(path("elsewhere")), 0);
+
+  /* root's link, but in a directory the user could swap it in: they own
+   * the directory, or it is group-writable, or it is sticky and the link
+   * is theirs */
+  assert_int_equal(mkdir(path("userdir"), 0755), 0);
+  assert_int_equal(symlink(path("elsewhere"), path("userdir/link")), 0);
+  assert_int_equal(chown(path("userdir"), UID, GID), 0);
+  u = user_at(path("userdir/link/ivy"));
+  expect_fail(&cfg, &u, "owned by uid 4242421, not root");
+  assert_int_equal(mkdir(path("groupdir"), 0775), 0);
+  assert_int_equal(chmod(path("groupdir"), 0775), 0);
+  assert_int_equal(symlink(path("elsewhere"), path("groupdir/link")), 0);
+  u = user_at(path("groupdir/link/ivy"));
+  expect_fail(&cfg, &u, "writable by group or others");
+  assert_int_equal(mkdir(path("sticky"), 01777), 0);
+  assert_int_equal(chmod(path("sticky"), 01777), 0);
+  assert_int_equal(symlink(path("elsewhere"), path("sticky/theirs")), 0);
+  assert_int_equal(lchown(path("sticky/theirs"), UID, GID), 0);
+  u = user_at(path("sticky/theirs/ivy"));
   expect_fail(&cfg, &u, "symbolic link");
   assert_int_equal(count_entries(path("elsewhere")), 0);
 
@@ -325,6 +349,53 @@ test_parent_symlink(void **state)
   write_file(path("afile"), "x", 0644);
   u = user_at(path("afile/ian"));
   expect_fail(&cfg, &u, NULL);
+}
+
+/* /home -> /var/home (Fedora Atomic, autofs layouts): links only root can
+ * change are followed, relative ones and chains too, and missing
+ * directories at their targets are created root-owned. */
+static void
+test_parent_root_symlink(void **state)
+{
+  struct berth_config cfg = config(true, path("skel"), 0700);
+  struct berth_user u;
+
+  assert_int_equal(mkdir(path("var"), 0755), 0);
+  assert_int_equal(mkdir(path("var/home"), 0755), 0);
+  assert_int_equal(symlink(path("var/home"), path("home")), 0);
+  u = user_at(path("home/maya"));
+  assert_true(ensure_ok(&cfg, &u));
+  assert_owner_mode(path("var/home/maya"), UID, GID, 0700);
+  assert_string_equal(read_text(path("var/home/maya/.bashrc")), "# bashrc from skel\n");
+  /* the same home again: exists, left alone */
+  assert_false(ensure_ok(&cfg, &u));
+
+  /* a relative link to that link, and a nested home below a link whose
+   * target's parents do not exist yet */
+  assert_int_equal(symlink("home", path("rel")), 0);
+  u = user_at(path("rel/corp/noah"));
+  assert_true(ensure_ok(&cfg, &u));
+  assert_owner_mode(path("var/home/corp"), 0, 0, 0755);
+  assert_owner_mode(path("var/home/corp/noah"), UID, GID, 0700);
+  assert_int_equal(symlink(path("var/new/homes"), path("newhomes")), 0);
+  u = user_at(path("newhomes/olga"));
+  assert_true(ensure_ok(&cfg, &u));
+  assert_owner_mode(path("var/new"), 0, 0, 0755);
+  assert_owner_mode(path("var/new/homes/olga"), UID, GID, 0700);
+
+  /* root's link in root's sticky directory: nobody else can replace it */
+  assert_int_equal(mkdir(path("shared"), 01777), 0);
+  assert_int_equal(chmod(path("shared"), 01777), 0);
+  assert_int_equal(symlink(path("var/home"), path("shared/home")), 0);
+  u = user_at(path("shared/home/pete"));
+  assert_true(ensure_ok(&cfg, &u));
+  assert_owner_mode(path("var/home/pete"), UID, GID, 0700);
+
+  /* a loop ends */
+  assert_int_equal(symlink("loop2", path("loop1")), 0);
+  assert_int_equal(symlink("loop1", path("loop2")), 0);
+  u = user_at(path("loop1/quinn"));
+  expect_fail(&cfg, &u, "levels of symbolic links");
 }
 
 static void
@@ -476,6 +547,7 @@ main(void)
     cmocka_unit_test(test_existing_untouched),
     cmocka_unit_test(test_mode_from_config),
     cmocka_unit_test(test_parent_symlink),
+    cmocka_unit_test(test_parent_root_symlink),
     cmocka_unit_test(test_home_symlink),
     cmocka_unit_test(test_skel_secret_link),
     cmocka_unit_test(test_no_create),

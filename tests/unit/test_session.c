@@ -1,5 +1,6 @@
 /* test_session.c - session records and locks in a temporary run directory:
- * counting live owners, pruning dead ones and reused pids, lock exclusion
+ * counting live owners, pruning dead ones and reused pids (without moving
+ * the idle clock), lock exclusion
  * across processes with a timeout, ancestor detection, the idle clock, and
  * refusing unsafe directories and names. */
 #include "config.h"
@@ -153,9 +154,64 @@ test_dead_owner_pruned(void **state)
   waitpid(c, NULL, 0);
   /* sshd killed, close_session never ran: the count still drops */
   assert_int_equal(berth_session_count(NAME, 0, &err), 1);
+  /* counting leaves the record (the idle clock must not move); the next
+   * record or release removes it */
+  assert_true(record_exists(c, st));
+  assert_int_equal(berth_session_record(NAME, getpid(), &err), 0);
   assert_false(record_exists(c, st));
   assert_int_equal(berth_session_release(NAME, getpid(), &err), 0);
   assert_int_equal(berth_session_count(NAME, 0, &err), 0);
+}
+
+/* Pruning a record whose owner died is not a logout: the idle clock that
+ * gc and `berthctl list` read stays where the last real release put it. */
+static void
+test_idle_clock_survives_pruning(void **state)
+{
+  berth_error_t err = NULL;
+  char cmd[512], path[256];
+  time_t since = 0, now;
+  unsigned long long st;
+  pid_t c = fork();
+
+  assert_true(c >= 0);
+  if (c == 0) {
+    pause();
+    _exit(0);
+  }
+  assert_int_equal(berth_session_record(NAME, c, &err), 0);
+  st = starttime_of(c);
+  kill(c, SIGKILL);
+  waitpid(c, NULL, 0);
+  /* a stale record of a pid that was reused since, too */
+  snprintf(path, sizeof(path), "%s/sessions/%s/%d-%llu", rundir, NAME, (int) getpid(),
+           starttime_of(getpid()) + 17);
+  int fd = open(path, O_CREAT | O_WRONLY, 0644);
+  assert_true(fd >= 0);
+  close(fd);
+  /* idle for two hours */
+  now = time(NULL);
+  snprintf(cmd, sizeof(cmd), "touch -d @%lld '%s/sessions/%s'", (long long) now - 7200, rundir,
+           NAME);
+  assert_int_equal(system(cmd), 0);
+
+  /* gc / list: count, then read the clock, as often as they like */
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(berth_session_count(NAME, 0, &err), 0);
+    assert_int_equal(berth_session_idle_since(NAME, &since, &err), 0);
+    assert_int_equal(since, now - 7200);
+  }
+  assert_int_equal(berth_session_count(NAME, getpid(), &err), 0);
+  assert_int_equal(berth_session_idle_since(NAME, &since, &err), 0);
+  assert_int_equal(since, now - 7200);
+
+  /* a real login and logout move it, and clear the stale records */
+  assert_int_equal(berth_session_record(NAME, getpid(), &err), 0);
+  assert_false(record_exists(c, st));
+  assert_false(access(path, F_OK) == 0);
+  assert_int_equal(berth_session_release(NAME, getpid(), &err), 0);
+  assert_int_equal(berth_session_idle_since(NAME, &since, &err), 0);
+  assert_true(since >= now && since <= now + 5);
 }
 
 static void
@@ -181,7 +237,13 @@ test_pid_reuse(void **state)
   assert_true(fd >= 0);
   close(fd);
   assert_int_equal(berth_session_count(NAME, 0, &err), 0);
+  /* gone at the next record, junk left alone */
+  assert_int_equal(berth_session_record(NAME, getpid(), &err), 0);
   assert_false(record_exists(getpid(), st + 17));
+  assert_true(record_exists(getpid(), st));
+  assert_int_equal(access(path, F_OK), 0);
+  assert_int_equal(berth_session_count(NAME, 0, &err), 1);
+  assert_int_equal(berth_session_release(NAME, getpid(), &err), 0);
   assert_null(err);
 }
 
@@ -403,6 +465,7 @@ main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_record_count_release, setup, teardown),
     cmocka_unit_test_setup_teardown(test_dead_owner_pruned, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_idle_clock_survives_pruning, setup, teardown),
     cmocka_unit_test_setup_teardown(test_pid_reuse, setup, teardown),
     cmocka_unit_test_setup_teardown(test_lock_exclusion, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ancestor, setup, teardown),
