@@ -1264,8 +1264,8 @@ berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate,
  * is bounded by the engine timeout, a stop adds its grace period, and no
  * pull happens under the lock (prepare_image).  With the default 10 s that
  * is 165 s; holders normally take well under a second. */
-static long
-lock_timeout(const struct berth_config *cfg)
+long
+berth_box_lock_timeout(const struct berth_config *cfg)
 {
   long t = cfg->engine.timeout_ms > 0 ? cfg->engine.timeout_ms : 10000;
   return t * LOCK_HELD_REQUESTS + LOGOUT_STOP_S * 1000L;
@@ -1279,7 +1279,7 @@ berth_box_open(struct berth_engine *e, struct berth_box *b, pid_t owner, berth_e
 
   if (prepare_image(e, b, err) < 0)
     return -1;
-  lock = berth_session_lock(b->name, lock_timeout(b->cfg), err);
+  lock = berth_session_lock(b->name, berth_box_lock_timeout(b->cfg), err);
   if (lock < 0)
     return berth_error_wrap(err, "user %s", b->user->name);
   if ((b->cfg->home.mount || b->cfg->home.create)
@@ -1310,7 +1310,7 @@ berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *r
 
   if (remaining)
     *remaining = 0;
-  lock = berth_session_lock(b->name, lock_timeout(b->cfg), err);
+  lock = berth_session_lock(b->name, berth_box_lock_timeout(b->cfg), err);
   if (lock < 0)
     return berth_error_wrap(err, "user %s", b->user->name);
   if (owner > 0 && berth_session_release(b->name, owner, err) < 0)

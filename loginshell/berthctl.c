@@ -867,7 +867,7 @@ do_stop_rm(struct ctl *c, const char *verb, const char *user)
 
     /* The user's lock: a login that is creating or starting this container
      * finishes first, and none starts while we act. */
-    lock = berth_session_lock(r->name, c->cfg->engine.timeout_ms, &err);
+    lock = berth_session_lock(r->name, berth_box_lock_timeout(c->cfg), &err);
     if (lock < 0) {
       warn_err(r->name, err);
       berth_error_release(&err);
@@ -1042,7 +1042,7 @@ cmd_gc(struct ctl *c)
 
     /* Decide again under the user's lock: a login may have come in since
      * the list was taken. */
-    lock = berth_session_lock(r->name, c->cfg->engine.timeout_ms, &err);
+    lock = berth_session_lock(r->name, berth_box_lock_timeout(c->cfg), &err);
     if (lock < 0) {
       warn_err(r->name, err);
       berth_error_release(&err);

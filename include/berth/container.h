@@ -82,6 +82,10 @@ int berth_tar_first_file(const char *tar, size_t len, char **data, size_t *dlen,
 int berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate,
                      bool *created, berth_error_t *err);
 
+/* How long to wait for a user's lock: the longest a holder can keep it
+ * (every request it makes under the lock bounded by engine.timeout_ms). */
+long berth_box_lock_timeout(const struct berth_config *cfg);
+
 /* The login-time flow both front ends share, run as root: make sure the
  * image is there (inspect, pull per policy: outside the lock, a pull can be
  * slow); take the user's lock; ensure the home (berth_home_ensure, when
