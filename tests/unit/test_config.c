@@ -314,7 +314,7 @@ static const char full_conf[]
       "engine = { socket = \"/run/podman/podman.sock\"; timeout_ms = 2500; };\n"
       "image = \"corp/base:1\";\n"
       "pull = \"always\";\n"
-      "entry = \"join\";\n" /* 5 */
+      "entry = \"exec\";\n" /* 5 */
       "home = { mount = false; create = false; skel = \"\"; mode = 0750; };\n"
       "shell = { fallback = \"/bin/ash\"; host = \"/bin/zsh\"; };\n"
       "container = {\n"
@@ -360,7 +360,7 @@ test_full(void **state)
   assert_true(cfg->debug);
   assert_string_equal(cfg->engine.socket, "/run/podman/podman.sock");
   assert_int_equal(cfg->engine.timeout_ms, 2500);
-  assert_int_equal(cfg->entry, BERTH_ENTRY_JOIN);
+  assert_int_equal(cfg->entry, BERTH_ENTRY_EXEC);
   assert_false(cfg->home.mount);
   assert_false(cfg->home.create);
   assert_string_equal(cfg->home.skel, "");
@@ -563,6 +563,7 @@ test_bad_enums(void **state)
     { "pull = \"sometimes\";\n", 1, "pull", "\"sometimes\" is not one of: never, missing, always" },
     { "pull = \"Missing\";\n", 1, "pull", "is not one of" },
     { "entry = \"fork\";\n", 1, "entry", "\"fork\" is not one of: exec, join" },
+    { "entry = \"join\";\n", 1, "entry", "\"join\" is not available in this version of berth" },
     { "container = { on_logout = \"destroy\"; };\n", 1, "container.on_logout",
       "\"destroy\" is not one of: keep, stop, remove" },
     { "users = ( { user = \"bob\"; on_logout = \"kill\"; } );\n", 1, "users[0].on_logout",
