@@ -193,6 +193,32 @@ read_stream(struct berth_hijack *h, bool framed, struct captured *c)
     assert_true(berth_demux_idle(&d));
 }
 
+/* Read a raw (TTY) stream until needle has arrived, consuming h->pending
+ * first, so a test can act only after the command reached a given point. */
+static void
+read_raw_until(struct berth_hijack *h, struct captured *c, const char *needle)
+{
+  char buf[4096];
+
+  if (h->n_pending > 0) {
+    assert_int_equal(capture(c, 1, h->pending, h->n_pending), 0);
+    h->n_pending = 0;
+  }
+  for (;;) {
+    c->out[c->n_out < sizeof(c->out) ? c->n_out : sizeof(c->out) - 1] = '\0';
+    if (strstr(c->out, needle) != NULL)
+      return;
+    struct pollfd p = { .fd = h->fd, .events = POLLIN };
+    if (poll(&p, 1, 10000) == 0)
+      fail_msg("no '%s' within 10 s: '%s'", needle, c->out);
+    ssize_t r = read(h->fd, buf, sizeof(buf));
+    if (r < 0 && errno == EINTR)
+      continue;
+    assert_true(r > 0);
+    assert_int_equal(capture(c, 1, buf, (size_t) r), 0);
+  }
+}
+
 static void
 wait_exec_done(const char *exec_id, int *code)
 {
@@ -463,6 +489,10 @@ test_container_lifecycle(void **state)
     }
     assert_true(running);
     assert_true(pid > 0); /* the host PID, needed to kill it on hangup */
+    /* resize only once the first size has been printed: otherwise the
+     * resize can win the race against the command's first stty */
+    read_raw_until(&h, cap, "first:");
+    read_raw_until(&h, cap, "\n");
     must_ok(berth_engine_exec_resize(E, exec_id, 33, 111, &err), &err);
     usleep(100 * 1000); /* let "stty -echo" run before the input arrives */
     must_ok(berth_write_all(h.fd, "go\r", 3, &err), &err);
