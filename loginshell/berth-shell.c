@@ -6,7 +6,11 @@
  * caller by getuid() only, load the compiled-in config; as root, and on
  * admin-controlled input only (config, NSS), open the engine connections and
  * prepare the container; drop to the user for good; only then look at what
- * the user controls (argv, the saved environment). */
+ * the user controls (argv, the saved environment).
+ *
+ * Logging (docs/logging.md): one syslog line when a session enters the
+ * container or the host shell (action=entry, or the failure that refused it)
+ * and one when it leaves the container (action=exit); session= is our pid. */
 #include "config.h"
 
 #include <errno.h>
@@ -72,10 +76,12 @@ struct kept_var {
 static struct kept_var *kept;
 static size_t n_kept;
 
-/* For the syslog line of a failure. */
+/* For the syslog lines. */
 static const char *log_user = "-";
 static const char *log_container = "-";
 static const char *log_engine = "-";
+static bool entered;        /* the entry line was logged: a failure ends the session */
+static int64_t entered_ms;  /* berth_now_ms() then */
 
 static struct rlimit saved_fsize;
 static mode_t saved_umask;
@@ -97,20 +103,60 @@ die(int status, const char *fmt, ...)
   exit(status);
 }
 
-/* One plain line for the user, one detailed line for syslog, then exit.
- * what: "your container could not be started" and the like. */
+/* The syslog line of a failure that ends us with `status`: the failed entry
+ * or, once the session was in the container, its failed exit.  Usage errors
+ * (the client's doing) are notices and name no engine. */
 static void
-log_failure(const berth_error_t err)
+log_failure(const berth_error_t err, int status)
 {
-  syslog(LOG_AUTHPRIV | LOG_ERR, "user=%s container=%s engine=%s error=%s: %s", log_user,
-         log_container, log_engine, berth_error_kind_name(err->kind), err->msg);
+  bool usage = err->kind == BERTH_E_USAGE;
+  int pri = LOG_AUTHPRIV | (usage ? LOG_NOTICE : LOG_ERR);
+
+  if (entered)
+    syslog(pri, "action=exit user=%s container=%s session=%ld duration=%lld status=%d%s%s "
+           "outcome=failed error=%s: %s", log_user, log_container, (long) getpid(),
+           (long long) ((berth_now_ms() - entered_ms) / 1000), status, usage ? "" : " engine=",
+           usage ? "" : log_engine, berth_error_kind_name(err->kind), err->msg);
+  else
+    syslog(pri, "action=entry user=%s container=%s session=%ld%s%s outcome=failed error=%s: %s",
+           log_user, log_container, (long) getpid(), usage ? "" : " engine=",
+           usage ? "" : log_engine, berth_error_kind_name(err->kind), err->msg);
 }
 
+/* One plain line for the user, one detailed line for syslog, then exit.
+ * what: "your container could not be started" and the like. */
 static _Noreturn void
 fail(berth_error_t *err, const char *what, int status)
 {
-  log_failure(*err);
+  log_failure(*err, status);
   die(status, "%s (%s); please contact your administrator", what, berth_error_reason(*err));
+}
+
+/* What the entry line shows of a command: its first word and nothing more,
+ * because the rest can carry secrets (`mysql -pPASSWORD`, `curl -u user:pw`).
+ * Only [A-Za-z0-9._+/@:,~-] is copied, so no user-chosen byte can forge log
+ * text; a word that is an assignment (`TOKEN=... cmd`, `--password=...`) or
+ * starts with anything else (a quote, `$(`) shows as "-".  No command at all
+ * is "interactive". */
+static void
+command_word(const char *cmd, char *out, size_t len)
+{
+  size_t n = 0;
+
+  if (cmd == NULL) {
+    snprintf(out, len, "interactive");
+    return;
+  }
+  while (*cmd == ' ' || *cmd == '\t' || *cmd == '\n')
+    cmd++;
+  while (n + 1 < len && cmd[n] != '\0'
+         && ((cmd[n] >= 'a' && cmd[n] <= 'z') || (cmd[n] >= 'A' && cmd[n] <= 'Z')
+             || (cmd[n] >= '0' && cmd[n] <= '9') || strchr("._+/@:,~-", cmd[n]) != NULL))
+    n++;
+  if (n == 0 || cmd[n] == '=')
+    snprintf(out, len, "-");
+  else
+    snprintf(out, len, "%.*s", (int) n, cmd);
 }
 
 /* ------------------------------------------------------------ step a: sanitize */
@@ -346,8 +392,10 @@ env_add_kept(struct envb *e, bool for_container)
 /* Excluded users (root always) get the configured host shell, as themselves.
  * Never reached by a berthed user. */
 static _Noreturn void
-exec_host_shell(const struct berth_user *u, uid_t uid, const char *shell, int argc, char **argv)
+exec_host_shell(const struct berth_user *u, uid_t uid, const char *shell, const char *why,
+                int argc, char **argv)
 {
+  char word[64];
   struct envb env = { 0 };
   struct invocation inv;
   berth_error_t err = NULL;
@@ -380,9 +428,13 @@ exec_host_shell(const struct berth_user *u, uid_t uid, const char *shell, int ar
 
   /* Only now, as the user: the arguments. */
   if (parse_invocation(argc, argv, &inv, &err) < 0) {
-    syslog(LOG_AUTHPRIV | LOG_NOTICE, "user=%s error=usage: %s", log_user, err->msg);
+    log_failure(err, EXIT_USAGE);
     die(EXIT_USAGE, "%s; usage: berth-shell [-l] [-c COMMAND [ARG...]]", err->msg);
   }
+  command_word(inv.cmd, word, sizeof(word));
+  syslog(LOG_AUTHPRIV | LOG_INFO, "action=entry user=%s container=- session=%ld mode=host "
+         "shell=%s tty=%s command=%s outcome=ok excluded=\"%s\"", u ? u->name : "root",
+         (long) getpid(), shell, isatty(STDIN_FILENO) ? "yes" : "no", word, why);
   base = strrchr(shell, '/');
   base = base ? base + 1 : shell;
   if (asprintf(&arg0, "%s%s", inv.login && inv.cmd == NULL ? "-" : "", base) < 0)
@@ -428,6 +480,7 @@ main(int argc, char **argv)
   uid_t uid, ru, eu, su;
   gid_t rg, eg, sg;
   const char *why = NULL;
+  char word[64];
   int hfd, rc;
 
   /* a) before anything else */
@@ -437,9 +490,10 @@ main(int argc, char **argv)
   uid = getuid();
   if (berth_user_lookup_uid(uid, &u, &err) < 0) {
     if (uid == 0) {
+      /* not an entry line: the host shell's follows */
       syslog(LOG_AUTHPRIV | LOG_ERR, "user=root error=%s: %s", berth_error_kind_name(err->kind),
              err->msg);
-      exec_host_shell(NULL, 0, RESCUE_SHELL, argc, argv);
+      exec_host_shell(NULL, 0, RESCUE_SHELL, "uid 0 is never berthed", argc, argv);
     }
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   }
@@ -447,22 +501,22 @@ main(int argc, char **argv)
 
   /* c) the compiled-in config; never a path from the caller */
   if (berth_config_load(BERTH_CONFIG_PATH, &cfg, &err) < 0) {
-    log_failure(err);
     if (uid == 0) {
-      /* Root is never berthed: it keeps a shell to repair the config. */
+      /* Root is never berthed: it keeps a shell to repair the config.
+       * Not an entry line: the host shell's follows. */
+      syslog(LOG_AUTHPRIV | LOG_ERR, "user=root error=%s: %s", berth_error_kind_name(err->kind),
+             err->msg);
       fprintf(stderr, "berth: %s\n", err->msg);
-      exec_host_shell(u, uid, RESCUE_SHELL, argc, argv);
+      exec_host_shell(u, uid, RESCUE_SHELL, "uid 0 is never berthed", argc, argv);
     }
+    log_failure(err, EXIT_FAILURE_BERTH);
     die(EXIT_FAILURE_BERTH, "your container could not be started (%s); please contact your "
         "administrator", berth_error_reason(err));
   }
   log_engine = cfg->engine.socket;
   berth_log_set_debug(cfg->debug);
-  if (berth_config_policy(cfg, u, &why) == BERTH_POLICY_EXCLUDED) {
-    syslog(LOG_AUTHPRIV | LOG_INFO, "user=%s excluded (%s): host shell %s", u->name,
-           why ? why : "policy", cfg->shell.host);
-    exec_host_shell(u, uid, cfg->shell.host, argc, argv);
-  }
+  if (berth_config_policy(cfg, u, &why) == BERTH_POLICY_EXCLUDED)
+    exec_host_shell(u, uid, cfg->shell.host, why ? why : "policy", argc, argv);
 
   /* d) berthed.  Root from here to the drop, for one reason: the engine
    * socket is root's.  Every input in this phase is the admin's (config)
@@ -511,8 +565,7 @@ main(int argc, char **argv)
 
   /* e) the user's input, as the user */
   if (parse_invocation(argc, argv, &inv, &err) < 0) {
-    syslog(LOG_AUTHPRIV | LOG_NOTICE, "user=%s container=%s error=usage: %s", log_user,
-           log_container, err->msg);
+    log_failure(err, EXIT_USAGE);
     die(EXIT_USAGE, "%s; usage: berth-shell [-l] [-c COMMAND [ARG...]]", err->msg);
   }
   if (inv.cmd != NULL) {
@@ -536,8 +589,9 @@ main(int argc, char **argv)
   }
   for (size_t i = 0; req.argv[i]; i++) {
     if (!berth_utf8_valid(req.argv[i], strlen(req.argv[i]))) {
-      syslog(LOG_AUTHPRIV | LOG_NOTICE, "user=%s container=%s error=usage: argument %zu of the "
-             "command is not valid UTF-8", log_user, log_container, i);
+      berth_error_make(&err, BERTH_E_USAGE, EILSEQ, "argument %zu of the command is not valid "
+                       "UTF-8", i);
+      log_failure(err, EXIT_FAILURE_BERTH);
       die(EXIT_FAILURE_BERTH, "your command is not valid UTF-8 text, and berth passes commands "
           "into your container only as UTF-8; nothing was run");
     }
@@ -554,8 +608,9 @@ main(int argc, char **argv)
     if (!berth_utf8_valid(env.v[i], strlen(env.v[i]))) {
       const char *eq = strchr(env.v[i], '=');
       int len = eq ? (int) (eq - env.v[i]) : 0;
-      syslog(LOG_AUTHPRIV | LOG_NOTICE, "user=%s container=%s error=usage: environment "
-             "variable %.*s is not valid UTF-8", log_user, log_container, len, env.v[i]);
+      berth_error_make(&err, BERTH_E_USAGE, EILSEQ, "environment variable %.*s is not "
+                       "valid UTF-8", len, env.v[i]);
+      log_failure(err, EXIT_FAILURE_BERTH);
       die(EXIT_FAILURE_BERTH, "the environment variable %.*s is not valid UTF-8 text and "
           "cannot be passed into your container; nothing was run", len, env.v[i]);
     }
@@ -564,17 +619,25 @@ main(int argc, char **argv)
   req.workdir = cfg->home.mount ? u->home : NULL;
   req.tty = isatty(STDIN_FILENO);
 
-  syslog(LOG_AUTHPRIV | LOG_INFO, "user=%s container=%s session=%s tty=%s", log_user,
-         log_container, inv.cmd ? "command" : "interactive", req.tty ? "yes" : "no");
+  command_word(inv.cmd, word, sizeof(word));
+  syslog(LOG_AUTHPRIV | LOG_INFO, "action=entry user=%s container=%s session=%ld mode=exec "
+         "tty=%s command=%s outcome=ok", log_user, log_container, (long) getpid(),
+         req.tty ? "yes" : "no", word);
+  entered_ms = berth_now_ms();
+  entered = true;
   rc = berth_entry_exec(e, hfd, b, &req, &err);
   if (rc < 0) {
     if (err->kind == BERTH_E_EXEC) {
       /* the engine ran nothing: like a shell's "cannot execute" */
-      log_failure(err);
+      log_failure(err, EXIT_CANNOT_START);
       die(EXIT_CANNOT_START, "your command could not be started in your container; please "
           "contact your administrator");
     }
     fail(&err, "your session in your container failed", EXIT_FAILURE_BERTH);
   }
+  /* outcome is berth's; how the command itself did is its status */
+  syslog(LOG_AUTHPRIV | LOG_INFO, "action=exit user=%s container=%s session=%ld duration=%lld "
+         "status=%d outcome=ok", log_user, log_container, (long) getpid(),
+         (long long) ((berth_now_ms() - entered_ms) / 1000), rc);
   return rc;
 }

@@ -11,14 +11,23 @@
  * connection ends and then calls pam_close_session (with PAM_SILENT).  So the
  * session is recorded as owned by getpid(), the monitor: it counts while the
  * monitor lives, even if close_session never runs.  sshd only logs a failed
- * open_session and lets the login go on; berth-shell is what refuses entry. */
+ * open_session and lets the login go on; berth-shell is what refuses entry.
+ *
+ * Each hook logs one line for a berthed user, ok or failed (docs/logging.md):
+ * action=login at open, action=logout at close, session= being the monitor's
+ * pid, the owner of the session record. */
 #include "config.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PAM_SM_SESSION
@@ -55,6 +64,7 @@ struct ctx {
 struct opened {
   char *user;
   char *container;
+  int64_t opened_ms; /* berth_now_ms() at open, for the logout line's duration */
 };
 
 static void
@@ -146,20 +156,70 @@ prepare(pam_handle_t *pamh, const struct args *a, const char *user, struct ctx *
   return PAM_SUCCESS;
 }
 
-/* One detailed line for syslog; at open, one plain line for the user too. */
+/* The one syslog line of a hook for a berthed user.  extra: the keys between
+ * session= and outcome= ("" for none).  ok: outcome=ok at LOG_INFO; else
+ * outcome=failed at LOG_ERR with the engine and the full error. */
 static void
-report(pam_handle_t *pamh, const struct args *a, int flags, bool opening, const char *user,
-       const struct ctx *c, berth_error_t err)
+log_line(pam_handle_t *pamh, const char *action, const char *user, const char *container,
+         const struct ctx *c, const char *extra, bool ok, berth_error_t err)
 {
-  pam_syslog(pamh, LOG_ERR, "session %s failed: user=%s container=%s engine=%s error=%s: %s",
-             opening ? "open" : "close", user, c->b ? c->b->name : "-",
-             c->cfg ? c->cfg->engine.socket : "-",
-             berth_error_kind_name(err ? err->kind : BERTH_E_INTERNAL), err ? err->msg : "?");
-  if (opening && !a->quiet && !(flags & PAM_SILENT))
+  if (ok)
+    pam_syslog(pamh, LOG_INFO, "action=%s user=%s container=%s session=%ld%s%s outcome=ok", action,
+               user, container, (long)getpid(), *extra ? " " : "", extra);
+  else
+    pam_syslog(pamh, LOG_ERR,
+               "action=%s user=%s container=%s session=%ld%s%s engine=%s outcome=failed "
+               "error=%s: %s",
+               action, user, container, (long)getpid(), *extra ? " " : "", extra,
+               c->cfg ? c->cfg->engine.socket : "-",
+               berth_error_kind_name(err ? err->kind : BERTH_E_INTERNAL),
+               err ? err->msg : "an internal error occurred");
+}
+
+/* At open, one plain line for the user; the detail is in the log line. */
+static void
+tell_user(pam_handle_t *pamh, const struct args *a, int flags, berth_error_t err)
+{
+  if (!a->quiet && !(flags & PAM_SILENT))
     pam_error(pamh,
               "berth: your container could not be started (%s); "
               "please contact your administrator",
               berth_error_reason(err));
+}
+
+/* Seconds since the session record owned by `owner` was made (its mtime:
+ * records are created once and never written), or -1 without one.  How
+ * close_session times a session it did not open in this process. */
+static long
+record_age(const char *name, pid_t owner)
+{
+  berth_error_t err = NULL;
+  char prefix[32];
+  struct dirent *de;
+  long age = -1;
+  DIR *d;
+  int fd;
+
+  fd = berth_session_rundir_open("sessions", name, false, &err);
+  berth_error_release(&err);
+  if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  snprintf(prefix, sizeof(prefix), "%ld-", (long)owner);
+  while ((de = readdir(d)) != NULL) {
+    struct stat st;
+    if (strncmp(de->d_name, prefix, strlen(prefix)) == 0
+        && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+      age = (long)(time(NULL) - st.st_mtime);
+      if (age < 0)
+        age = 0;
+      break;
+    }
+  }
+  closedir(d);
+  return age;
 }
 
 static int
@@ -170,12 +230,14 @@ open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *us
   struct opened *o = NULL;
   cleanup_free char *env = NULL;
   struct stat st;
-  bool had_home;
+  bool had_home, home_created = false;
+  int64_t opened_ms;
   int rc;
 
   rc = prepare(pamh, a, user, &c, &err);
   if (rc != PAM_SUCCESS)
     goto out;
+  opened_ms = berth_now_ms();
   had_home = c.u->home == NULL || lstat(c.u->home, &st) == 0;
   /* Takes the user's lock, creates the home, ensures the container and
    * records the session as owned by this process (see the file comment). */
@@ -191,19 +253,25 @@ open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *us
     rc = PAM_SESSION_ERR;
     goto out;
   }
-  if (!had_home && lstat(c.u->home, &st) == 0 && !a->quiet && !(flags & PAM_SILENT))
+  home_created = !had_home && lstat(c.u->home, &st) == 0;
+  if (home_created && !a->quiet && !(flags & PAM_SILENT))
     pam_info(pamh, "berth: created home directory %s", c.u->home);
-  berth_debug("session opened: user=%s container=%s pid=%ld", user, c.b->name, (long)getpid());
+  log_line(pamh, "login", user, c.b->name, &c, home_created ? "home=created" : "", true, NULL);
 
   /* close_session recomputes everything when this is missing (another
-   * process, or memory ran out); it only pins the container name. */
+   * process, or memory ran out); it only pins the container name and times
+   * the session. */
   o = calloc(1, sizeof(*o));
-  if (o != NULL && (o->user = strdup(user)) != NULL && (o->container = strdup(c.b->name)) != NULL
-      && pam_set_data(pamh, DATA_KEY, o, opened_free) == PAM_SUCCESS)
-    o = NULL; /* transferred */
+  if (o != NULL && (o->user = strdup(user)) != NULL && (o->container = strdup(c.b->name)) != NULL) {
+    o->opened_ms = opened_ms;
+    if (pam_set_data(pamh, DATA_KEY, o, opened_free) == PAM_SUCCESS)
+      o = NULL; /* transferred */
+  }
 out:
-  if (rc == PAM_SESSION_ERR)
-    report(pamh, a, flags, true, user, &c, err);
+  if (rc == PAM_SESSION_ERR) {
+    log_line(pamh, "login", user, c.b ? c.b->name : "-", &c, "", false, err);
+    tell_user(pamh, a, flags, err);
+  }
   if (o != NULL)
     opened_free(pamh, o, 0);
   berth_error_release(&err);
@@ -215,12 +283,15 @@ out:
  * by the engine timeout, failures are logged and PAM_SESSION_ERR returned at
  * once.  Nothing drifts: a record whose owner has exited no longer counts. */
 static int
-close_session(pam_handle_t *pamh, int flags, const struct args *a, const char *user)
+close_session(pam_handle_t *pamh, const struct args *a, const char *user)
 {
   const struct opened *o = NULL;
   struct ctx c = { 0 };
   berth_error_t err = NULL;
-  int remaining = -1;
+  char extra[160], duration[24] = "unknown", remaining[16] = "unknown";
+  const char *name;
+  long age = -1;
+  int left = -1;
   int rc;
 
   if (pam_get_data(pamh, DATA_KEY, (const void **)&o) == PAM_SUCCESS && o != NULL)
@@ -228,20 +299,39 @@ close_session(pam_handle_t *pamh, int flags, const struct args *a, const char *u
   rc = prepare(pamh, a, user, &c, &err);
   if (c.b != NULL && o != NULL && strcmp(o->container, c.b->name) != 0) {
     /* berth.conf changed the name template since open: release what was recorded */
-    char *name = strdup(o->container);
-    if (name != NULL) {
+    char *n = strdup(o->container);
+    if (n != NULL) {
       free(c.b->name);
-      c.b->name = name;
+      c.b->name = n;
     }
   }
+  if (rc == PAM_IGNORE)
+    goto out;
+  name = c.b != NULL ? c.b->name : o != NULL ? o->container : "-";
+  /* Timed from open's data; without it (close in another process), from our
+   * session record, read before the release removes it. */
+  if (o != NULL)
+    age = (long)((berth_now_ms() - o->opened_ms) / 1000);
+  else if (c.b != NULL)
+    age = record_age(c.b->name, getpid());
+
   if (rc == PAM_SESSION_ERR && c.b != NULL)
     berth_session_release(c.b->name, getpid(), NULL); /* engine down: drop the record now */
-  else if (rc == PAM_SUCCESS && berth_box_close(c.e, c.b, getpid(), &remaining, &err) < 0)
+  else if (rc == PAM_SUCCESS && berth_box_close(c.e, c.b, getpid(), &left, &err) < 0)
     rc = PAM_SESSION_ERR;
-  if (rc == PAM_SUCCESS)
-    berth_debug("session closed: user=%s container=%s remaining=%d", user, c.b->name, remaining);
-  else if (rc == PAM_SESSION_ERR)
-    report(pamh, a, flags, false, user, &c, err);
+  /* After a failure the sessions left are counted again: close may have
+   * stopped before counting (the lock), and our own record never counts. */
+  if (rc == PAM_SESSION_ERR && strcmp(name, "-") != 0)
+    left = berth_session_count(name, getpid(), NULL);
+
+  if (age >= 0)
+    snprintf(duration, sizeof(duration), "%ld", age);
+  if (left >= 0)
+    snprintf(remaining, sizeof(remaining), "%d", left);
+  snprintf(extra, sizeof(extra), "duration=%s remaining=%s on_logout=%s", duration, remaining,
+           c.b != NULL ? berth_on_logout_name(c.b->conf->on_logout) : "-");
+  log_line(pamh, "logout", user, name, &c, extra, rc == PAM_SUCCESS, err);
+out:
   berth_error_release(&err);
   ctx_clear(&c);
   if (o != NULL)
@@ -259,12 +349,15 @@ run(pam_handle_t *pamh, int flags, int argc, const char **argv, bool open)
   parse_args(pamh, argc, argv, &a);
   if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL
       || *user == '\0') {
-    pam_syslog(pamh, LOG_ERR, "session %s failed: no user name", open ? "open" : "close");
+    pam_syslog(pamh, LOG_ERR,
+               "action=%s user=- container=- session=%ld engine=- outcome=failed "
+               "error=user: PAM_USER is not set",
+               open ? "login" : "logout", (long)getpid());
     return PAM_SESSION_ERR;
   }
   berth_log_set_sink(pam_sink, pamh);
   berth_log_set_debug(a.debug);
-  rc = open ? open_session(pamh, flags, &a, user) : close_session(pamh, flags, &a, user);
+  rc = open ? open_session(pamh, flags, &a, user) : close_session(pamh, &a, user);
   berth_log_set_debug(false);
   berth_log_set_sink(NULL, NULL);
   return rc;

@@ -7,6 +7,13 @@
 # Needs root, dockerd and `make install` (berth-shell setuid in $BERTH_BINDIR).
 # Serialised with the other tests that rewrite /etc/berth/berth.conf.
 set -euo pipefail
+# When a system logger owns /dev/log, the test reruns itself in a private
+# mount namespace where its own socket is bind-mounted over /dev/log (see
+# "Syslog" below), so the log checks run there too.
+if { [ -e /dev/log ] || [ -L /dev/log ]; } && [ -z "${BERTH_LOG_NS:-}" ] && [ "$(id -u)" = 0 ] &&
+	command -v unshare >/dev/null; then
+	exec env BERTH_LOG_NS=1 unshare -m --propagation private -- bash "$0" "$@"
+fi
 . "$(dirname "$0")/../lib/common.sh"
 
 require_root
@@ -62,16 +69,32 @@ EOF
 }
 write_conf
 
-# Syslog: with no syslog daemon here, serve /dev/log ourselves and read what
-# berth-shell logs; with one, the log checks are skipped (not faked).
+# Syslog: read what berth-shell logs.  With no syslog daemon here, serve
+# /dev/log ourselves; with one, in the private mount namespace (top of the
+# file) a socket of ours is bind-mounted over it.  Otherwise (no unshare) the
+# log checks are skipped, not faked.
 SYSLOG=$TEST_TMPDIR/syslog
 : >"$SYSLOG"
 have_syslog=false
-if [ ! -e /dev/log ]; then
+if [ ! -e /dev/log ] && [ ! -L /dev/log ]; then
 	"$HELPER" syslog "$SYSLOG" >"$TEST_TMPDIR/syslog.out" 2>&1 &
 	syslog_pid=$!
 	on_exit "kill $syslog_pid; rm -f /dev/log"
 	wait_until 5 grep -q listening "$TEST_TMPDIR/syslog.out" || fail "cannot serve /dev/log"
+	have_syslog=true
+elif [ -n "${BERTH_LOG_NS:-}" ]; then
+	require_cmd python3 mount
+	python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
+with open(sys.argv[2], "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(65536).rstrip(b"\n") + b"\n")' "$TEST_TMPDIR/log.sock" "$SYSLOG" &
+	syslog_pid=$!
+	on_exit "kill $syslog_pid"
+	wait_until 5 test -S "$TEST_TMPDIR/log.sock" || fail "cannot serve a syslog socket"
+	mount --bind "$TEST_TMPDIR/log.sock" /dev/log || fail "cannot bind our socket over /dev/log"
 	have_syslog=true
 fi
 check_syslog() { # DESC PATTERN
@@ -84,6 +107,30 @@ check_syslog() { # DESC PATTERN
 		diag "no syslog line matching: $2"
 		sed 's/^/# syslog: /' "$SYSLOG" >&2
 	fi
+}
+check_no_syslog() { # DESC PATTERN: after the lines have had time to arrive
+	if ! $have_syslog; then
+		ok "$1 # SKIP /dev/log belongs to the system logger"
+	elif sleep 0.5 && ! grep -qE -- "$2" "$SYSLOG"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		grep -E -- "$2" "$SYSLOG" | sed 's/^/# syslog: /' >&2
+	fi
+}
+# The start of one of berth-shell's lines as the file has it: "<PRI>" (facility
+# authpriv: 86 info, 85 notice, 83 err), the timestamp, "berth[PID]: ";
+# PID is group 1, for backreferences to session=\1.
+at() { printf '^<%s>[A-Za-z]{3} [ 0-9]{2} [0-9:]{8} berth\\[([0-9]+)\\]: ' "$1"; }
+INFO=$(at 86) NOTICE=$(at 85) ERR=$(at 83)
+# the entry and exit lines of a berthed session
+entry_re() { # TTY COMMAND
+	printf '%saction=entry user=%s container=%s session=\\1 mode=exec tty=%s command=%s outcome=ok$' \
+		"$INFO" "$U" "$BOX" "$1" "$2"
+}
+exit_re() { # DURATION-RE STATUS
+	printf '%saction=exit user=%s container=%s session=\\1 duration=%s status=%s outcome=ok$' \
+		"$INFO" "$U" "$BOX" "$1" "$2"
 }
 
 # bse [VAR=VALUE...] -- ARGS...: berth-shell as $U from a clean environment
@@ -136,7 +183,29 @@ esac
 assert_eq "$U" "${l[4]:-}" "whoami inside"
 assert_eq "/home/$U /home/$U" "${l[5]:-} ${l[6]:-}" "starts in the home directory, HOME set"
 assert_eq "$U-box" "$(bs -c hostname)" "the command ran in the user's container"
-check_syslog "a session start is logged" "berth\[[0-9]+\]: user=$U container=$BOX session=command"
+check_syslog "entry line: user=, container=, session=PID, mode=exec, tty=no, the first word only" \
+	"$(entry_re no id)"
+
+# ---------------------------------------------------------------- log lines
+: >"$SYSLOG"
+bs -c 'sleep 2; exit 42' || true
+check_syslog "exit line: duration in seconds and the command's status (outcome=ok: berth did its part)" \
+	"$(exit_re '[2-5]' 42)"
+check_syslog "its entry line: command=sleep, session= is berth-shell's pid, as in berth[PID]" \
+	"$(entry_re no sleep)"
+assert_eq 2 "$(grep -c "berth\[" "$SYSLOG" 2>/dev/null || true)" "exactly two lines for one session (entry, exit)"
+: >"$SYSLOG"
+bs -c 'echo berth-secret-1 >/dev/null' || true
+bs -c 'TOKEN=berth-secret-2 true' || true
+bs -c '--password=berth-secret-3' 2>/dev/null || true
+bs -c $'true\naction=entry user=root forged' || true
+check_syslog "a command shows its first word" "$(entry_re no echo)"
+check_syslog "an assignment as first word shows as command=-" "$(entry_re no -)"
+check_no_syslog "no argument of a command reaches the log" "berth-secret|forged"
+check_no_syslog "no line names a user it was not about" "user=root"
+bse SSH_ORIGINAL_COMMAND='printf forced' -- >/dev/null || true
+check_syslog "ForceCommand: the entry line shows SSH_ORIGINAL_COMMAND's first word" \
+	"$(entry_re no printf)"
 
 # ---------------------------------------------------------------- exit statuses
 assert_eq 0 "$(status_of bs -c true)" "exit status 0"
@@ -194,6 +263,8 @@ if command -v sftp >/dev/null && docker run --rm "$BERTH_TEST_IMAGE" test -x /us
 			cmp -s "/home/$U/sftp.bin" "$TEST_TMPDIR/sftp-down.bin" || bad=$((bad + 1))
 	done
 	assert_eq 0 "$bad" "sftp subsystem: 20 downloads in a row, none stalls or differs"
+	check_syslog "sftp: command=/usr/lib/openssh/sftp-server" \
+		"$(entry_re no /usr/lib/openssh/sftp-server)"
 else
 	not_ok "sftp subsystem: needs sftp on the host and sftp-server in $BERTH_TEST_IMAGE"
 fi
@@ -209,6 +280,8 @@ assert_eq "$U" "$(echo 'id -un' | env -i setpriv --reuid="$U_UID" --regid="$U_GI
 assert_eq "a:b c" "$(bs -c 'echo "$0:$1"' a 'b c')" "-c CMD ARG0 ARG1 reach sh as \$0 \$1"
 rc=$(status_of bs -x 2>"$TEST_TMPDIR/e")
 assert_eq "2 1" "$rc $(wc -l <"$TEST_TMPDIR/e")" "unknown option: usage error (2), one line"
+check_syslog "usage error: a notice entry line, outcome=failed error=usage:" \
+	"${NOTICE}action=entry user=$U container=$BOX session=\\1 outcome=failed error=usage: unsupported argument '-x'\$"
 assert_eq 2 "$(status_of bs -c 2>/dev/null)" "-c without a command: usage error (2)"
 
 # ---------------------------------------------------------------- environment
@@ -289,16 +362,22 @@ check "the injected command ran inside the container" docker exec "$BOX" test -e
 check "nothing happened on the host" no_marks
 assert_eq "false $U_UID:$U_GID" "$(docker inspect -f '{{.HostConfig.Privileged}} {{.Config.User}}' "$BOX")" \
 	"the container is still unprivileged and runs as uid:gid"
+check_no_syslog "hostile commands leave no trace of their text in the log" 'Privileged|BERTH_PAYLOAD|CapEff|\$\('
+check_syslog "a hostile command's line shows only its first word" "$(entry_re no touch)"
 
 rc=0
 bs -c $'touch /tmp/'"$TEST_PREFIX"$'-utf8; echo \xff\xfe' >"$TEST_TMPDIR/o" 2>"$TEST_TMPDIR/e" || rc=$?
 assert_eq "1 1" "$rc $(wc -l <"$TEST_TMPDIR/e")" "invalid UTF-8 command: exit 1 and one line on stderr"
 assert_contains "$(cat "$TEST_TMPDIR/e")" "berth: your command is not valid UTF-8" "the line says why"
+check_syslog "invalid UTF-8 command: a failed entry line, no exit line" \
+	"${NOTICE}action=entry user=$U container=$BOX session=\\1 outcome=failed error=usage: argument 2 of the command is not valid UTF-8\$"
 check "invalid UTF-8 command: nothing ran in the container" docker exec "$BOX" test ! -e "/tmp/$TEST_PREFIX-utf8"
 assert_eq "" "$(cat "$TEST_TMPDIR/o")" "invalid UTF-8 command: no output, no shell"
 rc=$(status_of bse $'LC_CTYPE=\xff' -- -c true 2>"$TEST_TMPDIR/e")
 assert_eq "1" "$rc" "invalid UTF-8 in a passed variable: refused"
 assert_contains "$(cat "$TEST_TMPDIR/e")" "LC_CTYPE is not valid UTF-8" "the line names the variable"
+check_syslog "invalid UTF-8 variable: a failed entry line naming it" \
+	"${NOTICE}action=entry user=$U container=$BOX session=\\1 outcome=failed error=usage: environment variable LC_CTYPE is not valid UTF-8\$"
 
 # ---------------------------------------------------------------- inherited descriptors and limits
 exec 7</etc/shadow
@@ -350,6 +429,8 @@ if wait_until 20 find_bg && wait_until 20 dropped && wait_until 20 box_runs 'sle
 	rc=0
 	wait $job || rc=$?
 	assert_eq 129 "$rc" "SIGHUP to berth-shell: the command is hung up (129)"
+	check_syslog "SIGHUP: the exit line has status=129" \
+		"${INFO}action=exit user=$U container=$BOX session=$bg duration=[0-9]+ status=129 outcome=ok\$"
 	check "SIGHUP to berth-shell: no sleep left in the container" wait_until 5 not box_runs 'sleep 61'
 else
 	not_ok "berth-shell runs as the user once the session is up"
@@ -387,6 +468,8 @@ assert_contains "$out$log" "IS-A-TTY" "TTY: the command has a terminal"
 assert_contains "$log" "40 120" "TTY: a resize reaches the command"
 assert_contains "$log" "still-here" "TTY: typing ctrl-p ctrl-q (Docker's default detach keys) does not detach"
 assert_contains "$log" "rc=5" "TTY: the exit status passes through"
+check_syslog "TTY: interactive entry line: tty=yes command=interactive" "$(entry_re yes interactive)"
+check_syslog "TTY: its exit line: status=5" "$(exit_re '[0-9]+' 5)"
 if [ -s "$TEST_TMPDIR/tty.before" ] && cmp -s "$TEST_TMPDIR/tty.before" "$TEST_TMPDIR/tty.after"; then
 	ok "TTY: the terminal settings are restored after the session"
 else
@@ -458,6 +541,9 @@ assert_eq "$X_UID $X_UID" "$(bsx -c 'id -u; id -ru' | tr '\n' ' ' | sed 's/ $//'
 	"excluded user: no trace of root in the host shell"
 assert_eq "[]" "$(bsxe FOO=bar LD_LIBRARY_PATH=/x -- -c 'echo "[$FOO$LD_LIBRARY_PATH]"')" \
 	"excluded user: the environment is rebuilt"
+check_syslog "excluded user: an entry line with mode=host, the shell and why" \
+	"${INFO}action=entry user=$X container=- session=\\1 mode=host shell=/bin/bash tty=no command=echo outcome=ok excluded=\"user is listed in policy.exclude_users\"\$"
+check_no_syslog "excluded user: no exit line (the host shell replaced berth-shell)" "action=exit user=$X "
 
 # ---------------------------------------------------------------- failures
 # The engine cannot start the process (the shell vanished from the image):
@@ -471,8 +557,9 @@ if docker exec -u 0 "$BOX" mv /bin/sh /bin/sh.moved; then
 	assert_eq "" "$(cat "$TEST_TMPDIR/o")" "exec start failure: the engine's text is not passed off as output"
 	assert_eq "berth: your command could not be started in your container; please contact your administrator" \
 		"$(cat "$TEST_TMPDIR/e")" "exec start failure: one plain line"
-	check_syslog "exec start failure: the engine's reason in syslog" \
-		"user=$U container=$BOX engine=/var/run/docker.sock error=exec: .*/bin/sh"
+	check_syslog "exec start failure: the entry line, then an err exit line with status=126 and the engine's reason" \
+		"${ERR}action=exit user=$U container=$BOX session=\\1 duration=[0-9]+ status=126 engine=/var/run/docker.sock outcome=failed error=exec: .*/bin/sh"
+	check_syslog "exec start failure: it was entered" "$(entry_re no echo)"
 else
 	not_ok "exec start failure: cannot move /bin/sh in the container"
 fi
@@ -488,8 +575,9 @@ assert_contains "$(cat "$TEST_TMPDIR/e")" \
 	"engine unreachable: the plain message"
 assert_eq "" "$(cat "$TEST_TMPDIR/o")" "engine unreachable: no output"
 check "engine unreachable: no host shell" no_marks
-check_syslog "engine unreachable: the detailed syslog line" \
-	"berth\[[0-9]+\]: user=$U container=$BOX engine=$TEST_TMPDIR/no-such-engine.sock error=engine-unreachable: "
+check_syslog "engine unreachable: an err entry line with session=, engine=, outcome=failed and the error" \
+	"${ERR}action=entry user=$U container=$BOX session=\\1 engine=$TEST_TMPDIR/no-such-engine.sock outcome=failed error=engine-unreachable: "
+check_no_syslog "engine unreachable: no other line (no exit, no success)" "outcome=ok|action=exit"
 
 berth_write_config <<EOF
 image = "$BERTH_TEST_IMAGE";
@@ -502,5 +590,9 @@ check "config error, berthed user: no host shell" no_marks
 out=$(echo 'echo ROOT-SHELL' | env -i PATH=/usr/bin:/bin "$SHELL_BIN" 2>"$TEST_TMPDIR/e" || true)
 assert_contains "$(cat "$TEST_TMPDIR/e")" "$BERTH_CONFIG_PATH:2" "config error, root: file:line on stderr"
 assert_eq "ROOT-SHELL" "$out" "config error, root: still gets a host shell to repair it"
+check_syslog "config error, root: the error, then a host entry line" \
+	"${INFO}action=entry user=root container=- session=\\1 mode=host shell=/bin/sh tty=no command=interactive outcome=ok excluded=\"uid 0 is never berthed\"\$"
+check_syslog "config error, berthed user: a failed entry line naming file:line" \
+	"${ERR}action=entry user=$U container=- session=\\1 engine=- outcome=failed error=config: $BERTH_CONFIG_PATH:2: "
 
 done_testing

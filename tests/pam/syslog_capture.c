@@ -25,9 +25,10 @@ static void
 capture(int pri, const char *fmt, va_list ap)
 {
   char line[4096];
+  int n = snprintf(line, sizeof(line), "<%d>", pri & 7);
 
-  vsnprintf(line, sizeof(line), fmt, ap);
-  fprintf(stderr, "# syslog<%d>: %s\n", pri & 7, line);
+  vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+  fprintf(stderr, "# syslog%s\n", line);
   if (loglen + strlen(line) + 2 < sizeof(logbuf)) {
     memcpy(logbuf + loglen, line, strlen(line));
     loglen += strlen(line);
@@ -83,4 +84,33 @@ bool
 captured_log_has(const char *needle)
 {
   return strstr(logbuf, needle) != NULL;
+}
+
+const char *
+captured_log_line(const char *needle)
+{
+  static char line[4096];
+  const char *hit = strstr(logbuf, needle);
+  const char *start, *end;
+
+  if (hit == NULL)
+    return NULL;
+  for (start = hit; start > logbuf && start[-1] != '\n'; start--)
+    ;
+  end = strchr(hit, '\n');
+  snprintf(line, sizeof(line), "%.*s", (int)(end ? end - start : (long)strlen(start)), start);
+  return line;
+}
+
+int
+captured_log_count(const char *needle)
+{
+  int n = 0;
+  for (const char *p = logbuf; (p = strstr(p, needle)) != NULL; p++) {
+    n++;
+    p = strchr(p, '\n');
+    if (p == NULL)
+      break;
+  }
+  return n;
 }

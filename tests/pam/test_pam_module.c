@@ -125,6 +125,54 @@ error_message(void)
   return found;
 }
 
+/* The captured syslog line of pam_berth's `action` (login, logout) for who,
+ * or NULL. */
+static const char *
+action_line(const char *action, const char *who)
+{
+  char needle[160];
+  snprintf(needle, sizeof(needle), "(" SERVICE ":session): action=%s user=%s ", action, who);
+  return captured_log_line(needle);
+}
+
+/* The whole line pam_syslog makes at priority pri (6 info, 3 err) from msg. */
+static const char *
+want_line(int pri, const char *msg)
+{
+  static char line[2 * PATH_MAX + 64];
+  snprintf(line, sizeof(line), "<%d>pam_berth(" SERVICE ":session): %s", pri, msg);
+  return line;
+}
+
+/* The number after " key=" in line, or -1 (absent, or not a number). */
+static long
+key_number(const char *line, const char *key)
+{
+  char needle[64];
+  const char *p;
+  char *end;
+  long v;
+
+  snprintf(needle, sizeof(needle), " %s=", key);
+  if (line == NULL || (p = strstr(line, needle)) == NULL)
+    return -1;
+  p += strlen(needle);
+  if (*p < '0' || *p > '9')
+    return -1;
+  v = strtol(p, &end, 10);
+  return *end == ' ' || *end == '\0' ? v : -1;
+}
+
+static bool
+has(const char *line, const char *needle)
+{
+  if (line == NULL || strstr(line, needle) == NULL) {
+    fprintf(stderr, "# want \"%s\" in: %s\n", needle, line ? line : "(no line)");
+    return false;
+  }
+  return true;
+}
+
 static bool
 plain_line(const char *s)
 {
@@ -396,10 +444,12 @@ test_excluded(void)
   check(captured_log_has("frobnicate"), "an unknown module argument is logged, not fatal");
   check(captured_log_has("timeout=soon"), "an invalid timeout= is logged and ignored");
   check(captured_log_has("config=relative.conf"), "a relative config= is logged and ignored");
-  check(captured_log_has("excluded"), "debug: the log says why the user is excluded");
+  check(captured_log_has("<7>pam_berth(" SERVICE ":session): user=root excluded"),
+        "debug: the log says why the user is excluded, at debug priority");
   rc = close_session(pamh, 0);
   check(rc == PAM_IGNORE, "root: close_session returns PAM_IGNORE (got %s)",
         pam_strerror(pamh, rc));
+  check(!captured_log_has("action="), "excluded user: no login or logout line, even with debug");
   pam_end(pamh, rc);
 
   /* policy.exclude_users, for an ordinary account */
@@ -413,6 +463,14 @@ test_excluded(void)
   rc = open_once("nobody", "", 0);
   check(rc == PAM_IGNORE && captured_log()[0] == '\0',
         "without debug nothing is logged for an excluded user");
+  {
+    pam_handle_t *pamh2;
+    reset();
+    pamh2 = start("nobody");
+    rc = close_session(pamh2, 0);
+    pam_end(pamh2, rc);
+    check(rc == PAM_IGNORE && captured_log()[0] == '\0', "nor at close_session");
+  }
 }
 
 static void
@@ -427,8 +485,19 @@ test_unknown_user(void)
   m = error_message();
   check(plain_line(m) && strstr(m, "could not be resolved") != NULL,
         "unknown user: one plain line to the user (%s)", m ? m : "none");
-  check(captured_log_has("user=berth-no-such-user-xyz") && captured_log_has("error=user"),
-        "unknown user: syslog has user= and error=user");
+  {
+    char want[256];
+    snprintf(want, sizeof(want),
+             "action=login user=berth-no-such-user-xyz container=- session=%ld engine=- "
+             "outcome=failed error=user: ",
+             (long)getpid());
+    m = captured_log_line("action=login");
+    check(m != NULL && strncmp(m, want_line(3, want), strlen(want_line(3, want))) == 0,
+          "unknown user: one err line action=login user= container=- session=PID "
+          "outcome=failed error=user: ... (%s)",
+          m ? m : "none");
+  }
+  check(captured_log_count("action=") == 1, "unknown user: exactly one action line");
 }
 
 static void
@@ -448,9 +517,10 @@ test_bad_config(void)
         "bad config: plain line to the user (%s)", m ? m : "none");
   check(m != NULL && strstr(m, "bogus_key") == NULL && strstr(m, conf) == NULL,
         "bad config: no detail leaks to the user");
-  check(captured_log_has(where) && captured_log_has("bogus_key")
-            && captured_log_has("error=config"),
-        "bad config: syslog names %s and the key", where);
+  m = action_line("login", "nobody");
+  check(has(m, "container=- ") && has(m, "outcome=failed error=config: ") && has(m, where)
+            && has(m, "bogus_key") && strncmp(m, "<3>", 3) == 0,
+        "bad config: the failed login line names %s and the key", where);
 
   rc = open_once("nobody", "quiet", 0);
   check(rc == PAM_SESSION_ERR && n_msgs == 0, "quiet: still PAM_SESSION_ERR, no message");
@@ -582,9 +652,19 @@ test_engine_unreachable(void)
   m = error_message();
   check(plain_line(m) && strstr(m, "not reachable") != NULL,
         "engine unreachable: plain line to the user (%s)", m ? m : "none");
-  check(captured_log_has(sock) && captured_log_has("error=engine-unreachable")
-            && captured_log_has(container) && captured_log_has(user),
-        "engine unreachable: syslog has user=, container=, engine= and the error kind");
+  {
+    char want[2 * PATH_MAX];
+    const char *l = action_line("login", user);
+    snprintf(want, sizeof(want),
+             "action=login user=%s container=%s session=%ld engine=%s outcome=failed "
+             "error=engine-unreachable: ",
+             user, container, (long)getpid(), sock);
+    check(l != NULL && strncmp(l, want_line(3, want), strlen(want_line(3, want))) == 0,
+          "engine unreachable: err line with user=, container=, session=, engine=, outcome=failed "
+          "and the error (%s)",
+          l ? l : "none");
+    check(captured_log_count("action=") == 1, "engine unreachable: exactly one action line");
+  }
   check(count_fds() == fds0, "no fd left open after the first call (curl init included)");
   rc = open_once(user, "quiet", 0);
   check(rc == PAM_SESSION_ERR && n_msgs == 0 && captured_log_has("engine-unreachable"),
@@ -671,8 +751,36 @@ test_success_remove(void)
       info = true;
   check(info, "the user is told the home was created");
   check(has_record(getpid()), "session recorded as owned by this process");
+  {
+    char msg[512];
+    const char *l = action_line("login", user);
+    snprintf(msg, sizeof(msg),
+             "action=login user=%s container=%s session=%ld home=created outcome=ok", user,
+             container, (long)getpid());
+    check(l != NULL && strcmp(l, want_line(6, msg)) == 0, "login line: %s (got %s)", msg,
+          l ? l : "none");
+    check(captured_log_count("action=") == 1, "exactly one action line at open");
+  }
+  sleep(2);
+  reset();
   rc = close_session(pamh, 0);
   check(rc == PAM_SUCCESS, "close_session: PAM_SUCCESS (got %s)", pam_strerror(pamh, rc));
+  {
+    char msg[512];
+    const char *l = action_line("logout", user);
+    long d = key_number(l, "duration");
+    snprintf(msg, sizeof(msg),
+             "action=logout user=%s container=%s session=%ld duration=%ld "
+             "remaining=0 on_logout=remove outcome=ok",
+             user, container, (long)getpid(), d);
+    check(l != NULL && strcmp(l, want_line(6, msg)) == 0,
+          "logout line: user=, container=, session=, duration, remaining=0, on_logout=remove, "
+          "outcome=ok (got %s)",
+          l ? l : "none");
+    check(d >= 2 && d < 30, "logout line: duration is the seconds since open (2 s slept, got %ld)",
+          d);
+    check(captured_log_count("action=") == 1, "exactly one action line at close");
+  }
   pam_end(pamh, rc);
   check(container_state(NULL), "on_logout = remove: container gone after the last close");
   check(!has_record(getpid()), "session record released");
@@ -715,12 +823,18 @@ test_keep_stop(void)
   for (int i = 0; i < n_msgs; i++)
     info = info || msgs[i].style == PAM_TEXT_INFO;
   check(!info, "an existing home is not announced again");
-  check(captured_log_has("session closed"), "debug: close is logged");
+  check(action_line("login", user) != NULL && strstr(action_line("login", user), "home=") == NULL,
+        "login line: no home=created for an existing home");
+  check(has(action_line("logout", user), " remaining=0 on_logout=keep outcome=ok"),
+        "on_logout = keep: logout line says remaining=0 on_logout=keep");
   check(container_state("running"), "on_logout = keep: still running after the last logout");
 
   write_conf("/var/run/docker.sock", 60000, "stop");
   open_close("", "stop");
   check(container_state("exited"), "on_logout = stop: stopped, not removed, after the last logout");
+  check(has(action_line("logout", user), " remaining=0 on_logout=stop outcome=ok")
+            && captured_log_has(" stopped at last logout"),
+        "on_logout = stop: logout line says on_logout=stop, the core logs the stop");
   write_service("");
   reset();
   {
@@ -787,6 +901,8 @@ test_concurrent_sessions(void)
   open_close("", "second session");
   check(container_state("running"),
         "the container survives one logout while another session is open");
+  check(has(action_line("logout", user), " remaining=1 on_logout=remove outcome=ok"),
+        "logout with another session open: remaining=1");
   if (write(go, "x", 1) != 1)
     bail("write: %s", strerror(errno));
   close(go);
@@ -819,6 +935,8 @@ test_close_without_data(void)
   check(rc == PAM_SUCCESS, "open_session (handle ended without close)");
   pam_end(pamh, rc); /* drops the module's pam_set_data */
   check(container_state("running"), "container running");
+  sleep(2);
+  reset();
   pamh = start(user);
   rc = close_session(pamh, 0);
   check(rc == PAM_SUCCESS, "close_session on a fresh handle: PAM_SUCCESS (got %s)",
@@ -826,6 +944,18 @@ test_close_without_data(void)
   pam_end(pamh, rc);
   check(container_state(NULL) && !has_record(getpid()),
         "close without open's data recomputes from PAM_USER: session released, container removed");
+  {
+    const char *l = action_line("logout", user);
+    long d = key_number(l, "duration");
+    check(has(l, " remaining=0 on_logout=remove outcome=ok") && d >= 2 && d < 30,
+          "close without open's data: duration from the session record (2 s slept, got %ld)", d);
+  }
+  reset();
+  pamh = start(user);
+  rc = close_session(pamh, 0);
+  pam_end(pamh, rc);
+  check(rc == PAM_SUCCESS && has(action_line("logout", user), " duration=unknown remaining=0 "),
+        "close with neither data nor a record: duration=unknown, not a guess");
 }
 
 static void
@@ -849,8 +979,16 @@ test_close_bounded(void)
   check(rc == PAM_SESSION_ERR, "close on a hung engine: PAM_SESSION_ERR (got %s)",
         pam_strerror(pamh, rc));
   check(dt < 5, "close on a hung engine returns within the timeout (%.1fs)", dt);
-  check(captured_log_has("session close failed") && captured_log_has("engine-timeout"),
-        "close failure logged with its cause");
+  {
+    char want[PATH_MAX + 64];
+    const char *l = action_line("logout", user);
+    snprintf(want, sizeof(want), " engine=%s outcome=failed error=engine-timeout: ", slow_sock);
+    check(l != NULL && strncmp(l, "<3>", 3) == 0 && has(l, " remaining=0 on_logout=remove")
+              && key_number(l, "duration") >= 0 && has(l, want),
+          "close failure: one err logout line with duration, remaining, outcome=failed and the "
+          "cause");
+    check(captured_log_count("action=") == 1, "close failure: exactly one action line");
+  }
   check(n_msgs == 0, "close shows the user nothing");
   check(!has_record(getpid()), "the session record is released even so");
   pam_end(pamh, rc);
