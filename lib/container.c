@@ -1108,7 +1108,8 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
       return -1;
     return use_existing(e, b, info, err);
   }
-  berth_log(LOG_INFO, "user=%s container=%s id=%.12s created", b->user->name, b->name, id);
+  berth_log(LOG_INFO, "action=create user=%s container=%s id=%.12s outcome=ok", b->user->name,
+            b->name, id);
   if (created)
     *created = true;
   free(b->id);
@@ -1197,10 +1198,11 @@ ensure_container(struct berth_engine *e, struct berth_box *b, bool may_recreate,
                   b->user->name, b->name, have ? have : "none", hash);
       } else {
         const char *id = json_string_value(json_object_get(info, "Id"));
-        berth_log(LOG_INFO, "user=%s container=%s spec=%.12s wanted=%.12s recreating",
-                  b->user->name, b->name, have ? have : "none", hash);
         if (berth_engine_container_remove(e, id ? id : b->name, true, err) < 0)
           return as_container_error(err);
+        berth_log(LOG_INFO,
+                  "action=recreate user=%s container=%s spec=%.12s wanted=%.12s outcome=ok",
+                  b->user->name, b->name, have ? have : "none", hash);
         json_decref(info);
         info = NULL;
         r = 0;
@@ -1348,12 +1350,14 @@ berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *r
     }
     if (berth_engine_container_stop(e, id, t, err) < 0)
       goto out;
-    berth_log(LOG_INFO, "user=%s container=%s stopped at last logout", b->user->name, b->name);
+    berth_log(LOG_INFO, "action=stop user=%s container=%s trigger=logout outcome=ok",
+              b->user->name, b->name);
   } else {
     if (berth_engine_container_remove(e, id, true, err) < 0)
       goto out;
     remove_host_state(b);
-    berth_log(LOG_INFO, "user=%s container=%s removed at last logout", b->user->name, b->name);
+    berth_log(LOG_INFO, "action=rm user=%s container=%s trigger=logout outcome=ok",
+              b->user->name, b->name);
   }
   ret = 0;
 out:

@@ -759,7 +759,9 @@ test_success_remove(void)
              container, (long)getpid());
     check(l != NULL && strcmp(l, want_line(6, msg)) == 0, "login line: %s (got %s)", msg,
           l ? l : "none");
-    check(captured_log_count("action=") == 1, "exactly one action line at open");
+    check(captured_log_count("action=login") == 1, "exactly one login line at open");
+    check(captured_log_count("action=create user=") == 1,
+          "the core logs the container's creation once");
   }
   sleep(2);
   reset();
@@ -779,7 +781,9 @@ test_success_remove(void)
           l ? l : "none");
     check(d >= 2 && d < 30, "logout line: duration is the seconds since open (2 s slept, got %ld)",
           d);
-    check(captured_log_count("action=") == 1, "exactly one action line at close");
+    check(captured_log_count("action=logout") == 1, "exactly one logout line at close");
+    check(captured_log_count("action=rm user=") == 1 && captured_log_has(" trigger=logout outcome=ok"),
+          "the core logs the removal at the last logout once");
   }
   pam_end(pamh, rc);
   check(container_state(NULL), "on_logout = remove: container gone after the last close");
@@ -833,7 +837,7 @@ test_keep_stop(void)
   open_close("", "stop");
   check(container_state("exited"), "on_logout = stop: stopped, not removed, after the last logout");
   check(has(action_line("logout", user), " remaining=0 on_logout=stop outcome=ok")
-            && captured_log_has(" stopped at last logout"),
+            && captured_log_has("action=stop user=") && captured_log_has(" trigger=logout outcome=ok"),
         "on_logout = stop: logout line says on_logout=stop, the core logs the stop");
   write_service("");
   reset();
