@@ -409,7 +409,11 @@ test_container_lifecycle(void **state)
   assert_int_equal(berth_engine_archive_put(E, id, "/etc/passwd", tar, n, &err), -1);
   assert_int_equal(err->kind, BERTH_E_CONTAINER);
   assert_non_null(strstr(err->msg, "engine said:"));
-  assert_non_null(strstr(err->msg, "not a directory"));
+  /* Podman's words vary from run to run ("exists but is not a directory",
+   * or "passing bulk input to subprocess: ... broken pipe" when its copier
+   * dies first); Docker's are stable. */
+  if (!podman)
+    assert_non_null(strstr(err->msg, "not a directory"));
   berth_error_release(&err);
   if (!podman) {
     /* Docker refuses a missing target directory (404) ... */
