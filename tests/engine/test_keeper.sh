@@ -57,11 +57,12 @@ assert_contains "$status" "$(printf 'Uid:\t1234\t1234\t1234\t1234')" "pid 1 runs
 assert_contains "$(docker exec "$name" cat /proc/1/cmdline | tr '\0' ' ')" "/.berth/keeper" "pid 1 is the keeper"
 
 # Orphans of an exec'd shell reparent to pid 1. Ten exit at once, so their
-# SIGCHLDs coalesce and only a reaping loop collects them all.
+# SIGCHLDs coalesce and only a reaping loop collects them all. They live 2 s
+# so that all ten are still there for the first ps on a loaded machine.
 ps_out=$(docker exec "$name" sh -c '
-	for i in 1 2 3 4 5 6 7 8 9 10; do sh -c "sleep 0.5 &"; done
+	for i in 1 2 3 4 5 6 7 8 9 10; do sh -c "sleep 2 &"; done
 	ps -o pid,ppid,stat,comm
-	sleep 2
+	sleep 3.5
 	echo ---
 	ps -o pid,ppid,stat,comm')
 diag "$ps_out"
