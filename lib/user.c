@@ -183,15 +183,14 @@ pw_buf_start(void)
   return hint > 1024 ? (size_t)hint : 1024;
 }
 
-int
-berth_user_lookup(const char *name, struct berth_user **out, berth_error_t *err)
+/* getpwnam_r (name != NULL) or getpwuid_r, with a buffer that grows on
+ * ERANGE (LDAP entries with long GECOS fields or many attributes). */
+static int
+lookup_passwd(const char *name, uid_t uid, struct berth_user **out, berth_error_t *err)
 {
   size_t cap = pw_buf_start();
 
   *out = NULL;
-  if (name == NULL || name[0] == '\0' || has_bad_char(name, "/:\n"))
-    return berth_error_make(err, BERTH_E_USER, EINVAL, "invalid user name \"%s\"",
-                            name ? name : "");
   for (;;) {
     cleanup_free char *buf = malloc(cap);
     struct passwd pw, *res = NULL;
@@ -199,43 +198,41 @@ berth_user_lookup(const char *name, struct berth_user **out, berth_error_t *err)
 
     if (buf == NULL)
       return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
-    r = getpwnam_r(name, &pw, buf, cap, &res);
+    if (name != NULL)
+      r = getpwnam_r(name, &pw, buf, cap, &res);
+    else
+      r = getpwuid_r(uid, &pw, buf, cap, &res);
     if (r == ERANGE && cap < PW_BUF_MAX) {
       cap *= 2;
       continue;
     }
     if (res == NULL && nss_not_found(r))
-      return berth_error_make(err, BERTH_E_USER, ENOENT, "user %s: no such user", name);
+      return name != NULL
+                 ? berth_error_make(err, BERTH_E_USER, ENOENT, "user %s: no such user", name)
+                 : berth_error_make(err, BERTH_E_USER, ENOENT, "uid %u: no such user",
+                                    (unsigned)uid);
     if (res == NULL)
-      return berth_error_errno(err, BERTH_E_USER, r, "looking up user %s", name);
+      return name != NULL ? berth_error_errno(err, BERTH_E_USER, r, "looking up user %s", name)
+                          : berth_error_errno(err, BERTH_E_USER, r, "looking up uid %u",
+                                              (unsigned)uid);
     return from_passwd(&pw, out, err);
   }
 }
 
 int
+berth_user_lookup(const char *name, struct berth_user **out, berth_error_t *err)
+{
+  *out = NULL;
+  if (name == NULL || name[0] == '\0' || has_bad_char(name, "/:\n"))
+    return berth_error_make(err, BERTH_E_USER, EINVAL, "invalid user name \"%s\"",
+                            name ? name : "");
+  return lookup_passwd(name, 0, out, err);
+}
+
+int
 berth_user_lookup_uid(uid_t uid, struct berth_user **out, berth_error_t *err)
 {
-  size_t cap = pw_buf_start();
-
-  *out = NULL;
-  for (;;) {
-    cleanup_free char *buf = malloc(cap);
-    struct passwd pw, *res = NULL;
-    int r;
-
-    if (buf == NULL)
-      return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
-    r = getpwuid_r(uid, &pw, buf, cap, &res);
-    if (r == ERANGE && cap < PW_BUF_MAX) {
-      cap *= 2;
-      continue;
-    }
-    if (res == NULL && nss_not_found(r))
-      return berth_error_make(err, BERTH_E_USER, ENOENT, "uid %u: no such user", (unsigned)uid);
-    if (res == NULL)
-      return berth_error_errno(err, BERTH_E_USER, r, "looking up uid %u", (unsigned)uid);
-    return from_passwd(&pw, out, err);
-  }
+  return lookup_passwd(NULL, uid, out, err);
 }
 
 bool
