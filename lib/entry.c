@@ -537,7 +537,7 @@ proxy(struct session *s, int sig_r, const char *pending, size_t n_pending, berth
 
   while (s->sock_rd_open) {
     struct pollfd pfd[5];
-    int n = 0, i_sig, i_in = -1, i_sock = -1, i_out = -1, i_err = -1;
+    int n = 0, i_sig, i_in = -1, i_sock = -1;
     size_t room = s->tty ? buf_room(&s->out)
                          : (buf_room(&s->out) < buf_room(&s->errb) ? buf_room(&s->out)
                                                                    : buf_room(&s->errb));
@@ -578,12 +578,10 @@ proxy(struct session *s, int sig_r, const char *pending, size_t n_pending, berth
       }
     }
     if (s->verified && s->out.len > 0 && s->out_ok) {
-      pfd[n] = (struct pollfd){ .fd = STDOUT_FILENO, .events = POLLOUT };
-      i_out = n++;
+      pfd[n++] = (struct pollfd){ .fd = STDOUT_FILENO, .events = POLLOUT };
     }
     if (s->verified && s->errb.len > 0 && s->err_ok) {
-      pfd[n] = (struct pollfd){ .fd = STDERR_FILENO, .events = POLLOUT };
-      i_err = n++;
+      pfd[n++] = (struct pollfd){ .fd = STDERR_FILENO, .events = POLLOUT };
     }
 
     now = berth_now_ms();
@@ -635,8 +633,10 @@ proxy(struct session *s, int sig_r, const char *pending, size_t n_pending, berth
       }
     }
 
-    if (i_sock >= 0 && s->sock_wr_open && s->in.len > 0 &&
-        (pfd[i_sock].revents & (POLLOUT | POLLERR | POLLHUP))) {
+    /* Send at once what stdin just gave (nonblocking; EAGAIN waits for the
+     * next POLLOUT): waiting for another poll round per chunk costs
+     * throughput. */
+    if (s->sock_wr_open && s->in.len > 0) {
       ssize_t w = send(s->sock, s->in.data + s->in.off, s->in.len, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (w > 0) {
         buf_consume(&s->in, (size_t) w);
@@ -668,9 +668,10 @@ proxy(struct session *s, int sig_r, const char *pending, size_t n_pending, berth
       }
     }
 
-    if (i_out >= 0 && (pfd[i_out].revents & (POLLOUT | POLLERR | POLLHUP)))
+    /* Likewise write out at once what the stream just gave. */
+    if (s->verified && s->out.len > 0)
       flush_to(s, STDOUT_FILENO, &s->out, &s->out_ok);
-    if (i_err >= 0 && (pfd[i_err].revents & (POLLOUT | POLLERR | POLLHUP)))
+    if (s->verified && s->errb.len > 0)
       flush_to(s, STDERR_FILENO, &s->errb, &s->err_ok);
   }
 
