@@ -83,15 +83,21 @@ struct row {
 
 /* ---------------------------------------------------------------- output */
 
+static void __attribute__((format(printf, 1, 0)))
+vwarn(const char *fmt, va_list ap)
+{
+  fprintf(stderr, "%s: ", prog);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+}
+
 static void __attribute__((format(printf, 1, 2)))
 warn(const char *fmt, ...)
 {
   va_list ap;
-  fprintf(stderr, "%s: ", prog);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vwarn(fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
 }
 
 /* "what: reason (detail)", one line, for an error from the core.  Config
@@ -1117,11 +1123,10 @@ static int
 usage_error(const char *fmt, ...)
 {
   va_list ap;
-  fprintf(stderr, "%s: ", prog);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vwarn(fmt, ap);
   va_end(ap);
-  fprintf(stderr, "\nTry 'berthctl --help'.\n");
+  fprintf(stderr, "Try 'berthctl --help'.\n");
   return EXIT_USAGE;
 }
 
