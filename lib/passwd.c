@@ -349,7 +349,7 @@ berth_merge_group(const char *image_group, const struct berth_user *u, berth_err
         /* glibc rejects the line (nss_compat's "+name" lines aside: they
          * take an empty gid): when it names the user anywhere, drop it */
         members = NULL;
-        drop = memmem(s, n, u->name, strlen(u->name)) != NULL;
+        drop = drop || memmem(s, n, u->name, strlen(u->name)) != NULL;
       }
     }
     if (drop) {

@@ -392,6 +392,7 @@ static const char hostile_group[] =
     "e3:x:4294969298:\n"                       /* 2^32 + 2002: ops */
     "ops:x:0\n"                                /* no member field: still a group */
     "+devs:x:0:\n"
+    "+devs\n"                                  /* nss_compat: glibc reads gid 0 */
     "staff:x:50:bob\n";
 
 static void
