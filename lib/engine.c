@@ -221,8 +221,8 @@ open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
   } while (0)
 
 /* A fresh easy handle for every request, on the engine's share handle
- * (which keeps the connection), with its options.  Everything that could let the environment steer
- * the connection is pinned down here:
+ * (which keeps the connection), with its options.  Everything that could
+ * let the environment steer the connection is pinned down here:
  * - libcurl reads http_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY unless
  *   CURLOPT_PROXY is set; "" disables proxies outright, NOPROXY "*" too.
  * - .netrc only when CURLOPT_NETRC asks; cookies only with COOKIEFILE (unset);
