@@ -700,8 +700,9 @@ image_shell(struct source *s, struct berth_box *b, berth_error_t *err)
     return berth_error_wrap(err, "looking for shell %s", wanted);
   present = r == 0;
   if (!present)
-    berth_log(LOG_INFO, "user=%s image=%.19s shell=%s not in the image; using %s", b->user->name,
-              s->image_id, wanted, fallback);
+    berth_log(LOG_INFO, "user=%s image=%.19s shell=%s not in the image; using %s",
+              BERTH_LOG_VAL(b->user->name), s->image_id, BERTH_LOG_VAL(wanted),
+              BERTH_LOG_VAL(fallback));
   line = berth_asprintf(err, "%s\n%s\n", wanted, present ? "yes" : "no");
   if (line == NULL || write_host_file(dfd, file, line, err) < 0)
     return -1;
@@ -1108,8 +1109,8 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
       return -1;
     return use_existing(e, b, info, err);
   }
-  berth_log(LOG_INFO, "action=create user=%s container=%s id=%.12s outcome=ok", b->user->name,
-            b->name, id);
+  berth_log(LOG_INFO, "action=create user=%s container=%s id=%.12s outcome=ok",
+            BERTH_LOG_VAL(b->user->name), b->name, id);
   if (created)
     *created = true;
   free(b->id);
@@ -1195,14 +1196,14 @@ ensure_container(struct berth_engine *e, struct berth_box *b, bool may_recreate,
         berth_log(LOG_NOTICE,
                   "user=%s container=%s spec=%.12s wanted=%.12s stale container kept: sessions "
                   "are live in it",
-                  b->user->name, b->name, have ? have : "none", hash);
+                  BERTH_LOG_VAL(b->user->name), b->name, have ? have : "none", hash);
       } else {
         const char *id = json_string_value(json_object_get(info, "Id"));
         if (berth_engine_container_remove(e, id ? id : b->name, true, err) < 0)
           return as_container_error(err);
         berth_log(LOG_INFO,
                   "action=recreate user=%s container=%s spec=%.12s wanted=%.12s outcome=ok",
-                  b->user->name, b->name, have ? have : "none", hash);
+                  BERTH_LOG_VAL(b->user->name), b->name, have ? have : "none", hash);
         json_decref(info);
         info = NULL;
         r = 0;
@@ -1288,7 +1289,8 @@ berth_box_open(struct berth_engine *e, struct berth_box *b, pid_t owner, berth_e
       && berth_home_ensure(b->cfg, b->user, &home_created, err) < 0)
     goto out;
   if (home_created)
-    berth_log(LOG_INFO, "user=%s home=%s created", b->user->name, b->user->home);
+    berth_log(LOG_INFO, "user=%s home=%s created", BERTH_LOG_VAL(b->user->name),
+              BERTH_LOG_VAL(b->user->home));
   live = berth_session_count(b->name, owner, err);
   if (live < 0)
     goto out;
@@ -1351,13 +1353,13 @@ berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *r
     if (berth_engine_container_stop(e, id, t, err) < 0)
       goto out;
     berth_log(LOG_INFO, "action=stop user=%s container=%s trigger=logout outcome=ok",
-              b->user->name, b->name);
+              BERTH_LOG_VAL(b->user->name), b->name);
   } else {
     if (berth_engine_container_remove(e, id, true, err) < 0)
       goto out;
     remove_host_state(b);
     berth_log(LOG_INFO, "action=rm user=%s container=%s trigger=logout outcome=ok",
-              b->user->name, b->name);
+              BERTH_LOG_VAL(b->user->name), b->name);
   }
   ret = 0;
 out:

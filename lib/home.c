@@ -199,7 +199,7 @@ copy_entry(struct copy_ctx *c, int src, int dst, const char *name, int depth, be
   berth_log(LOG_WARNING,
             "home: user=%s skel entry %s/%s is not a file, directory or link; "
             "not copied",
-            c->u->name, c->skel, c->rel);
+            BERTH_LOG_VAL(c->u->name), BERTH_LOG_TEXT(c->skel), BERTH_LOG_TEXT(c->rel));
   return 0;
 }
 
@@ -240,7 +240,8 @@ copy_skel(const struct berth_user *u, const char *skel, int home_fd, berth_error
 
   sfd = open(skel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (sfd < 0 && errno == ENOENT) {
-    berth_log(LOG_WARNING, "home: user=%s skel %s does not exist; home left empty", u->name, skel);
+    berth_log(LOG_WARNING, "home: user=%s skel %s does not exist; home left empty",
+              BERTH_LOG_VAL(u->name), BERTH_LOG_VAL(skel));
     return 0;
   }
   if (sfd < 0)
@@ -299,8 +300,8 @@ discard_temp(const struct berth_user *u, int parent, int hfd, const char *tmp)
   (void)!fchmod(hfd, 0700);
   remove_contents(hfd, 0);
   if (unlinkat(parent, tmp, AT_REMOVEDIR) < 0)
-    berth_log(LOG_WARNING, "home: user=%s could not remove partial home %s next to %s: %m", u->name,
-              tmp, u->home);
+    berth_log(LOG_WARNING, "home: user=%s could not remove partial home %s next to %s: %m",
+              BERTH_LOG_VAL(u->name), tmp, BERTH_LOG_VAL(u->home));
 }
 
 /* The existing entry at name must be a real directory. */

@@ -130,13 +130,16 @@ static void
 log_action(const char *action, const char *user, const char *container, const char *trigger,
            const char *extra, berth_error_t err)
 {
+  /* user and container come from the engine's labels: escaped like any
+   * value (docs/logging.md); extra is ours, numbers and words */
   if (err == NULL)
-    berth_log(LOG_NOTICE, "action=%s user=%s container=%s trigger=%s%s%s outcome=ok", action, user,
-              container, trigger, extra ? " " : "", extra ? extra : "");
+    berth_log(LOG_NOTICE, "action=%s user=%s container=%s trigger=%s%s%s outcome=ok", action,
+              BERTH_LOG_VAL(user), BERTH_LOG_VAL(container), trigger, extra ? " " : "",
+              extra ? extra : "");
   else
     berth_log(LOG_ERR, "action=%s user=%s container=%s trigger=%s%s%s outcome=failed error=%s: %s",
-              action, user, container, trigger, extra ? " " : "", extra ? extra : "",
-              berth_error_kind_name(err->kind), err->msg);
+              action, BERTH_LOG_VAL(user), BERTH_LOG_VAL(container), trigger, extra ? " " : "",
+              extra ? extra : "", berth_error_kind_name(err->kind), BERTH_LOG_TEXT(err->msg));
 }
 
 static void
