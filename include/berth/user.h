@@ -32,7 +32,9 @@ void berth_user_free(struct berth_user *u);
 bool berth_user_in_group(const struct berth_user *u, const char *group);
 
 /* Expand %u (user) %U (uid) %g (primary group name, gid if unnamed) %G (gid)
- * %h (home) and %% in tmpl.  Unknown %x is an error (BERTH_E_CONFIG). */
+ * %h (home) and %% in tmpl.  Unknown %x is an error (BERTH_E_CONFIG).  A path
+ * component of the result that is "", "." or ".." because of a user-derived
+ * value (%u %g %h: a user named "..") is refused (BERTH_E_USER, EINVAL). */
 char *berth_expand_template(const char *tmpl, const struct berth_user *u, berth_error_t *err);
 
 /* Sanitize an expanded container name to [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most
