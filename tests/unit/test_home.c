@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "berth/home.h"
+#include "berth/session.h"
 
 #define UID 4242421
 #define GID 4242422
@@ -277,11 +278,79 @@ test_existing_untouched(void **state)
   assert_false(exists(path("corp.example/dana/.bashrc")));
   assert_string_equal(read_text(path("corp.example/dana/mine")), "user data\n");
 
-  /* an existing root-owned directory is also left as it is */
+  /* an existing directory the user does not own is refused (it would be
+   * bind-mounted into their container), and left as it is */
   assert_int_equal(mkdir(path("rootowned"), 0700), 0);
   u = user_at(path("rootowned"));
-  assert_false(ensure_ok(&cfg, &u));
+  expect_fail(&cfg, &u, "is owned by uid 0, not by the user (uid 4242421)");
   assert_owner_mode(path("rootowned"), 0, 0, 0700);
+}
+
+/* System paths: never a home, whether the path names one, lies below or
+ * above one, or only really is one through a link. */
+static void
+test_system_paths(void **state)
+{
+  struct berth_config cfg = config(true, NULL, 0700);
+  const char *bad[] = { "/etc", "/etc/bt-home-test-x", "/run/user/4242421", "/run/bt-home-test",
+                        "/var/run/bt-home-test", "/var", "/var/lib", "/usr/local/bt-home-test",
+                        "/proc/self", "/sys/fs", "/dev/shm/bt-home-test", "/root", "/lib64/x",
+                        "/boot/x", "/var/lib/docker/volumes/x", NULL };
+  struct berth_user u;
+
+  for (size_t i = 0; bad[i]; i++) {
+    u = user_at(bad[i]);
+    expect_fail(&cfg, &u, "refusing a home at, below or above the system path");
+  }
+  assert_false(exists("/etc/bt-home-test-x"));
+  assert_false(exists("/usr/local/bt-home-test"));
+  assert_false(exists("/dev/shm/bt-home-test"));
+
+  /* berth's own run directory and the engine socket's directory */
+  assert_int_equal(mkdir(path("rundir"), 0755), 0);
+  berth_session_set_rundir(path("rundir"));
+  u = user_at(path("rundir/u"));
+  expect_fail(&cfg, &u, "system path");
+  assert_false(exists(path("rundir/u")));
+  assert_int_equal(mkdir(path("engine"), 0755), 0);
+  cfg.engine.socket = path("engine/docker.sock");
+  u = user_at(path("engine"));
+  expect_fail(&cfg, &u, "system path");
+  u = user_at(path("engine/u"));
+  expect_fail(&cfg, &u, "system path");
+  cfg.engine.socket = NULL;
+
+  /* a link (root's own, so creation would follow it) into the run
+   * directory: the real location decides, for an existing home and for
+   * one about to be created */
+  assert_int_equal(mkdir(path("rundir/x"), 0700), 0);
+  assert_int_equal(chown(path("rundir/x"), UID, GID), 0);
+  assert_int_equal(symlink(path("rundir"), path("via")), 0);
+  u = user_at(path("via/x"));
+  expect_fail(&cfg, &u, "(really ");
+  u = user_at(path("via/new"));
+  expect_fail(&cfg, &u, "(really ");
+  assert_false(exists(path("rundir/new")));
+  berth_session_set_rundir(NULL);
+  /* the same home is fine once that is no run directory */
+  u = user_at(path("via/x"));
+  assert_false(ensure_ok(&cfg, &u));
+}
+
+/* The user's own home, writable by everyone: refused; group-writable: the
+ * admin's choice. */
+static void
+test_existing_modes(void **state)
+{
+  struct berth_config cfg = config(true, NULL, 0700);
+  struct berth_user u = user_at(path("open"));
+
+  assert_int_equal(mkdir(u.home, 0700), 0);
+  assert_int_equal(chown(u.home, UID, GID), 0);
+  assert_int_equal(chmod(u.home, 0777), 0);
+  expect_fail(&cfg, &u, "writable by everyone (mode 0777)");
+  assert_int_equal(chmod(u.home, 0770), 0);
+  assert_false(ensure_ok(&cfg, &u));
 }
 
 static void
@@ -545,6 +614,8 @@ main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_create_nested),
     cmocka_unit_test(test_existing_untouched),
+    cmocka_unit_test(test_system_paths),
+    cmocka_unit_test(test_existing_modes),
     cmocka_unit_test(test_mode_from_config),
     cmocka_unit_test(test_parent_symlink),
     cmocka_unit_test(test_parent_root_symlink),
