@@ -46,6 +46,9 @@ enum {
 /* Seconds the engine gives the keeper between SIGTERM and SIGKILL.  The
  * keeper exits on SIGTERM at once; the bound only matters for a custom one. */
 #define STOP_TIMEOUT_S 10
+/* How long gc waits for a user's lock before it skips the user for this run
+ * (a login holds it for a container create and start). */
+#define GC_LOCK_WAIT_MS 5000L
 
 static const char *prog = "berthctl";
 
@@ -1021,6 +1024,7 @@ cmd_gc(struct ctl *c)
     const char *act;
     long long idle;
     char idle_s[32], tmo_s[32], extra[128];
+    long lock_ms;
     int lock;
 
     if (gc_settings(c, r->user, &timeout, &ol, &gone) < 0) {
@@ -1050,12 +1054,26 @@ cmd_gc(struct ctl *c)
     }
 
     /* Decide again under the user's lock: a login may have come in since
-     * the list was taken. */
-    lock = berth_session_lock(r->name, berth_box_lock_timeout(c->cfg), &err);
+     * the list was taken.  A short wait only: the holder may be a login
+     * that is slow, or a berth-shell its user stopped (the lock then says
+     * so at once).  Either way this user is skipped for this run, logged,
+     * and the next run tries again; one busy user never holds up gc for
+     * the others. */
+    snprintf(extra, sizeof(extra), "idle=%lld idle_timeout=%" PRId64, idle, timeout);
+    lock_ms = berth_box_lock_timeout(c->cfg);
+    lock = berth_session_lock(r->name, lock_ms < GC_LOCK_WAIT_MS ? lock_ms : GC_LOCK_WAIT_MS,
+                              &err);
     if (lock < 0) {
-      warn_err(r->name, err);
+      if (err->kind == BERTH_E_SESSION && (err->status == EBUSY || err->status == ETIMEDOUT)) {
+        berth_log(LOG_NOTICE, "action=%s user=%s container=%s trigger=gc %s outcome=skipped "
+                  "reason=%s", act, BERTH_LOG_VAL(r->user), BERTH_LOG_VAL(r->name), extra,
+                  BERTH_LOG_VAL(err->msg));
+        printf("skip %s (user %s): user busy, skipped: %s\n", r->name, r->user, err->msg);
+      } else {
+        warn_err(r->name, err);
+        rc = EXIT_PROBLEM;
+      }
       berth_error_release(&err);
-      rc = EXIT_PROBLEM;
       continue;
     }
     row_sessions(r);

@@ -29,7 +29,9 @@ int berth_session_rundir_open(const char *sub, const char *name, bool create,
                               berth_error_t *err);
 
 /* Take the per-container lock (flock), waiting at most timeout_ms.  Returns
- * an fd (O_CLOEXEC) to pass to berth_session_unlock, or -1. */
+ * an fd (O_CLOEXEC) to pass to berth_session_unlock, or -1: status
+ * ETIMEDOUT when the wait ran out, EBUSY at once (within about half a
+ * second) when the process holding it is stopped (SIGSTOP, a debugger). */
 int berth_session_lock(const char *name, long timeout_ms, berth_error_t *err);
 void berth_session_unlock(int fd);
 

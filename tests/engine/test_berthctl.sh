@@ -314,6 +314,32 @@ assert_eq "stopped berth-$ud" "$(grep -E "berth-(${ua}|${ub}|${uc}|${ud}) " <<<"
 assert_eq exited "$(docker inspect -f '{{.State.Status}}' "berth-$ud")" "gc stopped berth-$ud (on_logout keep -> stop)"
 check "gc's stop is logged" log_has "action=stop user=$ud container=berth-$ud trigger=gc idle="
 
+# A user stops their own berth-shell while it holds their lock (it runs
+# with their real uid, so SIGSTOP is theirs to send).  gc must not wait out
+# the lock: it skips that user at once, says so, logs it, and goes on.
+python3 -c 'import fcntl, os, signal, sys
+f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); os.kill(os.getpid(), signal.SIGSTOP)' \
+	"/run/berth/lock/berth-$ua.lock" &
+holder=$!
+on_exit "kill -KILL $holder 2>/dev/null"
+wait_until 10 sh -c "grep -q '^State:[[:space:]]*T' /proc/$holder/status" ||
+	fail "the lock holder did not stop"
+t0=$(date +%s%N)
+run ctl_logged gc --now $((now + 7200))
+dt_ms=$((($(date +%s%N) - t0) / 1000000))
+assert_eq 0 "$rc" "gc with a stopped lock holder exits 0 (a skip is not a failure)"
+check "gc does not wait for a stopped lock holder (took ${dt_ms} ms)" test "$dt_ms" -lt 4000
+assert_contains "$out" "skip berth-$ua (user $ua): user busy, skipped: the lock of berth-$ua is held by pid $holder, which is stopped" \
+	"gc says it skipped the busy user and why"
+assert_eq running "$(docker inspect -f '{{.State.Status}}' "berth-$ua")" "the skipped container was left alone"
+assert_contains "$out" "stopped berth-$ub" "gc went on with the other users"
+check "the skip is logged" \
+	log_has "action=stop user=$ua container=berth-$ua trigger=gc idle="
+check "... as outcome=skipped with the reason" \
+	sh -c "grep -F 'container=berth-$ua trigger=gc' '$log' | grep -q 'outcome=skipped reason=\"the lock of berth-$ua is held by pid $holder, which is stopped'"
+kill -KILL "$holder"
+wait "$holder" 2>/dev/null || true
+
 write_config remove
 run ctl_logged gc --now $((now + 7200))
 assert_eq 0 "$rc" "gc --now exits 0"
