@@ -573,18 +573,39 @@ struct source {
   char *scratch;      /* made on demand when fresh is NULL, never started */
 };
 
+/* "HOST:PID-STARTTIME" of this process. */
+static int
+scratch_owner(char *buf, size_t len)
+{
+  char host[256], id[64];
+
+  if (gethostname(host, sizeof(host)) < 0)
+    return -1;
+  host[sizeof(host) - 1] = '\0';
+  if (berth_session_proc_id(getpid(), id, sizeof(id)) < 0)
+    return -1;
+  snprintf(buf, len, "%s:%s", host, id);
+  return 0;
+}
+
 static const char *
 source_container(struct source *s, berth_error_t *err)
 {
   cleanup_json json_t *spec = NULL;
+  char owner[320];
 
   if (s->fresh != NULL)
     return s->fresh;
   if (s->scratch != NULL)
     return s->scratch;
-  spec = json_pack("{s:s, s:[s], s:{s:s}, s:b, s:{s:s}}", "Image", s->image_id, "Entrypoint",
-                   BERTH_KEEPER_TARGET, "Labels", "berth.scratch", s->b->user->name,
-                   "NetworkDisabled", 1, "HostConfig", "NetworkMode", "none");
+  /* who made it (host and process), so that berthctl gc can tell one left
+   * behind by a killed login from one in use (berth_box_sweep_scratch) */
+  if (scratch_owner(owner, sizeof(owner)) < 0)
+    return berth_error_errno(err, BERTH_E_INTERNAL, errno, "naming this process"), NULL;
+  spec = json_pack("{s:s, s:[s], s:{s:s, s:s}, s:b, s:{s:s}}", "Image", s->image_id,
+                   "Entrypoint", BERTH_KEEPER_TARGET, "Labels", BERTH_LABEL_SCRATCH,
+                   s->b->user->name, BERTH_LABEL_SCRATCH_OWNER, owner, "NetworkDisabled", 1,
+                   "HostConfig", "NetworkMode", "none");
   if (spec == NULL)
     return oom(err), NULL;
   if (berth_engine_container_create(s->e, NULL, spec, &s->scratch, err) < 0) {
@@ -1365,4 +1386,62 @@ berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *r
 out:
   berth_session_unlock(lock);
   return ret;
+}
+
+/* ---------------------------------------------------------------- leftovers
+ * A scratch container lives for the few archive reads of source_done; one
+ * that outlives its maker (SIGKILL between create and remove, an engine
+ * that failed the remove) stays forever, never started.  gc removes those
+ * whose maker on this host is gone, and those of other hosts (or from a
+ * berth without the owner label) once they are older than max_age_s: a
+ * live scratch container is never that old. */
+int
+berth_box_sweep_scratch(struct berth_engine *e, time_t now, time_t max_age_s, int *removed,
+                        berth_error_t *err)
+{
+  cleanup_json json_t *list = NULL;
+  char host[256];
+  size_t i;
+  json_t *item;
+
+  *removed = 0;
+  if (gethostname(host, sizeof(host)) < 0)
+    return berth_error_errno(err, BERTH_E_INTERNAL, errno, "gethostname");
+  host[sizeof(host) - 1] = '\0';
+  if (berth_engine_container_list(e, BERTH_LABEL_SCRATCH, &list, err) < 0)
+    return -1;
+  json_array_foreach(list, i, item) {
+    json_t *labels = json_object_get(item, "Labels");
+    const char *id = json_string_value(json_object_get(item, "Id"));
+    const char *state = json_string_value(json_object_get(item, "State"));
+    const char *owner = json_string_value(json_object_get(labels, BERTH_LABEL_SCRATCH_OWNER));
+    const char *user = json_string_value(json_object_get(labels, BERTH_LABEL_SCRATCH));
+    json_int_t created = json_integer_value(json_object_get(item, "Created"));
+    const char *colon = owner ? strrchr(owner, ':') : NULL;
+    bool ours = colon && (size_t)(colon - owner) == strlen(host)
+                && strncmp(owner, host, strlen(host)) == 0;
+    const char *why;
+    berth_error_t rm_err = NULL;
+
+    if (id == NULL || state == NULL || strcmp(state, "created") != 0)
+      continue; /* never started; anything else is not one of ours */
+    if (ours && !berth_session_proc_id_live(colon + 1))
+      why = "maker-gone";
+    else if (!ours && created > 0 && now - (time_t)created > max_age_s)
+      why = "old";
+    else
+      continue;
+    if (berth_engine_container_remove(e, id, true, &rm_err) < 0) {
+      berth_log(LOG_WARNING, "action=sweep leftover=scratch container=%.12s user=%s "
+                "outcome=failed error=%s: %s", id, BERTH_LOG_VAL(user),
+                berth_error_kind_name(rm_err->kind), BERTH_LOG_TEXT(rm_err->msg));
+      berth_error_release(&rm_err);
+      continue;
+    }
+    berth_log(LOG_NOTICE, "action=sweep leftover=scratch container=%.12s user=%s why=%s "
+              "age=%lld outcome=ok", id, BERTH_LOG_VAL(user), why,
+              (long long)(now - (time_t)created));
+    (*removed)++;
+  }
+  return 0;
 }

@@ -507,6 +507,71 @@ create_home(const struct berth_config *cfg, const struct berth_user *u, int pare
   return 0;
 }
 
+/* ------------------------------------------------------------ leftovers
+ * A berth killed (SIGKILL, a crash, the host going down) while it copies
+ * skel leaves its root:root 0700 temporary behind, with the user's skel
+ * files in it.  Nobody but root can reach it, but it is clutter that
+ * nothing else removes.  berthctl gc calls this for the parent directory of
+ * every home it knows.  Only entries named exactly like create_home's, that
+ * are directories owned by root (not handed to the user yet) and unchanged
+ * for min_age seconds, so a first login copying skel right now is left
+ * alone.  Removal is fd-relative and never follows a link (remove_contents).
+ */
+static bool
+is_temp_name(const char *n)
+{
+  static const char prefix[] = ".berth-newhome.";
+  size_t pl = sizeof(prefix) - 1;
+  return strncmp(n, prefix, pl) == 0 && strlen(n + pl) == 16
+         && strspn(n + pl, "0123456789abcdef") == 16;
+}
+
+int
+berth_home_sweep(const char *home, time_t now, time_t min_age, int *removed, berth_error_t *err)
+{
+  cleanup_close int parent = -1;
+  cleanup_free char *last = NULL;
+  cleanup_dir DIR *d = NULL;
+  struct dirent *e;
+
+  *removed = 0;
+  if (check_home_path(home, err) < 0)
+    return -1;
+  parent = berth_path_open(home, BERTH_PATH_PARENT, BERTH_E_HOME, &last, err);
+  if (parent < 0) {
+    if ((*err)->status == ENOENT) { /* no parent: nothing was ever made there */
+      berth_error_release(err);
+      return 0;
+    }
+    return berth_error_wrap(err, "sweeping next to home %s", home);
+  }
+  d = open_dir_stream(parent);
+  if (d == NULL)
+    return berth_error_errno(err, BERTH_E_HOME, errno, "sweeping next to home %s", home);
+  while ((e = readdir(d)) != NULL) {
+    cleanup_close int fd = -1;
+    struct stat st, st2;
+
+    if (!is_temp_name(e->d_name) || fstatat(parent, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0
+        || !S_ISDIR(st.st_mode) || st.st_uid != 0 || now - st.st_mtime < min_age)
+      continue;
+    fd = openat(parent, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino
+        || st2.st_uid != 0)
+      continue;
+    remove_contents(fd, 0);
+    if (unlinkat(parent, e->d_name, AT_REMOVEDIR) < 0) {
+      berth_log(LOG_WARNING, "action=sweep leftover=home-temp home=%s name=%s outcome=failed "
+                "error=home: %m", BERTH_LOG_VAL(home), e->d_name);
+      continue;
+    }
+    berth_log(LOG_NOTICE, "action=sweep leftover=home-temp home=%s name=%s age=%lld outcome=ok",
+              BERTH_LOG_VAL(home), e->d_name, (long long)(now - st.st_mtime));
+    (*removed)++;
+  }
+  return 0;
+}
+
 int
 berth_home_ensure(const struct berth_config *cfg, const struct berth_user *u, bool *created,
                   berth_error_t *err)

@@ -230,6 +230,24 @@ record_live(pid_t pid, unsigned long long starttime)
   return proc_stat(pid, NULL, &now) == 0 && now == starttime;
 }
 
+int
+berth_session_proc_id(pid_t pid, char *buf, size_t len)
+{
+  unsigned long long starttime;
+  if (proc_stat(pid, NULL, &starttime) < 0)
+    return -1;
+  snprintf(buf, len, "%ld-%llu", (long) pid, starttime);
+  return 0;
+}
+
+bool
+berth_session_proc_id_live(const char *id)
+{
+  pid_t pid;
+  unsigned long long starttime;
+  return parse_record(id, &pid, &starttime) && record_live(pid, starttime);
+}
+
 /* Field 3 (state: R S D T t Z ...) of /proc/PID/stat, or 0. */
 static char
 proc_state(pid_t pid)

@@ -26,6 +26,7 @@
 #include "berth/container.h"
 #include "berth/engine.h"
 #include "berth/error.h"
+#include "berth/home.h"
 #include "berth/log.h"
 #include "berth/session.h"
 #include "berth/user.h"
@@ -49,6 +50,12 @@ enum {
 /* How long gc waits for a user's lock before it skips the user for this run
  * (a login holds it for a container create and start). */
 #define GC_LOCK_WAIT_MS 5000L
+/* Leftovers gc sweeps (docs/security.md "Logging, homes and leftovers"): a
+ * first login's home temporary unchanged this long is dead (a skel copy
+ * takes seconds); a scratch container berth cannot ask about (another
+ * host's) this old is too (one lives for a few archive reads). */
+#define GC_HOME_TEMP_AGE_S 600
+#define GC_SCRATCH_AGE_S 3600
 
 static const char *prog = "berthctl";
 
@@ -1003,6 +1010,63 @@ gc_idle(const struct row *r, time_t now)
   return (long long) now - (long long) (r->idle_since ? r->idle_since : r->created);
 }
 
+/* The leftovers of killed logins: home temporaries next to the homes of the
+ * users berth has containers for (each parent directory once), and scratch
+ * containers.  By the real clock, never --now: what is in progress stays. */
+static int
+gc_sweep(struct ctl *c, const struct row *rows, size_t n)
+{
+  berth_error_t err = NULL;
+  char **parents = calloc(n + 1, sizeof(char *));
+  size_t np = 0;
+  time_t now = time(NULL);
+  int rc = EXIT_OK, removed;
+
+  if (parents == NULL) {
+    warn("out of memory");
+    return EXIT_PROBLEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct berth_user *u = NULL;
+    char *slash;
+    cleanup_free char *dir = NULL;
+    bool seen = false;
+
+    if (*rows[i].user == '\0' || berth_user_lookup(rows[i].user, &u, &err) < 0) {
+      berth_error_release(&err); /* gone accounts: gc_settings already said so */
+      continue;
+    }
+    dir = u->home ? strdup(u->home) : NULL;
+    if (dir != NULL && (slash = strrchr(dir, '/')) != NULL)
+      slash[slash == dir ? 1 : 0] = '\0';
+    for (size_t j = 0; dir != NULL && j < np && !seen; j++)
+      seen = strcmp(parents[j], dir) == 0;
+    if (dir != NULL && !seen) {
+      if (berth_home_sweep(u->home, now, GC_HOME_TEMP_AGE_S, &removed, &err) < 0) {
+        warn_err(u->home, err);
+        berth_error_release(&err);
+        rc = EXIT_PROBLEM;
+      } else if (removed > 0) {
+        printf("removed %d leftover home temporar%s in %s\n", removed, removed == 1 ? "y" : "ies",
+               dir);
+      }
+      parents[np++] = steal_pointer(&dir);
+    }
+    berth_user_free(u);
+  }
+  for (size_t j = 0; j < np; j++)
+    free(parents[j]);
+  free(parents);
+  if (berth_box_sweep_scratch(c->engine, now, GC_SCRATCH_AGE_S, &removed, &err) < 0) {
+    warn_err("scratch containers", err);
+    berth_error_release(&err);
+    rc = EXIT_PROBLEM;
+  } else if (removed > 0) {
+    printf("removed %d leftover scratch container%s\n", removed, removed == 1 ? "" : "s");
+  }
+  return rc;
+}
+
 static int
 cmd_gc(struct ctl *c)
 {
@@ -1100,6 +1164,8 @@ cmd_gc(struct ctl *c)
     }
     berth_session_unlock(lock);
   }
+  if (!c->o.dry_run && gc_sweep(c, rows, n) != EXIT_OK)
+    rc = EXIT_PROBLEM;
   if (c->o.verbose && acted == 0)
     printf("nothing to do\n");
   rows_free(rows, n);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -608,6 +609,60 @@ test_concurrent(void **state)
   assert_int_equal(count_entries(path("race")), 1);
 }
 
+/* What a first login killed while copying skel leaves, and what gc's sweep
+ * removes: only berth's own root-owned temporaries, old enough, never
+ * through a link. */
+static void
+make_old(const char *p)
+{
+  struct timespec t[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+  assert_int_equal(utimensat(AT_FDCWD, p, t, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static void
+test_sweep(void **state)
+{
+  berth_error_t err = NULL;
+  struct berth_user u = user_at(path("sweep/vera"));
+  int removed = -1;
+
+  assert_int_equal(mkdir(path("sweep"), 0755), 0);
+  /* a stale leftover with a tree and a link to a file outside in it */
+  assert_int_equal(mkdir(path("sweep/.berth-newhome.0123456789abcdef"), 0700), 0);
+  assert_int_equal(mkdir(path("sweep/.berth-newhome.0123456789abcdef/.config"), 0700), 0);
+  write_file(path("sweep/.berth-newhome.0123456789abcdef/.config/x"), "x\n", 0600);
+  write_file(path("outside"), "keep me\n", 0600);
+  assert_int_equal(symlink(path("outside"), path("sweep/.berth-newhome.0123456789abcdef/ln")), 0);
+  assert_int_equal(symlink(path("skel"), path("sweep/.berth-newhome.0123456789abcdef/dirln")), 0);
+  make_old(path("sweep/.berth-newhome.0123456789abcdef"));
+  /* one in progress: fresh */
+  assert_int_equal(mkdir(path("sweep/.berth-newhome.fedcba9876543210"), 0700), 0);
+  /* old, but handed to the user already, or not berth's name, or a link */
+  assert_int_equal(mkdir(path("sweep/.berth-newhome.1111111111111111"), 0700), 0);
+  assert_int_equal(chown(path("sweep/.berth-newhome.1111111111111111"), UID, GID), 0);
+  make_old(path("sweep/.berth-newhome.1111111111111111"));
+  assert_int_equal(mkdir(path("sweep/.berth-newhome.x"), 0700), 0);
+  make_old(path("sweep/.berth-newhome.x"));
+  assert_int_equal(symlink(path("skel"), path("sweep/.berth-newhome.2222222222222222")), 0);
+  make_old(path("sweep/.berth-newhome.2222222222222222"));
+
+  assert_int_equal(berth_home_sweep(u.home, time(NULL), 600, &removed, &err), 0);
+  assert_null(err);
+  assert_int_equal(removed, 1);
+  assert_false(exists(path("sweep/.berth-newhome.0123456789abcdef")));
+  assert_string_equal(read_text(path("outside")), "keep me\n");
+  assert_string_equal(read_text(path("skel/.bashrc")), "# bashrc from skel\n");
+  assert_true(exists(path("sweep/.berth-newhome.fedcba9876543210")));
+  assert_true(exists(path("sweep/.berth-newhome.1111111111111111")));
+  assert_true(exists(path("sweep/.berth-newhome.x")));
+  assert_true(exists(path("sweep/.berth-newhome.2222222222222222")));
+
+  /* a parent that does not exist: nothing to do */
+  u = user_at(path("nosuchparent/w"));
+  assert_int_equal(berth_home_sweep(u.home, time(NULL), 600, &removed, &err), 0);
+  assert_int_equal(removed, 0);
+}
+
 int
 main(void)
 {
@@ -625,6 +680,7 @@ main(void)
     cmocka_unit_test(test_bad_paths),
     cmocka_unit_test(test_failed_copy_leaves_nothing),
     cmocka_unit_test(test_concurrent),
+    cmocka_unit_test(test_sweep),
   };
   if (geteuid() != 0) {
     const char *ci = getenv("CI");
