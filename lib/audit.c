@@ -1072,10 +1072,10 @@ cand_add(struct cand **c, size_t *n, const char *name, const char *why, berth_er
  * groups (listed members and those whose primary group it is), kept when
  * the policy berths them, and of those one per distinct (shell, groups):
  * sshd says the same for two users that agree on both, unless a `Match
- * User` names one of them. */
+ * User` names one of them.  *skipped counts the kinds beyond MAX_PROFILES. */
 static int
 pick_users(const struct berth_config *cfg, const char *shell_path, struct berth_audit_user **out,
-           size_t *n_out, berth_error_t *err)
+           size_t *n_out, size_t *skipped, berth_error_t *err)
 {
   struct cand *c = NULL;
   size_t nc = 0, n = 0;
@@ -1085,6 +1085,20 @@ pick_users(const struct berth_config *cfg, const char *shell_path, struct berth_
   int rc = -1;
   struct passwd *pw;
 
+  size_t n_only = berth_strv_len(only);
+  cleanup_free gid_t *only_gid = calloc(n_only + 1, sizeof(gid_t));
+  cleanup_free bool *only_known = calloc(n_only + 1, sizeof(bool));
+
+  if (only_gid == NULL || only_known == NULL)
+    return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
+  /* once, not per passwd entry: each is a directory query with LDAP */
+  for (size_t g = 0; g < n_only; g++) {
+    struct group *gr = getgrnam(only[g]);
+    if (gr) {
+      only_gid[g] = gr->gr_gid;
+      only_known[g] = true;
+    }
+  }
   /* getpwent/getgrnam are not reentrant; berthctl is single-threaded and
    * nothing else in it enumerates meanwhile. */
   setpwent();
@@ -1092,9 +1106,8 @@ pick_users(const struct berth_config *cfg, const char *shell_path, struct berth_
     if (is_berth_shell(pw->pw_shell, shell_path) &&
         cand_add(&c, &nc, pw->pw_name, "login shell berth-shell", err) < 0)
       break;
-    for (size_t g = 0; only && only[g]; g++) {
-      struct group *gr = getgrnam(only[g]);
-      if (gr && gr->gr_gid == pw->pw_gid) {
+    for (size_t g = 0; g < n_only; g++) {
+      if (only_known[g] && only_gid[g] == pw->pw_gid) {
         cleanup_free char *why = berth_asprintf(err, "primary group %s", only[g]);
         if (why == NULL || cand_add(&c, &nc, pw->pw_name, why, err) < 0)
           goto out_ent;
@@ -1114,7 +1127,7 @@ out_ent:
     }
   }
 
-  for (size_t i = 0; i < nc && n < MAX_PROFILES; i++) {
+  for (size_t i = 0; i < nc; i++) {
     struct berth_user *bu = NULL;
     berth_error_t lerr = NULL;
     cleanup_free char *key = NULL;
@@ -1130,7 +1143,11 @@ out_ent:
     }
     key = berth_asprintf(err, "%s", bu->shell ? bu->shell : "");
     for (size_t g = 0; key && g < bu->n_groups; g++) {
-      char *k2 = berth_asprintf(err, "%s:%s", key, bu->groups[g].name ? bu->groups[g].name : "?");
+      char *k2;
+      /* a user-private group (useradd -U) makes no user different */
+      if (g == 0 && bu->groups[g].name && strcmp(bu->groups[g].name, bu->name) == 0)
+        continue;
+      k2 = berth_asprintf(err, "%s:%s", key, bu->groups[g].name ? bu->groups[g].name : "?");
       free(key);
       key = k2;
     }
@@ -1138,6 +1155,11 @@ out_ent:
       berth_user_free(bu);
       if (key == NULL)
         goto out;
+      continue;
+    }
+    if (n >= MAX_PROFILES) {
+      (*skipped)++;
+      berth_user_free(bu);
       continue;
     }
     nu = realloc(u, (n + 1) * sizeof(*nu));
@@ -1402,7 +1424,7 @@ berth_audit_run(const struct berth_config *cfg, const struct berth_audit_opts *o
   struct berth_audit_opts o = *opts;
   struct berth_audit *a = NULL;
   struct berth_audit_user *users = NULL;
-  size_t n_users = 0;
+  size_t n_users = 0, skipped = 0;
   bool usepam = false, sshd_ok = false;
   cleanup_free char *pam_path = NULL;
   int rc = -1;
@@ -1420,8 +1442,15 @@ berth_audit_run(const struct berth_config *cfg, const struct berth_audit_opts *o
     return -1;
   if (audit_policy_groups(a, cfg) < 0)
     goto oom;
-  if (pick_users(cfg, o.shell_path, &users, &n_users, err) < 0)
+  if (pick_users(cfg, o.shell_path, &users, &n_users, &skipped, err) < 0)
     goto out;
+  if (skipped > 0 &&
+      add_fmt(a, BERTH_AUDIT_NOTE, "audit-users-capped", NULL,
+              "their Match User blocks, if any, are not seen",
+              "audit them with a config whose policy.only_groups selects them",
+              "audit: %zu more berthed users with other shells or groups were not asked about "
+              "(at most %d kinds)", skipped, MAX_PROFILES) < 0)
+    goto oom;
   if (n_users == 0) {
     if (synthetic_user(cfg, o.shell_path, &users, err) < 0)
       goto out;

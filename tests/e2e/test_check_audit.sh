@@ -39,7 +39,7 @@ rc=0
 assert_eq 2 "$rc" "check --json --no-audit is a usage error"
 
 require_root
-require_cmd useradd userdel groupadd groupdel python3 add-shell remove-shell
+require_cmd useradd userdel usermod groupadd groupdel python3 add-shell remove-shell
 [ -x /usr/sbin/sshd ] || skip "needs /usr/sbin/sshd (openssh-server)"
 shell=${BERTH_BINDIR:-/usr/bin}/berth-shell
 [ -u "$shell" ] || skip "$shell is not installed setuid root (make install)"
