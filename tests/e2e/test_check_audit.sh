@@ -56,11 +56,8 @@ useradd -M -d "/home/$UL" -s "$shell" -G "$G" "$UL" || fail "useradd $UL"
 on_exit "userdel '$UL' 2>/dev/null"
 useradd -M -d "/home/$UF" -s /bin/sh -G "$G" "$UF" || fail "useradd $UF"
 on_exit "userdel '$UF' 2>/dev/null"
-# deploy-local.md registers the shell; do the same while the test runs
-if ! grep -qxF "$shell" /etc/shells; then
-	add-shell "$shell" || fail "add-shell $shell"
-	on_exit "remove-shell '$shell'"
-fi
+unregistered=false
+grep -qxF "$shell" /etc/shells || unregistered=true
 
 conf=$TEST_TMPDIR/berth.conf
 cat >"$conf" <<EOF
@@ -81,12 +78,26 @@ pam_dir() {
 	printf '%s\n' "$d"
 }
 
+# sshd -T loads the host keys; a machine without them (openssh-server
+# installed, keys never generated) gets test keys through a copy of the file
+stock_sshd_config=/etc/ssh/sshd_config
+if ! ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1; then
+	ssh-keygen -q -t ed25519 -N '' -f "$TEST_TMPDIR/hostkey" || fail "ssh-keygen"
+	{ echo "HostKey $TEST_TMPDIR/hostkey"; cat /etc/ssh/sshd_config; } >"$TEST_TMPDIR/stock_sshd_config"
+	stock_sshd_config=$TEST_TMPDIR/stock_sshd_config
+	diag "no host keys in /etc/ssh: using a test key"
+fi
+with_hostkey() { # FILE: prepend the test host key when there is one
+	[ "$stock_sshd_config" = /etc/ssh/sshd_config ] && return 0
+	{ echo "HostKey $TEST_TMPDIR/hostkey"; cat "$1"; } >"$1.k" && mv "$1.k" "$1"
+}
+
 # ---------------------------------------------------------------- stock Debian
 cp "$fixtures/pam.d-debian12/sshd" "$TEST_TMPDIR/stock-sshd"
 printf 'session    optional     pam_berth.so\n' >>"$TEST_TMPDIR/stock-sshd"
 stock_pam=$(pam_dir stock "$TEST_TMPDIR/stock-sshd")
 
-audit -c "$conf" --sshd-config /etc/ssh/sshd_config --pam-dir "$stock_pam"
+audit -c "$conf" --sshd-config "$stock_sshd_config" --pam-dir "$stock_pam"
 assert_eq 1 "$rc" "stock sshd_config + stock PAM stack: check exits 1"
 assert_contains "$out" "audit: sshd and PAM as seen by $UL (login shell berth-shell)" "the berthed users are the ones sshd is asked about"
 assert_contains "$err" "berthctl: door: sshd: AllowTcpForwarding yes" "stock: TCP forwarding is named"
@@ -102,13 +113,22 @@ assert_contains "$err" "door: sshd: login shell /bin/sh and ForceCommand none: n
 assert_contains "$err" "door: sshd: PermitUserRC yes, login shell /bin/sh" "stock: ~/.ssh/rc on the host is named"
 not_contains "$err" "PermitUserRC yes, login shell $shell" "~/.ssh/rc through berth-shell is no door"
 
+if $unregistered; then
+	assert_contains "$err" "problem: berth-shell: $shell is not in /etc/shells (for $UL)" "a login shell missing from /etc/shells is named"
+fi
+# deploy-local.md registers the shell; do the same while the test runs
+if $unregistered; then
+	add-shell "$shell" || fail "add-shell $shell"
+	on_exit "remove-shell '$shell'"
+fi
+
 # Without pam_berth, user_readenv itself is the door.
 stock_nob=$(pam_dir stock-nob "$fixtures/pam.d-debian12/sshd")
-audit -c "$conf" --sshd-config /etc/ssh/sshd_config --pam-dir "$stock_nob"
+audit -c "$conf" --sshd-config "$stock_sshd_config" --pam-dir "$stock_nob"
 assert_contains "$err" "door: pam: $stock_nob/sshd:47: pam_env.so user_readenv=1" "stock without pam_berth: user_readenv is a door"
 assert_contains "$err" "door: pam: pam_berth.so does not run in the session stack of $stock_nob/sshd" "stock without pam_berth: the missing module is named"
 
-audit -c "$conf" --json --sshd-config /etc/ssh/sshd_config --pam-dir "$stock_pam"
+audit -c "$conf" --json --sshd-config "$stock_sshd_config" --pam-dir "$stock_pam"
 assert_eq 1 "$rc" "--json: exit 1 while doors are open"
 check "--json: one object per finding with id, severity, what, risk, fix; the doors are there" \
 	python3 -c '
@@ -124,6 +144,7 @@ assert any(sys.argv[2] in x["users"] for x in f if x["id"] == "sshd-tcp-forwardi
 
 # ---------------------------------------------------------------- the guide
 sed "s/berthed/$G/g" "$top_srcdir/etc/sshd_config.example" >"$TEST_TMPDIR/guide_sshd_config"
+with_hostkey "$TEST_TMPDIR/guide_sshd_config"
 sed "s/berthed/$G/g" "$top_srcdir/etc/pam.d-sshd.example" >"$TEST_TMPDIR/guide-sshd"
 guide_pam=$(pam_dir guide "$TEST_TMPDIR/guide-sshd")
 
@@ -134,7 +155,7 @@ assert_contains "$out" "audit: no open door" "the guide's configuration: the aud
 assert_contains "$out" "audit: sshd and PAM as seen by $UF (member of $G)" "the guide: both users were audited"
 
 # The way an admin applies it: Debian's stock file with the Match block appended.
-{ cat /etc/ssh/sshd_config; sed -n '/^Match /,$p' "$TEST_TMPDIR/guide_sshd_config"; } >"$TEST_TMPDIR/appended"
+{ cat "$stock_sshd_config"; sed -n '/^Match /,$p' "$TEST_TMPDIR/guide_sshd_config"; } >"$TEST_TMPDIR/appended"
 audit -c "$conf" --sshd-config "$TEST_TMPDIR/appended" --pam-dir "$guide_pam"
 assert_eq 0 "$rc" "stock sshd_config + the guide's Match block: clean"
 assert_eq "" "$err" "stock sshd_config + the guide's Match block: nothing on stderr"
@@ -173,8 +194,16 @@ audit -c "$TEST_TMPDIR/nosuch.conf" --sshd-config "$TEST_TMPDIR/guide_sshd_confi
 assert_eq 1 "$rc" "a policy group NSS does not know: check exits 1"
 assert_contains "$err" "problem: config: policy.only_groups: group ${TEST_PREFIX}nosuch does not resolve through NSS" "the unresolved group is named"
 
+# The engine down: the image checks cannot run, the audit still does.
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$TEST_TMPDIR/dead.sock"
+{ echo "engine = { socket = \"$TEST_TMPDIR/dead.sock\"; timeout_ms = 2000; };"; cat "$conf"; } >"$TEST_TMPDIR/dead.conf"
+audit -c "$TEST_TMPDIR/dead.conf" --sshd-config "$stock_sshd_config" --pam-dir "$stock_pam"
+assert_eq 1 "$rc" "engine down: check exits 1"
+assert_contains "$err" "berthctl: engine: the container service is not reachable" "engine down: said in one line"
+assert_contains "$err" "door: sshd: AllowTcpForwarding yes" "engine down: the doors are still named"
+
 # --no-audit keeps check to config, keeper, engine and images
-audit -c "$conf" --no-audit --sshd-config /etc/ssh/sshd_config --pam-dir "$stock_pam"
+audit -c "$conf" --no-audit --sshd-config "$stock_sshd_config" --pam-dir "$stock_pam"
 assert_eq 0 "$rc" "--no-audit: the stock doors are not looked at"
 not_contains "$out" "audit:" "--no-audit: no audit line"
 
