@@ -48,10 +48,14 @@ const char *
 berth_audit_severity_name(enum berth_audit_severity s)
 {
   switch (s) {
-  case BERTH_AUDIT_OK: return "ok";
-  case BERTH_AUDIT_NOTE: return "note";
-  case BERTH_AUDIT_DOOR: return "door";
-  case BERTH_AUDIT_PROBLEM: return "problem";
+  case BERTH_AUDIT_OK:
+    return "ok";
+  case BERTH_AUDIT_NOTE:
+    return "note";
+  case BERTH_AUDIT_DOOR:
+    return "door";
+  case BERTH_AUDIT_PROBLEM:
+    return "problem";
   }
   return "?";
 }
@@ -84,7 +88,8 @@ bool
 berth_audit_failed(const struct berth_audit *a)
 {
   for (size_t i = 0; a && i < a->n; i++)
-    if (a->findings[i].severity == BERTH_AUDIT_DOOR || a->findings[i].severity == BERTH_AUDIT_PROBLEM)
+    if (a->findings[i].severity == BERTH_AUDIT_DOOR
+        || a->findings[i].severity == BERTH_AUDIT_PROBLEM)
       return true;
   return false;
 }
@@ -182,7 +187,7 @@ berth_sshd_parse(const char *text, struct berth_sshd_settings **out, berth_error
     return -1;
   while (p && *p) {
     const char *eol = strchr(p, '\n');
-    size_t len = eol ? (size_t) (eol - p) : strlen(p);
+    size_t len = eol ? (size_t)(eol - p) : strlen(p);
     size_t k = 0, v;
     char **nk, **nv;
 
@@ -208,7 +213,7 @@ berth_sshd_parse(const char *text, struct berth_sshd_settings **out, berth_error
       /* keywords come in lower case from sshd -T; be lenient with fixtures */
       for (char *c = s->keys[s->n - 1]; *c; c++)
         if (*c >= 'A' && *c <= 'Z')
-          *c = (char) (*c - 'A' + 'a');
+          *c = (char)(*c - 'A' + 'a');
     }
     p = eol ? eol + 1 : NULL;
   }
@@ -234,8 +239,8 @@ berth_sshd_subsystem(const struct berth_sshd_settings *s, const char *name)
   size_t nl = strlen(name);
   for (size_t i = 0; s && i < s->n; i++) {
     const char *v = s->values[i];
-    if (strcmp(s->keys[i], "subsystem") != 0 || strncmp(v, name, nl) != 0 ||
-        (v[nl] != ' ' && v[nl] != '\t'))
+    if (strcmp(s->keys[i], "subsystem") != 0 || strncmp(v, name, nl) != 0
+        || (v[nl] != ' ' && v[nl] != '\t'))
       continue;
     v += nl;
     while (*v == ' ' || *v == '\t')
@@ -263,7 +268,7 @@ berth_sshd_permitopen_restricted(const char *value)
     if (*p == '\0')
       break;
     end = p + strcspn(p, " \t");
-    len = (size_t) (end - p);
+    len = (size_t)(end - p);
     if ((len == 3 && strncmp(p, "any", 3) == 0) || (len == 4 && strncmp(p, "none", 4) == 0))
       return false; /* "any" alone means unrestricted; "none" mixed in is not sshd's output */
     /* host:port or [v6]:port; a * anywhere widens it */
@@ -346,21 +351,26 @@ static const struct simple_door {
 } simple_doors[] = {
   { "allowstreamlocalforwarding", "AllowStreamLocalForwarding", "sshd-streamlocal-forwarding",
     "sshd connects and listens on unix sockets of the host for the user (the host's own "
-    "systemd, D-Bus and service sockets)", true },
+    "systemd, D-Bus and service sockets)",
+    true },
   { "allowagentforwarding", "AllowAgentForwarding", "sshd-agent-forwarding",
     "sshd puts the forwarded agent's socket on the host, outside the container, and runs the "
-    "forwarding there", true },
+    "forwarding there",
+    true },
   { "x11forwarding", "X11Forwarding", "sshd-x11-forwarding",
     "sshd runs xauth on the host for the user (reading the home) and serves X11 connections "
-    "there", true },
+    "there",
+    true },
   { "permittunnel", "PermitTunnel", "sshd-tunnel",
     "tun/tap devices carry the user's packets into the host's networks", false },
   { "permituserenvironment", "PermitUserEnvironment", "sshd-user-environment",
     "sshd reads ~/.ssh/environment and environment= in authorized_keys (both in the home) into "
-    "the host processes it starts: LD_PRELOAD runs the user's code on the host", false },
+    "the host processes it starts: LD_PRELOAD runs the user's code on the host",
+    false },
 };
 
-#define FIX_MATCH "under `Match Group` for the berthed groups in sshd_config (etc/sshd_config.example)"
+#define FIX_MATCH                                                                                  \
+  "under `Match Group` for the berthed groups in sshd_config (etc/sshd_config.example)"
 
 int
 berth_audit_sshd_user(struct berth_audit *a, const struct berth_sshd_settings *s,
@@ -380,21 +390,23 @@ berth_audit_sshd_user(struct berth_audit *a, const struct berth_sshd_settings *s
     fc = NULL;
   fc_berth = fc && is_berth_shell(first_word(fc, word, sizeof(word)), shell_path);
 
-  if (!login_berth && !fc_berth && !shell_refuses(u->shell) &&
-      add_fmt(a, BERTH_AUDIT_DOOR, "sshd-no-berth-shell", u->name,
-              "the policy berths these users, but their sessions run on the host, not in a "
-              "container",
-              "give them berth-shell as login shell, or ForceCommand berth-shell " FIX_MATCH,
-              "sshd: login shell %s and ForceCommand %s: not berth-shell", u->shell,
-              fc ? fc : "none") < 0)
+  if (!login_berth && !fc_berth && !shell_refuses(u->shell)
+      && add_fmt(a, BERTH_AUDIT_DOOR, "sshd-no-berth-shell", u->name,
+                 "the policy berths these users, but their sessions run on the host, not in a "
+                 "container",
+                 "give them berth-shell as login shell, or ForceCommand berth-shell " FIX_MATCH,
+                 "sshd: login shell %s and ForceCommand %s: not berth-shell", u->shell,
+                 fc ? fc : "none")
+             < 0)
     goto fail;
-  if (fc && !login_berth && !shell_refuses(u->shell) && shell_reads_rc(u->shell, shell_path) &&
-      add_fmt(a, BERTH_AUDIT_DOOR, "sshd-forcecommand-rc-shell", u->name,
-              "sshd runs the forced command as `SHELL -c` on the host, and this shell first "
-              "reads its rc files from the home (~/.bashrc, ~/.zshenv), which the user writes "
-              "from inside the container",
-              "give ForceCommand users /bin/sh (dash) or berth-shell as login shell",
-              "sshd: ForceCommand %s through login shell %s", fc, u->shell) < 0)
+  if (fc && !login_berth && !shell_refuses(u->shell) && shell_reads_rc(u->shell, shell_path)
+      && add_fmt(a, BERTH_AUDIT_DOOR, "sshd-forcecommand-rc-shell", u->name,
+                 "sshd runs the forced command as `SHELL -c` on the host, and this shell first "
+                 "reads its rc files from the home (~/.bashrc, ~/.zshenv), which the user writes "
+                 "from inside the container",
+                 "give ForceCommand users /bin/sh (dash) or berth-shell as login shell",
+                 "sshd: ForceCommand %s through login shell %s", fc, u->shell)
+             < 0)
     goto fail;
 
   if (!nofwd) {
@@ -409,13 +421,15 @@ berth_audit_sshd_user(struct berth_audit *a, const struct berth_sshd_settings *s
                   "AllowTcpForwarding no " FIX_MATCH "; a bastion for ProxyJump: "
                   "AllowTcpForwarding local and PermitOpen host:port ...",
                   "sshd: AllowTcpForwarding %s (PermitOpen %s, PermitListen %s)", tcp,
-                  popen ? popen : "any", plisten ? plisten : "any") < 0)
+                  popen ? popen : "any", plisten ? plisten : "any")
+          < 0)
         goto fail;
     } else if (tcp && !value_is(tcp, "no")) {
       if (add_fmt(a, BERTH_AUDIT_OK, "sshd-tcp-forwarding", u->name,
                   "forwardings reach only the listed host:port pairs (ProxyJump)", "",
                   "sshd: AllowTcpForwarding %s restricted to PermitOpen %s", tcp,
-                  popen ? popen : "none") < 0)
+                  popen ? popen : "none")
+          < 0)
         goto fail;
     }
   }
@@ -426,26 +440,30 @@ berth_audit_sshd_user(struct berth_audit *a, const struct berth_sshd_settings *s
     if (v == NULL || value_is(v, "no") || (d->forwarding && nofwd))
       continue;
     fix = berth_asprintf(err, "%s no " FIX_MATCH, d->name);
-    if (fix == NULL || add_fmt(a, BERTH_AUDIT_DOOR, d->id, u->name, d->risk, fix, "sshd: %s %s",
-                               d->name, v) < 0)
+    if (fix == NULL
+        || add_fmt(a, BERTH_AUDIT_DOOR, d->id, u->name, d->risk, fix, "sshd: %s %s", d->name, v)
+               < 0)
       goto fail;
   }
-  if (sftp && strcmp(first_word(sftp, word, sizeof(word)), "internal-sftp") == 0 && !fc_berth &&
-      add_fmt(a, BERTH_AUDIT_DOOR, "sshd-internal-sftp", u->name,
-              "internal-sftp is served inside sshd, on the host: no shell runs, berth never "
-              "sees it, and the user reads and writes the host's files",
-              "Subsystem sftp /usr/lib/openssh/sftp-server (berth-shell runs it in the "
-              "container), or ForceCommand berth-shell " FIX_MATCH,
-              "sshd: Subsystem sftp %s", sftp) < 0)
+  if (sftp && strcmp(first_word(sftp, word, sizeof(word)), "internal-sftp") == 0 && !fc_berth
+      && add_fmt(a, BERTH_AUDIT_DOOR, "sshd-internal-sftp", u->name,
+                 "internal-sftp is served inside sshd, on the host: no shell runs, berth never "
+                 "sees it, and the user reads and writes the host's files",
+                 "Subsystem sftp /usr/lib/openssh/sftp-server (berth-shell runs it in the "
+                 "container), or ForceCommand berth-shell " FIX_MATCH,
+                 "sshd: Subsystem sftp %s", sftp)
+             < 0)
     goto fail;
   /* sshd skips ~/.ssh/rc under an admin ForceCommand, and otherwise runs it
    * as `LOGINSHELL -c '/bin/sh ~/.ssh/rc'`: through berth-shell that is in
    * the container. */
-  if (value_is(rc, "yes") && !login_berth && fc == NULL &&
-      add_fmt(a, BERTH_AUDIT_DOOR, "sshd-user-rc", u->name,
-              "sshd runs ~/.ssh/rc, which the user writes from inside the container, on the "
-              "host", "PermitUserRC no " FIX_MATCH " (or berth-shell as login shell)",
-              "sshd: PermitUserRC yes, login shell %s, no ForceCommand", u->shell) < 0)
+  if (value_is(rc, "yes") && !login_berth && fc == NULL
+      && add_fmt(a, BERTH_AUDIT_DOOR, "sshd-user-rc", u->name,
+                 "sshd runs ~/.ssh/rc, which the user writes from inside the container, on the "
+                 "host",
+                 "PermitUserRC no " FIX_MATCH " (or berth-shell as login shell)",
+                 "sshd: PermitUserRC yes, login shell %s, no ForceCommand", u->shell)
+             < 0)
     goto fail;
   return 0;
 fail:
@@ -600,12 +618,12 @@ pam_load_text(const char *dir, const char *path, char *text, const char *only_ty
         end[-1] = ' ';
         more = true;
       }
-      nl = realloc(logical, used + (size_t) (end - s) + 2);
+      nl = realloc(logical, used + (size_t)(end - s) + 2);
       if (nl == NULL)
         return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
       logical = nl;
-      memcpy(logical + used, s, (size_t) (end - s));
-      used += (size_t) (end - s);
+      memcpy(logical + used, s, (size_t)(end - s));
+      used += (size_t)(end - s);
       logical[used++] = ' ';
       logical[used] = '\0';
       if (!more)
@@ -620,8 +638,8 @@ pam_load_text(const char *dir, const char *path, char *text, const char *only_ty
       continue;
     if (strcmp(w[0], "@include") == 0) {
       if (w[1] == NULL)
-        return berth_error_make(err, BERTH_E_CONFIG, EINVAL, "%s:%d: @include without a file",
-                                path, first);
+        return berth_error_make(err, BERTH_E_CONFIG, EINVAL, "%s:%d: @include without a file", path,
+                                first);
       if (pam_load_file(dir, w[1], only_type, chain, depth + 1, st, path, first, err) < 0)
         return -1;
       continue;
@@ -634,7 +652,8 @@ pam_load_text(const char *dir, const char *path, char *text, const char *only_ty
       /* substack keeps jumps inside it; this audit flattens both, which only
        * matters for a jump that would leave the substack (see reached) */
       if (pam_load_file(dir, w[2], w[0][0] == '-' ? w[0] + 1 : w[0], chain, depth + 1, st, path,
-                        first, err) < 0)
+                        first, err)
+          < 0)
         return -1;
       continue;
     }
@@ -645,9 +664,9 @@ pam_load_text(const char *dir, const char *path, char *text, const char *only_ty
 }
 
 static int
-pam_load_file(const char *dir, const char *name, const char *only_type,
-              const struct pam_chain *up, int depth, struct berth_pam_stack *st, const char *from,
-              int from_line, berth_error_t *err)
+pam_load_file(const char *dir, const char *name, const char *only_type, const struct pam_chain *up,
+              int depth, struct berth_pam_stack *st, const char *from, int from_line,
+              berth_error_t *err)
 {
   cleanup_free char *path = NULL, *text = NULL;
   struct pam_chain here;
@@ -682,8 +701,8 @@ berth_pam_load(const char *dir, const char *service, struct berth_pam_stack **ou
 
   if (st == NULL)
     return -1;
-  st->file = service[0] == '/' ? berth_strdup(service, err)
-                               : berth_asprintf(err, "%s/%s", dir, service);
+  st->file
+      = service[0] == '/' ? berth_strdup(service, err) : berth_asprintf(err, "%s/%s", dir, service);
   if (st->file == NULL || pam_load_file(dir, service, NULL, NULL, 0, st, NULL, 0, err) < 0) {
     berth_pam_stack_free(st);
     return -1;
@@ -720,11 +739,11 @@ control_action(const char *control, const char *value, char *buf, size_t len)
     if (eq >= n)
       continue;
     if (eq == strlen(value) && strncmp(w, value, eq) == 0) {
-      snprintf(buf, len, "%.*s", (int) (n - eq - 1), w + eq + 1);
+      snprintf(buf, len, "%.*s", (int)(n - eq - 1), w + eq + 1);
       return buf;
     }
     if (eq == 7 && strncmp(w, "default", 7) == 0 && def == NULL) {
-      snprintf(buf, len, "%.*s", (int) (n - eq - 1), w + eq + 1);
+      snprintf(buf, len, "%.*s", (int)(n - eq - 1), w + eq + 1);
       def = buf;
     }
   }
@@ -754,8 +773,8 @@ in_list(const char *colon_list, char *const *names, const char *single)
 static int
 succeed_if(char *const *args, const char *user, char *const *groups)
 {
-  static const char *const flags[] = { "debug", "use_uid", "quiet", "quiet_fail", "quiet_success",
-                                       "audit", NULL };
+  static const char *const flags[]
+      = { "debug", "use_uid", "quiet", "quiet_fail", "quiet_success", "audit", NULL };
   size_t n = berth_strv_len(args), i = 0;
   bool all = true, conds = false;
 
@@ -830,7 +849,7 @@ berth_pam_reached(const struct berth_pam_stack *st, const char *type, const char
     value = verdict ? "success" : "auth_err";
     action = control_action(e->control, value, buf, sizeof(buf));
     if (action[0] >= '0' && action[0] <= '9')
-      skip = (size_t) strtoul(action, NULL, 10);
+      skip = (size_t)strtoul(action, NULL, 10);
     else if (strcmp(action, "done") == 0 || strcmp(action, "die") == 0)
       stopped = true;
   }
@@ -851,14 +870,14 @@ berth_audit_pam(struct berth_audit *a, const struct berth_pam_stack *st,
    * and pam_env's setcred does what its open_session does: after pam_berth. */
   for (size_t i = 0; i < st->n; i++) {
     const struct berth_pam_entry *e = &st->e[i];
-    if (strcmp(e->type, "auth") == 0 && berth_pam_is(e, "pam_env.so") &&
-        berth_strv_contains(e->args, "user_readenv=1") &&
-        add_fmt(a, BERTH_AUDIT_DOOR, "pam-env-user-readenv", NULL,
-                "sshd runs the auth stack's pam_env again (pam_setcred) after the session "
-                "opened, after pam_berth: ~/.pam_environment (LD_PRELOAD) reaches the host "
-                "processes sshd starts",
-                FIX_READENV,
-                "pam: %s:%d: auth pam_env.so user_readenv=1", e->file, e->line) < 0)
+    if (strcmp(e->type, "auth") == 0 && berth_pam_is(e, "pam_env.so")
+        && berth_strv_contains(e->args, "user_readenv=1")
+        && add_fmt(a, BERTH_AUDIT_DOOR, "pam-env-user-readenv", NULL,
+                   "sshd runs the auth stack's pam_env again (pam_setcred) after the session "
+                   "opened, after pam_berth: ~/.pam_environment (LD_PRELOAD) reaches the host "
+                   "processes sshd starts",
+                   FIX_READENV, "pam: %s:%d: auth pam_env.so user_readenv=1", e->file, e->line)
+               < 0)
       goto oom;
   }
 
@@ -869,59 +888,63 @@ berth_audit_pam(struct berth_audit *a, const struct berth_pam_stack *st,
     berth_pam_reached(st, "session", u->name, u->groups, reached);
     for (size_t i = 0; i < st->n; i++)
       if (reached[i] && berth_pam_is(&st->e[i], "pam_berth.so")) {
-        berth = (ssize_t) i;
+        berth = (ssize_t)i;
         break;
       }
-    if (berth < 0 &&
-        add_fmt(a, BERTH_AUDIT_DOOR, "pam-berth-missing", u->name,
-                "nothing reduces the PAM environment (~/.pam_environment, /etc/environment, "
-                "other modules) to berth's whitelist before sshd starts host processes with it",
-                "add `session optional pam_berth.so` after every pam_env line of the session "
-                "stack (etc/pam.d-sshd.example)",
-                "pam: pam_berth.so does not run in the session stack of %s", st->file) < 0)
+    if (berth < 0
+        && add_fmt(a, BERTH_AUDIT_DOOR, "pam-berth-missing", u->name,
+                   "nothing reduces the PAM environment (~/.pam_environment, /etc/environment, "
+                   "other modules) to berth's whitelist before sshd starts host processes with it",
+                   "add `session optional pam_berth.so` after every pam_env line of the session "
+                   "stack (etc/pam.d-sshd.example)",
+                   "pam: pam_berth.so does not run in the session stack of %s", st->file)
+               < 0)
       goto oom;
     for (size_t i = 0; i < st->n; i++) {
       const struct berth_pam_entry *e = &st->e[i];
       if (!reached[i])
         continue;
       if (berth_pam_is(e, "pam_env.so")) {
-        bool after = berth >= 0 && (ssize_t) i > berth;
+        bool after = berth >= 0 && (ssize_t)i > berth;
         bool readenv = berth_strv_contains(e->args, "user_readenv=1");
-        if (after &&
-            add_fmt(a, BERTH_AUDIT_DOOR, "pam-env-after-berth", u->name,
-                    "what it sets reaches the host processes sshd starts, after pam_berth "
-                    "reduced the environment",
-                    "move the pam_berth line after every pam_env line",
-                    "pam: %s:%d: pam_env.so comes after pam_berth.so (%s:%d)", e->file, e->line,
-                    st->e[berth].file, st->e[berth].line) < 0)
+        if (after
+            && add_fmt(a, BERTH_AUDIT_DOOR, "pam-env-after-berth", u->name,
+                       "what it sets reaches the host processes sshd starts, after pam_berth "
+                       "reduced the environment",
+                       "move the pam_berth line after every pam_env line",
+                       "pam: %s:%d: pam_env.so comes after pam_berth.so (%s:%d)", e->file, e->line,
+                       st->e[berth].file, st->e[berth].line)
+                   < 0)
           goto oom;
-        if (readenv && (berth < 0 || after) &&
-            add_fmt(a, BERTH_AUDIT_DOOR, "pam-env-user-readenv", u->name,
-                    "~/.pam_environment, written from inside the container, sets the "
-                    "environment of the host processes sshd starts (LD_PRELOAD runs the user's "
-                    "code on the host)",
-                    FIX_READENV,
-                    "pam: %s:%d: pam_env.so user_readenv=1", e->file, e->line) < 0)
+        if (readenv && (berth < 0 || after)
+            && add_fmt(a, BERTH_AUDIT_DOOR, "pam-env-user-readenv", u->name,
+                       "~/.pam_environment, written from inside the container, sets the "
+                       "environment of the host processes sshd starts (LD_PRELOAD runs the user's "
+                       "code on the host)",
+                       FIX_READENV, "pam: %s:%d: pam_env.so user_readenv=1", e->file, e->line)
+                   < 0)
           goto oom;
         /* pam_berth scrubs after it; say so, since pam_berth is optional and
          * a failed open may not get that far */
-        if (readenv && berth >= 0 && !after &&
-            add_fmt(a, BERTH_AUDIT_NOTE, "pam-env-user-readenv", u->name,
-                    "~/.pam_environment is read from the user's home; only pam_berth's scrub "
-                    "after it keeps it from the host processes sshd starts",
-                    FIX_READENV,
-                    "pam: %s:%d: pam_env.so user_readenv=1 (pam_berth.so at %s:%d scrubs it)",
-                    e->file, e->line, st->e[berth].file, st->e[berth].line) < 0)
+        if (readenv && berth >= 0 && !after
+            && add_fmt(a, BERTH_AUDIT_NOTE, "pam-env-user-readenv", u->name,
+                       "~/.pam_environment is read from the user's home; only pam_berth's scrub "
+                       "after it keeps it from the host processes sshd starts",
+                       FIX_READENV,
+                       "pam: %s:%d: pam_env.so user_readenv=1 (pam_berth.so at %s:%d scrubs it)",
+                       e->file, e->line, st->e[berth].file, st->e[berth].line)
+                   < 0)
           goto oom;
       }
-      if (berth_pam_is(e, "pam_systemd.so") &&
-          add_fmt(a, BERTH_AUDIT_DOOR, "pam-systemd", u->name,
-                  "logind starts a host `systemd --user` for the user, which runs the units in "
-                  "~/.config/systemd/user (written from inside the container) on the host",
-                  "skip it for berthed users: `session [success=1 default=ignore] "
-                  "pam_succeed_if.so quiet user ingroup GROUP` right before it "
-                  "(etc/pam.d-sshd.example)",
-                  "pam: %s:%d: pam_systemd.so runs for berthed users", e->file, e->line) < 0)
+      if (berth_pam_is(e, "pam_systemd.so")
+          && add_fmt(a, BERTH_AUDIT_DOOR, "pam-systemd", u->name,
+                     "logind starts a host `systemd --user` for the user, which runs the units in "
+                     "~/.config/systemd/user (written from inside the container) on the host",
+                     "skip it for berthed users: `session [success=1 default=ignore] "
+                     "pam_succeed_if.so quiet user ingroup GROUP` right before it "
+                     "(etc/pam.d-sshd.example)",
+                     "pam: %s:%d: pam_systemd.so runs for berthed users", e->file, e->line)
+                 < 0)
         goto oom;
     }
   }
@@ -968,7 +991,10 @@ run_capture(const char *const argv[], char **out, char **errout, int *status, be
   pid = fork();
   if (pid < 0) {
     int e = errno;
-    close(po[0]); close(po[1]); close(pe[0]); close(pe[1]);
+    close(po[0]);
+    close(po[1]);
+    close(pe[0]);
+    close(pe[1]);
     return berth_error_errno(err, BERTH_E_INTERNAL, e, "fork");
   }
   if (pid == 0) {
@@ -976,7 +1002,7 @@ run_capture(const char *const argv[], char **out, char **errout, int *status, be
     if (null < 0 || dup2(null, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
       _exit(127);
     /* execve's prototype predates const; it writes neither vector */
-    execve(argv[0], (char *const *) argv, (char *const *) env);
+    execve(argv[0], (char *const *)argv, (char *const *)env);
     _exit(127);
   }
   close(po[1]);
@@ -987,15 +1013,15 @@ run_capture(const char *const argv[], char **out, char **errout, int *status, be
       open_fd[i] = false;
   }
   while (open_fd[0] || open_fd[1]) {
-    struct pollfd pf[2] = { { po[0], open_fd[0] ? POLLIN : 0, 0 },
-                            { pe[0], open_fd[1] ? POLLIN : 0, 0 } };
+    struct pollfd pf[2]
+        = { { po[0], open_fd[0] ? POLLIN : 0, 0 }, { pe[0], open_fd[1] ? POLLIN : 0, 0 } };
     int64_t left = deadline - berth_now_ms();
     int r;
     if (left <= 0) {
       kill(pid, SIGKILL);
       break;
     }
-    r = poll(pf, 2, (int) left);
+    r = poll(pf, 2, (int)left);
     if (r < 0 && errno == EINTR)
       continue;
     if (r < 0)
@@ -1007,10 +1033,10 @@ run_capture(const char *const argv[], char **out, char **errout, int *status, be
       got = read(pf[i].fd, buf[i] + used[i], PROBE_OUTPUT_MAX - used[i]);
       if (got < 0 && errno == EINTR)
         continue;
-      if (got <= 0 || used[i] + (size_t) got >= PROBE_OUTPUT_MAX)
+      if (got <= 0 || used[i] + (size_t)got >= PROBE_OUTPUT_MAX)
         open_fd[i] = false;
       if (got > 0)
-        used[i] += (size_t) got;
+        used[i] += (size_t)got;
     }
   }
   close(po[0]);
@@ -1103,8 +1129,8 @@ pick_users(const struct berth_config *cfg, const char *shell_path, struct berth_
    * nothing else in it enumerates meanwhile. */
   setpwent();
   while ((pw = getpwent()) != NULL) {
-    if (is_berth_shell(pw->pw_shell, shell_path) &&
-        cand_add(&c, &nc, pw->pw_name, "login shell berth-shell", err) < 0)
+    if (is_berth_shell(pw->pw_shell, shell_path)
+        && cand_add(&c, &nc, pw->pw_name, "login shell berth-shell", err) < 0)
       break;
     for (size_t g = 0; g < n_only; g++) {
       if (only_known[g] && only_gid[g] == pw->pw_gid) {
@@ -1216,8 +1242,8 @@ synthetic_user(const struct berth_config *cfg, const char *shell_path,
   u->name = strdup("berth-audit-nobody");
   u->shell = strdup(shell_path);
   u->why = strdup("made up: no berthed user found through NSS");
-  u->groups = berth_strv_dup(cfg->policy.only_groups ? cfg->policy.only_groups
-                                                     : (char *const[]){ NULL }, err);
+  u->groups = berth_strv_dup(
+      cfg->policy.only_groups ? cfg->policy.only_groups : (char *const[]){ NULL }, err);
   if (!u->name || !u->shell || !u->why || !u->groups) {
     audit_users_free(u, 1);
     return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
@@ -1246,7 +1272,8 @@ audit_policy_groups(struct berth_audit *a, const struct berth_config *cfg)
                   "create the group, repair NSS (`getent group NAME` must answer), or remove "
                   "the name",
                   "config: %s: group %s does not resolve through NSS%s%s", key, v[i],
-                  e && e != ENOENT ? ": " : "", e && e != ENOENT ? strerror(e) : "") < 0)
+                  e && e != ENOENT ? ": " : "", e && e != ENOENT ? strerror(e) : "")
+          < 0)
         return -1;
     }
   }
@@ -1266,19 +1293,21 @@ audit_shell_install(struct berth_audit *a, const char *shell_path, const char *s
     return add_fmt(a, BERTH_AUDIT_PROBLEM, "berth-shell-missing", NULL,
                    "berthed users cannot log in", "install berth (make install)",
                    "berth-shell: %s: %s", shell_path, strerror(errno));
-  if ((st.st_mode & 0022) != 0 &&
-      add_fmt(a, BERTH_AUDIT_DOOR, "berth-shell-writable", NULL,
-              "whoever can write it runs code as root", "chmod 4755 and chown root:root",
-              "berth-shell: %s: writable by group or others (mode %04o)", shell_path,
-              (unsigned) (st.st_mode & 07777)) < 0)
+  if ((st.st_mode & 0022) != 0
+      && add_fmt(a, BERTH_AUDIT_DOOR, "berth-shell-writable", NULL,
+                 "whoever can write it runs code as root", "chmod 4755 and chown root:root",
+                 "berth-shell: %s: writable by group or others (mode %04o)", shell_path,
+                 (unsigned)(st.st_mode & 07777))
+             < 0)
     return -1;
-  if ((st.st_uid != 0 || !(st.st_mode & S_ISUID)) &&
-      add_fmt(a, BERTH_AUDIT_PROBLEM, "berth-shell-not-setuid", NULL,
-              "it cannot open the engine socket, so every berthed login is denied",
-              "chown root:root and chmod 4755 (make install does it unless configured with "
-              "--disable-setuid-install)",
-              "berth-shell: %s: not setuid root (mode %04o, uid %u)", shell_path,
-              (unsigned) (st.st_mode & 07777), (unsigned) st.st_uid) < 0)
+  if ((st.st_uid != 0 || !(st.st_mode & S_ISUID))
+      && add_fmt(a, BERTH_AUDIT_PROBLEM, "berth-shell-not-setuid", NULL,
+                 "it cannot open the engine socket, so every berthed login is denied",
+                 "chown root:root and chmod 4755 (make install does it unless configured with "
+                 "--disable-setuid-install)",
+                 "berth-shell: %s: not setuid root (mode %04o, uid %u)", shell_path,
+                 (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid)
+             < 0)
     return -1;
 
   if (berth_read_file(shells_file, 1024 * 1024, &shells, &len, &lerr) < 0) {
@@ -1298,12 +1327,13 @@ audit_shell_install(struct berth_audit *a, const char *shell_path, const char *s
       if (*p)
         p++;
     }
-    if (!listed &&
-        add_fmt(a, BERTH_AUDIT_PROBLEM, "berth-shell-not-in-shells", users[i].name,
-                "chsh and the services that check /etc/shells (pam_shells, ftp) refuse users "
-                "whose login shell is not listed",
-                "add-shell (or add the path to /etc/shells)", "berth-shell: %s is not in %s",
-                users[i].shell, shells_file) < 0)
+    if (!listed
+        && add_fmt(a, BERTH_AUDIT_PROBLEM, "berth-shell-not-in-shells", users[i].name,
+                   "chsh and the services that check /etc/shells (pam_shells, ftp) refuse users "
+                   "whose login shell is not listed",
+                   "add-shell (or add the path to /etc/shells)", "berth-shell: %s is not in %s",
+                   users[i].shell, shells_file)
+               < 0)
       return -1;
   }
   return 0;
@@ -1323,7 +1353,8 @@ audit_mail(struct berth_audit *a)
       "forbid_pipe, forbid_file and forbid_filter_run in the userforward router "
       "(/etc/exim4/conf.d/router/600_exim4-config_userforward), or remove exim4 when the host "
       "needs no local delivery" },
-    { "/usr/sbin/exim", "exim", "forbid_pipe, forbid_file and forbid_filter_run in the userforward router, or remove exim" },
+    { "/usr/sbin/exim", "exim",
+      "forbid_pipe, forbid_file and forbid_filter_run in the userforward router, or remove exim" },
     { "/usr/sbin/postfix", "postfix",
       "postconf -e allow_mail_to_commands=alias allow_mail_to_files=alias, or remove postfix" },
     { "/usr/lib/sm.bin/sendmail", "sendmail",
@@ -1341,11 +1372,13 @@ audit_mail(struct berth_audit *a)
       cleanup_free char *o = NULL, *e = NULL;
       berth_error_t lerr = NULL;
       int status = 0;
-      if (run_capture(argv, &o, &e, &status, &lerr) == 0 && WIFEXITED(status) &&
-          WEXITSTATUS(status) == 0 && strstr(o, "forward") == NULL && strstr(o, "include") == NULL) {
+      if (run_capture(argv, &o, &e, &status, &lerr) == 0 && WIFEXITED(status)
+          && WEXITSTATUS(status) == 0 && strstr(o, "forward") == NULL
+          && strstr(o, "include") == NULL) {
         chop_line(o);
         if (add_fmt(a, BERTH_AUDIT_OK, "mta-forward", NULL, "~/.forward pipes are not run", "",
-                    "mail: postfix with allow_mail_to_commands = %s", o) < 0)
+                    "mail: postfix with allow_mail_to_commands = %s", o)
+            < 0)
           return -1;
         continue;
       }
@@ -1354,7 +1387,8 @@ audit_mail(struct berth_audit *a)
     if (add_fmt(a, BERTH_AUDIT_DOOR, "mta-forward", NULL,
                 "mail to a berthed user runs the pipes in ~/.forward (written from inside the "
                 "container) on the host, as the user",
-                mtas[i].fix, "mail: %s is installed (%s)", mtas[i].name, mtas[i].path) < 0)
+                mtas[i].fix, "mail: %s is installed (%s)", mtas[i].name, mtas[i].path)
+        < 0)
       return -1;
   }
   return 0;
@@ -1403,7 +1437,9 @@ audit_sshd_user(struct berth_audit *a, const struct berth_audit_opts *o,
                    "fix the sshd configuration until `sshd -t` is quiet",
                    "sshd: %s -T%s%s failed: %s", o->sshd, o->sshd_config ? " -f " : "",
                    o->sshd_config ? o->sshd_config : "",
-                   errtext[0] ? errtext : WIFSIGNALED(status) ? "killed (timed out)" : "no output");
+                   errtext[0]            ? errtext
+                   : WIFSIGNALED(status) ? "killed (timed out)"
+                                         : "no output");
   }
   if (berth_sshd_parse(out, &s, &lerr) < 0) {
     berth_error_release(&lerr);
@@ -1444,12 +1480,14 @@ berth_audit_run(const struct berth_config *cfg, const struct berth_audit_opts *o
     goto oom;
   if (pick_users(cfg, o.shell_path, &users, &n_users, &skipped, err) < 0)
     goto out;
-  if (skipped > 0 &&
-      add_fmt(a, BERTH_AUDIT_NOTE, "audit-users-capped", NULL,
-              "their Match User blocks, if any, are not seen",
-              "audit them with a config whose policy.only_groups selects them",
-              "audit: %zu more berthed users with other shells or groups were not asked about "
-              "(at most %d kinds)", skipped, MAX_PROFILES) < 0)
+  if (skipped > 0
+      && add_fmt(a, BERTH_AUDIT_NOTE, "audit-users-capped", NULL,
+                 "their Match User blocks, if any, are not seen",
+                 "audit them with a config whose policy.only_groups selects them",
+                 "audit: %zu more berthed users with other shells or groups were not asked about "
+                 "(at most %d kinds)",
+                 skipped, MAX_PROFILES)
+             < 0)
     goto oom;
   if (n_users == 0) {
     if (synthetic_user(cfg, o.shell_path, &users, err) < 0)
@@ -1462,7 +1500,9 @@ berth_audit_run(const struct berth_config *cfg, const struct berth_audit_opts *o
                 "policy.only_groups groups (a directory that does not enumerate users shows "
                 "only listed group members)",
                 "audit: no berthed user found through NSS; audited a made-up user with login "
-                "shell %s", o.shell_path) < 0)
+                "shell %s",
+                o.shell_path)
+        < 0)
       goto oom;
   }
   for (size_t i = 0; i < n_users; i++) {
@@ -1472,9 +1512,10 @@ berth_audit_run(const struct berth_config *cfg, const struct berth_audit_opts *o
   }
 
   if (access(o.sshd, X_OK) != 0) {
-    if (add_fmt(a, opts->sshd_config ? BERTH_AUDIT_PROBLEM : BERTH_AUDIT_NOTE, "sshd-missing",
-                NULL, "sshd's settings are not audited", "install openssh-server",
-                "sshd: %s: %s", o.sshd, strerror(errno)) < 0)
+    if (add_fmt(a, opts->sshd_config ? BERTH_AUDIT_PROBLEM : BERTH_AUDIT_NOTE, "sshd-missing", NULL,
+                "sshd's settings are not audited", "install openssh-server", "sshd: %s: %s", o.sshd,
+                strerror(errno))
+        < 0)
       goto oom;
   } else {
     sshd_ok = true;
@@ -1487,11 +1528,12 @@ berth_audit_run(const struct berth_config *cfg, const struct berth_audit_opts *o
   if (pam_path == NULL)
     goto out;
   if (access(pam_path, F_OK) != 0) {
-    if ((usepam || !sshd_ok || opts->pam_dir) &&
-        add_fmt(a, BERTH_AUDIT_PROBLEM, "pam-stack-missing", NULL,
-                "sshd runs without pam_berth, and its stack is unknown",
-                "install etc/pam.d-sshd.example as /etc/pam.d/sshd", "pam: %s: %s", pam_path,
-                strerror(errno)) < 0)
+    if ((usepam || !sshd_ok || opts->pam_dir)
+        && add_fmt(a, BERTH_AUDIT_PROBLEM, "pam-stack-missing", NULL,
+                   "sshd runs without pam_berth, and its stack is unknown",
+                   "install etc/pam.d-sshd.example as /etc/pam.d/sshd", "pam: %s: %s", pam_path,
+                   strerror(errno))
+               < 0)
       goto oom;
   } else if (usepam || !sshd_ok) {
     struct berth_pam_stack *st = NULL;
@@ -1512,8 +1554,7 @@ berth_audit_run(const struct berth_config *cfg, const struct berth_audit_opts *o
     }
   }
 
-  if (audit_shell_install(a, o.shell_path, o.shells_file, users, n_users) < 0 ||
-      audit_mail(a) < 0)
+  if (audit_shell_install(a, o.shell_path, o.shells_file, users, n_users) < 0 || audit_mail(a) < 0)
     goto oom;
   *out = steal_pointer(&a);
   rc = 0;

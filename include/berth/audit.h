@@ -14,25 +14,25 @@
 #include "berth/error.h"
 
 enum berth_audit_severity {
-  BERTH_AUDIT_OK,      /* looked at and fine, said because it is not obvious (restricted PermitOpen) */
-  BERTH_AUDIT_NOTE,    /* worth knowing, not a way onto the host by itself */
-  BERTH_AUDIT_DOOR,    /* a berthed user can run code or reach services on the host */
+  BERTH_AUDIT_OK,   /* looked at and fine, said because it is not obvious (restricted PermitOpen) */
+  BERTH_AUDIT_NOTE, /* worth knowing, not a way onto the host by itself */
+  BERTH_AUDIT_DOOR, /* a berthed user can run code or reach services on the host */
   BERTH_AUDIT_PROBLEM, /* broken or unverifiable deployment (cannot audit, logins would fail) */
 };
 
 struct berth_audit_finding {
-  char *id;        /* stable token for scripts, e.g. "sshd-tcp-forwarding" */
+  char *id; /* stable token for scripts, e.g. "sshd-tcp-forwarding" */
   enum berth_audit_severity severity;
-  char *what;      /* what is set where, e.g. "sshd: AllowTcpForwarding yes" */
-  char *risk;      /* what a berthed user can do through it */
-  char *fix;       /* the change that closes it */
-  char **users;    /* the audited users it applies to (NULL: not user-specific) */
+  char *what;   /* what is set where, e.g. "sshd: AllowTcpForwarding yes" */
+  char *risk;   /* what a berthed user can do through it */
+  char *fix;    /* the change that closes it */
+  char **users; /* the audited users it applies to (NULL: not user-specific) */
 };
 
 struct berth_audit {
   struct berth_audit_finding *findings;
   size_t n;
-  char **audited;  /* "alice (login shell berth-shell)": who sshd was asked about */
+  char **audited; /* "alice (login shell berth-shell)": who sshd was asked about */
 };
 
 /* Where to look; NULL fields take the defaults in brackets. */
@@ -85,8 +85,8 @@ struct berth_audit_user {
   char *name;
   char *shell;
   char **groups;
-  char *why;       /* why they were picked, for the report */
-  bool synthetic;  /* made up: no berthed user is known to NSS */
+  char *why;      /* why they were picked, for the report */
+  bool synthetic; /* made up: no berthed user is known to NSS */
 };
 
 /* Add the doors sshd's effective settings s open for user u.  shell_path is
@@ -98,18 +98,18 @@ int berth_audit_sshd_user(struct berth_audit *a, const struct berth_sshd_setting
 /* ---------------------------------------------------------------- PAM */
 
 struct berth_pam_entry {
-  char *type;      /* auth account session password ("-" prefix dropped) */
-  char *control;   /* as written: "required", "[success=1 default=ignore]" */
-  char *module;    /* as written */
+  char *type;    /* auth account session password ("-" prefix dropped) */
+  char *control; /* as written: "required", "[success=1 default=ignore]" */
+  char *module;  /* as written */
   char **args;
-  char *file;      /* where the line is, for messages */
+  char *file; /* where the line is, for messages */
   int line;
 };
 
 /* One service's stack with every @include, include and substack followed,
  * in the order libpam runs it. */
 struct berth_pam_stack {
-  char *file;      /* DIR/SERVICE */
+  char *file; /* DIR/SERVICE */
   struct berth_pam_entry *e;
   size_t n;
 };

@@ -111,7 +111,7 @@ assert_contains "$err" "door: pam: $stock_pam/common-session:" "stock: a PAM doo
 assert_contains "$err" "pam_systemd.so runs for berthed users (for $UL" "stock: pam_systemd is named for the berthed users"
 assert_contains "$err" "door: sshd: login shell /bin/sh and ForceCommand none: not berth-shell (for $UF)" "stock: a berthed user without berth-shell is named"
 assert_contains "$err" "door: sshd: PermitUserRC yes, login shell /bin/sh" "stock: ~/.ssh/rc on the host is named"
-not_contains "$err" "PermitUserRC yes, login shell $shell" "~/.ssh/rc through berth-shell is no door"
+not_contains "$err" "PermitUserRC yes, login shell $shell" ".ssh/rc through berth-shell is no door"
 
 if $unregistered; then
 	assert_contains "$err" "problem: berth-shell: $shell is not in /etc/shells (for $UL)" "a login shell missing from /etc/shells is named"

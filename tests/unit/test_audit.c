@@ -58,7 +58,7 @@ audit_user(const char *fixture, const char *name, const char *shell, char **grou
   berth_error_t err = NULL;
   struct berth_sshd_settings *s = load_sshd(fixture);
   struct berth_audit *a = NULL;
-  struct berth_audit_user u = { .name = (char *) name, .shell = (char *) shell, .groups = groups };
+  struct berth_audit_user u = { .name = (char *)name, .shell = (char *)shell, .groups = groups };
 
   assert_int_equal(berth_audit_new(&a, &err), 0);
   assert_int_equal(berth_audit_sshd_user(a, s, &u, SHELL, &err), 0);
@@ -71,7 +71,7 @@ audit_user(const char *fixture, const char *name, const char *shell, char **grou
 static void
 sshd_parse_stock(void **state)
 {
-  (void) state;
+  (void)state;
   struct berth_sshd_settings *s = load_sshd("sshd-T-debian12.txt");
   assert_string_equal(berth_sshd_get(s, "allowtcpforwarding"), "yes");
   assert_string_equal(berth_sshd_get(s, "x11forwarding"), "yes");
@@ -85,10 +85,13 @@ sshd_parse_stock(void **state)
 static void
 sshd_parse_text(void **state)
 {
-  (void) state;
+  (void)state;
   berth_error_t err = NULL;
   struct berth_sshd_settings *s = NULL;
-  assert_int_equal(berth_sshd_parse("Port 22\nsubsystem  foo /bin/foo -x\n\nsubsystem sftp internal-sftp -l INFO", &s, &err), 0);
+  assert_int_equal(
+      berth_sshd_parse(
+          "Port 22\nsubsystem  foo /bin/foo -x\n\nsubsystem sftp internal-sftp -l INFO", &s, &err),
+      0);
   assert_string_equal(berth_sshd_get(s, "port"), "22");
   assert_string_equal(berth_sshd_subsystem(s, "foo"), "/bin/foo -x");
   assert_string_equal(berth_sshd_subsystem(s, "sftp"), "internal-sftp -l INFO");
@@ -98,7 +101,7 @@ sshd_parse_text(void **state)
 static void
 permitopen_restricted(void **state)
 {
-  (void) state;
+  (void)state;
   assert_false(berth_sshd_permitopen_restricted("any"));
   assert_false(berth_sshd_permitopen_restricted(NULL));
   assert_false(berth_sshd_permitopen_restricted(""));
@@ -116,7 +119,7 @@ permitopen_restricted(void **state)
 static void
 stock_login_shell(void **state)
 {
-  (void) state;
+  (void)state;
   struct berth_audit *a = audit_user("sshd-T-debian12.txt", "alice", SHELL, NULL);
   const struct berth_audit_finding *f = find(a, "sshd-tcp-forwarding");
   assert_non_null(f);
@@ -127,9 +130,9 @@ stock_login_shell(void **state)
   assert_true(has_door(a, "sshd-streamlocal-forwarding"));
   assert_true(has_door(a, "sshd-agent-forwarding"));
   assert_true(has_door(a, "sshd-x11-forwarding"));
-  assert_null(find(a, "sshd-tunnel"));          /* Debian: PermitTunnel no */
-  assert_null(find(a, "sshd-user-rc"));         /* berth-shell runs ~/.ssh/rc inside */
-  assert_null(find(a, "sshd-internal-sftp"));   /* stock: sftp-server */
+  assert_null(find(a, "sshd-tunnel"));        /* Debian: PermitTunnel no */
+  assert_null(find(a, "sshd-user-rc"));       /* berth-shell runs ~/.ssh/rc inside */
+  assert_null(find(a, "sshd-internal-sftp")); /* stock: sftp-server */
   assert_null(find(a, "sshd-user-environment"));
   assert_null(find(a, "sshd-no-berth-shell"));
   assert_true(berth_audit_failed(a));
@@ -141,7 +144,7 @@ stock_login_shell(void **state)
 static void
 stock_plain_shell(void **state)
 {
-  (void) state;
+  (void)state;
   struct berth_audit *a = audit_user("sshd-T-debian12.txt", "bob", "/bin/sh", NULL);
   assert_true(has_door(a, "sshd-no-berth-shell"));
   assert_true(has_door(a, "sshd-user-rc"));
@@ -157,7 +160,7 @@ stock_plain_shell(void **state)
 static void
 guide_clean(void **state)
 {
-  (void) state;
+  (void)state;
   struct berth_audit *a = audit_user("sshd-T-guide.txt", "carol", "/bin/sh", NULL);
   for (size_t i = 0; i < a->n; i++)
     print_message("unexpected: %s %s\n", a->findings[i].id, a->findings[i].what);
@@ -170,7 +173,7 @@ guide_clean(void **state)
 static void
 forcecommand_bash(void **state)
 {
-  (void) state;
+  (void)state;
   struct berth_audit *a = audit_user("sshd-T-guide.txt", "dave", "/bin/bash", NULL);
   const struct berth_audit_finding *f = find(a, "sshd-forcecommand-rc-shell");
   assert_non_null(f);
@@ -188,7 +191,7 @@ forcecommand_bash(void **state)
 static void
 bastion_restricted(void **state)
 {
-  (void) state;
+  (void)state;
   struct berth_audit *a = audit_user("sshd-T-bastion.txt", "frank", "/bin/sh", NULL);
   const struct berth_audit_finding *f = find(a, "sshd-tcp-forwarding");
   assert_non_null(f);
@@ -203,7 +206,7 @@ bastion_restricted(void **state)
 static void
 internal_sftp(void **state)
 {
-  (void) state;
+  (void)state;
   struct berth_audit *a = audit_user("sshd-T-internal-sftp.txt", "gina", SHELL, NULL);
   assert_true(has_door(a, "sshd-internal-sftp"));
   assert_true(has_door(a, "sshd-user-environment"));
@@ -218,7 +221,7 @@ internal_sftp(void **state)
 static void
 findings_merge(void **state)
 {
-  (void) state;
+  (void)state;
   berth_error_t err = NULL;
   struct berth_audit *a = NULL;
   assert_int_equal(berth_audit_new(&a, &err), 0);
@@ -240,8 +243,9 @@ static char tmpdir[64];
 static const char *
 pam_dir_with(const char *sshd_text)
 {
-  static const char *common[] = { "common-auth", "common-account", "common-session",
-                                  "common-session-noninteractive", "common-password", NULL };
+  static const char *common[] = { "common-auth",     "common-account",
+                                  "common-session",  "common-session-noninteractive",
+                                  "common-password", NULL };
   char path[512], target[512];
   FILE *f;
 
@@ -294,7 +298,7 @@ index_of(const struct berth_pam_stack *st, const char *type, const char *mod, si
 {
   for (size_t i = 0; i < st->n; i++)
     if (strcmp(st->e[i].type, type) == 0 && berth_pam_is(&st->e[i], mod) && nth-- == 0)
-      return (ssize_t) i;
+      return (ssize_t)i;
   return -1;
 }
 
@@ -304,7 +308,7 @@ audit_pam_text(const char *sshd_text, char **groups)
   berth_error_t err = NULL;
   struct berth_audit *a = NULL;
   struct berth_pam_stack *st = load_pam(pam_dir_with(sshd_text));
-  struct berth_audit_user u = { .name = (char *) "alice", .shell = (char *) SHELL, .groups = groups };
+  struct berth_audit_user u = { .name = (char *)"alice", .shell = (char *)SHELL, .groups = groups };
   assert_int_equal(berth_audit_new(&a, &err), 0);
   assert_int_equal(berth_audit_pam(a, st, &u, 1, &err), 0);
   berth_pam_stack_free(st);
@@ -316,7 +320,7 @@ audit_pam_text(const char *sshd_text, char **groups)
 static void
 pam_load_debian(void **state)
 {
-  (void) state;
+  (void)state;
   struct berth_pam_stack *st = load_pam(FIX "/pam.d-debian12");
   ssize_t unix_auth = index_of(st, "auth", "pam_unix.so", 0);
   ssize_t nologin = index_of(st, "account", "pam_nologin.so", 0);
@@ -339,7 +343,7 @@ pam_load_debian(void **state)
 static void
 pam_loop(void **state)
 {
-  (void) state;
+  (void)state;
   berth_error_t err = NULL;
   struct berth_pam_stack *st = NULL;
   assert_int_equal(berth_pam_load(FIX "/pam.d-loop", "sshd", &st, &err), -1);
@@ -354,7 +358,7 @@ pam_loop(void **state)
 static void
 pam_include_type(void **state)
 {
-  (void) state;
+  (void)state;
   berth_error_t err = NULL;
   struct berth_pam_stack *st;
   ssize_t env;
@@ -386,39 +390,39 @@ pam_include_type(void **state)
 static void
 pam_skip_logic(void **state)
 {
-  (void) state;
-  char *berthed[] = { (char *) "users", (char *) "berthed", NULL };
-  char *other[] = { (char *) "users", NULL };
+  (void)state;
+  char *berthed[] = { (char *)"users", (char *)"berthed", NULL };
+  char *other[] = { (char *)"users", NULL };
   bool r[16];
   struct berth_pam_stack *st = load_pam(pam_dir_with(
-      "session [default=1] pam_permit.so\n"                                          /* 0 */
-      "session requisite pam_deny.so\n"                                              /* 1 */
+      "session [default=1] pam_permit.so\n" /* 0 */
+      "session requisite pam_deny.so\n"     /* 1 */
       "session [success=1 default=ignore] pam_succeed_if.so quiet user ingroup admins:berthed\n"
-      "session optional pam_systemd.so\n"                                            /* 3 */
-      "session [success=1 default=ignore] pam_succeed_if.so uid >= 1000\n"           /* 4 */
-      "session optional pam_systemd.so\n"                                            /* 5 */
+      "session optional pam_systemd.so\n"                                  /* 3 */
+      "session [success=1 default=ignore] pam_succeed_if.so uid >= 1000\n" /* 4 */
+      "session optional pam_systemd.so\n"                                  /* 5 */
       "session [success=2 default=ignore] pam_succeed_if.so user notingroup berthed\n"
-      "session optional pam_mail.so\n"                                               /* 7 */
-      "auth required pam_unix.so\n"                                                  /* 8 */
-      "session optional pam_limits.so\n"                                             /* 9 */
-      "session optional pam_berth.so\n"                                              /* 10 */
-      "session sufficient pam_succeed_if.so user = alice\n"                          /* 11 */
-      "session optional pam_motd.so\n"));                                            /* 12 */
+      "session optional pam_mail.so\n"                      /* 7 */
+      "auth required pam_unix.so\n"                         /* 8 */
+      "session optional pam_limits.so\n"                    /* 9 */
+      "session optional pam_berth.so\n"                     /* 10 */
+      "session sufficient pam_succeed_if.so user = alice\n" /* 11 */
+      "session optional pam_motd.so\n"));                   /* 12 */
   assert_int_equal(st->n, 13);
 
   berth_pam_reached(st, "session", "alice", berthed, r);
   assert_true(r[0]);
-  assert_false(r[1]);  /* jumped over by [default=1] pam_permit */
-  assert_false(r[3]);  /* the guard covers berthed */
-  assert_true(r[5]);   /* uid >= 1000: not a guard the audit can evaluate */
-  assert_true(r[7]);   /* alice is in berthed: notingroup fails, no jump */
-  assert_false(r[8]);  /* another type */
+  assert_false(r[1]); /* jumped over by [default=1] pam_permit */
+  assert_false(r[3]); /* the guard covers berthed */
+  assert_true(r[5]);  /* uid >= 1000: not a guard the audit can evaluate */
+  assert_true(r[7]);  /* alice is in berthed: notingroup fails, no jump */
+  assert_false(r[8]); /* another type */
   assert_true(r[10]);
   assert_false(r[12]); /* sufficient succeeded for alice: the stack ends */
 
   berth_pam_reached(st, "session", "bob", other, r);
   assert_true(r[3]);
-  assert_false(r[7]);  /* success=2 skips pam_mail and pam_limits, not the auth line */
+  assert_false(r[7]); /* success=2 skips pam_mail and pam_limits, not the auth line */
   assert_false(r[9]);
   assert_true(r[10]);
   assert_true(r[12]);
@@ -440,8 +444,8 @@ with_berth(const char *extra)
 static void
 pam_stock(void **state)
 {
-  (void) state;
-  char *groups[] = { (char *) "berthed", NULL };
+  (void)state;
+  char *groups[] = { (char *)"berthed", NULL };
   struct berth_audit *a = audit_pam_text(with_berth(""), groups);
   assert_true(has_door(a, "pam-berth-missing"));
   assert_true(has_door(a, "pam-env-user-readenv"));
@@ -462,8 +466,8 @@ pam_stock(void **state)
 static void
 pam_order(void **state)
 {
-  (void) state;
-  char *groups[] = { (char *) "berthed", NULL };
+  (void)state;
+  char *groups[] = { (char *)"berthed", NULL };
   struct berth_audit *a = audit_pam_text(
       "session optional pam_berth.so\nsession required pam_env.so envfile=/etc/default/locale\n",
       groups);
@@ -485,9 +489,9 @@ pam_order(void **state)
 static void
 pam_guide(void **state)
 {
-  (void) state;
-  char *member[] = { (char *) "berthed", NULL };
-  char *outsider[] = { (char *) "staff", NULL };
+  (void)state;
+  char *member[] = { (char *)"berthed", NULL };
+  char *outsider[] = { (char *)"staff", NULL };
   cleanup_free char *guide = read_fixture("etc/pam.d-sshd.example");
   struct berth_audit *a = audit_pam_text(guide, member);
   for (size_t i = 0; i < a->n; i++)
@@ -503,14 +507,22 @@ int
 main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(sshd_parse_stock),  cmocka_unit_test(sshd_parse_text),
-    cmocka_unit_test(permitopen_restricted), cmocka_unit_test(stock_login_shell),
-    cmocka_unit_test(stock_plain_shell), cmocka_unit_test(guide_clean),
-    cmocka_unit_test(forcecommand_bash), cmocka_unit_test(bastion_restricted),
-    cmocka_unit_test(internal_sftp),     cmocka_unit_test(findings_merge),
-    cmocka_unit_test(pam_load_debian),   cmocka_unit_test(pam_loop),
-    cmocka_unit_test(pam_include_type),  cmocka_unit_test(pam_skip_logic),
-    cmocka_unit_test(pam_stock),         cmocka_unit_test(pam_order),
+    cmocka_unit_test(sshd_parse_stock),
+    cmocka_unit_test(sshd_parse_text),
+    cmocka_unit_test(permitopen_restricted),
+    cmocka_unit_test(stock_login_shell),
+    cmocka_unit_test(stock_plain_shell),
+    cmocka_unit_test(guide_clean),
+    cmocka_unit_test(forcecommand_bash),
+    cmocka_unit_test(bastion_restricted),
+    cmocka_unit_test(internal_sftp),
+    cmocka_unit_test(findings_merge),
+    cmocka_unit_test(pam_load_debian),
+    cmocka_unit_test(pam_loop),
+    cmocka_unit_test(pam_include_type),
+    cmocka_unit_test(pam_skip_logic),
+    cmocka_unit_test(pam_stock),
+    cmocka_unit_test(pam_order),
     cmocka_unit_test(pam_guide),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
