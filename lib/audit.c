@@ -420,7 +420,7 @@ berth_audit_sshd_user(struct berth_audit *a, const struct berth_sshd_settings *s
                   "listening on the host's 127.0.0.1 and networks, or listens on the host",
                   "AllowTcpForwarding no " FIX_MATCH "; a bastion for ProxyJump: "
                   "AllowTcpForwarding local and PermitOpen host:port ...",
-                  "sshd: AllowTcpForwarding %s (PermitOpen %s, PermitListen %s)", tcp,
+                  "sshd: AllowTcpForwarding %s, PermitOpen %s, PermitListen %s", tcp,
                   popen ? popen : "any", plisten ? plisten : "any")
           < 0)
         goto fail;

@@ -560,6 +560,7 @@ check_audit(struct ctl *c)
     FILE *out = bad ? stderr : stdout;
     if (!bad && check_quiet)
       continue;
+    fflush(stdout); /* keep the order of the lines when both go to one file */
     fprintf(out, "%s%s: ", bad ? "berthctl: " : "", berth_audit_severity_name(f->severity));
     print_finding(out, f);
     if (f->severity == BERTH_AUDIT_OK)

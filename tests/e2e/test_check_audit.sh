@@ -170,7 +170,7 @@ assert_contains "$out" "ok: sshd: AllowTcpForwarding local restricted to PermitO
 sed 's/^    AllowTcpForwarding no$/    AllowTcpForwarding local/' "$TEST_TMPDIR/guide_sshd_config" >"$TEST_TMPDIR/bastion-any"
 audit -c "$conf" --sshd-config "$TEST_TMPDIR/bastion-any" --pam-dir "$guide_pam"
 assert_eq 1 "$rc" "AllowTcpForwarding local without PermitOpen: a door"
-assert_contains "$err" "door: sshd: AllowTcpForwarding local (PermitOpen any" "AllowTcpForwarding local without PermitOpen is named"
+assert_contains "$err" "door: sshd: AllowTcpForwarding local, PermitOpen any" "AllowTcpForwarding local without PermitOpen is named"
 
 # internal-sftp: a door for login-shell users unless ForceCommand berth-shell
 sed -e 's|^Subsystem sftp .*|Subsystem sftp internal-sftp|' -e '/^    ForceCommand/d' \
