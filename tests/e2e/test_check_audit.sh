@@ -5,7 +5,8 @@
 # the forwarding, user_readenv and pam_systemd doors and exit 1, in text and
 # in --json; the guides' etc/sshd_config.example + etc/pam.d-sshd.example are
 # clean (exit 0), with the ProxyJump bastion variant reported as restricted;
-# a policy group that NSS does not know is reported.  Nothing under /etc/ssh
+# a policy group that NSS does not know is reported; and libpam itself agrees
+# with the audit that the guide's skip line keeps pam_systemd from the group.  Nothing under /etc/ssh
 # or /etc/pam.d is changed: --sshd-config and --pam-dir point at copies.
 #
 # Users: $UL (berth-shell as login shell) and $UF (/bin/sh, for the
@@ -153,6 +154,38 @@ assert_eq 0 "$rc" "the guide's sshd_config and PAM stack: check exits 0"
 assert_eq "" "$err" "the guide's configuration: no door, no problem"
 assert_contains "$out" "audit: no open door" "the guide's configuration: the audit says it is clean"
 assert_contains "$out" "audit: sshd and PAM as seen by $UF (member of $G)" "the guide: both users were audited"
+
+# The audit's reading of the skip line is libpam's: run the guide's session
+# stack through libpam itself (pam_start_confdir), pam_systemd replaced by a
+# pam_exec marker and pam_berth by pam_permit.
+libpam_dir=$TEST_TMPDIR/libpam
+mkdir -p "$libpam_dir"
+cp "$guide_pam"/common-* "$libpam_dir/"
+# shellcheck disable=SC2016 # $PAM_USER is for the marker script
+printf '#!/bin/sh\ntouch "%s/ran-$PAM_USER"\n' "$TEST_TMPDIR" >"$TEST_TMPDIR/mark"
+chmod 0755 "$TEST_TMPDIR/mark"
+sed -e "s|^-session *optional *pam_systemd.so|session optional pam_exec.so $TEST_TMPDIR/mark|" \
+	-e 's/pam_berth\.so/pam_permit.so/' "$guide_pam/sshd" >"$libpam_dir/sshd"
+grep -q "pam_exec.so $TEST_TMPDIR/mark" "$libpam_dir/sshd" || fail "no pam_systemd line to replace in the guide"
+open_session() { # USER: pam_open_session through the stack in $libpam_dir
+	python3 - "$1" "$libpam_dir" <<'PY'
+import ctypes, sys
+pam = ctypes.CDLL("libpam.so.0")
+CONV = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+class Conv(ctypes.Structure):
+    _fields_ = [("conv", CONV), ("appdata", ctypes.c_void_p)]
+conv = Conv(CONV(lambda *a: 0), None)
+h = ctypes.c_void_p()
+if pam.pam_start_confdir(b"sshd", sys.argv[1].encode(), ctypes.byref(conv), sys.argv[2].encode(), ctypes.byref(h)) != 0:
+    sys.exit("pam_start_confdir failed")
+pam.pam_open_session(h, 0)
+pam.pam_end(h, 0)
+PY
+}
+open_session "$UF" || fail "libpam session for $UF"
+open_session root || fail "libpam session for root"
+check "libpam: the guide's skip line jumps over pam_systemd for a member of the group" test ! -e "$TEST_TMPDIR/ran-$UF"
+check "libpam: pam_systemd still runs for others (root)" test -e "$TEST_TMPDIR/ran-root"
 
 # The way an admin applies it: Debian's stock file with the Match block appended.
 { cat "$stock_sshd_config"; sed -n '/^Match /,$p' "$TEST_TMPDIR/guide_sshd_config"; } >"$TEST_TMPDIR/appended"
