@@ -6,8 +6,9 @@
 # in --json; the guides' etc/sshd_config.example + etc/pam.d-sshd.example are
 # clean (exit 0), with the ProxyJump bastion variant reported as restricted;
 # a policy group that NSS does not know is reported; and libpam itself agrees
-# with the audit that the guide's skip line keeps pam_systemd from the group.  Nothing under /etc/ssh
-# or /etc/pam.d is changed: --sshd-config and --pam-dir point at copies.
+# with the audit that the guide's skip line keeps pam_systemd from the group.
+# Nothing under /etc/ssh or /etc/pam.d is changed: --sshd-config and
+# --pam-dir point at copies.
 #
 # Users: $UL (berth-shell as login shell) and $UF (/bin/sh, for the
 # ForceCommand deployment), both in group $G = policy.only_groups; berthctl
