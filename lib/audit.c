@@ -998,7 +998,7 @@ run_capture(const char *const argv[], char **out, char **errout, int *status, be
     return berth_error_errno(err, BERTH_E_INTERNAL, e, "fork");
   }
   if (pid == 0) {
-    int null = open("/dev/null", O_RDONLY);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC); /* dup2 clears it on fd 0 */
     if (null < 0 || dup2(null, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
       _exit(127);
     /* execve's prototype predates const; it writes neither vector */
