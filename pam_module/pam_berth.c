@@ -136,8 +136,8 @@ scrub_env(pam_handle_t *pamh, const struct berth_user *u, berth_error_t *err)
   int rc = 0;
 
   if (env == NULL)
-    return berth_error_make(err, BERTH_E_INTERNAL, 0, "cannot read the PAM environment to "
-                            "reduce it (pam_getenvlist)");
+    return berth_error_make(err, BERTH_E_INTERNAL, 0,
+                            "cannot read the PAM environment to reduce it (pam_getenvlist)");
   edits = berth_env_session_edits(env, u, err);
   if (edits == NULL)
     return berth_error_wrap(err, "reducing the PAM environment");
@@ -146,9 +146,9 @@ scrub_env(pam_handle_t *pamh, const struct berth_user *u, berth_error_t *err)
       failed = edits[i];
   if (failed != NULL)
     return berth_error_make(err, BERTH_E_INTERNAL, 0, "pam_putenv %.*s failed: %s",
-                            (int) strcspn(failed, "="), failed, pam_strerror(pamh, rc));
-  berth_debug("user=%s session environment reduced to the whitelist (%zu edits)",
-              u ? u->name : "-", berth_strv_len(edits));
+                            (int)strcspn(failed, "="), failed, pam_strerror(pamh, rc));
+  berth_debug("user=%s session environment reduced to the whitelist (%zu edits)", u ? u->name : "-",
+              berth_strv_len(edits));
   return 0;
 }
 
