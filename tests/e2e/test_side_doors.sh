@@ -48,6 +48,15 @@ useradd -m -U -G "$E2E_GROUP" -s /bin/sh "$E2E_ADM" || fail "useradd $E2E_ADM"
 useradd -m -U -s "$E2E_SHELL" "$XLS" || fail "useradd $XLS"
 for u in "$E2E_A" "$E2E_B" "$E2E_ADM" "$XLS"; do usermod -p '*' "$u" || fail "usermod $u"; done
 
+# E2E_A's image has no sftp-server (its sftp is internal-sftp on the host
+# anyway): for the plain line berth-shell gives when internal-sftp finds none.
+E2E_DERIVED_IMAGE=berth-e2e-nosftp:$$ # removed by e2e_cleanup, after the containers
+docker run --name "bte$$-nosftp" --entrypoint /bin/busybox "$BERTH_TEST_IMAGE" \
+	rm /usr/lib/openssh/sftp-server >/dev/null &&
+	docker commit "bte$$-nosftp" "$E2E_DERIVED_IMAGE" >/dev/null ||
+	fail "cannot make an image without sftp-server"
+docker rm -f "bte$$-nosftp" >/dev/null
+
 berth_write_config <<EOF
 # written by tests/e2e/test_side_doors.sh
 image = "$BERTH_TEST_IMAGE";
@@ -55,6 +64,7 @@ pull = "never";
 entry = "exec";
 shell = { fallback = "/bin/sh"; host = "/bin/sh"; };
 policy = { exclude_users = [ "root", "$E2E_ADM", "$XLS" ]; };
+users = ( { user = "$E2E_A"; image = "$E2E_DERIVED_IMAGE"; } );
 EOF
 
 # Debian's stack as shipped: say so when this host's copy was edited.
@@ -204,6 +214,10 @@ assert_eq "$E2E_B 700" "$(stat -c '%U %a' "$(home_of "$E2E_B")/sftp-made" 2>&1)"
 	"ForceCommand + internal-sftp: sftp writes the home as the user, with the subsystem's arguments (-u 077)"
 out=$(printf 'ls /etc/berth\n' | sftp_batch "$E2E_ADM")
 assert_contains "$out" "berth.conf" "control: for an excluded user sftp serves the host (the probe sees /etc/berth)"
+rc=0
+out=$(e2e_ssh "$E2E_A" internal-sftp </dev/null 2>&1) || rc=$?
+assert_eq "127 berth: sftp is not available here (no sftp-server is installed); please contact your administrator" \
+	"$rc $out" "internal-sftp in an image without sftp-server: one plain line, exit 127"
 out=$(printf 'ls /etc/berth\n' | sftp_batch "$E2E_A")
 case $out in
 *berth.conf*) diag "login shell + internal-sftp: sshd serves sftp on the host, as documented (berthctl check names it)" ;;
