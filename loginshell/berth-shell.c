@@ -57,10 +57,10 @@
 
 /* Variables carried from the caller's environment, as opaque data.  The
  * container gets the SPEC's whitelist (berth_env_passes, shared with
- * pam_berth); SSH_TTY names a host terminal that
- * does not exist inside, so only the host shell gets it, along with what
- * sshd/PAM set for a host session (agent socket, X11, Kerberos cache...):
- * the host shell runs with nothing but the user's own privileges. */
+ * pam_berth); SSH_TTY names a host terminal that does not exist inside, so
+ * only the host shell gets it, along with what sshd/PAM set for a host
+ * session (agent socket, X11, Kerberos cache...): the host shell runs with
+ * nothing but the user's own privileges. */
 static const char *const keep_host_only[] = {
   "SSH_TTY", "SSH_AUTH_SOCK", "DISPLAY", "MAIL", "KRB5CCNAME", "XDG_RUNTIME_DIR",
   "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_SESSION_CLASS", "DBUS_SESSION_BUS_ADDRESS",
