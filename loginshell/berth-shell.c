@@ -31,6 +31,7 @@
 #include "berth/container.h"
 #include "berth/engine.h"
 #include "berth/entry.h"
+#include "berth/env.h"
 #include "berth/error.h"
 #include "berth/log.h"
 #include "berth/privs.h"
@@ -45,7 +46,7 @@
 /* PATH inside the container: Docker's own default, so images behave as
  * under `docker run`.  On the host, the usual Debian login PATHs. */
 #define CONTAINER_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define HOST_PATH_USER "/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games"
+#define HOST_PATH_USER BERTH_ENV_HOST_PATH
 #define HOST_PATH_ROOT "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define RESCUE_SHELL "/bin/sh"
 
@@ -55,13 +56,11 @@
 #define EXIT_CANNOT_START 126
 
 /* Variables carried from the caller's environment, as opaque data.  The
- * container gets the SPEC's whitelist; SSH_TTY names a host terminal that
- * does not exist inside, so only the host shell gets it, along with what
- * sshd/PAM set for a host session (agent socket, X11, Kerberos cache...):
- * the host shell runs with nothing but the user's own privileges. */
-static const char *const keep_container[] = {
-  "TERM", "LANG", "TZ", "SSH_CONNECTION", "SSH_CLIENT", "SSH_ORIGINAL_COMMAND", NULL,
-};
+ * container gets the SPEC's whitelist (berth_env_passes, shared with
+ * pam_berth); SSH_TTY names a host terminal that does not exist inside, so
+ * only the host shell gets it, along with what sshd/PAM set for a host
+ * session (agent socket, X11, Kerberos cache...): the host shell runs with
+ * nothing but the user's own privileges. */
 static const char *const keep_host_only[] = {
   "SSH_TTY", "SSH_AUTH_SOCK", "DISPLAY", "MAIL", "KRB5CCNAME", "XDG_RUNTIME_DIR",
   "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_SESSION_CLASS", "DBUS_SESSION_BUS_ADDRESS",
@@ -183,17 +182,6 @@ sanitize_fds(void)
 }
 
 static bool
-is_lc_name(const char *kv, size_t name_len)
-{
-  if (name_len <= 3 || strncmp(kv, "LC_", 3) != 0)
-    return false;
-  for (size_t i = 3; i < name_len; i++)
-    if (!((kv[i] >= 'A' && kv[i] <= 'Z') || kv[i] == '_'))
-      return false;
-  return true;
-}
-
-static bool
 name_in(const char *const *list, const char *kv, size_t name_len)
 {
   for (size_t i = 0; list[i]; i++)
@@ -233,7 +221,7 @@ take_environment(void)
     if (eq == NULL)
       continue;
     len = (size_t) (eq - kv);
-    c = name_in(keep_container, kv, len) || is_lc_name(kv, len);
+    c = berth_env_passes(kv, len);
     h = !c && name_in(keep_host_only, kv, len);
     /* the first occurrence wins, as for getenv() */
     if ((!c && !h) || already_kept(kv, len))
@@ -348,6 +336,35 @@ parse_invocation(int argc, char **argv, struct invocation *inv, berth_error_t *e
   return 0;
 }
 
+/* sshd serves `Subsystem sftp internal-sftp` inside itself, on the host,
+ * except under a ForceCommand: then it runs the forced command with
+ * SSH_ORIGINAL_COMMAND = "internal-sftp [ARGS]" (session.c do_exec; an exec
+ * request can name it as well).  No program of that name exists outside
+ * sshd, so berth runs the system's sftp-server instead, which takes the
+ * same ARGS: through the shell, like the `-c /usr/lib/openssh/sftp-server`
+ * subsystem, from where the distributions keep it, with one plain line
+ * when there is none.  cmd is replaced; anything else is left alone. */
+#define SFTP_SERVERS "/usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server " \
+  "/usr/lib/ssh/sftp-server /usr/libexec/sftp-server /usr/lib/sftp-server"
+static void
+map_internal_sftp(struct invocation *inv)
+{
+  static const char name[] = "internal-sftp";
+  const char *args;
+  char *cmd;
+
+  if (inv->cmd == NULL || strncmp(inv->cmd, name, sizeof(name) - 1) != 0)
+    return;
+  args = inv->cmd + sizeof(name) - 1;
+  if (*args != '\0' && *args != ' ' && *args != '\t')
+    return; /* internal-sftpd or the like: some other command */
+  if (asprintf(&cmd, "for p in " SFTP_SERVERS "; do if [ -x \"$p\" ]; then exec \"$p\"%s; fi; "
+               "done; echo 'berth: sftp is not available here (no sftp-server is installed); "
+               "please contact your administrator' >&2; exit 127", args) < 0)
+    die(EXIT_FAILURE_BERTH, "out of memory");
+  inv->cmd = cmd;
+}
+
 /* ------------------------------------------------------------ environment */
 
 struct envb {
@@ -432,6 +449,7 @@ exec_host_shell(const struct berth_user *u, uid_t uid, const char *shell, const 
     die(EXIT_USAGE, "%s; usage: berth-shell [-l] [-c COMMAND [ARG...]]", err->msg);
   }
   command_word(inv.cmd, word, sizeof(word));
+  map_internal_sftp(&inv);
   syslog(LOG_AUTHPRIV | LOG_INFO, "action=entry user=%s container=- session=%ld mode=host "
          "shell=%s tty=%s command=%s outcome=ok excluded=\"%s\"", u ? u->name : "root",
          (long) getpid(), shell, isatty(STDIN_FILENO) ? "yes" : "no", word, why);
@@ -568,6 +586,8 @@ main(int argc, char **argv)
     log_failure(err, EXIT_USAGE);
     die(EXIT_USAGE, "%s; usage: berth-shell [-l] [-c COMMAND [ARG...]]", err->msg);
   }
+  command_word(inv.cmd, word, sizeof(word)); /* what the client asked for */
+  map_internal_sftp(&inv);
   if (inv.cmd != NULL) {
     size_t n = berth_strv_len(inv.extra);
     req.argv = calloc(n + 4, sizeof(char *));
@@ -619,7 +639,6 @@ main(int argc, char **argv)
   req.workdir = cfg->home.mount ? u->home : NULL;
   req.tty = isatty(STDIN_FILENO);
 
-  command_word(inv.cmd, word, sizeof(word));
   syslog(LOG_AUTHPRIV | LOG_INFO, "action=entry user=%s container=%s session=%ld mode=exec "
          "tty=%s command=%s outcome=ok", log_user, log_container, (long) getpid(),
          req.tty ? "yes" : "no", word);
