@@ -115,7 +115,7 @@ EOF
 # ---------------------------------------------------------------- fixture
 
 f_cleanup() {
-	local u c
+	local u c pids
 	f_proxy_kill
 	for u in "$F_U" "$F_NOHOME" "$F_ADM"; do
 		c=$(f_box "$u")
@@ -123,7 +123,10 @@ f_cleanup() {
 		docker ps -aq --filter "label=berth.scratch=$u" | xargs -r docker rm -f >/dev/null 2>&1
 		rm -rf -- "$F_RUNDIR/sessions/$c" "$F_RUNDIR/etc/$c" "$F_RUNDIR/lock/$c.lock"
 		if getent passwd "$u" >/dev/null; then
-			pkill -KILL -u "$u" 2>/dev/null
+			# what a failed check left running as the test user (its ssh
+			# sessions); userdel refuses users with processes
+			pids=$(ps -o pid= -u "$u" 2>/dev/null | tr -d ' ' | tr '\n' ' ')
+			[ -z "$pids" ] || kill -9 $pids 2>/dev/null
 			userdel -r -f "$u" >/dev/null 2>&1
 		fi
 		getent group "$u" >/dev/null && groupdel "$u" >/dev/null 2>&1
@@ -136,7 +139,7 @@ f_setup() {
 	local shell port
 	F_MODE=$1
 	require_root
-	require_cmd useradd userdel groupdel getent pkill cc docker
+	require_cmd useradd userdel groupdel getent ps cc docker mkfifo timeout
 	[ -u "$F_SHELL" ] && [ "$(stat -c %u "$F_SHELL")" = 0 ] ||
 		skip "$F_SHELL is not installed setuid root (make install)"
 	F_PROXY=$top_builddir/tests/fault/engine_proxy
