@@ -1076,7 +1076,12 @@ use_existing(struct berth_engine *e, struct berth_box *b, json_t *info, berth_er
     if (write_host_etc(e, b, image ? image : b->image_id, err) < 0)
       return -1;
   }
-  return start_checked(e, b, id, err);
+  if (start_checked(e, b, id, err) < 0)
+    return -1;
+  /* stopped at logout, by gc, or killed from outside: worth a line */
+  berth_log(LOG_INFO, "action=start user=%s container=%s id=%.12s outcome=ok", b->user->name,
+            b->name, id);
+  return 0;
 }
 
 static int

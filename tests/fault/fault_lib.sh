@@ -330,6 +330,11 @@ f_case_container_removed() {
 	f_expect_works "container removed between sessions: the next login recreates it"
 	f_check_syslog "... and syslog says so" "action=create user=$F_U container=$c "
 
+	docker kill "$c" >/dev/null
+	f_syslog_mark
+	f_expect_works "container killed between sessions: the next login starts it again"
+	f_check_syslog "... and syslog says so" "action=start user=$F_U container=$c "
+
 	f_live_start || return 0
 	f_syslog_mark
 	docker rm -f "$c" >/dev/null
