@@ -548,8 +548,8 @@ main(int argc, char **argv)
 
   /* The drop: permanent, verified (privs.c re-reads every id and tries to
    * regain root), and the process stays non-dumpable, because it keeps two
-   * root-opened engine connections that the user must never reach through
-   * ptrace or /proc/PID/fd. */
+   * (three under a memory limit) root-opened engine connections that the
+   * user must never reach through ptrace or /proc/PID/fd. */
   gids = calloc(u->n_groups + 1, sizeof(gid_t));
   if (gids == NULL)
     die(EXIT_FAILURE_BERTH, "out of memory");
