@@ -499,7 +499,7 @@ main(int argc, char **argv)
   gid_t rg, eg, sg;
   const char *why = NULL;
   char word[64];
-  int hfd, rc;
+  int hfd, hfd_retry, rc;
 
   /* a) before anything else */
   sanitize_process();
@@ -559,11 +559,15 @@ main(int argc, char **argv)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   if (berth_box_open(e, b, berth_session_owned_by_ancestor(b->name) ? 0 : getpid(), &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+  /* A second stream, for the one retry after an out-of-memory restart
+   * (berth_box_after_kill): after the drop no connection can be opened. */
+  hfd_retry = b->conf->memory > 0 ? berth_engine_hijack_connect(cfg->engine.socket, &err) : -1;
+  berth_error_release(&err);
 
   /* The drop: permanent, verified (privs.c re-reads every id and tries to
    * regain root), and the process stays non-dumpable, because it keeps two
-   * root-opened engine connections that the user must never reach through
-   * ptrace or /proc/PID/fd. */
+   * (three under a memory limit) root-opened engine connections that the
+   * user must never reach through ptrace or /proc/PID/fd. */
   gids = calloc(u->n_groups + 1, sizeof(gid_t));
   if (gids == NULL)
     die(EXIT_FAILURE_BERTH, "out of memory");
@@ -645,6 +649,34 @@ main(int argc, char **argv)
   entered_ms = berth_now_ms();
   entered = true;
   rc = berth_entry_exec(e, hfd, b, &req, &err);
+  if (rc == 137) {
+    int r = berth_box_after_kill(e, b, rc, berth_now_ms() - entered_ms, &err);
+    if (r < 0 && err->status == ESRCH) {
+      log_failure(err, rc);
+      die(rc, "your session ended: your container was stopped or removed while it ran; log in "
+          "again to get a new one");
+    }
+    if (r < 0 && err->status == ENOMEM) {
+      log_failure(err, EXIT_FAILURE_BERTH);
+      die(EXIT_FAILURE_BERTH, "your container is out of memory and your other sessions are using "
+          "it; free memory there (delete large files in /tmp or /dev/shm) or end them, then log "
+          "in again");
+    }
+    if (r < 0)
+      fail(&err, "your container is out of memory and could not be restarted", EXIT_FAILURE_BERTH);
+    if (r > 0 && hfd_retry < 0)
+      die(rc, "your container is out of memory; it has been restarted (files in /tmp and "
+          "/dev/shm are gone): log in again");
+    if (r > 0) {
+      int fd = hfd_retry; /* consumed */
+      fputs("berth: your container is out of memory; it has been restarted (files in /tmp and "
+            "/dev/shm are gone)\n", stderr);
+      hfd_retry = -1;
+      rc = berth_entry_exec(e, fd, b, &req, &err);
+    }
+  }
+  if (hfd_retry >= 0)
+    close(hfd_retry);
   if (rc < 0) {
     if (err->kind == BERTH_E_EXEC) {
       /* the engine ran nothing: like a shell's "cannot execute" */

@@ -326,7 +326,7 @@ static const char full_conf[]
       "  pids = 512;\n"
       "  network = \"none\";\n" /* 15 */
       "  readonly_rootfs = true;\n"
-      "  tmpfs = [ \"/tmp:size=512m\", \"/run\" ];\n"
+      "  tmpfs = [ \"/tmp:size=512m\", \"/run:size=8m\" ];\n"
       "  no_new_privileges = false;\n"
       "  mounts = ( { source = \"/srv/data\"; target = \"/data\"; readonly = true; },\n"
       "             { source = \"/scratch/%u\"; target = \"%h/scratch\"; } );\n" /* 20 */
@@ -378,7 +378,7 @@ test_full(void **state)
   assert_int_equal(c->pids, 512);
   assert_string_equal(c->network, "none");
   assert_true(c->readonly_rootfs);
-  assert_strv(c->tmpfs, "/tmp:size=512m", "/run", NULL);
+  assert_strv(c->tmpfs, "/tmp:size=512m", "/run:size=8m", NULL);
   assert_false(c->no_new_privileges);
   assert_int_equal(c->n_mounts, 2);
   assert_string_equal(c->mounts[0].source, "/srv/data");
@@ -443,11 +443,11 @@ test_value_forms(void **state)
 
   (void)state;
   cfg = load_ok(
-      "container = { memory = 268435456; cpus = 2; tmpfs = ( \"/tmp\" ); mounts = []; };\n"
+      "container = { memory = 268435456; cpus = 2; tmpfs = ( \"/tmp:size=1m\" ); mounts = []; };\n"
       "home = { mode = \"0755\"; };\ngroups = [];\nusers = ();\n");
   assert_int_equal(cfg->container.memory, 256LL * 1024 * 1024);
   assert_true(cfg->container.cpus == 2.0);
-  assert_strv(cfg->container.tmpfs, "/tmp", NULL);
+  assert_strv(cfg->container.tmpfs, "/tmp:size=1m", NULL);
   assert_int_equal(cfg->container.n_mounts, 0);
   assert_int_equal(cfg->home.mode, 0755);
   berth_config_free(cfg);
@@ -460,6 +460,13 @@ test_value_forms(void **state)
   cfg = load_ok("container = { memory = \"0\"; };\nhome = { mode = 2750; };\n");
   assert_int_equal(cfg->container.memory, 0);
   assert_int_equal(cfg->home.mode, 02750);
+  berth_config_free(cfg);
+
+  /* tmpfs sizes up to three quarters of the memory limit; none without one */
+  cfg = load_ok("container = { memory = \"96m\"; tmpfs = [ \"/tmp:mode=1777,size=48m\", "
+                "\"/run:size=24m\" ]; };\n");
+  berth_config_free(cfg);
+  cfg = load_ok("container = { tmpfs = [ \"/tmp\" ]; };\n");
   berth_config_free(cfg);
 
   /* exclude_users = [] cannot un-exclude root: uid 0 always is. */
@@ -618,6 +625,24 @@ test_invalid_values(void **state)
     { "container = { tmpfs = [ \"/tmp\", \"/tmp/:size=1m\" ]; };\n", 1, "container.tmpfs[1]",
       "listed twice" },
     { "container = { tmpfs = [ \"/\" ]; };\n", 1, "container.tmpfs[0]", "reserved" },
+    /* A tmpfs is memory: filled to the limit, every login is OOM-killed. */
+    { "container = {\n  memory = \"96m\";\n  tmpfs = [ \"/tmp:size=512m\" ];\n};\n", 3,
+      "container.tmpfs", "exceed three quarters of the memory limit" },
+    { "container = { memory = \"96m\"; tmpfs = [ \"/tmp:size=40m\", \"/run:mode=755,size=40m\" ]; };\n",
+      1, "container.tmpfs", "(83886080 bytes together)" },
+    { "container = { memory = \"1g\"; tmpfs = [ \"/tmp\" ]; };\n", 1, "container.tmpfs",
+      "tmpfs \"/tmp\" needs a size" },
+    { "container = { memory = \"1g\"; tmpfs = [ \"/tmp:size=50%\" ]; };\n", 1, "container.tmpfs",
+      "needs a size" },
+    { "container = { memory = \"1g\"; tmpfs = [ \"/tmp:size=512m\" ]; };\n"
+      "groups = (\n  { group = \"a\"; pids = 5; },\n  { group = \"b\"; memory = \"512m\"; }\n);\n",
+      4, "groups[1]", "exceed three quarters" },
+    { "groups = ( { group = \"g\"; memory = \"256m\"; } );\n"
+      "users = (\n  { user = \"u\"; tmpfs = [ \"/tmp:size=200m\" ]; }\n);\n",
+      3, "users[0]", "for members of group \"g\"" },
+    { "groups = ( { group = \"g\"; tmpfs = [ \"/scratch\" ]; } );\n"
+      "users = (\n  { user = \"u\"; memory = \"2g\"; }\n);\n",
+      3, "users[0]", "tmpfs \"/scratch\" for members of group \"g\" needs a size" },
     { "container = { mounts = ( { source = \"srv/data\"; target = \"/data\"; } ); };\n", 1,
       "container.mounts[0].source", "not an absolute path" },
     { "container = { mounts = ( { source = \"/srv\"; target = \"data\"; } ); };\n", 1,
