@@ -480,6 +480,29 @@ check_image(struct ctl *c, const char *image, enum berth_pull pull, const char *
   }
 }
 
+/* Every group the policy names must resolve: while one does not, the
+ * policy cannot decide and every login that depends on it is denied. */
+static int
+check_policy_groups(const struct berth_config *cfg)
+{
+  int problems = 0;
+
+  for (int pass = 0; pass < 2; pass++) {
+    char **list = pass == 0 ? cfg->policy.only_groups : cfg->policy.exclude_groups;
+    const char *key = pass == 0 ? "policy.only_groups" : "policy.exclude_groups";
+    for (size_t i = 0; list && list[i]; i++) {
+      berth_error_t err = NULL;
+      gid_t gid;
+      if (berth_group_resolve(list[i], &gid, &err) < 0) {
+        warn("%s: %s: logins it decides are denied until it resolves", key, err->msg);
+        berth_error_release(&err);
+        problems++;
+      }
+    }
+  }
+  return problems;
+}
+
 static int
 cmd_check(struct ctl *c)
 {
@@ -491,6 +514,7 @@ cmd_check(struct ctl *c)
   printf("config: %s: ok\n", c->cfg->path ? c->cfg->path : c->o.config_path);
   if (check_keeper(c->cfg) < 0)
     problems++;
+  problems += check_policy_groups(c->cfg);
   if (connect_engine(c) < 0)
     return EXIT_PROBLEM; /* the image checks need the engine */
   printf("engine: %s: ok (API %s)\n", c->cfg->engine.socket, berth_engine_api_version(c->engine));
@@ -690,6 +714,7 @@ cmd_status(struct ctl *c, const char *name)
   size_t n = 0;
   const char *why = NULL;
   enum berth_policy pol = BERTH_POLICY_EXCLUDED;
+  berth_error_t pol_err = NULL;
   cleanup_json json_t *out = NULL;
   json_t *boxes = NULL;
   int rc = EXIT_OK;
@@ -706,7 +731,7 @@ cmd_status(struct ctl *c, const char *name)
     u = NULL;
   }
   if (u != NULL) {
-    pol = berth_config_policy(c->cfg, u, &why);
+    pol = berth_config_policy(c->cfg, u, &why, &pol_err);
     if (berth_box_new(c->cfg, u, &b, &err) < 0) {
       warn_err(name, err);
       berth_error_release(&err);
@@ -752,9 +777,10 @@ cmd_status(struct ctl *c, const char *name)
     json_object_set_new(out, "gid", json_integer(u->gid));
     json_object_set_new(out, "home", json_string(u->home ? u->home : ""));
     json_object_set_new(out, "groups", groups ? groups : json_null());
-    json_object_set_new(out, "policy",
-                        json_string(pol == BERTH_POLICY_BERTHED ? "berthed" : "excluded"));
+    json_object_set_new(out, "policy", json_string(berth_policy_name(pol)));
     json_object_set_new(out, "policy_reason", why ? json_string(why) : json_null());
+    if (pol_err != NULL)
+      json_object_set_new(out, "policy_error", json_string(pol_err->msg));
     json_object_set_new(out, "settings", conf_json(b->conf));
     json_object_set_new(out, "expected_container", json_string(b->name));
     if (!c->o.json) {
@@ -768,8 +794,10 @@ cmd_status(struct ctl *c, const char *name)
           printf(" %u", (unsigned) u->groups[i].gid);
       }
       printf("\n");
-      printf("policy:       %s%s%s%s\n", pol == BERTH_POLICY_BERTHED ? "berthed" : "excluded",
-             why ? " (" : "", why ? why : "", why ? ")" : "");
+      printf("policy:       %s%s%s%s\n", berth_policy_name(pol), why ? " (" : "", why ? why : "",
+             why ? ")" : "");
+      if (pol_err != NULL)
+        printf("              logins are refused: %s\n", pol_err->msg);
       printf("settings:\n");
       printf("  image:        %s (pull = %s)\n", b->conf->image, berth_pull_name(b->conf->pull));
       print_limits(b->conf);
@@ -834,6 +862,7 @@ out:
   rows_free(rows, n);
   berth_box_free(b);
   berth_user_free(u);
+  berth_error_release(&pol_err);
   return rc;
 }
 
