@@ -1169,7 +1169,7 @@ berth_config_defaults(struct berth_config **out, berth_error_t *err)
   cfg->container.pull = BERTH_PULL_MISSING;
   cfg->container.memory = 0;
   cfg->container.cpus = 0;
-  cfg->container.pids = 0;
+  cfg->container.pids = BERTH_DEFAULT_PIDS;
   cfg->container.readonly_rootfs = false;
   cfg->container.no_new_privileges = true;
   cfg->container.on_logout = BERTH_LOGOUT_KEEP;
@@ -1181,7 +1181,7 @@ berth_config_defaults(struct berth_config **out, berth_error_t *err)
       || (cfg->container.image = berth_strdup("debian:bookworm", err)) == NULL
       || (cfg->container.name = berth_strdup("berth-%u", err)) == NULL
       || (cfg->container.hostname = berth_strdup("%u-box", err)) == NULL
-      || (cfg->container.network = berth_strdup("bridge", err)) == NULL
+      || (cfg->container.network = berth_strdup(BERTH_NETWORK, err)) == NULL
       || (cfg->container.keeper = berth_strv_dup(NULL, err)) == NULL
       || (cfg->container.tmpfs = berth_strv_dup(NULL, err)) == NULL
       || (cfg->container.env = berth_strv_dup(NULL, err)) == NULL

@@ -503,6 +503,39 @@ check_policy_groups(const struct berth_config *cfg)
   return problems;
 }
 
+/* berth's own network, when any user gets it: created here if missing (as
+ * the first login would), and read back, because an engine may accept the
+ * isolation option and drop it (Podman 4). */
+static int
+check_network(struct ctl *c)
+{
+  const struct berth_config *cfg = c->cfg;
+  bool used = strcmp(cfg->container.network, BERTH_NETWORK) == 0, isolated = false;
+  berth_error_t err = NULL;
+
+  for (size_t i = 0; !used && i < cfg->n_groups + cfg->n_users; i++) {
+    const struct berth_override *o
+        = i < cfg->n_groups ? &cfg->groups[i] : &cfg->users[i - cfg->n_groups];
+    used = o->has_network && strcmp(o->c.network, BERTH_NETWORK) == 0;
+  }
+  if (!used)
+    return 0;
+  if (berth_engine_network_ensure(c->engine, BERTH_NETWORK, &isolated, &err) < 0) {
+    warn_err("network: " BERTH_NETWORK, err);
+    berth_error_release(&err);
+    return -1;
+  }
+  if (!isolated) {
+    warn("network: " BERTH_NETWORK ": the engine does not keep traffic between its containers "
+         "off (no com.docker.network.bridge.enable_icc=false on it; Podman 4 ignores it): logins "
+         "that would use it are refused; set container.network = \"bridge\" to accept that "
+         "users' containers can reach each other, or \"none\"");
+    return -1;
+  }
+  printf("network: " BERTH_NETWORK ": ok (traffic between containers off)\n");
+  return 0;
+}
+
 static int
 cmd_check(struct ctl *c)
 {
@@ -518,6 +551,8 @@ cmd_check(struct ctl *c)
   if (connect_engine(c) < 0)
     return EXIT_PROBLEM; /* the image checks need the engine */
   printf("engine: %s: ok (API %s)\n", c->cfg->engine.socket, berth_engine_api_version(c->engine));
+  if (check_network(c) < 0)
+    problems++;
 
   if (check_image(c, c->cfg->container.image, c->cfg->container.pull, NULL) < 0)
     problems++;

@@ -23,6 +23,13 @@ struct berth_mount {
   bool readonly;
 };
 
+/* The default container.network: a bridge network berth creates on first
+ * use with inter-container traffic off, so users' containers cannot reach
+ * each other (docs/security.md "Default limits and isolation"). */
+#define BERTH_NETWORK "berth"
+/* The default container.pids: a fork bomb stays inside its container. */
+#define BERTH_DEFAULT_PIDS 512
+
 /* The settings that group/user overrides may change.  Also used as the
  * resolved, per-user result. */
 struct berth_container_conf {
@@ -34,7 +41,7 @@ struct berth_container_conf {
   int64_t memory;    /* bytes, 0 = unlimited */
   double cpus;       /* 0 = unlimited */
   int64_t pids;      /* 0 = unlimited */
-  char *network;     /* "bridge", "none", "host", ... */
+  char *network;     /* BERTH_NETWORK (default), "bridge", "none", "host", ... */
   bool readonly_rootfs;
   char **tmpfs;      /* "PATH[:OPTIONS]" */
   bool no_new_privileges;

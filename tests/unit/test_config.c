@@ -237,8 +237,9 @@ assert_defaults(const struct berth_config *cfg)
   assert_int_equal(strv_len(c->keeper), 0);
   assert_int_equal(c->memory, 0);
   assert_true(c->cpus == 0.0);
-  assert_int_equal(c->pids, 0);
-  assert_string_equal(c->network, "bridge");
+  assert_int_equal(c->pids, BERTH_DEFAULT_PIDS);
+  assert_int_equal(c->pids, 512);
+  assert_string_equal(c->network, "berth");
   assert_false(c->readonly_rootfs);
   assert_int_equal(strv_len(c->tmpfs), 0);
   assert_true(c->no_new_privileges);
