@@ -16,7 +16,7 @@ set -euo pipefail
 . "$top_srcdir/tests/lib/services.sh"
 
 require_root
-require_cmd ssh getent useradd userdel hostname setpriv
+require_cmd ssh getent useradd userdel hostname setpriv python3
 module=${BERTH_PAMDIR:-/lib/x86_64-linux-gnu/security}/pam_berth.so
 shell=${BERTH_BINDIR:-/usr/bin}/berth-shell
 [ -f "$module" ] || skip "$module not installed (make install)"
@@ -59,6 +59,35 @@ start_ldap
 ldap_add_user "$p-ph" $((base + 1)) $((base + 1)) "/home/$p-ph" "$group:$((base + 2))"
 ldap_add_member "$group" "$member"
 start_nslcd
+
+# Syslog: a socket of ours over /dev/log inside the test namespace, where
+# sshd (pam_berth) and berth-shell run, so their lines can be read.
+SYSLOG=$TEST_TMPDIR/syslog
+: >"$SYSLOG"
+python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
+with open(sys.argv[2], "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(65536).rstrip(b"\n") + b"\n")' "$TEST_TMPDIR/log.sock" "$SYSLOG" &
+on_exit "kill $!"
+wait_until 5 test -S "$TEST_TMPDIR/log.sock" || fail "cannot serve a syslog socket"
+if [ ! -e /dev/log ] && [ ! -L /dev/log ]; then # no logger here: a mount point only
+	: >/dev/log
+	on_exit '[ -f /dev/log ] && [ ! -s /dev/log ] && rm -f /dev/log'
+fi
+berth_ns_bind "$TEST_TMPDIR/log.sock" /dev/log
+check_syslog() { # DESC PATTERN
+	if wait_until 3 grep -qE -- "$2" "$SYSLOG"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		diag "no syslog line matching: $2"
+		sed 's/^/# syslog: /' "$SYSLOG" >&2
+	fi
+}
+
 start_sshd --pam --bind "$TEST_TMPDIR/pam.sshd" /etc/pam.d/sshd "$(pick_port 2600)"
 port=$SSHD_PORT
 
@@ -115,6 +144,13 @@ for u in "$member" "$outsider"; do
 		"$shell" -c "$where" 2>&1) || rc=$?
 	assert_eq "1 $plain" "$rc $out" "nslcd down: berth-shell run by $u exits 1 with only the plain line"
 done
+
+why="error=policy: policy\.only_groups: group $group: "
+check_syslog "nslcd down: pam_berth logs the failed login with the unreadable group" \
+	"action=login user=$member .*outcome=failed .*$why"
+check_syslog "nslcd down: berth-shell logs the failed entry with the unreadable group" \
+	"berth\[[0-9]+\]: action=entry user=$outsider .*outcome=failed $why"
+grep -E -- "$why" "$SYSLOG" | tail -n 2 | sed 's/^/# syslog: /' >&2
 
 # The admin's view says the same.
 ctl=${BERTH_SBINDIR:-/usr/sbin}/berthctl
