@@ -7,6 +7,7 @@
 # still reaches the host through the bridge's gateway.  Controls prove the
 # probes can see the difference: the host reaches each listener, and on
 # network = "bridge" the same probe between the two containers succeeds.
+# A berth network that lets containers talk is refused, not joined.
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/common.sh"
 
@@ -115,5 +116,26 @@ assert_eq "bridge bridge" "$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$(
 	"control: with network = \"bridge\" both containers are on the default bridge"
 listen "$ub"
 assert_eq "from-$ub" "$(probe "$ua" "$(ip_of "$ub")")" "control: on the default bridge $ua reaches $ub's container"
+
+# ---------------------------------------------------------------- fail closed
+
+# A network named berth that lets containers talk (made by someone else, or
+# on an engine that drops the option) is never joined: the login is refused.
+write_config ""
+for c in $(container_of "$ua"); do docker rm -f "$c" >/dev/null; done
+if docker network rm "$net" >/dev/null 2>&1 || ! docker network inspect "$net" >/dev/null 2>&1; then
+	docker network create "$net" >/dev/null || fail "cannot create an open $net network"
+	on_exit "docker network rm $net >/dev/null 2>&1"
+	rc=0
+	out=$(as_user "$ua" 'echo SHOULD-NOT-$((1 + 1))' 2>&1) || rc=$?
+	assert_eq "1 berth: your container could not be started (the container service reported an error); please contact your administrator" \
+		"$rc $out" "$net network with traffic between containers on: the login is refused with one plain line"
+	check "and no container was created on it" test -z "$(container_of "$ua")"
+	assert_eq "" "$(docker network inspect -f '{{index .Options "com.docker.network.bridge.enable_icc"}}' "$net")" \
+		"and berth left the existing network as it was"
+	docker network rm "$net" >/dev/null
+else
+	ok "open $net network refused # SKIP $net is in use by containers of other users"
+fi
 
 done_testing
