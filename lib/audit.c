@@ -1163,7 +1163,7 @@ out_ent:
       berth_error_release(&lerr); /* gone between listing and lookup */
       continue;
     }
-    if (berth_config_policy(cfg, bu, NULL) != BERTH_POLICY_BERTHED) {
+    if (berth_config_policy(cfg, bu, NULL, NULL) == BERTH_POLICY_EXCLUDED) {
       berth_user_free(bu);
       continue;
     }

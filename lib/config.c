@@ -1306,7 +1306,7 @@ berth_config_defaults(struct berth_config **out, berth_error_t *err)
   cfg->container.pull = BERTH_PULL_MISSING;
   cfg->container.memory = 0;
   cfg->container.cpus = 0;
-  cfg->container.pids = 0;
+  cfg->container.pids = BERTH_DEFAULT_PIDS;
   cfg->container.readonly_rootfs = false;
   cfg->container.no_new_privileges = true;
   cfg->container.on_logout = BERTH_LOGOUT_KEEP;
@@ -1318,7 +1318,7 @@ berth_config_defaults(struct berth_config **out, berth_error_t *err)
       || (cfg->container.image = berth_strdup("debian:bookworm", err)) == NULL
       || (cfg->container.name = berth_strdup("berth-%u", err)) == NULL
       || (cfg->container.hostname = berth_strdup("%u-box", err)) == NULL
-      || (cfg->container.network = berth_strdup("bridge", err)) == NULL
+      || (cfg->container.network = berth_strdup(BERTH_NETWORK, err)) == NULL
       || (cfg->container.keeper = berth_strv_dup(NULL, err)) == NULL
       || (cfg->container.tmpfs = berth_strv_dup(NULL, err)) == NULL
       || (cfg->container.env = berth_strv_dup(NULL, err)) == NULL
@@ -1439,9 +1439,47 @@ berth_config_free(struct berth_config *cfg)
   free(cfg);
 }
 
-enum berth_policy
-berth_config_policy(const struct berth_config *cfg, const struct berth_user *u, const char **why)
+const char *
+berth_policy_name(enum berth_policy p)
 {
+  switch (p) {
+  case BERTH_POLICY_BERTHED: return "berthed";
+  case BERTH_POLICY_EXCLUDED: return "excluded";
+  case BERTH_POLICY_DENIED: return "denied";
+  }
+  return "denied";
+}
+
+/* Keep the first reason membership could not be read, drop the rest. */
+static void
+keep_first(berth_error_t *first, berth_error_t *e, const char *key)
+{
+  if (*first == NULL) {
+    berth_error_wrap(e, "%s", key);
+    *first = *e;
+    *e = NULL;
+  }
+  berth_error_release(e);
+}
+
+static enum berth_policy
+denied(berth_error_t *first, berth_error_t *err, const char **why, const char *reason)
+{
+  *why = reason;
+  (*first)->kind = BERTH_E_POLICY;
+  if (err != NULL)
+    *err = *first;
+  else
+    berth_error_release(first);
+  *first = NULL;
+  return BERTH_POLICY_DENIED;
+}
+
+enum berth_policy
+berth_config_policy(const struct berth_config *cfg, const struct berth_user *u, const char **why,
+                    berth_error_t *err)
+{
+  berth_error_t unread = NULL;
   const char *dummy;
 
   if (why == NULL)
@@ -1459,19 +1497,47 @@ berth_config_policy(const struct berth_config *cfg, const struct berth_user *u, 
     *why = "user is listed in policy.exclude_users";
     return BERTH_POLICY_EXCLUDED;
   }
-  for (size_t i = 0; cfg->policy.exclude_groups && cfg->policy.exclude_groups[i]; i++)
-    if (berth_user_in_group(u, cfg->policy.exclude_groups[i])) {
+  /* One group found with the user in it excludes, whatever the others say;
+   * one that cannot be read might have, so nothing else decides. */
+  for (size_t i = 0; cfg->policy.exclude_groups && cfg->policy.exclude_groups[i]; i++) {
+    berth_error_t e = NULL;
+    int r = berth_user_member_of(u, cfg->policy.exclude_groups[i], &e);
+    if (r == 1) {
+      berth_error_release(&unread);
       *why = "user is in a group listed in policy.exclude_groups";
       return BERTH_POLICY_EXCLUDED;
     }
+    if (r < 0)
+      keep_first(&unread, &e, "policy.exclude_groups");
+  }
+  if (unread != NULL)
+    return denied(&unread, err, why, "a group in policy.exclude_groups could not be read");
   if (berth_strv_len(cfg->policy.only_groups) == 0) {
     *why = "no policy rule excludes the user";
     return BERTH_POLICY_BERTHED;
   }
-  for (size_t i = 0; cfg->policy.only_groups[i]; i++)
-    if (berth_user_in_group(u, cfg->policy.only_groups[i])) {
+  for (size_t i = 0; cfg->policy.only_groups[i]; i++) {
+    berth_error_t e = NULL;
+    int r = berth_user_member_of(u, cfg->policy.only_groups[i], &e);
+    if (r == 1) {
+      berth_error_release(&unread);
       *why = "user is in a group listed in policy.only_groups";
       return BERTH_POLICY_BERTHED;
+    }
+    if (r < 0)
+      keep_first(&unread, &e, "policy.only_groups");
+  }
+  if (unread != NULL)
+    return denied(&unread, err, why, "a group in policy.only_groups could not be read");
+  /* "Not a member" is the one conclusion drawn from absence: a gid without
+   * a group entry says NSS did not answer everything. */
+  for (size_t i = 0; i < u->n_groups; i++)
+    if (u->groups[i].name == NULL) {
+      berth_error_make(&unread, BERTH_E_USER, ENOENT,
+                       "policy.only_groups: gid %u of user %s has no group entry (no such "
+                       "group, or its source is unreachable)",
+                       (unsigned)u->groups[i].gid, u->name);
+      return denied(&unread, err, why, "a group of the user could not be read");
     }
   *why = "user is in none of the groups in policy.only_groups";
   return BERTH_POLICY_EXCLUDED;

@@ -1096,6 +1096,20 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
     return -1;
   if (etc_by_bind(b->conf) && write_host_etc(e, b, b->image_id, err) < 0)
     return -1;
+  /* berth's own network, made on first use; never joined unless the engine
+   * keeps traffic between its containers off (Podman 4 cannot) */
+  if (b->conf->network && strcmp(b->conf->network, BERTH_NETWORK) == 0) {
+    bool isolated;
+    if (berth_engine_network_ensure(e, BERTH_NETWORK, &isolated, err) < 0)
+      return -1;
+    if (!isolated)
+      return berth_error_make(err, BERTH_E_ENGINE, EPERM,
+                              "network %s: the engine does not keep traffic between its "
+                              "containers off (no com.docker.network.bridge.enable_icc=false on "
+                              "it), so users' containers could reach each other; set "
+                              "container.network = \"bridge\" to accept that, or \"none\"",
+                              BERTH_NETWORK);
+  }
   if (berth_engine_container_create(e, b->name, spec, &id, err) < 0) {
     cleanup_json json_t *info = NULL;
     int r;

@@ -533,8 +533,17 @@ main(int argc, char **argv)
   }
   log_engine = cfg->engine.socket;
   berth_log_set_debug(cfg->debug);
-  if (berth_config_policy(cfg, u, &why) == BERTH_POLICY_EXCLUDED)
+  switch (berth_config_policy(cfg, u, &why, &err)) {
+  case BERTH_POLICY_EXCLUDED:
     exec_host_shell(u, uid, cfg->shell.host, why ? why : "policy", argc, argv);
+  case BERTH_POLICY_BERTHED:
+    break;
+  case BERTH_POLICY_DENIED:
+  default:
+    /* Neither a container nor the host shell: not knowing whether the user
+     * is excluded must never read as "excluded". */
+    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+  }
 
   /* d) berthed.  Root from here to the drop, for one reason: the engine
    * socket is root's.  Every input in this phase is the admin's (config)

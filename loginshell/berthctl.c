@@ -576,6 +576,62 @@ check_audit(struct ctl *c)
   return rc;
 }
 
+/* Every group the policy names must resolve: while one does not, the
+ * policy cannot decide and every login that depends on it is denied. */
+static int
+check_policy_groups(const struct berth_config *cfg)
+{
+  int problems = 0;
+
+  for (int pass = 0; pass < 2; pass++) {
+    char **list = pass == 0 ? cfg->policy.only_groups : cfg->policy.exclude_groups;
+    const char *key = pass == 0 ? "policy.only_groups" : "policy.exclude_groups";
+    for (size_t i = 0; list && list[i]; i++) {
+      berth_error_t err = NULL;
+      gid_t gid;
+      if (berth_group_resolve(list[i], &gid, &err) < 0) {
+        warn("%s: %s: logins it decides are denied until it resolves", key, err->msg);
+        berth_error_release(&err);
+        problems++;
+      }
+    }
+  }
+  return problems;
+}
+
+/* berth's own network, when any user gets it: created here if missing (as
+ * the first login would), and read back, because an engine may accept the
+ * isolation option and drop it (Podman 4). */
+static int
+check_network(struct ctl *c)
+{
+  const struct berth_config *cfg = c->cfg;
+  bool used = strcmp(cfg->container.network, BERTH_NETWORK) == 0, isolated = false;
+  berth_error_t err = NULL;
+
+  for (size_t i = 0; !used && i < cfg->n_groups + cfg->n_users; i++) {
+    const struct berth_override *o
+        = i < cfg->n_groups ? &cfg->groups[i] : &cfg->users[i - cfg->n_groups];
+    used = o->has_network && strcmp(o->c.network, BERTH_NETWORK) == 0;
+  }
+  if (!used)
+    return 0;
+  if (berth_engine_network_ensure(c->engine, BERTH_NETWORK, &isolated, &err) < 0) {
+    warn_err("network: " BERTH_NETWORK, err);
+    berth_error_release(&err);
+    return -1;
+  }
+  if (!isolated) {
+    warn("network: " BERTH_NETWORK ": the engine does not keep traffic between its containers "
+         "off (no com.docker.network.bridge.enable_icc=false on it; Podman 4 ignores it): logins "
+         "that would use it are refused; set container.network = \"bridge\" to accept that "
+         "users' containers can reach each other, or \"none\"");
+    return -1;
+  }
+  info("network: " BERTH_NETWORK ": ok (traffic between containers off)\n");
+  return 0;
+}
+
 static int
 cmd_check(struct ctl *c)
 {
@@ -597,6 +653,10 @@ cmd_check(struct ctl *c)
     return EXIT_PROBLEM;
   }
   info("engine: %s: ok (API %s)\n", c->cfg->engine.socket, berth_engine_api_version(c->engine));
+  if (c->o.no_audit) /* the audit names unresolved policy groups itself */
+    problems += check_policy_groups(c->cfg);
+  if (check_network(c) < 0)
+    problems++;
 
   if (check_image(c, c->cfg->container.image, c->cfg->container.pull, NULL) < 0)
     problems++;
@@ -795,6 +855,7 @@ cmd_status(struct ctl *c, const char *name)
   size_t n = 0;
   const char *why = NULL;
   enum berth_policy pol = BERTH_POLICY_EXCLUDED;
+  berth_error_t pol_err = NULL;
   cleanup_json json_t *out = NULL;
   json_t *boxes = NULL;
   int rc = EXIT_OK;
@@ -811,7 +872,7 @@ cmd_status(struct ctl *c, const char *name)
     u = NULL;
   }
   if (u != NULL) {
-    pol = berth_config_policy(c->cfg, u, &why);
+    pol = berth_config_policy(c->cfg, u, &why, &pol_err);
     if (berth_box_new(c->cfg, u, &b, &err) < 0) {
       warn_err(name, err);
       berth_error_release(&err);
@@ -857,9 +918,10 @@ cmd_status(struct ctl *c, const char *name)
     json_object_set_new(out, "gid", json_integer(u->gid));
     json_object_set_new(out, "home", json_string(u->home ? u->home : ""));
     json_object_set_new(out, "groups", groups ? groups : json_null());
-    json_object_set_new(out, "policy",
-                        json_string(pol == BERTH_POLICY_BERTHED ? "berthed" : "excluded"));
+    json_object_set_new(out, "policy", json_string(berth_policy_name(pol)));
     json_object_set_new(out, "policy_reason", why ? json_string(why) : json_null());
+    if (pol_err != NULL)
+      json_object_set_new(out, "policy_error", json_string(pol_err->msg));
     json_object_set_new(out, "settings", conf_json(b->conf));
     json_object_set_new(out, "expected_container", json_string(b->name));
     if (!c->o.json) {
@@ -873,8 +935,10 @@ cmd_status(struct ctl *c, const char *name)
           printf(" %u", (unsigned) u->groups[i].gid);
       }
       printf("\n");
-      printf("policy:       %s%s%s%s\n", pol == BERTH_POLICY_BERTHED ? "berthed" : "excluded",
-             why ? " (" : "", why ? why : "", why ? ")" : "");
+      printf("policy:       %s%s%s%s\n", berth_policy_name(pol), why ? " (" : "", why ? why : "",
+             why ? ")" : "");
+      if (pol_err != NULL)
+        printf("              logins are refused: %s\n", pol_err->msg);
       printf("settings:\n");
       printf("  image:        %s (pull = %s)\n", b->conf->image, berth_pull_name(b->conf->pull));
       print_limits(b->conf);
@@ -939,6 +1003,7 @@ out:
   rows_free(rows, n);
   berth_box_free(b);
   berth_user_free(u);
+  berth_error_release(&pol_err);
   return rc;
 }
 

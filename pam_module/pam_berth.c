@@ -199,9 +199,19 @@ prepare(pam_handle_t *pamh, const struct args *a, const char *user, struct ctx *
     berth_log_set_debug(true); /* `debug` in berth.conf works like the option */
   if (a->timeout_ms > 0)
     c->cfg->engine.timeout_ms = a->timeout_ms;
-  if (berth_config_policy(c->cfg, c->u, &why) == BERTH_POLICY_EXCLUDED) {
+  switch (berth_config_policy(c->cfg, c->u, &why, err)) {
+  case BERTH_POLICY_EXCLUDED:
     berth_debug("user=%s excluded: %s", user, why ? why : "policy");
     return PAM_IGNORE;
+  case BERTH_POLICY_BERTHED:
+    break;
+  case BERTH_POLICY_DENIED:
+  default:
+    /* a berthed user whose open fails; berth-shell denies the entry.  The
+     * host processes sshd may still start get the reduced environment. */
+    if (scrub)
+      scrub_env_undecided(pamh, user, c->u);
+    return PAM_SESSION_ERR;
   }
   if (scrub && scrub_env(pamh, c->u, err) < 0)
     return PAM_SESSION_ERR;
