@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1097,7 +1098,12 @@ use_existing(struct berth_engine *e, struct berth_box *b, json_t *info, berth_er
     if (write_host_etc(e, b, image ? image : b->image_id, err) < 0)
       return -1;
   }
-  return start_checked(e, b, id, err);
+  if (start_checked(e, b, id, err) < 0)
+    return -1;
+  /* stopped at logout, by gc, or killed from outside: worth a line */
+  berth_log(LOG_INFO, "action=start user=%s container=%s id=%.12s outcome=ok",
+            BERTH_LOG_VAL(b->user->name), b->name, id);
+  return 0;
 }
 
 static int
@@ -1112,6 +1118,20 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
     return -1;
   if (etc_by_bind(b->conf) && write_host_etc(e, b, b->image_id, err) < 0)
     return -1;
+  /* berth's own network, made on first use; never joined unless the engine
+   * keeps traffic between its containers off (Podman 4 cannot) */
+  if (b->conf->network && strcmp(b->conf->network, BERTH_NETWORK) == 0) {
+    bool isolated;
+    if (berth_engine_network_ensure(e, BERTH_NETWORK, &isolated, err) < 0)
+      return -1;
+    if (!isolated)
+      return berth_error_make(err, BERTH_E_ENGINE, EPERM,
+                              "network %s: the engine does not keep traffic between its "
+                              "containers off (no com.docker.network.bridge.enable_icc=false on "
+                              "it), so users' containers could reach each other; set "
+                              "container.network = \"bridge\" to accept that, or \"none\"",
+                              BERTH_NETWORK);
+  }
   if (berth_engine_container_create(e, b->name, spec, &id, err) < 0) {
     cleanup_json json_t *info = NULL;
     int r;
@@ -1315,6 +1335,10 @@ berth_box_open(struct berth_engine *e, struct berth_box *b, pid_t owner, berth_e
   live = berth_session_count(b->name, owner, err);
   if (live < 0)
     goto out;
+  /* owner 0: an ancestor (sshd's monitor, through pam_berth) recorded this
+   * very session, and it is among the live ones */
+  b->others_live = live > 0 && owner == 0 && berth_session_owned_by_ancestor(b->name) ? live - 1
+                                                                                     : live;
   if (ensure_container(e, b, live == 0, NULL, err) < 0)
     goto out;
   if (owner > 0 && berth_session_record(b->name, owner, err) < 0)
@@ -1323,6 +1347,101 @@ berth_box_open(struct berth_engine *e, struct berth_box *b, pid_t owner, berth_e
 out:
   berth_session_unlock(lock);
   return ret;
+}
+
+/* ---------------------------------------------------------------- out of memory */
+
+/* Less free memory than this in the container and a shell cannot start. */
+#define OOM_HEADROOM (8LL * 1024 * 1024)
+/* An OOM-killed login dies as it starts; a command killed later is the
+ * user's business (kill -9, a job that outgrew the limit and freed it). */
+#define OOM_QUICK_MS 3000
+/* How often, and how far apart, a container is asked whether it still runs
+ * after a session's command was killed. */
+#define KILL_ASK 3
+#define KILL_ASK_MS 100
+
+static json_int_t
+stat_of(json_t *mem, const char *key)
+{
+  return json_integer_value(json_object_get(json_object_get(mem, "stats"), key));
+}
+
+int
+berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
+                     long long elapsed_ms, berth_error_t *err)
+{
+  cleanup_json json_t *reply = NULL;
+  cleanup_json json_t *info = NULL;
+  cleanup_free char *path = NULL;
+  berth_error_t serr = NULL;
+  const char *id = b->id ? b->id : b->name;
+  json_int_t usage, limit, cache;
+  json_t *mem;
+  long http = 0;
+  int r;
+
+  if (status != 137)
+    return 0;
+  /* docker rm -f / stop from outside kills every process in it.  The
+   * engine may see the exec end before the container's own main process,
+   * so a running container is asked again, briefly. */
+  for (int i = 0; i < KILL_ASK; i++) {
+    json_decref(info);
+    info = NULL;
+    r = berth_engine_container_inspect(e, id, &info, &serr);
+    if (r < 0) {
+      berth_log(LOG_NOTICE, "user=%s container=%s state=unknown: %s",
+                BERTH_LOG_VAL(b->user->name), b->name, BERTH_LOG_TEXT(serr->msg));
+      berth_error_release(&serr);
+      return 0;
+    }
+    if (r == 0 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
+      break;
+    if (i + 1 < KILL_ASK)
+      poll(NULL, 0, KILL_ASK_MS);
+  }
+  if (r == 0 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
+    return berth_error_make(err, BERTH_E_CONTAINER, ESRCH, "container %s was %s during the "
+                            "session", b->name, r == 0 ? "removed" : "stopped");
+  if (elapsed_ms > OOM_QUICK_MS || b->conf->memory <= 0)
+    return 0;
+  /* one-shot: one sample, not the two a CPU figure needs (API 1.41) */
+  if (asprintf(&path, "/containers/%s/stats?stream=false&one-shot=true", id) < 0)
+    return oom(err);
+  if (berth_engine_request(e, "GET", path, NULL, &http, &reply, &serr) < 0
+      || berth_engine_check(http, reply, BERTH_E_ENGINE, "reading memory stats", &serr) < 0) {
+    berth_log(LOG_NOTICE, "user=%s container=%s memory=unknown: %s",
+              BERTH_LOG_VAL(b->user->name), b->name, BERTH_LOG_TEXT(serr->msg));
+    berth_error_release(&serr);
+    return 0;
+  }
+  mem = json_object_get(reply, "memory_stats");
+  usage = json_integer_value(json_object_get(mem, "usage"));
+  limit = json_integer_value(json_object_get(mem, "limit"));
+  /* page cache of files on disk is reclaimable; shmem (tmpfs) is not.
+   * cgroup v1 names it total_inactive_file, v2 inactive_file. */
+  cache = stat_of(mem, "total_inactive_file");
+  if (cache == 0)
+    cache = stat_of(mem, "inactive_file");
+  if (limit <= 0 || usage <= 0 || limit > b->conf->memory + OOM_HEADROOM
+      || limit - (usage - cache) >= OOM_HEADROOM)
+    return 0;
+
+  berth_log(LOG_WARNING, "user=%s container=%s memory=%lld limit=%lld sessions=%d out of memory: "
+            "every new process is killed at once", BERTH_LOG_VAL(b->user->name), b->name,
+            (long long) (usage - cache), (long long) limit, b->others_live);
+  if (b->others_live > 0)
+    return berth_error_make(err, BERTH_E_CONTAINER, ENOMEM,
+                            "container %s is out of memory (%lld of %lld bytes in use) and %d "
+                            "other session(s) are live in it: not restarted",
+                            b->name, (long long) (usage - cache), (long long) limit,
+                            b->others_live);
+  if (berth_engine_container_stop(e, id, 1, err) < 0 || start_checked(e, b, id, err) < 0)
+    return berth_error_wrap(err, "restarting container %s, which is out of memory", b->name);
+  berth_log(LOG_NOTICE, "action=restart user=%s container=%s trigger=out-of-memory outcome=ok",
+            BERTH_LOG_VAL(b->user->name), b->name);
+  return 1;
 }
 
 int

@@ -60,7 +60,7 @@ berth_test_lock
 keeper=${BERTH_KEEPER_PATH:-}
 if [ -z "$keeper" ]; then
 	: >"$TEST_TMPDIR/empty.conf"
-	keeper=$("$ctl" -c "$TEST_TMPDIR/empty.conf" check 2>&1 | sed -n 's/^\(berthctl: \)\{0,1\}keeper: \(\/[^:]*\):.*/\2/p')
+	keeper=$("$ctl" -c "$TEST_TMPDIR/empty.conf" check --no-audit 2>&1 | sed -n 's/^\(berthctl: \)\{0,1\}keeper: \(\/[^:]*\):.*/\2/p')
 fi
 [ -n "$keeper" ] || fail "cannot tell where berthctl looks for berth-keeper"
 if [ ! -e "$keeper" ]; then
@@ -69,6 +69,8 @@ if [ ! -e "$keeper" ]; then
 fi
 
 # ---------------------------------------------------------------- check
+# --no-audit: this is about config, keeper, engine and images; the
+# deployment audit (sshd, PAM) has tests/e2e/test_check_audit.sh.
 conf() { # FILE <<config
 	cat >"$1"
 	chmod 0644 "$1"
@@ -78,7 +80,7 @@ conf "$TEST_TMPDIR/good.conf" <<EOF
 image = "$image";
 pull = "never";
 EOF
-run "$ctl" --config "$TEST_TMPDIR/good.conf" check
+run "$ctl" --config "$TEST_TMPDIR/good.conf" check --no-audit
 assert_eq 0 "$rc" "check passes on a good config with a running engine"
 assert_contains "$out" "engine: /var/run/docker.sock: ok (API 1." "check reports the negotiated API version"
 assert_contains "$out" "image: $image: present" "check finds the image"
@@ -91,7 +93,7 @@ conf "$TEST_TMPDIR/dead.conf" <<EOF
 engine = { socket = "$TEST_TMPDIR/dead.sock"; timeout_ms = 2000; };
 image = "$image";
 EOF
-run "$ctl" --config "$TEST_TMPDIR/dead.conf" check
+run "$ctl" --config "$TEST_TMPDIR/dead.conf" check --no-audit
 assert_eq 1 "$rc" "check against a stopped engine exits 1"
 assert_eq 1 "$(printf '%s\n' "$err" | wc -l)" "a stopped engine is reported in one line"
 assert_contains "$err" "berthctl: engine: the container service is not reachable (" "the line says the engine is not reachable"
@@ -103,7 +105,7 @@ container = {
   memroy = "2g";
 };
 EOF
-run "$ctl" --config "$TEST_TMPDIR/typo.conf" check
+run "$ctl" --config "$TEST_TMPDIR/typo.conf" check --no-audit
 assert_eq 1 "$rc" "check rejects a config with an unknown key"
 assert_contains "$err" "berthctl: config: $TEST_TMPDIR/typo.conf:3: container.memroy" "the unknown key is reported with file:line"
 assert_eq 1 "$(printf '%s\n' "$err" | wc -l)" "the config error is one line"
@@ -112,7 +114,7 @@ conf "$TEST_TMPDIR/enum.conf" <<EOF
 image = "$image";
 pull = "sometimes";
 EOF
-run "$ctl" --config "$TEST_TMPDIR/enum.conf" check
+run "$ctl" --config "$TEST_TMPDIR/enum.conf" check --no-audit
 assert_eq 1 "$rc" "check rejects a bad pull value"
 assert_contains "$err" "enum.conf:2: pull" "the bad value is reported with file:line and key"
 
@@ -120,7 +122,7 @@ conf "$TEST_TMPDIR/never.conf" <<EOF
 image = "berth-absent-$TEST_PREFIX:none";
 pull = "never";
 EOF
-run "$ctl" --config "$TEST_TMPDIR/never.conf" check
+run "$ctl" --config "$TEST_TMPDIR/never.conf" check --no-audit
 assert_eq 1 "$rc" "check fails for a missing image under pull = never"
 assert_contains "$err" "not present and pull = never" "the missing image is explained"
 
@@ -129,7 +131,7 @@ image = "berth-absent-$TEST_PREFIX:none";
 pull = "missing";
 groups = ( { group = "root"; image = "$image"; } );
 EOF
-run "$ctl" --config "$TEST_TMPDIR/missing.conf" check
+run "$ctl" --config "$TEST_TMPDIR/missing.conf" check --no-audit
 assert_eq 0 "$rc" "a missing image under pull = missing is not a problem"
 assert_contains "$out" "will be pulled at first login (pull = missing)" "check says the image will be pulled"
 assert_contains "$out" "image: $image (group root): present" "check also checks the images of overrides"
