@@ -1230,10 +1230,147 @@ out:
   return ret;
 }
 
+/* A tmpfs is memory charged to the container: filled to the memory limit it
+ * cannot be reclaimed, so every later process (each login, each exec) is
+ * OOM-killed at once.  Under a memory limit every tmpfs needs its own size
+ * (without one the kernel allows half of the host's RAM) and together they
+ * may take at most TMPFS_SHARE_NUM/TMPFS_SHARE_DEN of the limit, leaving
+ * the rest to processes.  The engine's own /dev/shm (64 MiB by default) is
+ * not counted: entry recovers from that (docs/security.md "Faults"). */
+#define TMPFS_SHARE_NUM 3
+#define TMPFS_SHARE_DEN 4
+
+/* The size= option of a tmpfs entry: 1 with *size, 0 when it has none, -1
+ * when it is not a plain size (a percentage, a typo). */
+static int
+tmpfs_size(const char *t, int64_t *size)
+{
+  const char *o = strchr(t, ':');
+  while (o != NULL) {
+    o++;
+    size_t n = strcspn(o, ",");
+    if (n > 5 && strncmp(o, "size=", 5) == 0) {
+      char v[32];
+      if (n - 5 >= sizeof(v))
+        return -1;
+      memcpy(v, o + 5, n - 5);
+      v[n - 5] = '\0';
+      return berth_parse_size(v, size) < 0 ? -1 : 1;
+    }
+    o = o[n] == ',' ? o + n : NULL;
+  }
+  return 0;
+}
+
+/* One effective (memory, tmpfs) pair.  blame: where the pair comes from;
+ * group: the group override the pair owes part of itself to, for the text. */
+static int
+check_tmpfs_fits(struct ctx *c, const config_setting_t *blame, const char *group,
+                 int64_t memory, char *const *tmpfs)
+{
+  char who[300] = "";
+  int64_t sum = 0, size;
+
+  if (memory <= 0)
+    return 0;
+  if (group)
+    snprintf(who, sizeof(who), " for members of group \"%s\"", group);
+  for (size_t i = 0; tmpfs && tmpfs[i]; i++) {
+    int r = tmpfs_size(tmpfs[i], &size);
+    if (r <= 0)
+      return fail(c, blame,
+                  "tmpfs \"%s\"%s needs a size such as size=64m under the memory limit of "
+                  "%lld bytes (a tmpfs is memory; filled, it leaves none for logins)",
+                  tmpfs[i], who, (long long)memory);
+    if (size > INT64_MAX - sum)
+      size = INT64_MAX - sum;
+    sum += size;
+  }
+  if (sum > memory / TMPFS_SHARE_DEN * TMPFS_SHARE_NUM)
+    return fail(c, blame,
+                "the tmpfs sizes (%lld bytes together)%s exceed three quarters of the memory "
+                "limit of %lld bytes: filled, they would leave too little memory for logins",
+                (long long)sum, who, (long long)memory);
+  return 0;
+}
+
+static const config_setting_t *
+override_setting(config_t *lc, const char *list, size_t i)
+{
+  const config_setting_t *s = config_lookup(lc, list);
+  if (s)
+    s = config_setting_get_elem(s, (unsigned)i);
+  return s ? s : config_root_setting(lc);
+}
+
+/* Every effective pair a user can get, in linear time: the global one, each
+ * group's, and each user override against the strictest partner it can meet
+ * (the largest tmpfs set, or the smallest memory limit, of the global
+ * settings and every group). */
+static int
+check_tmpfs_memory(struct ctx *c, const struct berth_config *cfg, config_t *lc)
+{
+  const struct berth_container_conf *g0 = &cfg->container;
+  const config_setting_t *blame = config_lookup(lc, "container.tmpfs");
+  char *const *worst_tmpfs = g0->tmpfs;
+  const char *worst_tmpfs_group = NULL, *least_memory_group = NULL;
+  int64_t worst_sum = -1, least_memory = g0->memory;
+
+  if (blame == NULL)
+    blame = config_lookup(lc, "container.memory");
+  if (blame == NULL)
+    blame = config_root_setting(lc);
+  if (check_tmpfs_fits(c, blame, NULL, g0->memory, g0->tmpfs) < 0)
+    return -1;
+  for (size_t gi = 0; gi < cfg->n_groups; gi++) {
+    const struct berth_override *g = &cfg->groups[gi];
+    char *const *tmpfs = g->has_tmpfs ? g->c.tmpfs : g0->tmpfs;
+    int64_t memory = g->has_memory ? g->c.memory : g0->memory;
+    if ((g->has_tmpfs || g->has_memory)
+        && check_tmpfs_fits(c, override_setting(lc, "groups", gi), NULL, memory, tmpfs) < 0)
+      return -1;
+    if (g->has_memory && g->c.memory > 0 && (least_memory <= 0 || g->c.memory < least_memory)) {
+      least_memory = g->c.memory;
+      least_memory_group = g->match;
+    }
+  }
+  /* the largest tmpfs set, a sizeless one counting as the largest */
+  for (size_t gi = 0; gi <= cfg->n_groups; gi++) {
+    const struct berth_override *g = gi < cfg->n_groups ? &cfg->groups[gi] : NULL;
+    char *const *tmpfs = g ? g->c.tmpfs : g0->tmpfs;
+    int64_t sum = 0, size;
+    if (g && !g->has_tmpfs)
+      continue;
+    for (size_t i = 0; tmpfs && tmpfs[i]; i++)
+      sum = tmpfs_size(tmpfs[i], &size) <= 0 || size > INT64_MAX - sum ? INT64_MAX : sum + size;
+    if (sum > worst_sum) {
+      worst_sum = sum;
+      worst_tmpfs = tmpfs;
+      worst_tmpfs_group = g ? g->match : NULL;
+    }
+  }
+  for (size_t ui = 0; ui < cfg->n_users; ui++) {
+    const struct berth_override *u = &cfg->users[ui];
+    const config_setting_t *s = override_setting(lc, "users", ui);
+    int r = 0;
+    if (u->has_tmpfs && u->has_memory)
+      r = check_tmpfs_fits(c, s, NULL, u->c.memory, u->c.tmpfs);
+    else if (u->has_memory)
+      r = check_tmpfs_fits(c, s, worst_tmpfs_group, u->c.memory, worst_tmpfs);
+    else if (u->has_tmpfs)
+      r = check_tmpfs_fits(c, s, least_memory_group, least_memory, u->c.tmpfs);
+    if (r < 0)
+      return -1;
+  }
+  return 0;
+}
+
 static int
 validate(struct ctx *c, const struct berth_config *cfg, config_t *lc)
 {
-  return check_mount_tmpfs_conflicts(c, cfg, lc);
+  if (check_mount_tmpfs_conflicts(c, cfg, lc) < 0)
+    return -1;
+  return check_tmpfs_memory(c, cfg, lc);
 }
 
 /* A config anyone but root can write decides who gets a host shell.  Its
@@ -1319,7 +1456,7 @@ berth_config_defaults(struct berth_config **out, berth_error_t *err)
   cfg->container.pull = BERTH_PULL_MISSING;
   cfg->container.memory = 0;
   cfg->container.cpus = 0;
-  cfg->container.pids = 0;
+  cfg->container.pids = BERTH_DEFAULT_PIDS;
   cfg->container.readonly_rootfs = false;
   cfg->container.no_new_privileges = true;
   cfg->container.on_logout = BERTH_LOGOUT_KEEP;
@@ -1331,7 +1468,7 @@ berth_config_defaults(struct berth_config **out, berth_error_t *err)
       || (cfg->container.image = berth_strdup("debian:bookworm", err)) == NULL
       || (cfg->container.name = berth_strdup("berth-%u", err)) == NULL
       || (cfg->container.hostname = berth_strdup("%u-box", err)) == NULL
-      || (cfg->container.network = berth_strdup("bridge", err)) == NULL
+      || (cfg->container.network = berth_strdup(BERTH_NETWORK, err)) == NULL
       || (cfg->container.keeper = berth_strv_dup(NULL, err)) == NULL
       || (cfg->container.tmpfs = berth_strv_dup(NULL, err)) == NULL
       || (cfg->container.env = berth_strv_dup(NULL, err)) == NULL
@@ -1452,9 +1589,47 @@ berth_config_free(struct berth_config *cfg)
   free(cfg);
 }
 
-enum berth_policy
-berth_config_policy(const struct berth_config *cfg, const struct berth_user *u, const char **why)
+const char *
+berth_policy_name(enum berth_policy p)
 {
+  switch (p) {
+  case BERTH_POLICY_BERTHED: return "berthed";
+  case BERTH_POLICY_EXCLUDED: return "excluded";
+  case BERTH_POLICY_DENIED: return "denied";
+  }
+  return "denied";
+}
+
+/* Keep the first reason membership could not be read, drop the rest. */
+static void
+keep_first(berth_error_t *first, berth_error_t *e, const char *key)
+{
+  if (*first == NULL) {
+    berth_error_wrap(e, "%s", key);
+    *first = *e;
+    *e = NULL;
+  }
+  berth_error_release(e);
+}
+
+static enum berth_policy
+denied(berth_error_t *first, berth_error_t *err, const char **why, const char *reason)
+{
+  *why = reason;
+  (*first)->kind = BERTH_E_POLICY;
+  if (err != NULL)
+    *err = *first;
+  else
+    berth_error_release(first);
+  *first = NULL;
+  return BERTH_POLICY_DENIED;
+}
+
+enum berth_policy
+berth_config_policy(const struct berth_config *cfg, const struct berth_user *u, const char **why,
+                    berth_error_t *err)
+{
+  berth_error_t unread = NULL;
   const char *dummy;
 
   if (why == NULL)
@@ -1472,19 +1647,47 @@ berth_config_policy(const struct berth_config *cfg, const struct berth_user *u, 
     *why = "user is listed in policy.exclude_users";
     return BERTH_POLICY_EXCLUDED;
   }
-  for (size_t i = 0; cfg->policy.exclude_groups && cfg->policy.exclude_groups[i]; i++)
-    if (berth_user_in_group(u, cfg->policy.exclude_groups[i])) {
+  /* One group found with the user in it excludes, whatever the others say;
+   * one that cannot be read might have, so nothing else decides. */
+  for (size_t i = 0; cfg->policy.exclude_groups && cfg->policy.exclude_groups[i]; i++) {
+    berth_error_t e = NULL;
+    int r = berth_user_member_of(u, cfg->policy.exclude_groups[i], &e);
+    if (r == 1) {
+      berth_error_release(&unread);
       *why = "user is in a group listed in policy.exclude_groups";
       return BERTH_POLICY_EXCLUDED;
     }
+    if (r < 0)
+      keep_first(&unread, &e, "policy.exclude_groups");
+  }
+  if (unread != NULL)
+    return denied(&unread, err, why, "a group in policy.exclude_groups could not be read");
   if (berth_strv_len(cfg->policy.only_groups) == 0) {
     *why = "no policy rule excludes the user";
     return BERTH_POLICY_BERTHED;
   }
-  for (size_t i = 0; cfg->policy.only_groups[i]; i++)
-    if (berth_user_in_group(u, cfg->policy.only_groups[i])) {
+  for (size_t i = 0; cfg->policy.only_groups[i]; i++) {
+    berth_error_t e = NULL;
+    int r = berth_user_member_of(u, cfg->policy.only_groups[i], &e);
+    if (r == 1) {
+      berth_error_release(&unread);
       *why = "user is in a group listed in policy.only_groups";
       return BERTH_POLICY_BERTHED;
+    }
+    if (r < 0)
+      keep_first(&unread, &e, "policy.only_groups");
+  }
+  if (unread != NULL)
+    return denied(&unread, err, why, "a group in policy.only_groups could not be read");
+  /* "Not a member" is the one conclusion drawn from absence: a gid without
+   * a group entry says NSS did not answer everything. */
+  for (size_t i = 0; i < u->n_groups; i++)
+    if (u->groups[i].name == NULL) {
+      berth_error_make(&unread, BERTH_E_USER, ENOENT,
+                       "policy.only_groups: gid %u of user %s has no group entry (no such "
+                       "group, or its source is unreachable)",
+                       (unsigned)u->groups[i].gid, u->name);
+      return denied(&unread, err, why, "a group of the user could not be read");
     }
   *why = "user is in none of the groups in policy.only_groups";
   return BERTH_POLICY_EXCLUDED;

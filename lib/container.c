@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -573,18 +574,39 @@ struct source {
   char *scratch;      /* made on demand when fresh is NULL, never started */
 };
 
+/* "HOST:PID-STARTTIME" of this process. */
+static int
+scratch_owner(char *buf, size_t len)
+{
+  char host[256], id[64];
+
+  if (gethostname(host, sizeof(host)) < 0)
+    return -1;
+  host[sizeof(host) - 1] = '\0';
+  if (berth_session_proc_id(getpid(), id, sizeof(id)) < 0)
+    return -1;
+  snprintf(buf, len, "%s:%s", host, id);
+  return 0;
+}
+
 static const char *
 source_container(struct source *s, berth_error_t *err)
 {
   cleanup_json json_t *spec = NULL;
+  char owner[320];
 
   if (s->fresh != NULL)
     return s->fresh;
   if (s->scratch != NULL)
     return s->scratch;
-  spec = json_pack("{s:s, s:[s], s:{s:s}, s:b, s:{s:s}}", "Image", s->image_id, "Entrypoint",
-                   BERTH_KEEPER_TARGET, "Labels", "berth.scratch", s->b->user->name,
-                   "NetworkDisabled", 1, "HostConfig", "NetworkMode", "none");
+  /* who made it (host and process), so that berthctl gc can tell one left
+   * behind by a killed login from one in use (berth_box_sweep_scratch) */
+  if (scratch_owner(owner, sizeof(owner)) < 0)
+    return berth_error_errno(err, BERTH_E_INTERNAL, errno, "naming this process"), NULL;
+  spec = json_pack("{s:s, s:[s], s:{s:s, s:s}, s:b, s:{s:s}}", "Image", s->image_id,
+                   "Entrypoint", BERTH_KEEPER_TARGET, "Labels", BERTH_LABEL_SCRATCH,
+                   s->b->user->name, BERTH_LABEL_SCRATCH_OWNER, owner, "NetworkDisabled", 1,
+                   "HostConfig", "NetworkMode", "none");
   if (spec == NULL)
     return oom(err), NULL;
   if (berth_engine_container_create(s->e, NULL, spec, &s->scratch, err) < 0) {
@@ -700,8 +722,9 @@ image_shell(struct source *s, struct berth_box *b, berth_error_t *err)
     return berth_error_wrap(err, "looking for shell %s", wanted);
   present = r == 0;
   if (!present)
-    berth_log(LOG_INFO, "user=%s image=%.19s shell=%s not in the image; using %s", b->user->name,
-              s->image_id, wanted, fallback);
+    berth_log(LOG_INFO, "user=%s image=%.19s shell=%s not in the image; using %s",
+              BERTH_LOG_VAL(b->user->name), s->image_id, BERTH_LOG_VAL(wanted),
+              BERTH_LOG_VAL(fallback));
   line = berth_asprintf(err, "%s\n%s\n", wanted, present ? "yes" : "no");
   if (line == NULL || write_host_file(dfd, file, line, err) < 0)
     return -1;
@@ -1075,7 +1098,12 @@ use_existing(struct berth_engine *e, struct berth_box *b, json_t *info, berth_er
     if (write_host_etc(e, b, image ? image : b->image_id, err) < 0)
       return -1;
   }
-  return start_checked(e, b, id, err);
+  if (start_checked(e, b, id, err) < 0)
+    return -1;
+  /* stopped at logout, by gc, or killed from outside: worth a line */
+  berth_log(LOG_INFO, "action=start user=%s container=%s id=%.12s outcome=ok",
+            BERTH_LOG_VAL(b->user->name), b->name, id);
+  return 0;
 }
 
 static int
@@ -1090,6 +1118,20 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
     return -1;
   if (etc_by_bind(b->conf) && write_host_etc(e, b, b->image_id, err) < 0)
     return -1;
+  /* berth's own network, made on first use; never joined unless the engine
+   * keeps traffic between its containers off (Podman 4 cannot) */
+  if (b->conf->network && strcmp(b->conf->network, BERTH_NETWORK) == 0) {
+    bool isolated;
+    if (berth_engine_network_ensure(e, BERTH_NETWORK, &isolated, err) < 0)
+      return -1;
+    if (!isolated)
+      return berth_error_make(err, BERTH_E_ENGINE, EPERM,
+                              "network %s: the engine does not keep traffic between its "
+                              "containers off (no com.docker.network.bridge.enable_icc=false on "
+                              "it), so users' containers could reach each other; set "
+                              "container.network = \"bridge\" to accept that, or \"none\"",
+                              BERTH_NETWORK);
+  }
   if (berth_engine_container_create(e, b->name, spec, &id, err) < 0) {
     cleanup_json json_t *info = NULL;
     int r;
@@ -1108,8 +1150,8 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
       return -1;
     return use_existing(e, b, info, err);
   }
-  berth_log(LOG_INFO, "action=create user=%s container=%s id=%.12s outcome=ok", b->user->name,
-            b->name, id);
+  berth_log(LOG_INFO, "action=create user=%s container=%s id=%.12s outcome=ok",
+            BERTH_LOG_VAL(b->user->name), b->name, id);
   if (created)
     *created = true;
   free(b->id);
@@ -1195,14 +1237,14 @@ ensure_container(struct berth_engine *e, struct berth_box *b, bool may_recreate,
         berth_log(LOG_NOTICE,
                   "user=%s container=%s spec=%.12s wanted=%.12s stale container kept: sessions "
                   "are live in it",
-                  b->user->name, b->name, have ? have : "none", hash);
+                  BERTH_LOG_VAL(b->user->name), b->name, have ? have : "none", hash);
       } else {
         const char *id = json_string_value(json_object_get(info, "Id"));
         if (berth_engine_container_remove(e, id ? id : b->name, true, err) < 0)
           return as_container_error(err);
         berth_log(LOG_INFO,
                   "action=recreate user=%s container=%s spec=%.12s wanted=%.12s outcome=ok",
-                  b->user->name, b->name, have ? have : "none", hash);
+                  BERTH_LOG_VAL(b->user->name), b->name, have ? have : "none", hash);
         json_decref(info);
         info = NULL;
         r = 0;
@@ -1288,10 +1330,15 @@ berth_box_open(struct berth_engine *e, struct berth_box *b, pid_t owner, berth_e
       && berth_home_ensure(b->cfg, b->user, &home_created, err) < 0)
     goto out;
   if (home_created)
-    berth_log(LOG_INFO, "user=%s home=%s created", b->user->name, b->user->home);
+    berth_log(LOG_INFO, "user=%s home=%s created", BERTH_LOG_VAL(b->user->name),
+              BERTH_LOG_VAL(b->user->home));
   live = berth_session_count(b->name, owner, err);
   if (live < 0)
     goto out;
+  /* owner 0: an ancestor (sshd's monitor, through pam_berth) recorded this
+   * very session, and it is among the live ones */
+  b->others_live = live > 0 && owner == 0 && berth_session_owned_by_ancestor(b->name) ? live - 1
+                                                                                     : live;
   if (ensure_container(e, b, live == 0, NULL, err) < 0)
     goto out;
   if (owner > 0 && berth_session_record(b->name, owner, err) < 0)
@@ -1300,6 +1347,101 @@ berth_box_open(struct berth_engine *e, struct berth_box *b, pid_t owner, berth_e
 out:
   berth_session_unlock(lock);
   return ret;
+}
+
+/* ---------------------------------------------------------------- out of memory */
+
+/* Less free memory than this in the container and a shell cannot start. */
+#define OOM_HEADROOM (8LL * 1024 * 1024)
+/* An OOM-killed login dies as it starts; a command killed later is the
+ * user's business (kill -9, a job that outgrew the limit and freed it). */
+#define OOM_QUICK_MS 3000
+/* How often, and how far apart, a container is asked whether it still runs
+ * after a session's command was killed. */
+#define KILL_ASK 3
+#define KILL_ASK_MS 100
+
+static json_int_t
+stat_of(json_t *mem, const char *key)
+{
+  return json_integer_value(json_object_get(json_object_get(mem, "stats"), key));
+}
+
+int
+berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
+                     long long elapsed_ms, berth_error_t *err)
+{
+  cleanup_json json_t *reply = NULL;
+  cleanup_json json_t *info = NULL;
+  cleanup_free char *path = NULL;
+  berth_error_t serr = NULL;
+  const char *id = b->id ? b->id : b->name;
+  json_int_t usage, limit, cache;
+  json_t *mem;
+  long http = 0;
+  int r;
+
+  if (status != 137)
+    return 0;
+  /* docker rm -f / stop from outside kills every process in it.  The
+   * engine may see the exec end before the container's own main process,
+   * so a running container is asked again, briefly. */
+  for (int i = 0; i < KILL_ASK; i++) {
+    json_decref(info);
+    info = NULL;
+    r = berth_engine_container_inspect(e, id, &info, &serr);
+    if (r < 0) {
+      berth_log(LOG_NOTICE, "user=%s container=%s state=unknown: %s",
+                BERTH_LOG_VAL(b->user->name), b->name, BERTH_LOG_TEXT(serr->msg));
+      berth_error_release(&serr);
+      return 0;
+    }
+    if (r == 0 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
+      break;
+    if (i + 1 < KILL_ASK)
+      poll(NULL, 0, KILL_ASK_MS);
+  }
+  if (r == 0 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
+    return berth_error_make(err, BERTH_E_CONTAINER, ESRCH, "container %s was %s during the "
+                            "session", b->name, r == 0 ? "removed" : "stopped");
+  if (elapsed_ms > OOM_QUICK_MS || b->conf->memory <= 0)
+    return 0;
+  /* one-shot: one sample, not the two a CPU figure needs (API 1.41) */
+  if (asprintf(&path, "/containers/%s/stats?stream=false&one-shot=true", id) < 0)
+    return oom(err);
+  if (berth_engine_request(e, "GET", path, NULL, &http, &reply, &serr) < 0
+      || berth_engine_check(http, reply, BERTH_E_ENGINE, "reading memory stats", &serr) < 0) {
+    berth_log(LOG_NOTICE, "user=%s container=%s memory=unknown: %s",
+              BERTH_LOG_VAL(b->user->name), b->name, BERTH_LOG_TEXT(serr->msg));
+    berth_error_release(&serr);
+    return 0;
+  }
+  mem = json_object_get(reply, "memory_stats");
+  usage = json_integer_value(json_object_get(mem, "usage"));
+  limit = json_integer_value(json_object_get(mem, "limit"));
+  /* page cache of files on disk is reclaimable; shmem (tmpfs) is not.
+   * cgroup v1 names it total_inactive_file, v2 inactive_file. */
+  cache = stat_of(mem, "total_inactive_file");
+  if (cache == 0)
+    cache = stat_of(mem, "inactive_file");
+  if (limit <= 0 || usage <= 0 || limit > b->conf->memory + OOM_HEADROOM
+      || limit - (usage - cache) >= OOM_HEADROOM)
+    return 0;
+
+  berth_log(LOG_WARNING, "user=%s container=%s memory=%lld limit=%lld sessions=%d out of memory: "
+            "every new process is killed at once", BERTH_LOG_VAL(b->user->name), b->name,
+            (long long) (usage - cache), (long long) limit, b->others_live);
+  if (b->others_live > 0)
+    return berth_error_make(err, BERTH_E_CONTAINER, ENOMEM,
+                            "container %s is out of memory (%lld of %lld bytes in use) and %d "
+                            "other session(s) are live in it: not restarted",
+                            b->name, (long long) (usage - cache), (long long) limit,
+                            b->others_live);
+  if (berth_engine_container_stop(e, id, 1, err) < 0 || start_checked(e, b, id, err) < 0)
+    return berth_error_wrap(err, "restarting container %s, which is out of memory", b->name);
+  berth_log(LOG_NOTICE, "action=restart user=%s container=%s trigger=out-of-memory outcome=ok",
+            BERTH_LOG_VAL(b->user->name), b->name);
+  return 1;
 }
 
 int
@@ -1351,18 +1493,76 @@ berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *r
     if (berth_engine_container_stop(e, id, t, err) < 0)
       goto out;
     berth_log(LOG_INFO, "action=stop user=%s container=%s trigger=logout outcome=ok",
-              b->user->name, b->name);
+              BERTH_LOG_VAL(b->user->name), b->name);
   } else {
     if (berth_engine_container_remove(e, id, true, err) < 0)
       goto out;
     remove_host_state(b);
     berth_log(LOG_INFO, "action=rm user=%s container=%s trigger=logout outcome=ok",
-              b->user->name, b->name);
+              BERTH_LOG_VAL(b->user->name), b->name);
   }
   ret = 0;
 out:
   berth_session_unlock(lock);
   return ret;
+}
+
+/* ---------------------------------------------------------------- leftovers
+ * A scratch container lives for the few archive reads of source_done; one
+ * that outlives its maker (SIGKILL between create and remove, an engine
+ * that failed the remove) stays forever, never started.  gc removes those
+ * whose maker on this host is gone, and those of other hosts (or from a
+ * berth without the owner label) once they are older than max_age_s: a
+ * live scratch container is never that old. */
+int
+berth_box_sweep_scratch(struct berth_engine *e, time_t now, time_t max_age_s, int *removed,
+                        berth_error_t *err)
+{
+  cleanup_json json_t *list = NULL;
+  char host[256];
+  size_t i;
+  json_t *item;
+
+  *removed = 0;
+  if (gethostname(host, sizeof(host)) < 0)
+    return berth_error_errno(err, BERTH_E_INTERNAL, errno, "gethostname");
+  host[sizeof(host) - 1] = '\0';
+  if (berth_engine_container_list(e, BERTH_LABEL_SCRATCH, &list, err) < 0)
+    return -1;
+  json_array_foreach(list, i, item) {
+    json_t *labels = json_object_get(item, "Labels");
+    const char *id = json_string_value(json_object_get(item, "Id"));
+    const char *state = json_string_value(json_object_get(item, "State"));
+    const char *owner = json_string_value(json_object_get(labels, BERTH_LABEL_SCRATCH_OWNER));
+    const char *user = json_string_value(json_object_get(labels, BERTH_LABEL_SCRATCH));
+    json_int_t created = json_integer_value(json_object_get(item, "Created"));
+    const char *colon = owner ? strrchr(owner, ':') : NULL;
+    bool ours = colon && (size_t)(colon - owner) == strlen(host)
+                && strncmp(owner, host, strlen(host)) == 0;
+    const char *why;
+    berth_error_t rm_err = NULL;
+
+    if (id == NULL || state == NULL || strcmp(state, "created") != 0)
+      continue; /* never started; anything else is not one of ours */
+    if (ours && !berth_session_proc_id_live(colon + 1))
+      why = "maker-gone";
+    else if (!ours && created > 0 && now - (time_t)created > max_age_s)
+      why = "old";
+    else
+      continue;
+    if (berth_engine_container_remove(e, id, true, &rm_err) < 0) {
+      berth_log(LOG_WARNING, "action=sweep leftover=scratch container=%.12s user=%s "
+                "outcome=failed error=%s: %s", id, BERTH_LOG_VAL(user),
+                berth_error_kind_name(rm_err->kind), BERTH_LOG_TEXT(rm_err->msg));
+      berth_error_release(&rm_err);
+      continue;
+    }
+    berth_log(LOG_NOTICE, "action=sweep leftover=scratch container=%.12s user=%s why=%s "
+              "age=%lld outcome=ok", id, BERTH_LOG_VAL(user), why,
+              (long long)(now - (time_t)created));
+    (*removed)++;
+  }
+  return 0;
 }
 
 /* The pure readers of an existing container's inspect reply, for the

@@ -123,6 +123,8 @@ berth_error_reason(const berth_error_t err)
   case BERTH_E_SESSION: return "your session could not be recorded";
   case BERTH_E_USAGE: return "the request was not understood";
   case BERTH_E_PERM: return "permission denied";
+  case BERTH_E_POLICY:
+    return "your group membership could not be read; the user directory may be unreachable";
   case BERTH_E_INTERNAL: default: return "an internal error occurred";
   }
 }
@@ -145,6 +147,7 @@ berth_error_kind_name(enum berth_error_kind kind)
   case BERTH_E_SESSION: return "session";
   case BERTH_E_USAGE: return "usage";
   case BERTH_E_PERM: return "permission";
+  case BERTH_E_POLICY: return "policy";
   case BERTH_E_INTERNAL: default: return "internal";
   }
 }

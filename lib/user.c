@@ -56,38 +56,64 @@ user_freep(struct berth_user **u)
 }
 #define cleanup_user __attribute__((cleanup(user_freep)))
 
-/* Name of gid, or NULL in *out when NSS has none. */
+/* getgrnam_r (name != NULL) or getgrgid_r into gr, whose strings live in
+ * *buf (the caller frees it).  1 found, 0 no such group, -1 an NSS error. */
 static int
-group_name(gid_t gid, char **out, berth_error_t *err)
+read_group(const char *name, gid_t gid, struct group *gr, char **buf, berth_error_t *err)
 {
   size_t cap = 4096;
   long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
 
   if (hint > 0 && (size_t)hint > cap)
     cap = (size_t)hint;
-  *out = NULL;
+  *buf = NULL;
   for (;;) {
-    cleanup_free char *buf = malloc(cap);
-    struct group gr, *res = NULL;
+    struct group *res = NULL;
     int r;
 
-    if (buf == NULL)
+    free(*buf);
+    *buf = malloc(cap);
+    if (*buf == NULL)
       return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
-    r = getgrgid_r(gid, &gr, buf, cap, &res);
+    if (name != NULL)
+      r = getgrnam_r(name, gr, *buf, cap, &res);
+    else
+      r = getgrgid_r(gid, gr, *buf, cap, &res);
     if (r == ERANGE) {
       if (cap >= GR_BUF_MAX)
-        return berth_error_make(err, BERTH_E_USER, ERANGE, "group %u: entry larger than %zu bytes",
-                                (unsigned)gid, GR_BUF_MAX);
+        return name != NULL ? berth_error_make(err, BERTH_E_USER, ERANGE,
+                                               "group %s: entry larger than %zu bytes", name,
+                                               GR_BUF_MAX)
+                            : berth_error_make(err, BERTH_E_USER, ERANGE,
+                                               "group %u: entry larger than %zu bytes",
+                                               (unsigned)gid, GR_BUF_MAX);
       cap *= 2;
       continue;
     }
     if (res == NULL && nss_not_found(r))
       return 0;
     if (res == NULL)
-      return berth_error_errno(err, BERTH_E_USER, r, "looking up group %u", (unsigned)gid);
-    *out = berth_strdup(gr.gr_name, err);
-    return *out == NULL ? -1 : 0;
+      return name != NULL ? berth_error_errno(err, BERTH_E_USER, r, "group %s: lookup failed", name)
+                          : berth_error_errno(err, BERTH_E_USER, r, "group %u: lookup failed",
+                                              (unsigned)gid);
+    return 1;
   }
+}
+
+/* Name of gid, or NULL in *out when NSS has none. */
+static int
+group_name(gid_t gid, char **out, berth_error_t *err)
+{
+  cleanup_free char *buf = NULL;
+  struct group gr;
+  int r;
+
+  *out = NULL;
+  r = read_group(NULL, gid, &gr, &buf, err);
+  if (r <= 0)
+    return r;
+  *out = berth_strdup(gr.gr_name, err);
+  return *out == NULL ? -1 : 0;
 }
 
 /* Every gid of the user, primary first, without duplicates. */
@@ -244,4 +270,56 @@ berth_user_in_group(const struct berth_user *u, const char *group)
     if (u->groups[i].name != NULL && strcmp(u->groups[i].name, group) == 0)
       return true;
   return false;
+}
+
+/* A group by name that must exist: not found is an error here, because an
+ * unreachable NSS source looks exactly like it. */
+static int
+named_group(const char *group, struct group *gr, char **buf, berth_error_t *err)
+{
+  int r;
+
+  if (group == NULL || group[0] == '\0')
+    return berth_error_make(err, BERTH_E_USAGE, EINVAL, "empty group name");
+  r = read_group(group, 0, gr, buf, err);
+  if (r == 0)
+    return berth_error_make(err, BERTH_E_USER, ENOENT,
+                            "group %s: not found (no such group, or its source is unreachable)",
+                            group);
+  return r < 0 ? -1 : 0;
+}
+
+/* Decided from the group's own entry rather than from the names in
+ * u->groups: getgrouplist skips an NSS source it cannot reach without a
+ * word, so a missing name proves nothing, while a group that resolves
+ * carries its gid and member list with it. */
+int
+berth_user_member_of(const struct berth_user *u, const char *group, berth_error_t *err)
+{
+  cleanup_free char *buf = NULL;
+  struct group gr;
+
+  if (u == NULL || u->name == NULL)
+    return berth_error_make(err, BERTH_E_USAGE, EINVAL, "no user to decide on");
+  if (named_group(group, &gr, &buf, err) < 0)
+    return -1;
+  for (size_t i = 0; i < u->n_groups; i++)
+    if (u->groups[i].gid == gr.gr_gid)
+      return 1;
+  for (char **m = gr.gr_mem; m != NULL && *m != NULL; m++)
+    if (strcmp(*m, u->name) == 0)
+      return 1;
+  return 0;
+}
+
+int
+berth_group_resolve(const char *group, gid_t *gid, berth_error_t *err)
+{
+  cleanup_free char *buf = NULL;
+  struct group gr;
+
+  if (named_group(group, &gr, &buf, err) < 0)
+    return -1;
+  *gid = gr.gr_gid;
+  return 0;
 }

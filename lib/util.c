@@ -174,14 +174,6 @@ berth_read_file(const char *path, size_t max, char **out, size_t *len, berth_err
 #define PATH_HOPS_MAX 40 /* the kernel's MAXSYMLINKS */
 #define PROC_MAGIC 0x9fa0 /* PROC_SUPER_MAGIC */
 
-static int
-steal_fd(int *fd)
-{
-  int r = *fd;
-  *fd = -1;
-  return r;
-}
-
 /* Whether only root can replace `entry` in `dir` (shown as dpath); if
  * not, why, into why. */
 static bool

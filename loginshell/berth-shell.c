@@ -31,6 +31,7 @@
 #include "berth/container.h"
 #include "berth/engine.h"
 #include "berth/entry.h"
+#include "berth/env.h"
 #include "berth/error.h"
 #include "berth/log.h"
 #include "berth/privs.h"
@@ -45,7 +46,7 @@
 /* PATH inside the container: Docker's own default, so images behave as
  * under `docker run`.  On the host, the usual Debian login PATHs. */
 #define CONTAINER_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define HOST_PATH_USER "/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games"
+#define HOST_PATH_USER BERTH_ENV_HOST_PATH
 #define HOST_PATH_ROOT "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define RESCUE_SHELL "/bin/sh"
 
@@ -55,13 +56,11 @@
 #define EXIT_CANNOT_START 126
 
 /* Variables carried from the caller's environment, as opaque data.  The
- * container gets the SPEC's whitelist; SSH_TTY names a host terminal that
- * does not exist inside, so only the host shell gets it, along with what
- * sshd/PAM set for a host session (agent socket, X11, Kerberos cache...):
- * the host shell runs with nothing but the user's own privileges. */
-static const char *const keep_container[] = {
-  "TERM", "LANG", "TZ", "SSH_CONNECTION", "SSH_CLIENT", "SSH_ORIGINAL_COMMAND", NULL,
-};
+ * container gets the SPEC's whitelist (berth_env_passes, shared with
+ * pam_berth); SSH_TTY names a host terminal that does not exist inside, so
+ * only the host shell gets it, along with what sshd/PAM set for a host
+ * session (agent socket, X11, Kerberos cache...): the host shell runs with
+ * nothing but the user's own privileges. */
 static const char *const keep_host_only[] = {
   "SSH_TTY", "SSH_AUTH_SOCK", "DISPLAY", "MAIL", "KRB5CCNAME", "XDG_RUNTIME_DIR",
   "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_SESSION_CLASS", "DBUS_SESSION_BUS_ADDRESS",
@@ -110,17 +109,19 @@ static void
 log_failure(const berth_error_t err, int status)
 {
   bool usage = err->kind == BERTH_E_USAGE;
-  int pri = LOG_AUTHPRIV | (usage ? LOG_NOTICE : LOG_ERR);
+  int pri = usage ? LOG_NOTICE : LOG_ERR;
 
   if (entered)
-    syslog(pri, "action=exit user=%s container=%s session=%ld duration=%lld status=%d%s%s "
-           "outcome=failed error=%s: %s", log_user, log_container, (long) getpid(),
-           (long long) ((berth_now_ms() - entered_ms) / 1000), status, usage ? "" : " engine=",
-           usage ? "" : log_engine, berth_error_kind_name(err->kind), err->msg);
+    berth_log(pri, "action=exit user=%s container=%s session=%ld duration=%lld status=%d%s%s "
+              "outcome=failed error=%s: %s", BERTH_LOG_VAL(log_user), BERTH_LOG_VAL(log_container),
+              (long) getpid(), (long long) ((berth_now_ms() - entered_ms) / 1000), status,
+              usage ? "" : " engine=", usage ? "" : BERTH_LOG_VAL(log_engine),
+              berth_error_kind_name(err->kind), BERTH_LOG_TEXT(err->msg));
   else
-    syslog(pri, "action=entry user=%s container=%s session=%ld%s%s outcome=failed error=%s: %s",
-           log_user, log_container, (long) getpid(), usage ? "" : " engine=",
-           usage ? "" : log_engine, berth_error_kind_name(err->kind), err->msg);
+    berth_log(pri, "action=entry user=%s container=%s session=%ld%s%s outcome=failed error=%s: %s",
+              BERTH_LOG_VAL(log_user), BERTH_LOG_VAL(log_container), (long) getpid(),
+              usage ? "" : " engine=", usage ? "" : BERTH_LOG_VAL(log_engine),
+              berth_error_kind_name(err->kind), BERTH_LOG_TEXT(err->msg));
 }
 
 /* One plain line for the user, one detailed line for syslog, then exit.
@@ -183,17 +184,6 @@ sanitize_fds(void)
 }
 
 static bool
-is_lc_name(const char *kv, size_t name_len)
-{
-  if (name_len <= 3 || strncmp(kv, "LC_", 3) != 0)
-    return false;
-  for (size_t i = 3; i < name_len; i++)
-    if (!((kv[i] >= 'A' && kv[i] <= 'Z') || kv[i] == '_'))
-      return false;
-  return true;
-}
-
-static bool
 name_in(const char *const *list, const char *kv, size_t name_len)
 {
   for (size_t i = 0; list[i]; i++)
@@ -233,7 +223,7 @@ take_environment(void)
     if (eq == NULL)
       continue;
     len = (size_t) (eq - kv);
-    c = name_in(keep_container, kv, len) || is_lc_name(kv, len);
+    c = berth_env_passes(kv, len);
     h = !c && name_in(keep_host_only, kv, len);
     /* the first occurrence wins, as for getenv() */
     if ((!c && !h) || already_kept(kv, len))
@@ -348,6 +338,35 @@ parse_invocation(int argc, char **argv, struct invocation *inv, berth_error_t *e
   return 0;
 }
 
+/* sshd serves `Subsystem sftp internal-sftp` inside itself, on the host,
+ * except under a ForceCommand: then it runs the forced command with
+ * SSH_ORIGINAL_COMMAND = "internal-sftp [ARGS]" (session.c do_exec; an exec
+ * request can name it as well).  No program of that name exists outside
+ * sshd, so berth runs the system's sftp-server instead, which takes the
+ * same ARGS: through the shell, like the `-c /usr/lib/openssh/sftp-server`
+ * subsystem, from where the distributions keep it, with one plain line
+ * when there is none.  cmd is replaced; anything else is left alone. */
+#define SFTP_SERVERS "/usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server " \
+  "/usr/lib/ssh/sftp-server /usr/libexec/sftp-server /usr/lib/sftp-server"
+static void
+map_internal_sftp(struct invocation *inv)
+{
+  static const char name[] = "internal-sftp";
+  const char *args;
+  char *cmd;
+
+  if (inv->cmd == NULL || strncmp(inv->cmd, name, sizeof(name) - 1) != 0)
+    return;
+  args = inv->cmd + sizeof(name) - 1;
+  if (*args != '\0' && *args != ' ' && *args != '\t')
+    return; /* internal-sftpd or the like: some other command */
+  if (asprintf(&cmd, "for p in " SFTP_SERVERS "; do if [ -x \"$p\" ]; then exec \"$p\"%s; fi; "
+               "done; echo 'berth: sftp is not available here (no sftp-server is installed); "
+               "please contact your administrator' >&2; exit 127", args) < 0)
+    die(EXIT_FAILURE_BERTH, "out of memory");
+  inv->cmd = cmd;
+}
+
 /* ------------------------------------------------------------ environment */
 
 struct envb {
@@ -432,9 +451,11 @@ exec_host_shell(const struct berth_user *u, uid_t uid, const char *shell, const 
     die(EXIT_USAGE, "%s; usage: berth-shell [-l] [-c COMMAND [ARG...]]", err->msg);
   }
   command_word(inv.cmd, word, sizeof(word));
-  syslog(LOG_AUTHPRIV | LOG_INFO, "action=entry user=%s container=- session=%ld mode=host "
-         "shell=%s tty=%s command=%s outcome=ok excluded=\"%s\"", u ? u->name : "root",
-         (long) getpid(), shell, isatty(STDIN_FILENO) ? "yes" : "no", word, why);
+  map_internal_sftp(&inv);
+  berth_log(LOG_INFO, "action=entry user=%s container=- session=%ld mode=host shell=%s tty=%s "
+            "command=%s outcome=ok excluded=%s", BERTH_LOG_VAL(u ? u->name : "root"),
+            (long) getpid(), BERTH_LOG_VAL(shell), isatty(STDIN_FILENO) ? "yes" : "no", word,
+            BERTH_LOG_VAL(why));
   base = strrchr(shell, '/');
   base = base ? base + 1 : shell;
   if (asprintf(&arg0, "%s%s", inv.login && inv.cmd == NULL ? "-" : "", base) < 0)
@@ -481,7 +502,7 @@ main(int argc, char **argv)
   gid_t rg, eg, sg;
   const char *why = NULL;
   char word[64];
-  int hfd, rc;
+  int hfd, hfd_retry, rc;
 
   /* a) before anything else */
   sanitize_process();
@@ -491,8 +512,8 @@ main(int argc, char **argv)
   if (berth_user_lookup_uid(uid, &u, &err) < 0) {
     if (uid == 0) {
       /* not an entry line: the host shell's follows */
-      syslog(LOG_AUTHPRIV | LOG_ERR, "user=root error=%s: %s", berth_error_kind_name(err->kind),
-             err->msg);
+      berth_log(LOG_ERR, "user=root error=%s: %s", berth_error_kind_name(err->kind),
+                BERTH_LOG_TEXT(err->msg));
       exec_host_shell(NULL, 0, RESCUE_SHELL, "uid 0 is never berthed", argc, argv);
     }
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
@@ -504,8 +525,8 @@ main(int argc, char **argv)
     if (uid == 0) {
       /* Root is never berthed: it keeps a shell to repair the config.
        * Not an entry line: the host shell's follows. */
-      syslog(LOG_AUTHPRIV | LOG_ERR, "user=root error=%s: %s", berth_error_kind_name(err->kind),
-             err->msg);
+      berth_log(LOG_ERR, "user=root error=%s: %s", berth_error_kind_name(err->kind),
+                BERTH_LOG_TEXT(err->msg));
       fprintf(stderr, "berth: %s\n", err->msg);
       exec_host_shell(u, uid, RESCUE_SHELL, "uid 0 is never berthed", argc, argv);
     }
@@ -515,8 +536,17 @@ main(int argc, char **argv)
   }
   log_engine = cfg->engine.socket;
   berth_log_set_debug(cfg->debug);
-  if (berth_config_policy(cfg, u, &why) == BERTH_POLICY_EXCLUDED)
+  switch (berth_config_policy(cfg, u, &why, &err)) {
+  case BERTH_POLICY_EXCLUDED:
     exec_host_shell(u, uid, cfg->shell.host, why ? why : "policy", argc, argv);
+  case BERTH_POLICY_BERTHED:
+    break;
+  case BERTH_POLICY_DENIED:
+  default:
+    /* Neither a container nor the host shell: not knowing whether the user
+     * is excluded must never read as "excluded". */
+    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+  }
 
   /* d) berthed.  Root from here to the drop, for one reason: the engine
    * socket is root's.  Every input in this phase is the admin's (config)
@@ -541,11 +571,15 @@ main(int argc, char **argv)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   if (berth_box_open(e, b, berth_session_owned_by_ancestor(b->name) ? 0 : getpid(), &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+  /* A second stream, for the one retry after an out-of-memory restart
+   * (berth_box_after_kill): after the drop no connection can be opened. */
+  hfd_retry = b->conf->memory > 0 ? berth_engine_hijack_connect(cfg->engine.socket, &err) : -1;
+  berth_error_release(&err);
 
   /* The drop: permanent, verified (privs.c re-reads every id and tries to
    * regain root), and the process stays non-dumpable, because it keeps two
-   * root-opened engine connections that the user must never reach through
-   * ptrace or /proc/PID/fd. */
+   * (three under a memory limit) root-opened engine connections that the
+   * user must never reach through ptrace or /proc/PID/fd. */
   gids = calloc(u->n_groups + 1, sizeof(gid_t));
   if (gids == NULL)
     die(EXIT_FAILURE_BERTH, "out of memory");
@@ -568,6 +602,8 @@ main(int argc, char **argv)
     log_failure(err, EXIT_USAGE);
     die(EXIT_USAGE, "%s; usage: berth-shell [-l] [-c COMMAND [ARG...]]", err->msg);
   }
+  command_word(inv.cmd, word, sizeof(word)); /* what the client asked for */
+  map_internal_sftp(&inv);
   if (inv.cmd != NULL) {
     size_t n = berth_strv_len(inv.extra);
     req.argv = calloc(n + 4, sizeof(char *));
@@ -619,13 +655,40 @@ main(int argc, char **argv)
   req.workdir = cfg->home.mount ? u->home : NULL;
   req.tty = isatty(STDIN_FILENO);
 
-  command_word(inv.cmd, word, sizeof(word));
-  syslog(LOG_AUTHPRIV | LOG_INFO, "action=entry user=%s container=%s session=%ld mode=exec "
-         "tty=%s command=%s outcome=ok", log_user, log_container, (long) getpid(),
-         req.tty ? "yes" : "no", word);
+  berth_log(LOG_INFO, "action=entry user=%s container=%s session=%ld mode=exec tty=%s command=%s "
+            "outcome=ok", BERTH_LOG_VAL(log_user), BERTH_LOG_VAL(log_container), (long) getpid(),
+            req.tty ? "yes" : "no", word);
   entered_ms = berth_now_ms();
   entered = true;
   rc = berth_entry_exec(e, hfd, b, &req, &err);
+  if (rc == 137) {
+    int r = berth_box_after_kill(e, b, rc, berth_now_ms() - entered_ms, &err);
+    if (r < 0 && err->status == ESRCH) {
+      log_failure(err, rc);
+      die(rc, "your session ended: your container was stopped or removed while it ran; log in "
+          "again to get a new one");
+    }
+    if (r < 0 && err->status == ENOMEM) {
+      log_failure(err, EXIT_FAILURE_BERTH);
+      die(EXIT_FAILURE_BERTH, "your container is out of memory and your other sessions are using "
+          "it; free memory there (delete large files in /tmp or /dev/shm) or end them, then log "
+          "in again");
+    }
+    if (r < 0)
+      fail(&err, "your container is out of memory and could not be restarted", EXIT_FAILURE_BERTH);
+    if (r > 0 && hfd_retry < 0)
+      die(rc, "your container is out of memory; it has been restarted (files in /tmp and "
+          "/dev/shm are gone): log in again");
+    if (r > 0) {
+      int fd = hfd_retry; /* consumed */
+      fputs("berth: your container is out of memory; it has been restarted (files in /tmp and "
+            "/dev/shm are gone)\n", stderr);
+      hfd_retry = -1;
+      rc = berth_entry_exec(e, fd, b, &req, &err);
+    }
+  }
+  if (hfd_retry >= 0)
+    close(hfd_retry);
   if (rc < 0) {
     if (err->kind == BERTH_E_EXEC) {
       /* the engine ran nothing: like a shell's "cannot execute" */
@@ -636,8 +699,8 @@ main(int argc, char **argv)
     fail(&err, "your session in your container failed", EXIT_FAILURE_BERTH);
   }
   /* outcome is berth's; how the command itself did is its status */
-  syslog(LOG_AUTHPRIV | LOG_INFO, "action=exit user=%s container=%s session=%ld duration=%lld "
-         "status=%d outcome=ok", log_user, log_container, (long) getpid(),
-         (long long) ((berth_now_ms() - entered_ms) / 1000), rc);
+  berth_log(LOG_INFO, "action=exit user=%s container=%s session=%ld duration=%lld status=%d "
+            "outcome=ok", BERTH_LOG_VAL(log_user), BERTH_LOG_VAL(log_container), (long) getpid(),
+            (long long) ((berth_now_ms() - entered_ms) / 1000), rc);
   return rc;
 }

@@ -22,10 +22,12 @@
 
 #include <jansson.h>
 
+#include "berth/audit.h"
 #include "berth/config.h"
 #include "berth/container.h"
 #include "berth/engine.h"
 #include "berth/error.h"
+#include "berth/home.h"
 #include "berth/log.h"
 #include "berth/session.h"
 #include "berth/user.h"
@@ -46,6 +48,15 @@ enum {
 /* Seconds the engine gives the keeper between SIGTERM and SIGKILL.  The
  * keeper exits on SIGTERM at once; the bound only matters for a custom one. */
 #define STOP_TIMEOUT_S 10
+/* How long gc waits for a user's lock before it skips the user for this run
+ * (a login holds it for a container create and start). */
+#define GC_LOCK_WAIT_MS 5000L
+/* Leftovers gc sweeps (docs/security.md "Logging, homes and leftovers"): a
+ * first login's home temporary unchanged this long is dead (a skel copy
+ * takes seconds); a scratch container berth cannot ask about (another
+ * host's) this old is too (one lives for a few archive reads). */
+#define GC_HOME_TEMP_AGE_S 600
+#define GC_SCRATCH_AGE_S 3600
 
 static const char *prog = "berthctl";
 
@@ -57,6 +68,9 @@ struct opts {
   bool verbose;
   bool have_now;
   time_t now;
+  bool no_audit;           /* check: config, keeper, engine, images only */
+  const char *sshd_config; /* check: sshd -f FILE */
+  const char *pam_dir;     /* check: the sshd PAM stack is DIR/sshd */
 };
 
 struct ctl {
@@ -130,13 +144,16 @@ static void
 log_action(const char *action, const char *user, const char *container, const char *trigger,
            const char *extra, berth_error_t err)
 {
+  /* user and container come from the engine's labels: escaped like any
+   * value (docs/logging.md); extra is ours, numbers and words */
   if (err == NULL)
-    berth_log(LOG_NOTICE, "action=%s user=%s container=%s trigger=%s%s%s outcome=ok", action, user,
-              container, trigger, extra ? " " : "", extra ? extra : "");
+    berth_log(LOG_NOTICE, "action=%s user=%s container=%s trigger=%s%s%s outcome=ok", action,
+              BERTH_LOG_VAL(user), BERTH_LOG_VAL(container), trigger, extra ? " " : "",
+              extra ? extra : "");
   else
     berth_log(LOG_ERR, "action=%s user=%s container=%s trigger=%s%s%s outcome=failed error=%s: %s",
-              action, user, container, trigger, extra ? " " : "", extra ? extra : "",
-              berth_error_kind_name(err->kind), err->msg);
+              action, BERTH_LOG_VAL(user), BERTH_LOG_VAL(container), trigger, extra ? " " : "",
+              extra ? extra : "", berth_error_kind_name(err->kind), BERTH_LOG_TEXT(err->msg));
 }
 
 static void
@@ -394,6 +411,20 @@ list_rows(struct ctl *c, const char *user, struct row **out, size_t *n_out)
 
 /* ---------------------------------------------------------------- check */
 
+/* check's lines on stdout; none with --json, whose stdout is the findings */
+static bool check_quiet;
+
+static void __attribute__((format(printf, 1, 2)))
+info(const char *fmt, ...)
+{
+  va_list ap;
+  if (check_quiet)
+    return;
+  va_start(ap, fmt);
+  vprintf(fmt, ap);
+  va_end(ap);
+}
+
 static bool
 needs_builtin_keeper(const struct berth_config *cfg)
 {
@@ -415,7 +446,7 @@ check_keeper(const struct berth_config *cfg)
   const char *p = BERTH_KEEPER_PATH;
 
   if (!needs_builtin_keeper(cfg)) {
-    printf("keeper: custom (container.keeper = %s ...): runs from the image\n",
+    info("keeper: custom (container.keeper = %s ...): runs from the image\n",
            cfg->container.keeper[0]);
     return 0;
   }
@@ -434,7 +465,7 @@ check_keeper(const struct berth_config *cfg)
          (unsigned) (st.st_mode & 07777), (unsigned) st.st_uid);
     return -1;
   }
-  printf("keeper: %s: ok\n", p);
+  info("keeper: %s: ok\n", p);
   return 0;
 }
 
@@ -460,7 +491,7 @@ check_image(struct ctl *c, const char *image, enum berth_pull pull, const char *
   }
   if (r == 1) {
     const char *short_id = id && strncmp(id, "sha256:", 7) == 0 ? id + 7 : (id ? id : "");
-    printf("%s: present (%.12s)%s\n", label, short_id,
+    info("%s: present (%.12s)%s\n", label, short_id,
            pull == BERTH_PULL_ALWAYS ? "; pulled again at every login (pull = always)" : "");
     return 0;
   }
@@ -471,13 +502,147 @@ check_image(struct ctl *c, const char *image, enum berth_pull pull, const char *
          label);
     return -1;
   case BERTH_PULL_MISSING:
-    printf("%s: not present locally; will be pulled at first login (pull = missing)\n", label);
+    info("%s: not present locally; will be pulled at first login (pull = missing)\n", label);
     return 0;
   case BERTH_PULL_ALWAYS:
   default:
-    printf("%s: not present locally; will be pulled at every login (pull = always)\n", label);
+    info("%s: not present locally; will be pulled at every login (pull = always)\n", label);
     return 0;
   }
+}
+
+static json_t *
+finding_json(const struct berth_audit_finding *f)
+{
+  json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", f->id, "severity",
+                        berth_audit_severity_name(f->severity), "what", f->what, "risk", f->risk,
+                        "fix", f->fix);
+  json_t *users = json_array();
+  for (size_t i = 0; f->users && f->users[i]; i++)
+    json_array_append_new(users, json_string(f->users[i]));
+  if (o == NULL || users == NULL || json_object_set_new(o, "users", users) < 0) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* "what (for alice, bob)" */
+static void
+print_finding(FILE *f, const struct berth_audit_finding *x)
+{
+  fprintf(f, "%s", x->what);
+  for (size_t i = 0; x->users && x->users[i]; i++)
+    fprintf(f, "%s%s", i == 0 ? " (for " : ", ", x->users[i]);
+  if (x->users && x->users[0])
+    fputc(')', f);
+}
+
+/* The deployment around berth: sshd's effective settings and PAM stack for
+ * berthed users, berth-shell's install, other services (lib/audit.c).
+ * Doors and problems are one line each on stderr, with risk and fix. */
+static int
+check_audit(struct ctl *c)
+{
+  struct berth_audit_opts o = { .sshd_config = c->o.sshd_config, .pam_dir = c->o.pam_dir };
+  struct berth_audit *a = NULL;
+  berth_error_t err = NULL;
+  int rc = 0;
+
+  if (berth_audit_run(c->cfg, &o, &a, &err) < 0) {
+    warn_err("audit", err);
+    berth_error_release(&err);
+    return -1;
+  }
+  for (size_t i = 0; a->audited && a->audited[i]; i++)
+    info("audit: sshd and PAM as seen by %s\n", a->audited[i]);
+  if (c->o.json) {
+    cleanup_json json_t *list = json_array();
+    for (size_t i = 0; list && i < a->n; i++)
+      if (json_array_append_new(list, finding_json(&a->findings[i])) < 0)
+        json_decref(steal_pointer(&list));
+    if (list == NULL || json_dumpf(list, stdout, JSON_INDENT(2)) < 0) {
+      warn("out of memory");
+      rc = -1;
+    }
+    putchar('\n');
+  }
+  for (size_t i = 0; i < a->n; i++) {
+    const struct berth_audit_finding *f = &a->findings[i];
+    bool bad = f->severity == BERTH_AUDIT_DOOR || f->severity == BERTH_AUDIT_PROBLEM;
+    FILE *out = bad ? stderr : stdout;
+    if (!bad && check_quiet)
+      continue;
+    fflush(stdout); /* keep the order of the lines when both go to one file */
+    fprintf(out, "%s%s: ", bad ? "berthctl: " : "", berth_audit_severity_name(f->severity));
+    print_finding(out, f);
+    if (f->severity == BERTH_AUDIT_OK)
+      fprintf(out, ": %s\n", f->risk);
+    else
+      fprintf(out, ": risk: %s; fix: %s\n", f->risk, f->fix);
+  }
+  if (berth_audit_failed(a))
+    rc = -1;
+  else
+    info("audit: no open door\n");
+  berth_audit_free(a);
+  return rc;
+}
+
+/* Every group the policy names must resolve: while one does not, the
+ * policy cannot decide and every login that depends on it is denied. */
+static int
+check_policy_groups(const struct berth_config *cfg)
+{
+  int problems = 0;
+
+  for (int pass = 0; pass < 2; pass++) {
+    char **list = pass == 0 ? cfg->policy.only_groups : cfg->policy.exclude_groups;
+    const char *key = pass == 0 ? "policy.only_groups" : "policy.exclude_groups";
+    for (size_t i = 0; list && list[i]; i++) {
+      berth_error_t err = NULL;
+      gid_t gid;
+      if (berth_group_resolve(list[i], &gid, &err) < 0) {
+        warn("%s: %s: logins it decides are denied until it resolves", key, err->msg);
+        berth_error_release(&err);
+        problems++;
+      }
+    }
+  }
+  return problems;
+}
+
+/* berth's own network, when any user gets it: created here if missing (as
+ * the first login would), and read back, because an engine may accept the
+ * isolation option and drop it (Podman 4). */
+static int
+check_network(struct ctl *c)
+{
+  const struct berth_config *cfg = c->cfg;
+  bool used = strcmp(cfg->container.network, BERTH_NETWORK) == 0, isolated = false;
+  berth_error_t err = NULL;
+
+  for (size_t i = 0; !used && i < cfg->n_groups + cfg->n_users; i++) {
+    const struct berth_override *o
+        = i < cfg->n_groups ? &cfg->groups[i] : &cfg->users[i - cfg->n_groups];
+    used = o->has_network && strcmp(o->c.network, BERTH_NETWORK) == 0;
+  }
+  if (!used)
+    return 0;
+  if (berth_engine_network_ensure(c->engine, BERTH_NETWORK, &isolated, &err) < 0) {
+    warn_err("network: " BERTH_NETWORK, err);
+    berth_error_release(&err);
+    return -1;
+  }
+  if (!isolated) {
+    warn("network: " BERTH_NETWORK ": the engine does not keep traffic between its containers "
+         "off (no com.docker.network.bridge.enable_icc=false on it; Podman 4 ignores it): logins "
+         "that would use it are refused; set container.network = \"bridge\" to accept that "
+         "users' containers can reach each other, or \"none\"");
+    return -1;
+  }
+  info("network: " BERTH_NETWORK ": ok (traffic between containers off)\n");
+  return 0;
 }
 
 static int
@@ -486,14 +651,25 @@ cmd_check(struct ctl *c)
   int problems = 0;
   char where[300];
 
+  check_quiet = c->o.json;
   if (load_config(c) < 0)
     return EXIT_PROBLEM;
-  printf("config: %s: ok\n", c->cfg->path ? c->cfg->path : c->o.config_path);
+  info("config: %s: ok\n", c->cfg->path ? c->cfg->path : c->o.config_path);
   if (check_keeper(c->cfg) < 0)
     problems++;
-  if (connect_engine(c) < 0)
-    return EXIT_PROBLEM; /* the image checks need the engine */
-  printf("engine: %s: ok (API %s)\n", c->cfg->engine.socket, berth_engine_api_version(c->engine));
+  /* The image checks need the engine; the audit does not, and the doors it
+   * finds are open whether the engine runs or not. */
+  if (connect_engine(c) < 0) {
+    if (c->o.no_audit)
+      return EXIT_PROBLEM;
+    check_audit(c);
+    return EXIT_PROBLEM;
+  }
+  info("engine: %s: ok (API %s)\n", c->cfg->engine.socket, berth_engine_api_version(c->engine));
+  if (c->o.no_audit) /* the audit names unresolved policy groups itself */
+    problems += check_policy_groups(c->cfg);
+  if (check_network(c) < 0)
+    problems++;
 
   if (check_image(c, c->cfg->container.image, c->cfg->container.pull, NULL) < 0)
     problems++;
@@ -513,9 +689,11 @@ cmd_check(struct ctl *c)
         problems++;
     }
   }
+  if (!c->o.no_audit && check_audit(c) < 0)
+    problems++;
   if (problems)
     return EXIT_PROBLEM;
-  printf("ok\n");
+  info("ok\n");
   return EXIT_OK;
 }
 
@@ -690,6 +868,7 @@ cmd_status(struct ctl *c, const char *name)
   size_t n = 0;
   const char *why = NULL;
   enum berth_policy pol = BERTH_POLICY_EXCLUDED;
+  berth_error_t pol_err = NULL;
   cleanup_json json_t *out = NULL;
   json_t *boxes = NULL;
   int rc = EXIT_OK;
@@ -706,7 +885,7 @@ cmd_status(struct ctl *c, const char *name)
     u = NULL;
   }
   if (u != NULL) {
-    pol = berth_config_policy(c->cfg, u, &why);
+    pol = berth_config_policy(c->cfg, u, &why, &pol_err);
     if (berth_box_new(c->cfg, u, &b, &err) < 0) {
       warn_err(name, err);
       berth_error_release(&err);
@@ -752,9 +931,10 @@ cmd_status(struct ctl *c, const char *name)
     json_object_set_new(out, "gid", json_integer(u->gid));
     json_object_set_new(out, "home", json_string(u->home ? u->home : ""));
     json_object_set_new(out, "groups", groups ? groups : json_null());
-    json_object_set_new(out, "policy",
-                        json_string(pol == BERTH_POLICY_BERTHED ? "berthed" : "excluded"));
+    json_object_set_new(out, "policy", json_string(berth_policy_name(pol)));
     json_object_set_new(out, "policy_reason", why ? json_string(why) : json_null());
+    if (pol_err != NULL)
+      json_object_set_new(out, "policy_error", json_string(pol_err->msg));
     json_object_set_new(out, "settings", conf_json(b->conf));
     json_object_set_new(out, "expected_container", json_string(b->name));
     if (!c->o.json) {
@@ -768,8 +948,10 @@ cmd_status(struct ctl *c, const char *name)
           printf(" %u", (unsigned) u->groups[i].gid);
       }
       printf("\n");
-      printf("policy:       %s%s%s%s\n", pol == BERTH_POLICY_BERTHED ? "berthed" : "excluded",
-             why ? " (" : "", why ? why : "", why ? ")" : "");
+      printf("policy:       %s%s%s%s\n", berth_policy_name(pol), why ? " (" : "", why ? why : "",
+             why ? ")" : "");
+      if (pol_err != NULL)
+        printf("              logins are refused: %s\n", pol_err->msg);
       printf("settings:\n");
       printf("  image:        %s (pull = %s)\n", b->conf->image, berth_pull_name(b->conf->pull));
       print_limits(b->conf);
@@ -834,6 +1016,7 @@ out:
   rows_free(rows, n);
   berth_box_free(b);
   berth_user_free(u);
+  berth_error_release(&pol_err);
   return rc;
 }
 
@@ -997,6 +1180,63 @@ gc_idle(const struct row *r, time_t now)
   return (long long) now - (long long) (r->idle_since ? r->idle_since : r->created);
 }
 
+/* The leftovers of killed logins: home temporaries next to the homes of the
+ * users berth has containers for (each parent directory once), and scratch
+ * containers.  By the real clock, never --now: what is in progress stays. */
+static int
+gc_sweep(struct ctl *c, const struct row *rows, size_t n)
+{
+  berth_error_t err = NULL;
+  char **parents = calloc(n + 1, sizeof(char *));
+  size_t np = 0;
+  time_t now = time(NULL);
+  int rc = EXIT_OK, removed;
+
+  if (parents == NULL) {
+    warn("out of memory");
+    return EXIT_PROBLEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct berth_user *u = NULL;
+    char *slash;
+    cleanup_free char *dir = NULL;
+    bool seen = false;
+
+    if (*rows[i].user == '\0' || berth_user_lookup(rows[i].user, &u, &err) < 0) {
+      berth_error_release(&err); /* gone accounts: gc_settings already said so */
+      continue;
+    }
+    dir = u->home ? strdup(u->home) : NULL;
+    if (dir != NULL && (slash = strrchr(dir, '/')) != NULL)
+      slash[slash == dir ? 1 : 0] = '\0';
+    for (size_t j = 0; dir != NULL && j < np && !seen; j++)
+      seen = strcmp(parents[j], dir) == 0;
+    if (dir != NULL && !seen) {
+      if (berth_home_sweep(u->home, now, GC_HOME_TEMP_AGE_S, &removed, &err) < 0) {
+        warn_err(u->home, err);
+        berth_error_release(&err);
+        rc = EXIT_PROBLEM;
+      } else if (removed > 0) {
+        printf("removed %d leftover home temporar%s in %s\n", removed, removed == 1 ? "y" : "ies",
+               dir);
+      }
+      parents[np++] = steal_pointer(&dir);
+    }
+    berth_user_free(u);
+  }
+  for (size_t j = 0; j < np; j++)
+    free(parents[j]);
+  free(parents);
+  if (berth_box_sweep_scratch(c->engine, now, GC_SCRATCH_AGE_S, &removed, &err) < 0) {
+    warn_err("scratch containers", err);
+    berth_error_release(&err);
+    rc = EXIT_PROBLEM;
+  } else if (removed > 0) {
+    printf("removed %d leftover scratch container%s\n", removed, removed == 1 ? "" : "s");
+  }
+  return rc;
+}
+
 static int
 cmd_gc(struct ctl *c)
 {
@@ -1018,6 +1258,7 @@ cmd_gc(struct ctl *c)
     const char *act;
     long long idle;
     char idle_s[32], tmo_s[32], extra[128];
+    long lock_ms;
     int lock;
 
     if (gc_settings(c, r->user, &timeout, &ol, &gone) < 0) {
@@ -1047,12 +1288,26 @@ cmd_gc(struct ctl *c)
     }
 
     /* Decide again under the user's lock: a login may have come in since
-     * the list was taken. */
-    lock = berth_session_lock(r->name, berth_box_lock_timeout(c->cfg), &err);
+     * the list was taken.  A short wait only: the holder may be a login
+     * that is slow, or a berth-shell its user stopped (the lock then says
+     * so at once).  Either way this user is skipped for this run, logged,
+     * and the next run tries again; one busy user never holds up gc for
+     * the others. */
+    snprintf(extra, sizeof(extra), "idle=%lld idle_timeout=%" PRId64, idle, timeout);
+    lock_ms = berth_box_lock_timeout(c->cfg);
+    lock = berth_session_lock(r->name, lock_ms < GC_LOCK_WAIT_MS ? lock_ms : GC_LOCK_WAIT_MS,
+                              &err);
     if (lock < 0) {
-      warn_err(r->name, err);
+      if (err->kind == BERTH_E_SESSION && (err->status == EBUSY || err->status == ETIMEDOUT)) {
+        berth_log(LOG_NOTICE, "action=%s user=%s container=%s trigger=gc %s outcome=skipped "
+                  "reason=%s", act, BERTH_LOG_VAL(r->user), BERTH_LOG_VAL(r->name), extra,
+                  BERTH_LOG_VAL(err->msg));
+        printf("skip %s (user %s): user busy, skipped: %s\n", r->name, r->user, err->msg);
+      } else {
+        warn_err(r->name, err);
+        rc = EXIT_PROBLEM;
+      }
       berth_error_release(&err);
-      rc = EXIT_PROBLEM;
       continue;
     }
     row_sessions(r);
@@ -1079,6 +1334,8 @@ cmd_gc(struct ctl *c)
     }
     berth_session_unlock(lock);
   }
+  if (!c->o.dry_run && gc_sweep(c, rows, n) != EXIT_OK)
+    rc = EXIT_PROBLEM;
   if (c->o.verbose && acted == 0)
     printf("nothing to do\n");
   rows_free(rows, n);
@@ -1095,7 +1352,8 @@ usage(FILE *f)
           "Manage berth, the per-user SSH containers.  Run as root.\n"
           "\n"
           "Commands:\n"
-          "  check               validate the config, reach the engine, check images and keeper\n"
+          "  check               validate the config, reach the engine, check images and keeper,\n"
+          "                      and audit the deployment (sshd, PAM) for doors onto the host\n"
           "  list                list every user's container (--json for scripts)\n"
           "  status USER         policy, effective settings, container, spec and sessions\n"
           "  stop USER           stop USER's container (refused while sessions are live)\n"
@@ -1104,11 +1362,14 @@ usage(FILE *f)
           "\n"
           "Options:\n"
           "  -c, --config PATH   read PATH instead of %s\n"
-          "  -j, --json          JSON output (list, status)\n"
+          "  -j, --json          JSON output (check: the audit's findings; list, status)\n"
           "  -f, --force         stop/rm: act even while sessions are live (ends them)\n"
           "  -n, --dry-run       gc: print what would be done, do nothing\n"
           "      --now EPOCH     gc: pretend the current time is EPOCH (seconds)\n"
           "  -v, --verbose       gc: also say why each container is left alone\n"
+          "      --sshd-config FILE  check: audit sshd with -f FILE (default: sshd's own)\n"
+          "      --pam-dir DIR   check: the sshd PAM stack is DIR/sshd (default /etc/pam.d)\n"
+          "      --no-audit      check: config, keeper, engine and images only\n"
           "  -d, --debug         mirror the core's log lines on stderr\n"
           "  -h, --help          show this help\n"
           "  -V, --version       show the version\n"
@@ -1130,7 +1391,7 @@ usage_error(const char *fmt, ...)
   return EXIT_USAGE;
 }
 
-enum { OPT_NOW = 0x100 };
+enum { OPT_NOW = 0x100, OPT_SSHD_CONFIG, OPT_PAM_DIR, OPT_NO_AUDIT };
 
 int
 main(int argc, char **argv)
@@ -1141,6 +1402,9 @@ main(int argc, char **argv)
     { "force", no_argument, NULL, 'f' },
     { "dry-run", no_argument, NULL, 'n' },
     { "now", required_argument, NULL, OPT_NOW },
+    { "sshd-config", required_argument, NULL, OPT_SSHD_CONFIG },
+    { "pam-dir", required_argument, NULL, OPT_PAM_DIR },
+    { "no-audit", no_argument, NULL, OPT_NO_AUDIT },
     { "verbose", no_argument, NULL, 'v' },
     { "debug", no_argument, NULL, 'd' },
     { "help", no_argument, NULL, 'h' },
@@ -1160,6 +1424,9 @@ main(int argc, char **argv)
     case 'n': c.o.dry_run = true; break;
     case 'v': c.o.verbose = true; break;
     case 'd': log_to_stderr = true; break;
+    case OPT_SSHD_CONFIG: c.o.sshd_config = optarg; break;
+    case OPT_PAM_DIR: c.o.pam_dir = optarg; break;
+    case OPT_NO_AUDIT: c.o.no_audit = true; break;
     case 'h': usage(stdout); return EXIT_OK;
     case 'V': printf("berthctl (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return EXIT_OK;
     case OPT_NOW: {
@@ -1191,8 +1458,13 @@ main(int argc, char **argv)
     return usage_error("--dry-run, --now and --verbose are options of gc only");
   if (c.o.force && strcmp(verb, "stop") != 0 && strcmp(verb, "rm") != 0)
     return usage_error("--force is an option of stop and rm only");
-  if (c.o.json && strcmp(verb, "list") != 0 && strcmp(verb, "status") != 0)
-    return usage_error("--json is an option of list and status only");
+  if (c.o.json && strcmp(verb, "list") != 0 && strcmp(verb, "status") != 0 &&
+      strcmp(verb, "check") != 0)
+    return usage_error("--json is an option of check, list and status only");
+  if ((c.o.sshd_config || c.o.pam_dir || c.o.no_audit) && strcmp(verb, "check") != 0)
+    return usage_error("--sshd-config, --pam-dir and --no-audit are options of check only");
+  if (c.o.json && c.o.no_audit)
+    return usage_error("check --json prints the audit's findings: not with --no-audit");
 
   bool one_user = strcmp(verb, "status") == 0 || strcmp(verb, "stop") == 0 ||
                   strcmp(verb, "rm") == 0;

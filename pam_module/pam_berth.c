@@ -37,6 +37,7 @@
 #include "berth/config.h"
 #include "berth/container.h"
 #include "berth/engine.h"
+#include "berth/env.h"
 #include "berth/error.h"
 #include "berth/log.h"
 #include "berth/session.h"
@@ -85,7 +86,7 @@ parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
              && (ms = strtol(argv[i] + 8, &end, 10)) > 0 && *end == '\0' && ms <= 3600000)
       a->timeout_ms = ms;
     else
-      pam_syslog(pamh, LOG_ERR, "ignoring unknown or invalid option: %s", argv[i]);
+      pam_syslog(pamh, LOG_ERR, "ignoring unknown or invalid option: %s", BERTH_LOG_VAL(argv[i]));
   }
 }
 
@@ -116,32 +117,104 @@ opened_free(pam_handle_t *pamh, void *data, int status)
   free(o);
 }
 
-/* user -> config -> policy -> box (no engine traffic).  PAM_SUCCESS,
- * PAM_IGNORE for excluded users, or PAM_SESSION_ERR with *err set. */
+/* The host side of a berthed session.  sshd copies the PAM environment into
+ * every host process it starts for the session: the `sh -c` running the
+ * login shell or ForceCommand, `~/.ssh/rc` (popen), xauth.  pam_env may have
+ * filled it from `~/.pam_environment`, which the user writes from inside the
+ * container (LD_PRELOAD=~/e.so would run the user's code on the host), and
+ * any module may have added to it.  Cut it down to the whitelist
+ * (berth_env_session_edits); pam_putenv("NAME") deletes.  Only modules
+ * stacked after this one, and pam_setcred in sshd's child (the auth stack),
+ * can still add to it: docs/pam.md.  Best effort on failure: every edit is
+ * tried, the first failure reported. */
 static int
-prepare(pam_handle_t *pamh, const struct args *a, const char *user, struct ctx *c,
+scrub_env(pam_handle_t *pamh, const struct berth_user *u, berth_error_t *err)
+{
+  cleanup_strv char **env = pam_getenvlist(pamh);
+  cleanup_strv char **edits = NULL;
+  const char *failed = NULL;
+  int rc = 0;
+
+  if (env == NULL)
+    return berth_error_make(err, BERTH_E_INTERNAL, 0,
+                            "cannot read the PAM environment to reduce it (pam_getenvlist)");
+  edits = berth_env_session_edits(env, u, err);
+  if (edits == NULL)
+    return berth_error_wrap(err, "reducing the PAM environment");
+  for (size_t i = 0; edits[i] != NULL; i++)
+    if ((rc = pam_putenv(pamh, edits[i])) != PAM_SUCCESS && failed == NULL)
+      failed = edits[i];
+  if (failed != NULL)
+    return berth_error_make(err, BERTH_E_INTERNAL, 0, "pam_putenv %.*s failed: %s",
+                            (int)strcspn(failed, "="), failed, pam_strerror(pamh, rc));
+  berth_debug("user=%s session environment reduced to the whitelist (%zu edits)", u ? u->name : "-",
+              berth_strv_len(edits));
+  return 0;
+}
+
+/* The same when the policy cannot decide: the failure that left it
+ * undecided is what the login line reports, so a failed reduction is a
+ * line of its own. */
+static void
+scrub_env_undecided(pam_handle_t *pamh, const char *user, const struct berth_user *u)
+{
+  berth_error_t err = NULL;
+
+  if (scrub_env(pamh, u, &err) < 0)
+    pam_syslog(pamh, LOG_ERR, "action=login user=%s error=%s: %s", BERTH_LOG_VAL(user),
+               berth_error_kind_name(err->kind), BERTH_LOG_TEXT(err->msg));
+  berth_error_release(&err);
+}
+
+/* user -> config -> policy -> box (no engine traffic).  PAM_SUCCESS,
+ * PAM_IGNORE for excluded users, or PAM_SESSION_ERR with *err set.  With
+ * scrub (session open) the PAM environment of every user who is not
+ * positively excluded is reduced first thing, before any engine work, so
+ * it is reduced even when the container cannot be started: an unknown
+ * user or a broken berth.conf leaves the policy undecided, and undecided
+ * fails closed. */
+static int
+prepare(pam_handle_t *pamh, const struct args *a, const char *user, struct ctx *c, bool scrub,
         berth_error_t *err)
 {
   const char *why = NULL;
 
-  if (berth_user_lookup(user, &c->u, err) < 0)
+  if (berth_user_lookup(user, &c->u, err) < 0) {
+    if (scrub)
+      scrub_env_undecided(pamh, user, NULL);
     return PAM_SESSION_ERR;
+  }
   /* uid 0 is never berthed; deciding before the config is read lets root
    * log in cleanly (forwarding and all) to repair a broken berth.conf. */
   if (c->u->uid == 0) {
     berth_debug("user=%s excluded: uid 0 is never berthed", user);
     return PAM_IGNORE;
   }
-  if (berth_config_load(a->config, &c->cfg, err) < 0)
+  if (berth_config_load(a->config, &c->cfg, err) < 0) {
+    if (scrub)
+      scrub_env_undecided(pamh, user, c->u);
     return PAM_SESSION_ERR;
+  }
   if (c->cfg->debug)
     berth_log_set_debug(true); /* `debug` in berth.conf works like the option */
   if (a->timeout_ms > 0)
     c->cfg->engine.timeout_ms = a->timeout_ms;
-  if (berth_config_policy(c->cfg, c->u, &why) == BERTH_POLICY_EXCLUDED) {
+  switch (berth_config_policy(c->cfg, c->u, &why, err)) {
+  case BERTH_POLICY_EXCLUDED:
     berth_debug("user=%s excluded: %s", user, why ? why : "policy");
     return PAM_IGNORE;
+  case BERTH_POLICY_BERTHED:
+    break;
+  case BERTH_POLICY_DENIED:
+  default:
+    /* a berthed user whose open fails; berth-shell denies the entry.  The
+     * host processes sshd may still start get the reduced environment. */
+    if (scrub)
+      scrub_env_undecided(pamh, user, c->u);
+    return PAM_SESSION_ERR;
   }
+  if (scrub && scrub_env(pamh, c->u, err) < 0)
+    return PAM_SESSION_ERR;
   if (geteuid() != 0) {
     berth_error_make(err, BERTH_E_PERM, 0, "pam_berth must run as root (euid %ld)",
                      (long)geteuid());
@@ -157,23 +230,26 @@ prepare(pam_handle_t *pamh, const struct args *a, const char *user, struct ctx *
 }
 
 /* The one syslog line of a hook for a berthed user.  extra: the keys between
- * session= and outcome= ("" for none).  ok: outcome=ok at LOG_INFO; else
- * outcome=failed at LOG_ERR with the engine and the full error. */
+ * session= and outcome= ("" for none; made here from numbers and names).
+ * ok: outcome=ok at LOG_INFO; else outcome=failed at LOG_ERR with the engine
+ * and the full error.  Through berth_log (the sink is pam_syslog while a hook
+ * runs), so every value is escaped and the line scrubbed (docs/logging.md). */
 static void
 log_line(pam_handle_t *pamh, const char *action, const char *user, const char *container,
          const struct ctx *c, const char *extra, bool ok, berth_error_t err)
 {
   if (ok)
-    pam_syslog(pamh, LOG_INFO, "action=%s user=%s container=%s session=%ld%s%s outcome=ok", action,
-               user, container, (long)getpid(), *extra ? " " : "", extra);
+    berth_log(LOG_INFO, "action=%s user=%s container=%s session=%ld%s%s outcome=ok", action,
+              BERTH_LOG_VAL(user), BERTH_LOG_VAL(container), (long)getpid(), *extra ? " " : "",
+              extra);
   else
-    pam_syslog(pamh, LOG_ERR,
-               "action=%s user=%s container=%s session=%ld%s%s engine=%s outcome=failed "
-               "error=%s: %s",
-               action, user, container, (long)getpid(), *extra ? " " : "", extra,
-               c->cfg ? c->cfg->engine.socket : "-",
-               berth_error_kind_name(err ? err->kind : BERTH_E_INTERNAL),
-               err ? err->msg : "an internal error occurred");
+    berth_log(LOG_ERR,
+              "action=%s user=%s container=%s session=%ld%s%s engine=%s outcome=failed "
+              "error=%s: %s",
+              action, BERTH_LOG_VAL(user), BERTH_LOG_VAL(container), (long)getpid(),
+              *extra ? " " : "", extra, BERTH_LOG_VAL(c->cfg ? c->cfg->engine.socket : "-"),
+              berth_error_kind_name(err ? err->kind : BERTH_E_INTERNAL),
+              BERTH_LOG_TEXT(err ? err->msg : "an internal error occurred"));
 }
 
 /* At open, one plain line for the user; the detail is in the log line. */
@@ -234,7 +310,7 @@ open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *us
   int64_t opened_ms;
   int rc;
 
-  rc = prepare(pamh, a, user, &c, &err);
+  rc = prepare(pamh, a, user, &c, true, &err);
   if (rc != PAM_SUCCESS)
     goto out;
   opened_ms = berth_now_ms();
@@ -296,7 +372,7 @@ close_session(pam_handle_t *pamh, const struct args *a, const char *user)
 
   if (pam_get_data(pamh, DATA_KEY, (const void **)&o) == PAM_SUCCESS && o != NULL)
     user = o->user;
-  rc = prepare(pamh, a, user, &c, &err);
+  rc = prepare(pamh, a, user, &c, false, &err);
   if (c.b != NULL && o != NULL && strcmp(o->container, c.b->name) != 0) {
     /* berth.conf changed the name template since open: release what was recorded */
     char *n = strdup(o->container);

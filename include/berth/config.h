@@ -23,6 +23,13 @@ struct berth_mount {
   bool readonly;
 };
 
+/* The default container.network: a bridge network berth creates on first
+ * use with inter-container traffic off, so users' containers cannot reach
+ * each other (docs/security.md "Default limits and isolation"). */
+#define BERTH_NETWORK "berth"
+/* The default container.pids: a fork bomb stays inside its container. */
+#define BERTH_DEFAULT_PIDS 512
+
 /* The settings that group/user overrides may change.  Also used as the
  * resolved, per-user result. */
 struct berth_container_conf {
@@ -34,7 +41,7 @@ struct berth_container_conf {
   int64_t memory;    /* bytes, 0 = unlimited */
   double cpus;       /* 0 = unlimited */
   int64_t pids;      /* 0 = unlimited */
-  char *network;     /* "bridge", "none", "host", ... */
+  char *network;     /* BERTH_NETWORK (default), "bridge", "none", "host", ... */
   bool readonly_rootfs;
   char **tmpfs;      /* "PATH[:OPTIONS]" */
   bool no_new_privileges;
@@ -76,11 +83,20 @@ int berth_config_defaults(struct berth_config **out, berth_error_t *err);
 int berth_config_load(const char *path, struct berth_config **out, berth_error_t *err);
 void berth_config_free(struct berth_config *cfg);
 
-enum berth_policy { BERTH_POLICY_BERTHED, BERTH_POLICY_EXCLUDED };
+enum berth_policy { BERTH_POLICY_BERTHED, BERTH_POLICY_EXCLUDED, BERTH_POLICY_DENIED };
 /* Decide whether u is berthed.  *why (static string or NULL) explains,
- * e.g. "user is listed in policy.exclude_users".  uid 0 is always excluded. */
+ * e.g. "user is listed in policy.exclude_users".  uid 0 is always excluded.
+ * Fails closed: EXCLUDED (a host shell) only when positively established,
+ * by uid 0, policy.exclude_users, or membership of an exclude_groups group
+ * read from that group's entry.  When the membership that decides cannot be
+ * read completely (a configured group that does not resolve, an NSS error,
+ * under only_groups a gid of the user without a group entry) the answer is
+ * DENIED: no container and no host shell, *err (may be NULL; kind
+ * BERTH_E_POLICY) says why. */
 enum berth_policy berth_config_policy(const struct berth_config *cfg, const struct berth_user *u,
-                                      const char **why);
+                                      const char **why, berth_error_t *err);
+/* "berthed", "excluded", "denied" */
+const char *berth_policy_name(enum berth_policy p);
 
 /* Effective container settings for u: the global container settings, then the
  * first matching `groups` entry (file order; primary and supplementary groups

@@ -14,6 +14,10 @@
 #define BERTH_LABEL_USER "berth.user"
 #define BERTH_LABEL_UID "berth.uid"
 #define BERTH_LABEL_SPEC "berth.spec"
+/* A scratch container (read an image's files, never started): the user it
+ * was made for, and "HOST:PID-STARTTIME" of the process that made it. */
+#define BERTH_LABEL_SCRATCH "berth.scratch"
+#define BERTH_LABEL_SCRATCH_OWNER "berth.scratch.owner"
 #define BERTH_KEEPER_TARGET "/.berth/keeper"
 
 struct berth_box {
@@ -28,6 +32,7 @@ struct berth_box {
   char *shell;       /* shell to run inside: user's if the image has it, else fallback */
   const char *keeper_path; /* host path of berth-keeper; BERTH_KEEPER_PATH unless changed */
   bool userns_host;  /* the daemon runs userns-remap: opt out (UsernsMode "host"); set by ensure */
+  int others_live;   /* live sessions besides this one, as berth_box_open found them */
 };
 
 /* Resolve settings, expand templates, compute names.  No engine traffic. */
@@ -85,6 +90,11 @@ int berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recre
 /* How long to wait for a user's lock: the longest a holder can keep it
  * (every request it makes under the lock bounded by engine.timeout_ms). */
 long berth_box_lock_timeout(const struct berth_config *cfg);
+/* Remove scratch containers left behind: made on this host by a process
+ * that is gone, or older than max_age_s (another host's, or unlabelled).
+ * now: the real time.  *removed: how many; one line logged for each. */
+int berth_box_sweep_scratch(struct berth_engine *e, time_t now, time_t max_age_s, int *removed,
+                            berth_error_t *err);
 
 /* The login-time flow both front ends share, run as root: make sure the
  * image is there (inspect, pull per policy: outside the lock, a pull can be
@@ -93,6 +103,21 @@ long berth_box_lock_timeout(const struct berth_config *cfg);
  * on a spec change only when no session is live); record a session owned by
  * `owner` (0 = record nothing); release the lock.  Fills b->id etc. */
 int berth_box_open(struct berth_engine *e, struct berth_box *b, pid_t owner, berth_error_t *err);
+/* After an entry whose command ended with `status` after `elapsed_ms`, when
+ * that is 137 (SIGKILL): why.  -1 with err (kind BERTH_E_CONTAINER, status
+ * ESRCH) when the container was stopped or removed under the session.  When
+ * it died within a few seconds of starting, whether the container's memory
+ * is exhausted (the engine's memory stats: usage, less reclaimable file
+ * cache, at the limit), which leaves every new process OOM-killed at once,
+ * typically because memory-backed files (/dev/shm, a tmpfs) fill it: then 1
+ * when no other session was live (b->others_live) and the container has
+ * been restarted, so the entry can be tried once more; -1 with err (status
+ * ENOMEM) when other sessions are live, or with the restart's error.  0
+ * otherwise, or when the engine cannot tell (the 137 stands).  Runs after
+ * the privilege drop: only the kept engine connection is used. */
+int berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
+                         long long elapsed_ms, berth_error_t *err);
+
 /* Release owner's session; when it was the last live one, apply on_logout
  * (keep / stop / remove), bounded by the engine timeout.  *remaining gets the
  * live sessions left (may be NULL). */

@@ -77,6 +77,16 @@ int berth_engine_container_remove(struct berth_engine *e, const char *id, bool f
 /* 1 and *info when it exists, 0 when not (404), -1 on error. */
 int berth_engine_container_inspect(struct berth_engine *e, const char *id_or_name, json_t **info,
                                    berth_error_t *err);
+/* ---- networks */
+/* The bridge network `name`, created when missing with inter-container
+ * traffic off (com.docker.network.bridge.enable_icc=false), label
+ * berth.network=true.  Idempotent, also against a concurrent create.
+ * *isolated: whether the engine reports that option on the network as it
+ * is, read back after any create (an existing network is never changed;
+ * Podman 4 drops the option).  0 or -1. */
+int berth_engine_network_ensure(struct berth_engine *e, const char *name, bool *isolated,
+                                berth_error_t *err);
+
 /* GET /containers/json?all=1&filters={"label":[label]} -> JSON array. */
 int berth_engine_container_list(struct berth_engine *e, const char *label, json_t **list,
                                 berth_error_t *err);

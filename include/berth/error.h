@@ -28,6 +28,7 @@ enum berth_error_kind {
   BERTH_E_SESSION,          /* session bookkeeping (locks, records) failed */
   BERTH_E_USAGE,            /* bad arguments or input */
   BERTH_E_PERM,             /* caller lacks the privilege */
+  BERTH_E_POLICY,           /* the policy could not decide: membership unreadable */
 };
 
 struct berth_error_s {

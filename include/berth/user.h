@@ -29,10 +29,20 @@ struct berth_user {
 int berth_user_lookup(const char *name, struct berth_user **out, berth_error_t *err);
 int berth_user_lookup_uid(uid_t uid, struct berth_user **out, berth_error_t *err);
 void berth_user_free(struct berth_user *u);
+/* By the names in u->groups: for settings (overrides), never for policy. */
 bool berth_user_in_group(const struct berth_user *u, const char *group);
+/* Whether u belongs to `group`, read from the group's own NSS entry: its gid
+ * is one of u's gids, or u is in its member list.  1 member, 0 not; -1 when
+ * the group cannot be read: an NSS error, or not found (kind BERTH_E_USER,
+ * status ENOENT), which an unreachable source looks like too. */
+int berth_user_member_of(const struct berth_user *u, const char *group, berth_error_t *err);
+/* gid of a group by name; -1 as for berth_user_member_of. */
+int berth_group_resolve(const char *group, gid_t *gid, berth_error_t *err);
 
 /* Expand %u (user) %U (uid) %g (primary group name, gid if unnamed) %G (gid)
- * %h (home) and %% in tmpl.  Unknown %x is an error (BERTH_E_CONFIG). */
+ * %h (home) and %% in tmpl.  Unknown %x is an error (BERTH_E_CONFIG).  A path
+ * component of the result that is "", "." or ".." because of a user-derived
+ * value (%u %g %h: a user named "..") is refused (BERTH_E_USER, EINVAL). */
 char *berth_expand_template(const char *tmpl, const struct berth_user *u, berth_error_t *err);
 
 /* Sanitize an expanded container name to [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most

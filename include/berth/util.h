@@ -27,6 +27,15 @@ static inline void *berth_steal_pointer(void *pp)
 }
 #define steal_pointer(pp) berth_steal_pointer(pp)
 
+/* The same for a file descriptor: returns *fd and sets it to -1. */
+static inline int berth_steal_fd(int *fd)
+{
+  int ret = *fd;
+  *fd = -1;
+  return ret;
+}
+#define steal_fd(fd) berth_steal_fd(fd)
+
 /* Allocation that reports failure through err (never aborts). */
 void *berth_malloc0(size_t n, berth_error_t *err);
 char *berth_strdup(const char *s, berth_error_t *err);

@@ -85,19 +85,9 @@ mkdir -p "$TEST_TMPDIR/skel"
 echo "from skel" >"$TEST_TMPDIR/skel/.berth-skel"
 write_conf keep
 
-# The stack an admin would write: pubkey auth is sshd's own (no PAM auth),
-# pam_permit for account, pam_unix + pam_berth for the session.  pam_berth is
-# `required` here (docs/pam.md recommends `optional`) so that every failed
-# open shows in sshd's own log as "PAM: pam_open_session(): ...": there is no
-# syslog to read the module's lines from, and berth-shell would hide a failed
-# open by preparing the container itself.
-cat >"$TEST_TMPDIR/pam.sshd" <<EOF
-# berth test PAM service for sshd (tests/e2e/test_pam_ldap.sh)
-auth       required   pam_deny.so
-account    required   pam_permit.so
-session    required   pam_unix.so
-session    required   $module debug
-EOF
+# The stack an admin would write (pam_sshd_stack says why `required`);
+# berth-shell would hide a failed open by preparing the container itself.
+pam_sshd_stack "$TEST_TMPDIR/pam.sshd" "$module"
 
 start_ldap
 LDAP_USER_SHELL=$shell

@@ -612,6 +612,92 @@ test_create_errors(void **state)
 }
 
 static void
+network_rm(const char *name)
+{
+  berth_error_t err = NULL;
+  char path[160];
+  long status = 0;
+
+  snprintf(path, sizeof(path), "/networks/%s", name);
+  if (berth_engine_request(E, "DELETE", path, NULL, &status, NULL, &err) < 0)
+    berth_error_release(&err);
+}
+
+static json_t *
+network_get(const char *name)
+{
+  berth_error_t err = NULL;
+  json_t *reply = NULL;
+  char path[160];
+  long status = 0;
+
+  snprintf(path, sizeof(path), "/networks/%s", name);
+  must_ok(berth_engine_request(E, "GET", path, NULL, &status, &reply, &err), &err);
+  assert_int_equal(status, 200);
+  return reply;
+}
+
+/* berth's own network: created when missing with the isolation option and
+ * label; a second ensure and a lost create race are no-ops; an existing
+ * network is read, never changed.  Docker keeps enable_icc=false; Podman
+ * 4.3 creates the network but drops the option, and ensure must say so. */
+static void
+test_network_ensure(void **state)
+{
+  berth_error_t err = NULL;
+  cleanup_free char *name = cname("net");
+  cleanup_free char *open_name = cname("net-open");
+  json_t *body, *reply = NULL, *info;
+  const char *icc;
+  bool isolated = !podman;
+  long status = 0;
+
+  network_rm(name);
+  network_rm(open_name);
+  must_ok(berth_engine_network_ensure(E, name, &isolated, &err), &err);
+  assert_true(isolated == !podman);
+  info = network_get(name);
+  assert_string_equal(json_string_value(json_object_get(info, "Driver")), "bridge");
+  assert_string_equal(
+      json_string_value(json_object_get(json_object_get(info, "Labels"), "berth.network")),
+      "true");
+  icc = json_string_value(json_object_get(json_object_get(info, "Options"),
+                                          "com.docker.network.bridge.enable_icc"));
+  if (podman)
+    assert_null(icc);
+  else
+    assert_string_equal(icc, "false");
+  json_decref(info);
+
+  isolated = podman;
+  must_ok(berth_engine_network_ensure(E, name, &isolated, &err), &err);
+  assert_true(isolated == !podman);
+
+  /* the create a concurrent login loses: 409 on both engines */
+  body = json_pack("{s:s, s:s, s:b}", "Name", name, "Driver", "bridge", "CheckDuplicate", 1);
+  must_ok(berth_engine_request(E, "POST", "/networks/create", body, &status, &reply, &err), &err);
+  assert_int_equal(status, 409);
+  json_decref(reply);
+  json_decref(body);
+
+  /* a network someone made without the option stays as it is, and reads as
+   * not isolated */
+  body = json_pack("{s:s, s:s}", "Name", open_name, "Driver", "bridge");
+  must_ok(berth_engine_request(E, "POST", "/networks/create", body, &status, NULL, &err), &err);
+  assert_true(status == 201 || status == 200);
+  json_decref(body);
+  isolated = true;
+  must_ok(berth_engine_network_ensure(E, open_name, &isolated, &err), &err);
+  assert_false(isolated);
+  info = network_get(open_name);
+  assert_null(json_object_get(json_object_get(info, "Labels"), "berth.network"));
+  json_decref(info);
+
+  network_rm(name);
+  network_rm(open_name);
+}
+
+static void
 test_unreachable_quickly(void **state)
 {
   struct berth_engine *e = NULL;
@@ -1017,6 +1103,7 @@ main(void)
     cmocka_unit_test(test_pull_nonexistent_fails_clearly),
     cmocka_unit_test(test_container_lifecycle),
     cmocka_unit_test(test_create_errors),
+    cmocka_unit_test(test_network_ensure),
     cmocka_unit_test(test_unreachable_quickly),
     cmocka_unit_test(test_connections_survive_privilege_drop),
     cmocka_unit_test(test_podman_idle_close),

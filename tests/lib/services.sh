@@ -372,14 +372,35 @@ gidNumber: $ggid
 memberUid: $name
 EOF
 		else
-			_ldap ldapmodify <<EOF || fail "cannot add $name to LDAP group $g"
-dn: cn=$g,ou=groups,$LDAP_BASE
-changetype: modify
-add: memberUid
-memberUid: $name
-EOF
+			ldap_add_member "$g" "$name"
 		fi
 	done
+}
+
+# ldap_add_member GROUP USER: USER (LDAP or local) into an LDAP group's memberUid.
+ldap_add_member() {
+	_ldap ldapmodify <<EOF || fail "cannot add $2 to LDAP group $1"
+dn: cn=$1,ou=groups,$LDAP_BASE
+changetype: modify
+add: memberUid
+memberUid: $2
+EOF
+}
+
+# pam_sshd_stack FILE MODULE: the sshd PAM service the e2e tests bind over
+# /etc/pam.d/sshd.  Pubkey auth is sshd's own (no PAM auth), pam_permit for
+# account, pam_unix + MODULE for the session.  MODULE is `required` here
+# (docs/pam.md recommends `optional`) so that every failed open shows in
+# sshd's own log as "PAM: pam_open_session(): ...": there is no syslog to
+# read the module's lines from.
+pam_sshd_stack() {
+	cat >"$1" <<EOF
+# berth test PAM service for sshd (tests/lib/services.sh, $TEST_NAME)
+auth       required   pam_deny.so
+account    required   pam_permit.so
+session    required   pam_unix.so
+session    required   $2 debug
+EOF
 }
 
 _nslcd_up() {

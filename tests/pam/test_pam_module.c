@@ -36,6 +36,7 @@
 
 #include <security/pam_appl.h>
 
+#include "berth/env.h" /* BERTH_ENV_HOST_PATH */
 #include "syslog_capture.h"
 
 #define SERVICE "berth-test"
@@ -538,6 +539,69 @@ test_not_root(void)
   rc = open_once("nobody", "", 0);
   check(rc == PAM_SESSION_ERR && captured_log_has("root"),
         "not root: PAM_SESSION_ERR, the log says the module needs root");
+}
+
+/* What ~/.pam_environment could hold after pam_env user_readenv=1, put
+ * into the PAM environment by the application before the session opens, as
+ * a module stacked before pam_berth would. */
+static const char *const planted_env[] = {
+  "LD_PRELOAD=/home/u/e.so", "BASH_ENV=/home/u/x.sh", "LANG=C.UTF-8", "PATH=/home/u/bin", NULL,
+};
+
+static pam_handle_t *
+open_planted(const char *name, int *rc)
+{
+  pam_handle_t *pamh;
+
+  write_service("");
+  reset();
+  pamh = start(name);
+  for (size_t i = 0; planted_env[i] != NULL; i++)
+    if (pam_putenv(pamh, planted_env[i]) != PAM_SUCCESS)
+      bail("pam_putenv %s", planted_env[i]);
+  *rc = open_session(pamh, 0);
+  return pamh;
+}
+
+/* Reduced to the whitelist: LANG kept, PATH berth's, the rest gone. */
+static bool
+scrubbed(pam_handle_t *pamh)
+{
+  return !env_has(pamh, planted_env[0]) && !env_has(pamh, planted_env[1])
+         && env_has(pamh, "LANG=C.UTF-8") && env_has(pamh, "PATH=" BERTH_ENV_HOST_PATH);
+}
+
+/* The environment is reduced whenever the user is not positively excluded,
+ * however the open ends: the host processes sshd starts get it even when
+ * the container cannot be started. */
+static void
+test_env_scrub(void)
+{
+  pam_handle_t *pamh;
+  int rc;
+
+  write_file(conf, "image = \"x\";\npull = \"never\";\nbogus_key = 1;\n");
+  pamh = open_planted("nobody", &rc);
+  check(rc == PAM_SESSION_ERR && scrubbed(pamh),
+        "bad config: the PAM environment is reduced to the whitelist anyway (fail closed)");
+  pam_end(pamh, rc);
+
+  write_conf(BOGUS_SOCKET, 1000, "keep");
+  pamh = open_planted("berth-no-such-user-xyz", &rc);
+  check(rc == PAM_SESSION_ERR && scrubbed(pamh), "unknown user: the PAM environment is reduced");
+  pam_end(pamh, rc);
+
+  pamh = open_planted("nobody", &rc);
+  check(rc == PAM_SESSION_ERR && scrubbed(pamh),
+        "berthed, container cannot be started: the PAM environment is reduced, LANG kept, "
+        "PATH fixed, LD_PRELOAD and BASH_ENV gone");
+  pam_end(pamh, rc);
+
+  write_conf_ex(BOGUS_SOCKET, 1000, "keep", "nobody");
+  pamh = open_planted("nobody", &rc);
+  check(rc == PAM_IGNORE && env_has(pamh, planted_env[0]) && env_has(pamh, planted_env[3]),
+        "excluded user: the PAM environment is left alone");
+  pam_end(pamh, rc);
 }
 
 /* ---------------------------------------------------------------- scenarios: engine */
@@ -1052,6 +1116,7 @@ main(void)
   test_excluded();
   test_unknown_user();
   test_bad_config();
+  test_env_scrub();
   if (engine == NULL || strcmp(engine, "1") != 0) {
     if (geteuid() != 0)
       test_not_root();

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -236,8 +237,9 @@ assert_defaults(const struct berth_config *cfg)
   assert_int_equal(strv_len(c->keeper), 0);
   assert_int_equal(c->memory, 0);
   assert_true(c->cpus == 0.0);
-  assert_int_equal(c->pids, 0);
-  assert_string_equal(c->network, "bridge");
+  assert_int_equal(c->pids, BERTH_DEFAULT_PIDS);
+  assert_int_equal(c->pids, 512);
+  assert_string_equal(c->network, "berth");
   assert_false(c->readonly_rootfs);
   assert_int_equal(strv_len(c->tmpfs), 0);
   assert_true(c->no_new_privileges);
@@ -326,7 +328,7 @@ static const char full_conf[]
       "  pids = 512;\n"
       "  network = \"none\";\n" /* 15 */
       "  readonly_rootfs = true;\n"
-      "  tmpfs = [ \"/tmp:size=512m\", \"/run\" ];\n"
+      "  tmpfs = [ \"/tmp:size=512m\", \"/run:size=8m\" ];\n"
       "  no_new_privileges = false;\n"
       "  mounts = ( { source = \"/srv/data\"; target = \"/data\"; readonly = true; },\n"
       "             { source = \"/scratch/%u\"; target = \"%h/scratch\"; } );\n" /* 20 */
@@ -378,7 +380,7 @@ test_full(void **state)
   assert_int_equal(c->pids, 512);
   assert_string_equal(c->network, "none");
   assert_true(c->readonly_rootfs);
-  assert_strv(c->tmpfs, "/tmp:size=512m", "/run", NULL);
+  assert_strv(c->tmpfs, "/tmp:size=512m", "/run:size=8m", NULL);
   assert_false(c->no_new_privileges);
   assert_int_equal(c->n_mounts, 2);
   assert_string_equal(c->mounts[0].source, "/srv/data");
@@ -443,11 +445,11 @@ test_value_forms(void **state)
 
   (void)state;
   cfg = load_ok(
-      "container = { memory = 268435456; cpus = 2; tmpfs = ( \"/tmp\" ); mounts = []; };\n"
+      "container = { memory = 268435456; cpus = 2; tmpfs = ( \"/tmp:size=1m\" ); mounts = []; };\n"
       "home = { mode = \"0755\"; };\ngroups = [];\nusers = ();\n");
   assert_int_equal(cfg->container.memory, 256LL * 1024 * 1024);
   assert_true(cfg->container.cpus == 2.0);
-  assert_strv(cfg->container.tmpfs, "/tmp", NULL);
+  assert_strv(cfg->container.tmpfs, "/tmp:size=1m", NULL);
   assert_int_equal(cfg->container.n_mounts, 0);
   assert_int_equal(cfg->home.mode, 0755);
   berth_config_free(cfg);
@@ -460,6 +462,13 @@ test_value_forms(void **state)
   cfg = load_ok("container = { memory = \"0\"; };\nhome = { mode = 2750; };\n");
   assert_int_equal(cfg->container.memory, 0);
   assert_int_equal(cfg->home.mode, 02750);
+  berth_config_free(cfg);
+
+  /* tmpfs sizes up to three quarters of the memory limit; none without one */
+  cfg = load_ok("container = { memory = \"96m\"; tmpfs = [ \"/tmp:mode=1777,size=48m\", "
+                "\"/run:size=24m\" ]; };\n");
+  berth_config_free(cfg);
+  cfg = load_ok("container = { tmpfs = [ \"/tmp\" ]; };\n");
   berth_config_free(cfg);
 
   /* exclude_users = [] cannot un-exclude root: uid 0 always is. */
@@ -618,6 +627,24 @@ test_invalid_values(void **state)
     { "container = { tmpfs = [ \"/tmp\", \"/tmp/:size=1m\" ]; };\n", 1, "container.tmpfs[1]",
       "listed twice" },
     { "container = { tmpfs = [ \"/\" ]; };\n", 1, "container.tmpfs[0]", "reserved" },
+    /* A tmpfs is memory: filled to the limit, every login is OOM-killed. */
+    { "container = {\n  memory = \"96m\";\n  tmpfs = [ \"/tmp:size=512m\" ];\n};\n", 3,
+      "container.tmpfs", "exceed three quarters of the memory limit" },
+    { "container = { memory = \"96m\"; tmpfs = [ \"/tmp:size=40m\", \"/run:mode=755,size=40m\" ]; };\n",
+      1, "container.tmpfs", "(83886080 bytes together)" },
+    { "container = { memory = \"1g\"; tmpfs = [ \"/tmp\" ]; };\n", 1, "container.tmpfs",
+      "tmpfs \"/tmp\" needs a size" },
+    { "container = { memory = \"1g\"; tmpfs = [ \"/tmp:size=50%\" ]; };\n", 1, "container.tmpfs",
+      "needs a size" },
+    { "container = { memory = \"1g\"; tmpfs = [ \"/tmp:size=512m\" ]; };\n"
+      "groups = (\n  { group = \"a\"; pids = 5; },\n  { group = \"b\"; memory = \"512m\"; }\n);\n",
+      4, "groups[1]", "exceed three quarters" },
+    { "groups = ( { group = \"g\"; memory = \"256m\"; } );\n"
+      "users = (\n  { user = \"u\"; tmpfs = [ \"/tmp:size=200m\" ]; }\n);\n",
+      3, "users[0]", "for members of group \"g\"" },
+    { "groups = ( { group = \"g\"; tmpfs = [ \"/scratch\" ]; } );\n"
+      "users = (\n  { user = \"u\"; memory = \"2g\"; }\n);\n",
+      3, "users[0]", "tmpfs \"/scratch\" for members of group \"g\" needs a size" },
     { "container = { mounts = ( { source = \"srv/data\"; target = \"/data\"; } ); };\n", 1,
       "container.mounts[0].source", "not an absolute path" },
     { "container = { mounts = ( { source = \"/srv\"; target = \"data\"; } ); };\n", 1,
@@ -892,39 +919,156 @@ test_file_owner(void **state)
 
 /* ------------------------------------------------------------------ policy */
 
+/* The policy reads configured groups through getgrnam_r; the test links
+ * with --wrap=getgrnam_r so this table is NSS, and a name can be made to
+ * fail the way an unreachable source does (nslcd down: EIO from the lookup
+ * or, as libnss-ldapd does when its socket is gone, plain "not found"). */
+struct fake_group {
+  const char *name;
+  gid_t gid;
+  const char *mem[4];
+};
+static struct fake_group fake_groups[] = {
+  { "root", 0, { NULL } },
+  { "wheel", 10, { "toor", NULL } },
+  { "staff", 50, { "alice", "bob", NULL } },
+  { "berth-users", 7001, { "alice", "erin", "frank", NULL } },
+  { "admins", 7002, { "carol", NULL } },
+  { "ldberthed", 7003, { "bob", NULL } },
+  /* larger than the first buffer: the lookup must grow it on ERANGE */
+  { "big", 7004, { "alice", NULL } },
+};
+/* the group whose source is "down", and how it fails: EIO or 0 (not found) */
+static const char *fake_down;
+static int fake_down_errno;
+
+int __wrap_getgrnam_r(const char *name, struct group *grp, char *buf, size_t buflen,
+                      struct group **result);
+
+int
+__wrap_getgrnam_r(const char *name, struct group *grp, char *buf, size_t buflen,
+                  struct group **result)
+{
+  (void)buf;
+  *result = NULL;
+  if (fake_down != NULL && strcmp(name, fake_down) == 0)
+    return fake_down_errno;
+  for (size_t i = 0; i < sizeof(fake_groups) / sizeof(fake_groups[0]); i++) {
+    if (strcmp(fake_groups[i].name, name) != 0)
+      continue;
+    if (strcmp(name, "big") == 0 && buflen < 100000)
+      return ERANGE;
+    grp->gr_name = (char *)fake_groups[i].name;
+    grp->gr_passwd = (char *)"x";
+    grp->gr_gid = fake_groups[i].gid;
+    static char *mem[4];
+    for (size_t j = 0; j < 4; j++)
+      mem[j] = (char *)fake_groups[i].mem[j];
+    grp->gr_mem = mem;
+    *result = grp;
+    return 0;
+  }
+  return 0;
+}
+
+/* A user as berth_user_lookup builds it: primary gid first, then the gids
+ * getgrouplist gave (0-terminated), each named from the table or unnamed. */
+static struct berth_user *
+policy_user(const char *name, uid_t uid, gid_t gid, ...)
+{
+  struct berth_user *u = calloc(1, sizeof(*u));
+  va_list ap;
+  int g;
+
+  assert_non_null(u);
+  u->name = strdup(name);
+  u->uid = uid;
+  u->gid = gid;
+  u->groups = calloc(16, sizeof(*u->groups));
+  u->groups[0].gid = gid;
+  u->n_groups = 1;
+  va_start(ap, gid);
+  while ((g = va_arg(ap, int)) != 0 && u->n_groups < 16)
+    u->groups[u->n_groups++].gid = (gid_t)g;
+  va_end(ap);
+  for (size_t i = 0; i < u->n_groups; i++)
+    for (size_t j = 0; j < sizeof(fake_groups) / sizeof(fake_groups[0]); j++)
+      if (fake_groups[j].gid == u->groups[i].gid)
+        u->groups[i].name = strdup(fake_groups[j].name);
+  u->group = u->groups[0].name ? strdup(u->groups[0].name) : NULL;
+  return u;
+}
+
 static void
 expect_policy(const struct berth_config *cfg, const struct berth_user *u, enum berth_policy want,
               const char *why_part)
 {
+  berth_error_t err = NULL;
   const char *why = NULL;
-  enum berth_policy got = berth_config_policy(cfg, u, &why);
+  enum berth_policy got = berth_config_policy(cfg, u, &why, &err);
   if (got != want)
-    fail_msg("user %s: expected %s, got %s (%s)", u->name,
-             want == BERTH_POLICY_BERTHED ? "berthed" : "excluded",
-             got == BERTH_POLICY_BERTHED ? "berthed" : "excluded", why ? why : "no reason");
+    fail_msg("user %s: expected %s, got %s (%s)", u->name, berth_policy_name(want),
+             berth_policy_name(got), why ? why : "no reason");
   assert_non_null(why);
   if (strstr(why, why_part) == NULL)
     fail_msg("user %s: reason \"%s\" does not mention \"%s\"", u->name, why, why_part);
+  /* a detail exactly when denied */
+  if (got == BERTH_POLICY_DENIED)
+    assert_non_null(err);
+  else
+    assert_null(err);
+  berth_error_release(&err);
+}
+
+/* Denied, and the detail names the key and the group (or gid) at fault. */
+static void
+expect_denied(const struct berth_config *cfg, const struct berth_user *u, const char *detail)
+{
+  berth_error_t err = NULL;
+  const char *why = NULL;
+  enum berth_policy got = berth_config_policy(cfg, u, &why, &err);
+  if (got != BERTH_POLICY_DENIED)
+    fail_msg("user %s: expected denied, got %s (%s)", u->name, berth_policy_name(got),
+             why ? why : "no reason");
+  assert_non_null(why);
+  assert_non_null(strstr(why, "could not be read"));
+  assert_non_null(err);
+  if (strstr(err->msg, detail) == NULL)
+    fail_msg("user %s: detail \"%s\" does not mention \"%s\"", u->name, err->msg, detail);
+  assert_int_equal(err->kind, BERTH_E_POLICY);
+  berth_error_release(&err);
+  /* without an error to fill, the answer is the same and nothing leaks */
+  assert_int_equal(berth_config_policy(cfg, u, &why, NULL), BERTH_POLICY_DENIED);
 }
 
 static void
 test_policy(void **state)
 {
   struct berth_config *cfg;
-  struct berth_user *root = make_user("root", 0, "root", NULL);
-  struct berth_user *toor = make_user("toor", 0, "wheel", "staff", NULL);
-  struct berth_user *alice = make_user("alice", 1000, "alice", "staff", "berth-users", NULL);
-  struct berth_user *bob = make_user("bob", 1001, "bob", "staff", NULL);
-  struct berth_user *carol = make_user("carol", 1002, "carol", "berth-users", "admins", NULL);
-  struct berth_user *dave = make_user("dave", 1003, "berth-users", NULL);
-  struct berth_user *erin = make_user("erin", 1004, "erin", "berth-users", NULL);
+  struct berth_user *root = policy_user("root", 0, 0, 0);
+  struct berth_user *toor = policy_user("toor", 0, 10, 50, 0);
+  /* alice's getgrouplist lost berth-users (its source skipped): only the
+   * group's member list says she is in it */
+  struct berth_user *alice = policy_user("alice", 1000, 50, 0);
+  struct berth_user *bob = policy_user("bob", 1001, 50, 0);
+  struct berth_user *carol = policy_user("carol", 1002, 50, 7001, 0);
+  struct berth_user *dave = policy_user("dave", 1003, 7001, 0); /* primary group */
+  struct berth_user *erin = policy_user("erin", 1004, 50, 7001, 0);
+  struct berth_user *frank = policy_user("frank", 1005, 50, 9999, 0); /* gid without a name */
+  struct berth_user *gina = policy_user("gina", 1006, 50, 9999, 0);
 
   (void)state;
+  assert_string_equal(berth_policy_name(BERTH_POLICY_BERTHED), "berthed");
+  assert_string_equal(berth_policy_name(BERTH_POLICY_EXCLUDED), "excluded");
+  assert_string_equal(berth_policy_name(BERTH_POLICY_DENIED), "denied");
+
   /* defaults: everyone but root */
   cfg = load_ok("");
   expect_policy(cfg, root, BERTH_POLICY_EXCLUDED, "uid 0");
   expect_policy(cfg, alice, BERTH_POLICY_BERTHED, "no policy rule");
   expect_policy(cfg, bob, BERTH_POLICY_BERTHED, "no policy rule");
+  /* no group rule: an unnamed gid decides nothing */
+  expect_policy(cfg, frank, BERTH_POLICY_BERTHED, "no policy rule");
   berth_config_free(cfg);
 
   /* uid 0 is excluded whatever the lists say, under any name */
@@ -936,12 +1080,12 @@ test_policy(void **state)
   cfg = load_ok("policy = {\n  exclude_users = [ \"root\", \"bob\" ];\n  exclude_groups = [ "
                 "\"admins\" ];\n};\n");
   expect_policy(cfg, bob, BERTH_POLICY_EXCLUDED, "policy.exclude_users");
-  expect_policy(cfg, carol, BERTH_POLICY_EXCLUDED, "policy.exclude_groups");
+  expect_policy(cfg, carol, BERTH_POLICY_EXCLUDED, "policy.exclude_groups"); /* by gr_mem */
   expect_policy(cfg, alice, BERTH_POLICY_BERTHED, "no policy rule");
   berth_config_free(cfg);
 
-  /* only_groups: members of a listed group (primary counts) are berthed;
-   * exclusions are checked first */
+  /* only_groups: members of a listed group (by gid, primary included, or by
+   * the group's member list) are berthed; exclusions are checked first */
   cfg = load_ok("policy = {\n  only_groups = [ \"berth-users\" ];\n  exclude_users = [ \"root\", "
                 "\"erin\" ];\n"
                 "  exclude_groups = [ \"admins\" ];\n};\n");
@@ -950,6 +1094,57 @@ test_policy(void **state)
   expect_policy(cfg, bob, BERTH_POLICY_EXCLUDED, "none of the groups in policy.only_groups");
   expect_policy(cfg, carol, BERTH_POLICY_EXCLUDED, "policy.exclude_groups");
   expect_policy(cfg, erin, BERTH_POLICY_EXCLUDED, "policy.exclude_users");
+  /* a member despite the unnamed gid; a non-member with one is not known
+   * to be outside: NSS did not answer everything */
+  expect_policy(cfg, frank, BERTH_POLICY_BERTHED, "policy.only_groups");
+  expect_denied(cfg, gina, "gid 9999");
+  berth_config_free(cfg);
+
+  /* a group entry larger than the first buffer still decides */
+  cfg = load_ok("policy = { only_groups = [ \"big\" ]; };\n");
+  expect_policy(cfg, alice, BERTH_POLICY_BERTHED, "policy.only_groups");
+  expect_policy(cfg, bob, BERTH_POLICY_EXCLUDED, "none of the groups");
+  berth_config_free(cfg);
+
+  /* Fail closed: the only_groups group's source is down, in both ways it
+   * shows.  Its member bob and the non-member alice are both denied: an
+   * unread group must not look like "not a member" (a host shell). */
+  for (int way = 0; way < 2; way++) {
+    fake_down = "ldberthed";
+    fake_down_errno = way == 0 ? EIO : 0;
+    cfg = load_ok("policy = { only_groups = [ \"ldberthed\" ]; };\n");
+    expect_denied(cfg, bob, "policy.only_groups: group ldberthed");
+    expect_denied(cfg, alice, "ldberthed");
+    /* positively established exclusions still hold */
+    expect_policy(cfg, root, BERTH_POLICY_EXCLUDED, "uid 0");
+    berth_config_free(cfg);
+    cfg = load_ok("policy = { only_groups = [ \"ldberthed\" ]; exclude_users = [ \"bob\" ]; };\n");
+    expect_policy(cfg, bob, BERTH_POLICY_EXCLUDED, "policy.exclude_users");
+    berth_config_free(cfg);
+    /* a listed group that does resolve and has the user still berths */
+    cfg = load_ok("policy = { only_groups = [ \"ldberthed\", \"berth-users\" ]; };\n");
+    expect_policy(cfg, alice, BERTH_POLICY_BERTHED, "policy.only_groups");
+    expect_denied(cfg, bob, "ldberthed");
+    berth_config_free(cfg);
+  }
+
+  /* an exclude_groups group that cannot be read: nobody is known to be
+   * outside it, so nobody is berthed or excluded by the rest ... */
+  fake_down = "admins";
+  fake_down_errno = EIO;
+  cfg = load_ok("policy = { exclude_groups = [ \"admins\" ]; };\n");
+  expect_denied(cfg, alice, "policy.exclude_groups: group admins");
+  expect_denied(cfg, carol, "Input/output error");
+  berth_config_free(cfg);
+  /* ... except that membership of another, readable one excludes */
+  cfg = load_ok("policy = { exclude_groups = [ \"admins\", \"staff\" ]; };\n");
+  expect_policy(cfg, bob, BERTH_POLICY_EXCLUDED, "policy.exclude_groups");
+  berth_config_free(cfg);
+  fake_down = NULL;
+
+  /* a listed group that does not exist at all (a typo) denies as well */
+  cfg = load_ok("policy = { only_groups = [ \"no-such-group\" ]; };\n");
+  expect_denied(cfg, alice, "group no-such-group: not found");
   berth_config_free(cfg);
 
   free_user(root);
@@ -959,6 +1154,8 @@ test_policy(void **state)
   free_user(carol);
   free_user(dave);
   free_user(erin);
+  free_user(frank);
+  free_user(gina);
 }
 
 /* ------------------------------------------------------------------ resolve */

@@ -49,7 +49,7 @@ static const char full_conf[] =
     "pull = \"never\";\n"
     "container = {\n"
     "  memory = \"2g\"; cpus = 1.5; pids = 512; network = \"none\";\n"
-    "  tmpfs = [ \"/tmp:size=64m,mode=1777\", \"/run\" ];\n"
+    "  tmpfs = [ \"/tmp:size=64m,mode=1777\", \"/run:size=8m\" ];\n"
     "  no_new_privileges = true;\n"
     "  mounts = ( { source = \"/srv/data/%u\"; target = \"/data/%U\"; readonly = true; },\n"
     "             { source = \"/srv/scratch\"; target = \"%h/scratch\"; readonly = false; } );\n"
@@ -212,7 +212,7 @@ test_spec_fields(void **state)
   assert_string_equal(str_at(hc, "NetworkMode", NULL), "none");
   assert_true(json_is_false(json_object_get(hc, "ReadonlyRootfs")));
   assert_string_equal(str_at(hc, "Tmpfs", "/tmp"), "size=64m,mode=1777");
-  assert_string_equal(str_at(hc, "Tmpfs", "/run"), "");
+  assert_string_equal(str_at(hc, "Tmpfs", "/run"), "size=8m");
   assert_true(json_is_false(json_object_get(hc, "Init")));
   assert_string_equal(str_at(hc, "RestartPolicy", "Name"), "no");
   assert_null(json_object_get(hc, "UsernsMode"));
@@ -330,11 +330,20 @@ test_bad_mount_template(void **state)
   struct berth_box *b = NULL;
   berth_error_t err = NULL;
 
+  /* the name, not the config, is at fault: a user error (issue 8) */
   u.name = (char *) "..";
   assert_int_equal(berth_box_new(cfg, &u, &b, &err), 0);
   assert_null(berth_box_spec(b, IMAGE_ID, KEEPER, &err));
   assert_non_null(strstr(err->msg, "/srv/.."));
-  assert_int_equal(err->kind, BERTH_E_CONFIG);
+  assert_int_equal(err->kind, BERTH_E_USER);
+  berth_error_release(&err);
+  berth_box_free(b);
+  /* "." would mount all of /srv */
+  u.name = (char *) ".";
+  assert_int_equal(berth_box_new(cfg, &u, &b, &err), 0);
+  assert_null(berth_box_spec(b, IMAGE_ID, KEEPER, &err));
+  assert_non_null(strstr(err->msg, "\"/srv/.\""));
+  assert_int_equal(err->kind, BERTH_E_USER);
   berth_error_release(&err);
   berth_box_free(b);
   berth_config_free(cfg);
