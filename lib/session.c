@@ -253,7 +253,7 @@ berth_session_proc_id_live(const char *id)
 {
   pid_t pid;
   unsigned long long starttime;
-  return parse_record(id, &pid, &starttime) && record_live(pid, starttime);
+  return berth_session_parse_record(id, &pid, &starttime) && record_live(pid, starttime);
 }
 
 /* Field 3 (state: R S D T t Z ...) of /proc/PID/stat, or 0. */
