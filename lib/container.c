@@ -1564,3 +1564,16 @@ berth_box_sweep_scratch(struct berth_engine *e, time_t now, time_t max_age_s, in
   }
   return 0;
 }
+
+/* The pure readers of an existing container's inspect reply, for the
+ * fuzzer (tests/fuzz/fuzz_inspect.c): the owner labels, then what it grants
+ * beyond spec. */
+int
+berth_box_inspect_check(const struct berth_box *b, json_t *info, json_t *spec, char *what,
+                        size_t n, berth_error_t *err)
+{
+  if (check_owner(b, info, err) < 0)
+    return -1;
+  (void) has_etc_bind(info);
+  return grants_more(b, info, spec, what, n) ? 1 : 0;
+}

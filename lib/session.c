@@ -159,27 +159,15 @@ berth_session_rundir_open(const char *sub, const char *name, bool create, berth_
 
 /* ---------------------------------------------------------------- /proc */
 
-/* Fields 4 (ppid) and 22 (starttime) of /proc/PID/stat.  The comm field may
- * hold spaces and parentheses, so parsing starts after the last ')'. */
-static int
-proc_stat(pid_t pid, pid_t *ppid, unsigned long long *starttime)
+/* Fields 4 (ppid) and 22 (starttime) of a /proc/PID/stat text.  The comm
+ * field is the process's own choice (prctl PR_SET_NAME) and may hold spaces
+ * and parentheses, so parsing starts after the last ')'.  buf is modified. */
+int
+berth_proc_stat_parse(char *buf, pid_t *ppid, unsigned long long *starttime)
 {
-  char path[64], buf[1024];
-  cleanup_close int fd = -1;
-  ssize_t n;
   char *p, *save = NULL, *tok;
   int field = 3;
 
-  snprintf(path, sizeof(path), "/proc/%ld/stat", (long) pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  do
-    n = read(fd, buf, sizeof(buf) - 1);
-  while (n < 0 && errno == EINTR);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
   p = strrchr(buf, ')');
   if (p == NULL)
     return -1;
@@ -200,9 +188,29 @@ proc_stat(pid_t pid, pid_t *ppid, unsigned long long *starttime)
   return -1;
 }
 
+static int
+proc_stat(pid_t pid, pid_t *ppid, unsigned long long *starttime)
+{
+  char path[64], buf[1024];
+  cleanup_close int fd = -1;
+  ssize_t n;
+
+  snprintf(path, sizeof(path), "/proc/%ld/stat", (long) pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  do
+    n = read(fd, buf, sizeof(buf) - 1);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  return berth_proc_stat_parse(buf, ppid, starttime);
+}
+
 /* "PID-STARTTIME" -> pid, starttime; false when the name is not a record. */
-static bool
-parse_record(const char *s, pid_t *pid, unsigned long long *starttime)
+bool
+berth_session_parse_record(const char *s, pid_t *pid, unsigned long long *starttime)
 {
   char *end = NULL;
   long p;
@@ -245,7 +253,7 @@ berth_session_proc_id_live(const char *id)
 {
   pid_t pid;
   unsigned long long starttime;
-  return parse_record(id, &pid, &starttime) && record_live(pid, starttime);
+  return berth_session_parse_record(id, &pid, &starttime) && record_live(pid, starttime);
 }
 
 /* Field 3 (state: R S D T t Z ...) of /proc/PID/stat, or 0. */
@@ -433,7 +441,7 @@ prune_records(int dfd, const char *name, pid_t pid, berth_error_t *err)
   while ((de = readdir(d)) != NULL) {
     pid_t p;
     unsigned long long st;
-    if (parse_record(de->d_name, &p, &st) && (p == pid || !record_live(p, st)))
+    if (berth_session_parse_record(de->d_name, &p, &st) && (p == pid || !record_live(p, st)))
       unlinkat(dfd, de->d_name, 0);
   }
   closedir(d);
@@ -507,7 +515,7 @@ berth_session_count(const char *name, pid_t exclude, berth_error_t *err)
   while ((de = readdir(d)) != NULL) {
     pid_t p;
     unsigned long long st;
-    if (parse_record(de->d_name, &p, &st) && p != exclude && record_live(p, st))
+    if (berth_session_parse_record(de->d_name, &p, &st) && p != exclude && record_live(p, st))
       n++;
   }
   closedir(d);

@@ -124,4 +124,10 @@ int berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status
 int berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *remaining,
                     berth_error_t *err);
 
+/* An existing container's inspect reply (info) against the wanted spec:
+ * -1 (BERTH_E_CONTAINER) when it is not labelled for b's user, 1 when it
+ * grants more than spec (*what says what), else 0.  Exposed for the fuzzer. */
+int berth_box_inspect_check(const struct berth_box *b, json_t *info, json_t *spec, char *what,
+                            size_t n, berth_error_t *err);
+
 #endif

@@ -57,4 +57,11 @@ bool berth_session_proc_id_live(const char *id);
  * record or release), 0 if never. */
 int berth_session_idle_since(const char *name, time_t *since, berth_error_t *err);
 
+/* The parsers behind the accounting, exposed for unit tests and the fuzzer:
+ * a record's file name "PID-STARTTIME" (false when it is not one), and
+ * fields 4 (ppid) and 22 (starttime) of a /proc/PID/stat text (modified;
+ * 0, or -1 when malformed). */
+bool berth_session_parse_record(const char *s, pid_t *pid, unsigned long long *starttime);
+int berth_proc_stat_parse(char *buf, pid_t *ppid, unsigned long long *starttime);
+
 #endif
