@@ -21,6 +21,7 @@
 #include "berth/error.h"
 #include "berth/user.h"
 #include "berth/util.h"
+#include "../../lib/config-internal.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR "."
