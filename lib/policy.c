@@ -24,7 +24,7 @@ berth_policy_name(enum berth_policy p)
 
 /* Keep the first reason membership could not be read, drop the rest. */
 static void
-keep_first(berth_error_t *first, berth_error_t *e, const char *key)
+keep_first(const char *key, berth_error_t *e, berth_error_t *first)
 {
   if (*first == NULL) {
     berth_error_wrap(e, "%s", key);
@@ -35,7 +35,7 @@ keep_first(berth_error_t *first, berth_error_t *e, const char *key)
 }
 
 static enum berth_policy
-denied(berth_error_t *first, berth_error_t *err, const char **why, const char *reason)
+denied(berth_error_t *first, const char **why, const char *reason, berth_error_t *err)
 {
   *why = reason;
   (*first)->kind = BERTH_E_POLICY;
@@ -80,10 +80,10 @@ berth_config_policy(const struct berth_config *cfg, const struct berth_user *u, 
       return BERTH_POLICY_EXCLUDED;
     }
     if (r < 0)
-      keep_first(&unread, &e, "policy.exclude_groups");
+      keep_first("policy.exclude_groups", &e, &unread);
   }
   if (unread != NULL)
-    return denied(&unread, err, why, "a group in policy.exclude_groups could not be read");
+    return denied(&unread, why, "a group in policy.exclude_groups could not be read", err);
   if (berth_strv_len(cfg->policy.only_groups) == 0) {
     *why = "no policy rule excludes the user";
     return BERTH_POLICY_BERTHED;
@@ -97,10 +97,10 @@ berth_config_policy(const struct berth_config *cfg, const struct berth_user *u, 
       return BERTH_POLICY_BERTHED;
     }
     if (r < 0)
-      keep_first(&unread, &e, "policy.only_groups");
+      keep_first("policy.only_groups", &e, &unread);
   }
   if (unread != NULL)
-    return denied(&unread, err, why, "a group in policy.only_groups could not be read");
+    return denied(&unread, why, "a group in policy.only_groups could not be read", err);
   /* "Not a member" is the one conclusion drawn from absence: a gid without
    * a group entry says NSS did not answer everything. */
   for (size_t i = 0; i < u->n_groups; i++)
@@ -109,7 +109,7 @@ berth_config_policy(const struct berth_config *cfg, const struct berth_user *u, 
                        "policy.only_groups: gid %u of user %s has no group entry (no such "
                        "group, or its source is unreachable)",
                        (unsigned)u->groups[i].gid, u->name);
-      return denied(&unread, err, why, "a group of the user could not be read");
+      return denied(&unread, why, "a group of the user could not be read", err);
     }
   *why = "user is in none of the groups in policy.only_groups";
   return BERTH_POLICY_EXCLUDED;
