@@ -2,9 +2,10 @@
  * doors (sshd settings, the sshd PAM stack, berth-shell's install, other
  * services that act on files in a home) are open for berthed users.
  *
- * The parsers and the per-user rules are pure functions over text, tested
- * with fixtures; berth_audit_run() is the probing part (NSS, `sshd -T`,
- * files).  Nothing here prints: the findings go back to the front end. */
+ * berth_audit_run() probes (NSS, `sshd -T`, files); the parsers and per-user
+ * rules under it are pure functions over text, declared in
+ * lib/audit-internal.h for the fixture tests.  Nothing here prints: the
+ * findings go back to the front end. */
 #ifndef BERTH_AUDIT_H
 #define BERTH_AUDIT_H
 
