@@ -19,10 +19,6 @@
 #include "berth/sha256.h"
 #include "berth/util.h"
 
-#ifndef BERTH_KEEPER_PATH
-#define BERTH_KEEPER_PATH "/usr/local/libexec/berth/berth-keeper"
-#endif
-
 /* /etc/passwd and /etc/group of an image are small; anything bigger is not
  * a file berth should copy around. */
 #define ETC_FILE_MAX (4 * 1024 * 1024)

@@ -8,6 +8,7 @@
 
 #include "fuzz.h"
 #include "berth/container.h"
+#include "../../lib/config-internal.h"
 
 static struct berth_config *cfg;
 static struct berth_box *box;

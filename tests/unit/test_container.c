@@ -20,6 +20,7 @@
 
 #include "berth/container.h"
 #include "berth/session.h"
+#include "../../lib/session-internal.h"
 #include "berth/util.h"
 
 #define IMAGE_ID "sha256:1111111111111111111111111111111111111111111111111111111111111111"
