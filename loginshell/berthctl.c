@@ -24,7 +24,9 @@
 
 #include "berth/audit.h"
 #include "berth/config.h"
-#include "berth/container.h"
+#include "berth/box.h"
+#include "berth/image.h"
+#include "berth/spec.h"
 #include "berth/engine.h"
 #include "berth/error.h"
 #include "berth/home.h"
