@@ -559,9 +559,14 @@ berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
     if (i + 1 < KILL_ASK)
       poll(NULL, 0, KILL_ASK_MS);
   }
-  if (r == 0 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
+  if (r == 0 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running"))) {
+    /* `docker rm -f` kills first and removes after: in between the engine
+     * still shows the container, with State.Status "removing" (or "dead"). */
+    const char *st = json_string_value(json_object_get(json_object_get(info, "State"), "Status"));
+    bool gone = r == 0 || (st && (strcmp(st, "removing") == 0 || strcmp(st, "dead") == 0));
     return berth_error_make(err, BERTH_E_CONTAINER, ESRCH, "container %s was %s during the "
-                            "session", b->name, r == 0 ? "removed" : "stopped");
+                            "session", b->name, gone ? "removed" : "stopped");
+  }
   if (elapsed_ms > OOM_QUICK_MS || b->conf->memory <= 0)
     return 0;
   /* one-shot: one sample, not the two a CPU figure needs (API 1.41) */
