@@ -525,25 +525,21 @@ stat_of(json_t *mem, const char *key)
   return json_integer_value(json_object_get(json_object_get(mem, "stats"), key));
 }
 
-int
-berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
-                     long long elapsed_ms, berth_error_t *err)
+/* Whether the container was stopped or removed from outside (-1 with err,
+ * status ESRCH): docker rm -f / stop kills every process in it.  The
+ * engine may see the exec end before the container's own main process,
+ * so a running container is asked again, briefly.  0 when it runs, or
+ * when the engine cannot tell. */
+static int
+killed_from_outside(struct berth_engine *e, const struct berth_box *b, const char *id,
+                    berth_error_t *err)
 {
-  cleanup_json json_t *reply = NULL;
   cleanup_json json_t *info = NULL;
-  cleanup_free char *path = NULL;
   berth_error_t serr = NULL;
-  const char *id = b->id ? b->id : b->name;
-  json_int_t usage, limit, cache;
-  json_t *mem;
-  long http = 0;
+  const char *st;
+  bool gone;
   int r;
 
-  if (status != 137)
-    return 0;
-  /* docker rm -f / stop from outside kills every process in it.  The
-   * engine may see the exec end before the container's own main process,
-   * so a running container is asked again, briefly. */
   for (int i = 0; i < KILL_ASK; i++) {
     json_decref(info);
     info = NULL;
@@ -559,16 +555,30 @@ berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
     if (i + 1 < KILL_ASK)
       poll(NULL, 0, KILL_ASK_MS);
   }
-  if (r == 0 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running"))) {
-    /* `docker rm -f` kills first and removes after: in between the engine
-     * still shows the container, with State.Status "removing" (or "dead"). */
-    const char *st = json_string_value(json_object_get(json_object_get(info, "State"), "Status"));
-    bool gone = r == 0 || (st && (strcmp(st, "removing") == 0 || strcmp(st, "dead") == 0));
-    return berth_error_make(err, BERTH_E_CONTAINER, ESRCH, "container %s was %s during the "
-                            "session", b->name, gone ? "removed" : "stopped");
-  }
-  if (elapsed_ms > OOM_QUICK_MS || b->conf->memory <= 0)
+  if (r == 1 && json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
     return 0;
+  /* `docker rm -f` kills first and removes after: in between the engine
+   * still shows the container, with State.Status "removing" (or "dead"). */
+  st = json_string_value(json_object_get(json_object_get(info, "State"), "Status"));
+  gone = r == 0 || (st && (strcmp(st, "removing") == 0 || strcmp(st, "dead") == 0));
+  return berth_error_make(err, BERTH_E_CONTAINER, ESRCH, "container %s was %s during the "
+                          "session", b->name, gone ? "removed" : "stopped");
+}
+
+/* Whether the container's memory is exhausted: 1 with *used (usage less
+ * reclaimable file cache) and *limit, 0 otherwise or when the engine
+ * cannot tell, -1 only when out of memory here. */
+static int
+memory_exhausted(struct berth_engine *e, const struct berth_box *b, const char *id,
+                 long long *used, long long *limit, berth_error_t *err)
+{
+  cleanup_json json_t *reply = NULL;
+  cleanup_free char *path = NULL;
+  berth_error_t serr = NULL;
+  json_int_t usage, lim, cache;
+  json_t *mem;
+  long http = 0;
+
   /* one-shot: one sample, not the two a CPU figure needs (API 1.41) */
   if (asprintf(&path, "/containers/%s/stats?stream=false&one-shot=true", id) < 0)
     return oom(err);
@@ -581,25 +591,45 @@ berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
   }
   mem = json_object_get(reply, "memory_stats");
   usage = json_integer_value(json_object_get(mem, "usage"));
-  limit = json_integer_value(json_object_get(mem, "limit"));
+  lim = json_integer_value(json_object_get(mem, "limit"));
   /* page cache of files on disk is reclaimable; shmem (tmpfs) is not.
    * cgroup v1 names it total_inactive_file, v2 inactive_file. */
   cache = stat_of(mem, "total_inactive_file");
   if (cache == 0)
     cache = stat_of(mem, "inactive_file");
-  if (limit <= 0 || usage <= 0 || limit > b->conf->memory + OOM_HEADROOM
-      || limit - (usage - cache) >= OOM_HEADROOM)
+  if (lim <= 0 || usage <= 0 || lim > b->conf->memory + OOM_HEADROOM
+      || lim - (usage - cache) >= OOM_HEADROOM)
     return 0;
+  *used = (long long) (usage - cache);
+  *limit = (long long) lim;
+  return 1;
+}
 
+int
+berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
+                     long long elapsed_ms, berth_error_t *err)
+{
+  const char *id = b->id ? b->id : b->name;
+  long long used = 0, limit = 0;
+  int r;
+
+  if (status != 137)
+    return 0;
+  if (killed_from_outside(e, b, id, err) < 0)
+    return -1;
+  if (elapsed_ms > OOM_QUICK_MS || b->conf->memory <= 0)
+    return 0;
+  r = memory_exhausted(e, b, id, &used, &limit, err);
+  if (r <= 0)
+    return r;
   berth_log(LOG_WARNING, "user=%s container=%s memory=%lld limit=%lld sessions=%d out of memory: "
             "every new process is killed at once", BERTH_LOG_VAL(b->user->name), b->name,
-            (long long) (usage - cache), (long long) limit, b->others_live);
+            used, limit, b->others_live);
   if (b->others_live > 0)
     return berth_error_make(err, BERTH_E_CONTAINER, ENOMEM,
                             "container %s is out of memory (%lld of %lld bytes in use) and %d "
                             "other session(s) are live in it: not restarted",
-                            b->name, (long long) (usage - cache), (long long) limit,
-                            b->others_live);
+                            b->name, used, limit, b->others_live);
   if (berth_engine_container_stop(e, id, 1, err) < 0 || start_checked(e, b, id, err) < 0)
     return berth_error_wrap(err, "restarting container %s, which is out of memory", b->name);
   berth_log(LOG_NOTICE, "action=restart user=%s container=%s trigger=out-of-memory outcome=ok",
