@@ -24,10 +24,6 @@
 #include "image-internal.h"
 #include "spec-internal.h"
 
-#ifndef BERTH_KEEPER_PATH
-#define BERTH_KEEPER_PATH "/usr/local/libexec/berth/berth-keeper"
-#endif
-
 /* Grace period for `docker stop` at logout (the keeper exits on SIGTERM at
  * once; the rest of the container gets this long). */
 #define LOGOUT_STOP_S 5

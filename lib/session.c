@@ -19,6 +19,7 @@
 
 #include "berth/session.h"
 #include "berth/util.h"
+#include "session-internal.h"
 
 /* How often a contended lock is retried. */
 #define LOCK_POLL_MS 5

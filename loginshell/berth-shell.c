@@ -661,8 +661,19 @@ main(int argc, char **argv)
   entered_ms = berth_now_ms();
   entered = true;
   rc = berth_entry_exec(e, hfd, b, &req, &err);
-  if (rc == 137) {
-    int r = berth_box_after_kill(e, b, rc, berth_now_ms() - entered_ms, &err);
+  /* A container whose memory is full kills the command at once (137), or
+   * runc cannot even set the exec up in it ("possibly OOM-killed": the
+   * engine's start fails and nothing ran).  Both are asked about. */
+  if (rc == 137 || (rc < 0 && err->kind == BERTH_E_EXEC)) {
+    berth_error_t start_err = rc < 0 ? steal_pointer(&err) : NULL;
+    int r = berth_box_after_kill(e, b, 137, berth_now_ms() - entered_ms, &err);
+    if (r == 0 && start_err != NULL) {
+      berth_error_release(&err);
+      err = steal_pointer(&start_err); /* not memory: the start failure stands */
+    }
+    berth_error_release(&start_err);
+    if (rc < 0 && r != 0)
+      rc = 137; /* nothing ran, and the container is why */
     if (r < 0 && err->status == ESRCH) {
       log_failure(err, rc);
       die(rc, "your session ended: your container was stopped or removed while it ran; log in "

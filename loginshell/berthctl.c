@@ -35,10 +35,6 @@
 #include "berth/user.h"
 #include "berth/util.h"
 
-#ifndef BERTH_KEEPER_PATH
-#define BERTH_KEEPER_PATH "/usr/libexec/berth/berth-keeper"
-#endif
-
 enum {
   EXIT_OK = 0,       /* done; for check: every check passed */
   EXIT_PROBLEM = 1,  /* a check failed, an operation failed or was refused */

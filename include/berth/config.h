@@ -1,5 +1,6 @@
 /* config.h - berth.conf: defaults-first struct, loaded with libconfig,
- * validated as a whole; policy and per-user effective settings. */
+ * validated as a whole (config.c, config_setting.c, config_check.c); the
+ * per-user effective settings (resolve.c).  Policy: policy.h. */
 #ifndef BERTH_CONFIG_H
 #define BERTH_CONFIG_H
 
@@ -11,6 +12,9 @@
 
 #ifndef BERTH_CONFIG_PATH
 #define BERTH_CONFIG_PATH "/etc/berth/berth.conf"
+/* berth_config_policy() and berth_policy_name() (policy.c) */
+#include "berth/policy.h"
+
 #endif
 
 enum berth_pull { BERTH_PULL_NEVER, BERTH_PULL_MISSING, BERTH_PULL_ALWAYS };
@@ -76,27 +80,10 @@ struct berth_config {
   bool debug;        /* top-level `debug`: log debug messages */
 };
 
-/* Fill defaults only (what an empty file yields). */
-int berth_config_defaults(struct berth_config **out, berth_error_t *err);
 /* Load and validate path.  Errors are BERTH_E_CONFIG and read
  * "FILE:LINE: KEY: problem". */
 int berth_config_load(const char *path, struct berth_config **out, berth_error_t *err);
 void berth_config_free(struct berth_config *cfg);
-
-enum berth_policy { BERTH_POLICY_BERTHED, BERTH_POLICY_EXCLUDED, BERTH_POLICY_DENIED };
-/* Decide whether u is berthed.  *why (static string or NULL) explains,
- * e.g. "user is listed in policy.exclude_users".  uid 0 is always excluded.
- * Fails closed: EXCLUDED (a host shell) only when positively established,
- * by uid 0, policy.exclude_users, or membership of an exclude_groups group
- * read from that group's entry.  When the membership that decides cannot be
- * read completely (a configured group that does not resolve, an NSS error,
- * under only_groups a gid of the user without a group entry) the answer is
- * DENIED: no container and no host shell, *err (may be NULL; kind
- * BERTH_E_POLICY) says why. */
-enum berth_policy berth_config_policy(const struct berth_config *cfg, const struct berth_user *u,
-                                      const char **why, berth_error_t *err);
-/* "berthed", "excluded", "denied" */
-const char *berth_policy_name(enum berth_policy p);
 
 /* Effective container settings for u: the global container settings, then the
  * first matching `groups` entry (file order; primary and supplementary groups
@@ -108,5 +95,8 @@ void berth_container_conf_free(struct berth_container_conf *c);
 
 const char *berth_pull_name(enum berth_pull p);
 const char *berth_on_logout_name(enum berth_on_logout o);
+
+/* berth_config_policy() and berth_policy_name() (policy.c) */
+#include "berth/policy.h"
 
 #endif

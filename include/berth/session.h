@@ -18,10 +18,9 @@
 #define BERTH_RUNDIR "/run/berth"
 #endif
 
-/* The run directory: BERTH_RUNDIR unless a test changed it.  The setter is
- * for tests only (a temporary directory instead of /run/berth). */
+/* The run directory: BERTH_RUNDIR unless a test changed it
+ * (berth_session_set_rundir, lib/session-internal.h). */
 const char *berth_session_rundir(void);
-void berth_session_set_rundir(const char *dir);
 /* Open RUNDIR/sub/name (sub, name may be NULL) as a directory owned by the
  * caller (root) and writable by nobody else, never following a link; with
  * `create`, missing levels are made 0755.  Returns an O_DIRECTORY|O_CLOEXEC
@@ -56,12 +55,5 @@ bool berth_session_proc_id_live(const char *id);
 /* When the last session ended (mtime of the session directory: the last
  * record or release), 0 if never. */
 int berth_session_idle_since(const char *name, time_t *since, berth_error_t *err);
-
-/* The parsers behind the accounting, exposed for unit tests and the fuzzer:
- * a record's file name "PID-STARTTIME" (false when it is not one), and
- * fields 4 (ppid) and 22 (starttime) of a /proc/PID/stat text (modified;
- * 0, or -1 when malformed). */
-bool berth_session_parse_record(const char *s, pid_t *pid, unsigned long long *starttime);
-int berth_proc_stat_parse(char *buf, pid_t *ppid, unsigned long long *starttime);
 
 #endif

@@ -33,6 +33,7 @@
 #include "berth/box.h"
 #include "berth/engine.h"
 #include "berth/session.h"
+#include "../../lib/session-internal.h"
 #include "berth/user.h"
 #include "berth/util.h"
 

@@ -1,5 +1,5 @@
 /* fuzz_config.c - berth.conf through berth_config_load (libconfig and every
- * validation of lib/config.c), from a file of the fuzzer's bytes in a
+ * validation of lib/config.c and lib/config_check.c), from a file of the fuzzer's bytes in a
  * private temporary directory.  Properties: a load either fails with a
  * BERTH_E_CONFIG error (or an internal one) or yields a config whose
  * overrides resolve for a user in every group they name. */

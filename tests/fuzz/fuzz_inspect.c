@@ -8,6 +8,7 @@
 
 #include "fuzz.h"
 #include "berth/box.h"
+#include "../../lib/config-internal.h"
 #include "../../lib/spec-internal.h"
 
 static struct berth_config *cfg;

@@ -8,6 +8,7 @@
 
 #include "fuzz.h"
 #include "berth/session.h"
+#include "../../lib/session-internal.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

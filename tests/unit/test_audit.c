@@ -17,6 +17,7 @@
 
 #include "berth/audit.h"
 #include "berth/util.h"
+#include "../../lib/audit-internal.h"
 
 #define FIX TOP_SRCDIR "/tests/fixtures/audit"
 #define SHELL "/usr/bin/berth-shell"

@@ -24,6 +24,7 @@
 
 #include "berth/home.h"
 #include "berth/session.h"
+#include "../../lib/session-internal.h"
 
 #define UID 4242421
 #define GID 4242422

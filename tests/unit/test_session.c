@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "berth/session.h"
+#include "../../lib/session-internal.h"
 #include "berth/util.h"
 
 #define NAME "berth-alice"

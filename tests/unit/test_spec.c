@@ -21,6 +21,7 @@
 #include "../../lib/box-internal.h"
 #include "../../lib/spec-internal.h"
 #include "berth/session.h"
+#include "../../lib/session-internal.h"
 #include "berth/util.h"
 
 #define IMAGE_ID "sha256:1111111111111111111111111111111111111111111111111111111111111111"
