@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "berth/config.h"
-#include "berth/container.h"
+#include "berth/box.h"
 #include "berth/engine.h"
 #include "berth/entry.h"
 #include "berth/env.h"

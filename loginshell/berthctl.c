@@ -23,13 +23,15 @@
 #include <jansson.h>
 
 #include "berth/audit.h"
+#include "berth/box.h"
 #include "berth/config.h"
-#include "berth/container.h"
 #include "berth/engine.h"
 #include "berth/error.h"
 #include "berth/home.h"
+#include "berth/image.h"
 #include "berth/log.h"
 #include "berth/session.h"
+#include "berth/spec.h"
 #include "berth/user.h"
 #include "berth/util.h"
 

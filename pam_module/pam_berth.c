@@ -35,7 +35,7 @@
 #include <security/pam_modules.h>
 
 #include "berth/config.h"
-#include "berth/container.h"
+#include "berth/box.h"
 #include "berth/engine.h"
 #include "berth/env.h"
 #include "berth/error.h"

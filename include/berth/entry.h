@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "berth/container.h"
+#include "berth/boxdef.h"
 #include "berth/engine.h"
 
 /* Docker has no way to turn detaching off (an empty value means its default

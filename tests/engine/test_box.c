@@ -30,7 +30,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "berth/container.h"
+#include "berth/box.h"
 #include "berth/engine.h"
 #include "berth/session.h"
 #include "../../lib/session-internal.h"

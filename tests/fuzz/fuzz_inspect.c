@@ -1,5 +1,5 @@
 /* fuzz_inspect.c - the readers of an engine's container inspect reply in
- * lib/container.c (owner labels, what an existing container grants beyond
+ * lib/spec.c (owner labels, what an existing container grants beyond
  * the wanted spec), behind berth_box_inspect_check.  The input is the JSON
  * reply.  Properties: the verdict is -1, 0 or 1, an error exactly with -1,
  * and the wanted spec itself, labelled for the user, grants nothing more
@@ -7,8 +7,9 @@
 #include "config.h"
 
 #include "fuzz.h"
-#include "berth/container.h"
+#include "berth/box.h"
 #include "../../lib/config-internal.h"
+#include "../../lib/spec-internal.h"
 
 static struct berth_config *cfg;
 static struct berth_box *box;

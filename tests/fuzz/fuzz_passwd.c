@@ -1,5 +1,5 @@
 /* fuzz_passwd.c - merging the user's entries into an image's /etc/passwd
- * and /etc/group (lib/passwd.c); input: passwd, "\n--\n", group.  The
+ * and /etc/group (lib/etcfiles.c); input: passwd, "\n--\n", group.  The
  * property is the security one, checked with glibc's own parser (fgetpwent,
  * fgetgrent: the nss_files parser the container's libc uses): in the merged
  * files only berth's lines have the user's name or uid or one of the user's
@@ -11,7 +11,7 @@
 #include <stdbool.h>
 
 #include "fuzz.h"
-#include "berth/container.h"
+#include "../../lib/etcfiles-internal.h"
 
 static struct berth_group groups[] = {
   { 1000, (char *) "alice" },

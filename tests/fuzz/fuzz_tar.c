@@ -1,11 +1,11 @@
 /* fuzz_tar.c - berth_tar_first_file, the reader of the archive the engine
- * returns for /etc/passwd and /etc/group (lib/passwd.c).  Properties: the
+ * returns for /etc/passwd and /etc/group (lib/etcfiles.c).  Properties: the
  * file lies within the archive and is NUL-terminated, and what
  * berth_tar_build writes reads back. */
 #include "config.h"
 
 #include "fuzz.h"
-#include "berth/container.h"
+#include "../../lib/etcfiles-internal.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

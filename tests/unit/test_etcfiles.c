@@ -1,4 +1,4 @@
-/* test_passwd.c - merging the user's entries into an image's /etc/passwd and
+/* test_etcfiles.c - merging the user's entries into an image's /etc/passwd and
  * /etc/group, and the ustar writer/reader (checked against GNU tar). */
 #include "config.h"
 
@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "berth/container.h"
+#include "../../lib/etcfiles-internal.h"
 #include "berth/util.h"
 
 /* What berth-test:latest carries (tests/lib/build-image.sh). */

@@ -1,8 +1,7 @@
-/* test_container.c - the container create spec built from a config file and
- * a user: identity, groups, mounts, confinement, limits, labels, and the
- * spec hash (stable, sensitive to what matters); and the rule for bind
- * sources (berth_path_open with BERTH_PATH_TRUSTED, on a tree built as
- * root).  No engine involved. */
+/* test_spec.c - the container create spec built from a config file and
+ * a user (lib/spec.c): identity, groups, mounts, confinement, limits,
+ * labels, and the spec hash (stable, sensitive to what matters).  No
+ * engine involved. */
 #include "config.h"
 
 #include <errno.h>
@@ -18,7 +17,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "berth/container.h"
+#include "berth/box.h"
+#include "../../lib/box-internal.h"
+#include "../../lib/spec-internal.h"
 #include "berth/session.h"
 #include "../../lib/session-internal.h"
 #include "berth/util.h"
@@ -415,126 +416,6 @@ test_hash(void **state)
   free(conf2);
 }
 
-/* ---------------------------------------------------------------- bind sources */
-
-static char tree[64];
-
-static int
-sh(const char *cmd)
-{
-  int st = system(cmd);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
-}
-
-/* berth_path_open as the mount check calls it: 0, or -1 with the message
- * holding `needle`. */
-static void
-source_ok(const char *rel, unsigned types)
-{
-  char p[256];
-  berth_error_t err = NULL;
-  int fd;
-  snprintf(p, sizeof(p), "%s/%s", tree, rel);
-  fd = berth_path_open(p, BERTH_PATH_TRUSTED | types, BERTH_E_CONTAINER, NULL, &err);
-  if (fd < 0)
-    fail_msg("%s refused: %s", p, err->msg);
-  close(fd);
-}
-
-static void
-source_refused(const char *rel, unsigned types, const char *needle)
-{
-  char p[256];
-  berth_error_t err = NULL;
-  snprintf(p, sizeof(p), "%s/%s", tree, rel);
-  if (berth_path_open(p, BERTH_PATH_TRUSTED | types, BERTH_E_CONTAINER, NULL, &err) >= 0)
-    fail_msg("%s accepted; expected a refusal mentioning \"%s\"", p, needle);
-  assert_int_equal(err->kind, BERTH_E_CONTAINER);
-  if (strstr(err->msg, needle) == NULL)
-    fail_msg("%s: \"%s\" does not mention \"%s\"", p, err->msg, needle);
-  berth_error_release(&err);
-}
-
-#define ANY (BERTH_PATH_DIR | BERTH_PATH_FILE)
-
-static void
-test_bind_source_rule(void **state)
-{
-  char cmd[2048];
-  berth_error_t err = NULL;
-
-  if (geteuid() != 0)
-    skip(); /* the tree needs root-owned and other-owned entries */
-  snprintf(tree, sizeof(tree), "/tmp/bt-container-src-XXXXXX");
-  assert_non_null(mkdtemp(tree));
-  assert_int_equal(chmod(tree, 0755), 0);
-  /* uid 4242 plays the user */
-  snprintf(cmd, sizeof(cmd),
-           "set -e; cd '%s'; "
-           "mkdir -m 0755 scratch var var/home secret; chmod 0700 secret; "
-           "mkdir -m 0700 scratch/alice; chown 4242:4242 scratch/alice; echo x > file; "
-           "ln -s var/home home; ln -s '%s/home' abs; ln -s home chain; "
-           "mkdir -m 0700 var/home/alice var/home/alice/sub; chown -R 4242 var/home/alice; "
-           "mkdir -m 1777 sticky; mkdir -m 0755 sticky/rootdir; "
-           "mkdir -m 0755 sticky/alice; chown 4242 sticky/alice; "
-           "ln -s ../var sticky/rootlink; "
-           "ln -s ../secret sticky/userlink; chown -h 4242 sticky/userlink; "
-           "mkdir -m 0775 gw; mkdir gw/x; chmod 0775 gw; "
-           "mkdir -m 0755 theirs; chown 4242 theirs; mkdir theirs/x; ln -s ../secret theirs/link; "
-           "ln -s secret userlink; chown -h 4242 userlink; "
-           "mkfifo fifo; ln -s /proc/self/root proc",
-           tree, tree);
-  assert_int_equal(sh(cmd), 0);
-
-  /* the user's own directory in a root-owned 0755 one, a root file */
-  source_ok("scratch/alice", ANY);
-  source_ok("file", ANY);
-  source_ok("file", BERTH_PATH_FILE);
-  source_refused("file", BERTH_PATH_DIR, "is not a directory");
-  source_refused("scratch", BERTH_PATH_FILE, "not a regular file");
-  source_refused("fifo", ANY, "not a directory or regular file");
-  source_refused("missing", ANY, "No such file");
-  /* root's links in root-only directories: absolute, relative, chained,
-   * also as the last component, and ".." */
-  source_ok("home/alice", BERTH_PATH_DIR);
-  source_ok("abs/alice", BERTH_PATH_DIR);
-  source_ok("chain/alice", BERTH_PATH_DIR);
-  source_ok("chain", BERTH_PATH_DIR);
-  source_ok("scratch/../chain/./alice", BERTH_PATH_DIR);
-  /* below the user's own directory: they can replace anything there */
-  source_refused("home/alice/sub", ANY, "owned by uid 4242, not root");
-  /* ".." goes to the real parent, whatever the user does in theirs */
-  source_ok("scratch/alice/../alice", ANY);
-  /* world-writable sticky directory: root's entries are safe there, the
-   * user's are not, and neither is the user's link */
-  source_ok("sticky/rootdir", ANY);
-  source_ok("sticky/rootlink/home", ANY);
-  source_refused("sticky/alice", ANY, "owned by uid 4242 in");
-  source_refused("sticky/userlink", ANY, "symbolic link owned by uid 4242");
-  /* group-writable or user-owned directories, and links in them */
-  source_refused("gw/x", ANY, "writable by group or others (mode 0775)");
-  source_refused("theirs/x", ANY, "owned by uid 4242, not root");
-  source_refused("theirs/link", ANY, "others could replace");
-  source_refused("userlink", ANY, "symbolic link owned by uid 4242");
-  /* /proc links do not go where their text says */
-  source_refused("proc/etc", ANY, "/proc");
-  /* not absolute */
-  assert_int_equal(berth_path_open("relative/x", BERTH_PATH_TRUSTED | ANY, BERTH_E_CONTAINER,
-                                   NULL, &err),
-                   -1);
-  berth_error_release(&err);
-}
-
-static int
-remove_tree(void **state)
-{
-  char cmd[128];
-  if (tree[0] == '\0')
-    return 0;
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tree);
-  return sh(cmd) == 0 ? 0 : -1;
-}
-
 int
 main(void)
 {
@@ -545,7 +426,6 @@ main(void)
     cmocka_unit_test(test_uid0_refused),
     cmocka_unit_test(test_bad_mount_template),
     cmocka_unit_test(test_hash),
-    cmocka_unit_test_teardown(test_bind_source_rule, remove_tree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

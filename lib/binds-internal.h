@@ -1,0 +1,19 @@
+/* binds-internal.h - the trust walk of a container's bind sources
+ * (lib/binds.c), for lib/box.c and lib/spec.c. */
+#ifndef BERTH_BINDS_INTERNAL_H
+#define BERTH_BINDS_INTERNAL_H
+
+#include <stdbool.h>
+#include <jansson.h>
+#include "berth/boxdef.h"
+#include "berth/error.h"
+
+/* berth's own binds: the keeper (a fixed path below the reserved /.berth)
+ * and the generated /etc files under the run directory. */
+bool berth_binds_is_ours(const struct berth_box *b, const char *src, const char *dst);
+/* mounts: HostConfig.Mounts of a spec or of an inspected container.  Every
+ * bind source but berth's own has to be one only root can redirect
+ * (berth_path_open with BERTH_PATH_TRUSTED), else -1 (BERTH_E_CONTAINER). */
+int berth_binds_check(const struct berth_box *b, json_t *mounts, berth_error_t *err);
+
+#endif
