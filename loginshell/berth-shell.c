@@ -502,7 +502,8 @@ main(int argc, char **argv)
   gid_t rg, eg, sg;
   const char *why = NULL;
   char word[64];
-  int hfd, hfd_retry, rc;
+  struct berth_entry_prep *entry = NULL;
+  int rc;
 
   /* a) before anything else */
   sanitize_process();
@@ -566,15 +567,11 @@ main(int argc, char **argv)
   /* The kept connection is the only one: after the drop a reconnect would
    * be made as the user, and must fail rather than be tried. */
   berth_engine_pin_connection(e);
-  hfd = berth_engine_hijack_connect(cfg->engine.socket, &err);
-  if (hfd < 0)
+  /* the entry mode's root-side part: its engine connections */
+  if (berth_entry_prepare(e, b, &entry, &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   if (berth_box_open(e, b, berth_session_owned_by_ancestor(b->name) ? 0 : getpid(), &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
-  /* A second stream, for the one retry after an out-of-memory restart
-   * (berth_box_after_kill): after the drop no connection can be opened. */
-  hfd_retry = b->conf->memory > 0 ? berth_engine_hijack_connect(cfg->engine.socket, &err) : -1;
-  berth_error_release(&err);
 
   /* The drop: permanent, verified (privs.c re-reads every id and tries to
    * regain root), and the process stays non-dumpable, because it keeps two
@@ -660,7 +657,7 @@ main(int argc, char **argv)
             req.tty ? "yes" : "no", word);
   entered_ms = berth_now_ms();
   entered = true;
-  rc = berth_entry_exec(e, hfd, b, &req, &err);
+  rc = berth_entry_run(entry, &req, &err);
   /* A container whose memory is full kills the command at once (137), or
    * runc cannot even set the exec up in it ("possibly OOM-killed": the
    * engine's start fails and nothing ran).  Both are asked about. */
@@ -687,19 +684,16 @@ main(int argc, char **argv)
     }
     if (r < 0)
       fail(&err, "your container is out of memory and could not be restarted", EXIT_FAILURE_BERTH);
-    if (r > 0 && hfd_retry < 0)
+    if (r > 0 && !berth_entry_can_rerun(entry))
       die(rc, "your container is out of memory; it has been restarted (files in /tmp and "
           "/dev/shm are gone): log in again");
     if (r > 0) {
-      int fd = hfd_retry; /* consumed */
       fputs("berth: your container is out of memory; it has been restarted (files in /tmp and "
             "/dev/shm are gone)\n", stderr);
-      hfd_retry = -1;
-      rc = berth_entry_exec(e, fd, b, &req, &err);
+      rc = berth_entry_run(entry, &req, &err);
     }
   }
-  if (hfd_retry >= 0)
-    close(hfd_retry);
+  berth_entry_free(entry);
   if (rc < 0) {
     if (err->kind == BERTH_E_EXEC) {
       /* the engine ran nothing: like a shell's "cannot execute" */

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "berth/entry.h"
+#include "../../lib/entry_internal.h"
 
 static struct berth_user user = {
   .name = (char *) "alice", .uid = 1234, .gid = 5678, .home = (char *) "/home/alice",
