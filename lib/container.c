@@ -434,14 +434,14 @@ resolve_image(struct berth_engine *e, const struct berth_container_conf *c, char
   r = berth_engine_image_inspect(e, c->image, id, err);
   if (r < 0)
     return -1;
-  if (r == 0 && c->pull == BERTH_PULL_MISSING) {
+  if (r == 1 && c->pull == BERTH_PULL_MISSING) {
     if (berth_engine_image_pull(e, c->image, err) < 0)
       return -1;
     r = berth_engine_image_inspect(e, c->image, id, err);
     if (r < 0)
       return -1;
   }
-  if (r == 0)
+  if (r == 1)
     return berth_error_make(err, BERTH_E_IMAGE_MISSING, ENOENT,
                             "image %s is not present on the engine (pull = %s)", c->image,
                             berth_pull_name(c->pull));
@@ -1036,7 +1036,7 @@ start_checked(struct berth_engine *e, struct berth_box *b, const char *id, berth
   }
   if (r < 0)
     return -1;
-  if (r == 0)
+  if (r == 1)
     return berth_error_make(err, BERTH_E_CONTAINER, ENOENT,
                             "container %s vanished while starting", b->name);
   json_t *st = json_object_get(info, "State");
@@ -1143,7 +1143,7 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
     r = berth_engine_container_inspect(e, b->name, &info, err);
     if (r < 0)
       return -1;
-    if (r == 0)
+    if (r == 1)
       return berth_error_make(err, BERTH_E_CONTAINER, EAGAIN,
                               "container %s was created and removed concurrently", b->name);
     if (check_owner(b, info, err) < 0)
@@ -1202,7 +1202,7 @@ ensure_container(struct berth_engine *e, struct berth_box *b, bool may_recreate,
   r = berth_engine_container_inspect(e, b->name, &info, err);
   if (r < 0)
     return -1;
-  if (r == 1) {
+  if (r == 0) {
     if (check_owner(b, info, err) < 0)
       return -1;
     /* Containers live in a data root per remap setting, so an existing one
@@ -1396,12 +1396,12 @@ berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
       berth_error_release(&serr);
       return 0;
     }
-    if (r == 0 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
+    if (r == 1 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
       break;
     if (i + 1 < KILL_ASK)
       poll(NULL, 0, KILL_ASK_MS);
   }
-  if (r == 0 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
+  if (r == 1 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
     return berth_error_make(err, BERTH_E_CONTAINER, ESRCH, "container %s was %s during the "
                             "session", b->name, r == 0 ? "removed" : "stopped");
   if (elapsed_ms > OOM_QUICK_MS || b->conf->memory <= 0)
@@ -1472,7 +1472,7 @@ berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *r
   r = berth_engine_container_inspect(e, b->name, &info, err);
   if (r < 0)
     goto out;
-  if (r == 0) {
+  if (r == 1) {
     ret = 0;
     goto out;
   }

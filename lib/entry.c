@@ -773,13 +773,13 @@ restore_fd(int fd, const struct saved_fd *sv)
 }
 
 int
-berth_entry_exec(struct berth_engine *e, int hijack_fd, const struct berth_box *b,
+berth_entry_exec(struct berth_engine *e, struct berth_conn *hijack, const struct berth_box *b,
                  const struct berth_exec_req *r, berth_error_t *err)
 {
-  cleanup_close int fd = hijack_fd;
+  cleanup_conn struct berth_conn *conn = hijack;
   cleanup_free char *exec_id = NULL;
   cleanup_free char *out_data = NULL, *err_data = NULL, *in_data = NULL;
-  struct berth_hijack h = { .fd = -1 };
+  struct berth_hijack h = { .conn = NULL };
   struct termios saved_tio;
   bool raw = false;
   struct winsize ws = { 0 };
@@ -834,13 +834,13 @@ berth_entry_exec(struct berth_engine *e, int hijack_fd, const struct berth_box *
 
   /* The size also rides on the start request: Podman applies it before the
    * process runs (its 101 comes too late for a resize); Docker ignores it. */
-  if (berth_engine_exec_attach_size(fd, berth_engine_api_version(e), exec_id, r->tty, ws.ws_row,
+  if (berth_engine_exec_attach_size(conn, berth_engine_api_version(e), exec_id, r->tty, ws.ws_row,
                                     ws.ws_col, b->cfg ? b->cfg->engine.timeout_ms : 0, &h,
                                     err) < 0) {
     berth_error_wrap(err, "starting the exec in %s", b->name);
     goto out_signals;
   }
-  fd = -1; /* transferred to h */
+  conn = NULL; /* transferred to h */
 
   if (r->tty && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
     struct termios t = saved_tio;
@@ -852,15 +852,15 @@ berth_entry_exec(struct berth_engine *e, int hijack_fd, const struct berth_box *
   set_nonblock(STDOUT_FILENO, &sv[1]);
   set_nonblock(STDERR_FILENO, &sv[2]);
   {
-    int fl = fcntl(h.fd, F_GETFL);
+    int fl = fcntl(berth_conn_pollfd(h.conn), F_GETFL);
     if (fl >= 0)
-      fcntl(h.fd, F_SETFL, fl | O_NONBLOCK);
+      fcntl(berth_conn_pollfd(h.conn), F_SETFL, fl | O_NONBLOCK);
   }
 
   s.e = e;
   s.exec_id = exec_id;
   s.tty = r->tty;
-  s.sock = h.fd;
+  s.sock = berth_conn_pollfd(h.conn);
   s.in.data = in_data;
   s.out.data = out_data;
   s.errb.data = err_data;

@@ -502,7 +502,8 @@ main(int argc, char **argv)
   gid_t rg, eg, sg;
   const char *why = NULL;
   char word[64];
-  int hfd, hfd_retry, rc;
+  struct berth_conn *hfd, *hfd_retry;
+  int rc;
 
   /* a) before anything else */
   sanitize_process();
@@ -567,13 +568,13 @@ main(int argc, char **argv)
    * be made as the user, and must fail rather than be tried. */
   berth_engine_pin_connection(e);
   hfd = berth_engine_hijack_connect(cfg->engine.socket, &err);
-  if (hfd < 0)
+  if (hfd == NULL)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   if (berth_box_open(e, b, berth_session_owned_by_ancestor(b->name) ? 0 : getpid(), &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   /* A second stream, for the one retry after an out-of-memory restart
    * (berth_box_after_kill): after the drop no connection can be opened. */
-  hfd_retry = b->conf->memory > 0 ? berth_engine_hijack_connect(cfg->engine.socket, &err) : -1;
+  hfd_retry = b->conf->memory > 0 ? berth_engine_hijack_connect(cfg->engine.socket, &err) : NULL;
   berth_error_release(&err);
 
   /* The drop: permanent, verified (privs.c re-reads every id and tries to
@@ -676,19 +677,18 @@ main(int argc, char **argv)
     }
     if (r < 0)
       fail(&err, "your container is out of memory and could not be restarted", EXIT_FAILURE_BERTH);
-    if (r > 0 && hfd_retry < 0)
+    if (r > 0 && hfd_retry == NULL)
       die(rc, "your container is out of memory; it has been restarted (files in /tmp and "
           "/dev/shm are gone): log in again");
     if (r > 0) {
-      int fd = hfd_retry; /* consumed */
+      struct berth_conn *conn = hfd_retry; /* consumed */
       fputs("berth: your container is out of memory; it has been restarted (files in /tmp and "
             "/dev/shm are gone)\n", stderr);
-      hfd_retry = -1;
-      rc = berth_entry_exec(e, fd, b, &req, &err);
+      hfd_retry = NULL;
+      rc = berth_entry_exec(e, conn, b, &req, &err);
     }
   }
-  if (hfd_retry >= 0)
-    close(hfd_retry);
+  berth_conn_free(hfd_retry);
   if (rc < 0) {
     if (err->kind == BERTH_E_EXEC) {
       /* the engine ran nothing: like a shell's "cannot execute" */

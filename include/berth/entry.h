@@ -35,7 +35,7 @@ bool berth_utf8_valid(const char *s, size_t len);
 json_t *berth_exec_spec(const struct berth_box *b, const struct berth_exec_req *r,
                         unsigned rows, unsigned cols, bool console_size, berth_error_t *err);
 
-/* Run r in b's container over e (control connection) and hijack_fd (a
+/* Run r in b's container over e (control connection) and hijack (a
  * connection from berth_engine_hijack_connect, consumed), proxying fds 0/1/2.
  * Returns the command's exit status (0-255, 128+n for a signal death, as the
  * engine reports it; 126/127 from the shell when a command cannot be run), or
@@ -45,7 +45,7 @@ json_t *berth_exec_spec(const struct berth_box *b, const struct berth_exec_req *
  * ignores SIGPIPE (previous dispositions restored): SIGINT/SIGQUIT are
  * forwarded to the command, SIGTERM/SIGHUP end it (SIGKILL after a grace),
  * and the terminal is restored before returning on every path. */
-int berth_entry_exec(struct berth_engine *e, int hijack_fd, const struct berth_box *b,
+int berth_entry_exec(struct berth_engine *e, struct berth_conn *hijack, const struct berth_box *b,
                      const struct berth_exec_req *r, berth_error_t *err);
 
 #endif
