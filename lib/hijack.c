@@ -57,12 +57,12 @@ berth_engine_hijack_connect_timeout(const char *socket_path, long timeout_ms, be
  *   answered 101, writes the runtime's error text into the stream and the
  *   exec's exit code (exec inspect) becomes 126/127.
  *
- * Why not libcurl: the connection must be opened while berth-shell is still
- * root (the socket is root's) and used after the privilege drop.  libcurl
- * cannot take over a socket it did not connect: 7.88 (Debian 12) ignores
- * CURL_SOCKOPT_ALREADY_CONNECTED on a unix-socket URL and connects again,
- * which then fails as the user; and CURLOPT_CONNECT_ONLY gives no HTTP
- * parsing after the 101 either.  So the handshake is this small client. */
+ * Why not libcurl: after the 101 the connection is the process's stdio in
+ * both directions, for which libcurl has no API (CURLOPT_CONNECT_ONLY skips
+ * HTTP altogether), and the connection is opened while berth-shell is still
+ * root and used after the privilege drop, which libcurl 7.88 cannot adopt
+ * (CURL_SOCKOPT_ALREADY_CONNECTED is ignored, curl #10626: docker.c,
+ * perform_raw).  So the handshake is this small client over http.c. */
 
 int
 berth_engine_exec_attach(struct berth_conn *conn, const char *api_version, const char *exec_id,
