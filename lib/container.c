@@ -1221,7 +1221,7 @@ ensure_container(struct berth_engine *e, struct berth_box *b, bool may_recreate,
   if ((b->spec_hash = berth_strdup(hash, err)) == NULL)
     return -1;
 
-  if (r == 1) {
+  if (r == 0) {
     const char *have = label_of(info, BERTH_LABEL_SPEC);
     const char *status = jstr(info, "State", "Status");
     bool dead = status && (strcmp(status, "dead") == 0);
@@ -1247,7 +1247,7 @@ ensure_container(struct berth_engine *e, struct berth_box *b, bool may_recreate,
                   BERTH_LOG_VAL(b->user->name), b->name, have ? have : "none", hash);
         json_decref(info);
         info = NULL;
-        r = 0;
+        r = 1; /* gone: created below */
         if (daemon_userns(e, &b->userns_host, err) < 0)
           return -1;
         json_decref(spec);
@@ -1263,7 +1263,7 @@ ensure_container(struct berth_engine *e, struct berth_box *b, bool may_recreate,
     }
   }
 
-  if (r == 1) {
+  if (r == 0) {
     if (use_existing(e, b, info, err) < 0)
       return berth_error_wrap(err, "container %s", b->name);
   } else if (create_new(e, b, spec, created, err) < 0) {
@@ -1403,7 +1403,7 @@ berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
   }
   if (r == 1 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
     return berth_error_make(err, BERTH_E_CONTAINER, ESRCH, "container %s was %s during the "
-                            "session", b->name, r == 0 ? "removed" : "stopped");
+                            "session", b->name, r == 1 ? "removed" : "stopped");
   if (elapsed_ms > OOM_QUICK_MS || b->conf->memory <= 0)
     return 0;
   /* one-shot: one sample, not the two a CPU figure needs (API 1.41) */
