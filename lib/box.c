@@ -124,7 +124,7 @@ start_checked(struct berth_engine *e, struct berth_box *b, const char *id, berth
   }
   if (r < 0)
     return -1;
-  if (r == 0)
+  if (r == 1)
     return berth_error_make(err, BERTH_E_CONTAINER, ENOENT,
                             "container %s vanished while starting", b->name);
   json_t *st = json_object_get(info, "State");
@@ -254,7 +254,7 @@ adopt_concurrent(struct berth_engine *e, struct berth_box *b, berth_error_t *err
   r = berth_engine_container_inspect(e, b->name, &info, err);
   if (r < 0)
     return -1;
-  if (r == 0)
+  if (r == 1)
     return berth_error_make(err, BERTH_E_CONTAINER, EAGAIN,
                             "container %s was created and removed concurrently", b->name);
   if (berth_box_check_owner(b, info, err) < 0)
@@ -323,7 +323,7 @@ ensure_inspect(struct berth_engine *e, struct berth_box *b, json_t **info, berth
 
   if (r < 0)
     return -1;
-  if (r == 0)
+  if (r == 1)
     return berth_image_daemon_userns(e, &b->userns_host, err) < 0 ? -1 : 0;
   if (berth_box_check_owner(b, *info, err) < 0)
     return -1;
@@ -546,17 +546,17 @@ killed_from_outside(struct berth_engine *e, const struct berth_box *b, const cha
       berth_error_release(&serr);
       return 0;
     }
-    if (r == 0 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
+    if (r == 1 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
       break;
     if (i + 1 < KILL_ASK)
       poll(NULL, 0, KILL_ASK_MS);
   }
-  if (r == 1 && json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
+  if (r == 0 && json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
     return 0;
   /* `docker rm -f` kills first and removes after: in between the engine
    * still shows the container, with State.Status "removing" (or "dead"). */
   st = json_string_value(json_object_get(json_object_get(info, "State"), "Status"));
-  gone = r == 0 || (st && (strcmp(st, "removing") == 0 || strcmp(st, "dead") == 0));
+  gone = r == 1 || (st && (strcmp(st, "removing") == 0 || strcmp(st, "dead") == 0));
   return berth_error_make(err, BERTH_E_CONTAINER, ESRCH, "container %s was %s during the "
                           "session", b->name, gone ? "removed" : "stopped");
 }
@@ -661,7 +661,7 @@ berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *r
   r = berth_engine_container_inspect(e, b->name, &info, err);
   if (r < 0)
     goto out;
-  if (r == 0) {
+  if (r == 1) {
     ret = 0;
     goto out;
   }

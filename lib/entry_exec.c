@@ -541,7 +541,7 @@ berth_entry_exec(struct berth_engine *e, struct berth_conn *hijack, const struct
 {
   cleanup_conn struct berth_conn *conn = hijack;
   cleanup_free char *exec_id = NULL;
-  struct berth_hijack h = { .fd = -1 };
+  struct berth_hijack h = { 0 };
   struct berth_signals sigs;
   struct session s = { .e = e, .tty = r->tty, .pidfd = -1 };
   unsigned rows = 0, cols = 0;
@@ -557,16 +557,15 @@ berth_entry_exec(struct berth_engine *e, struct berth_conn *hijack, const struct
   if (berth_signals_catch(&sigs, err) < 0)
     return -1;
   /* The size also rides on the start request: Podman applies it before the
-   * process runs (its 101 comes too late for a resize); Docker ignores it.
-   * MERGE: engine -- attach takes the conn itself after the engine split. */
-  if (berth_engine_exec_attach_size(berth_conn_pollfd(conn), berth_engine_api_version(e),
+   * process runs (its 101 comes too late for a resize); Docker ignores it. */
+  if (berth_engine_exec_attach_size(conn, berth_engine_api_version(e),
                                     exec_id, r->tty, rows, cols,
                                     b->cfg ? b->cfg->engine.timeout_ms : 0, &h, err) < 0) {
     berth_signals_restore(&sigs);
     return berth_error_wrap(err, "starting the exec in %s", b->name);
   }
-  h.fd = -1; /* the conn keeps the socket */
-  ret = exec_session(&s, conn, &h, berth_signals_fd(&sigs), b, r, err);
+  conn = NULL; /* transferred: h.conn is the stream now */
+  ret = exec_session(&s, h.conn, &h, berth_signals_fd(&sigs), b, r, err);
   if (s.pidfd >= 0)
     close(s.pidfd);
   berth_hijack_close(&h);
@@ -587,9 +586,8 @@ struct exec_state {
 static int
 open_hijack(const struct berth_box *b, struct berth_conn **out, berth_error_t *err)
 {
-  /* MERGE: engine -- berth_engine_hijack_connect returns the conn itself. */
-  int fd = berth_engine_hijack_connect(b->cfg->engine.socket, err);
-  return fd < 0 ? -1 : berth_conn_from_fd(fd, out, err);
+  *out = berth_engine_hijack_connect(b->cfg->engine.socket, err);
+  return *out == NULL ? -1 : 0;
 }
 
 static void

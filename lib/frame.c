@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "berth/engine.h"
+#include "berth/frame.h"
 
 /* Without a TTY the engine multiplexes stdout and stderr on the one hijacked
  * connection (moby stdcopy): every frame starts with an 8-byte header

@@ -44,14 +44,14 @@ berth_image_resolve(struct berth_engine *e, const struct berth_container_conf *c
   r = berth_engine_image_inspect(e, c->image, id, err);
   if (r < 0)
     return -1;
-  if (r == 0 && c->pull == BERTH_PULL_MISSING) {
+  if (r == 1 && c->pull == BERTH_PULL_MISSING) {
     if (berth_engine_image_pull(e, c->image, err) < 0)
       return -1;
     r = berth_engine_image_inspect(e, c->image, id, err);
     if (r < 0)
       return -1;
   }
-  if (r == 0)
+  if (r == 1)
     return berth_error_make(err, BERTH_E_IMAGE_MISSING, ENOENT,
                             "image %s is not present on the engine (pull = %s)", c->image,
                             berth_pull_name(c->pull));

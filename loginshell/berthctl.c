@@ -487,7 +487,7 @@ check_image(struct ctl *c, const char *image, enum berth_pull pull, const char *
     berth_error_release(&err);
     return -1;
   }
-  if (r == 1) {
+  if (r == 0) {
     const char *short_id = id && strncmp(id, "sha256:", 7) == 0 ? id + 7 : (id ? id : "");
     info("%s: present (%.12s)%s\n", label, short_id,
            pull == BERTH_PULL_ALWAYS ? "; pulled again at every login (pull = always)" : "");
@@ -809,7 +809,7 @@ spec_state(struct ctl *c, struct berth_box *b, json_t *info)
     berth_error_release(&err);
     return "unknown (the image could not be inspected)";
   }
-  if (r == 0)
+  if (r == 1)
     return "unknown (the configured image is not present; a login pulls it)";
   /* A login reuses the existing container's user-namespace opt-out, which
    * is part of the spec. */
@@ -974,7 +974,7 @@ cmd_status(struct ctl *c, const char *name)
       rc = EXIT_PROBLEM;
       continue;
     }
-    if (ir == 0)
+    if (ir == 1)
       continue; /* removed since the list */
     have_spec = jstr(json_object_get(json_object_get(info, "Config"), "Labels"), BERTH_LABEL_SPEC);
     if (b != NULL) {
@@ -1077,7 +1077,7 @@ do_stop_rm(struct ctl *c, const char *verb, const char *user)
       continue;
     }
     ir = berth_engine_container_inspect(c->engine, r->id, &info, &err);
-    if (ir <= 0) {
+    if (ir != 0) {
       if (ir < 0) {
         warn_err(r->name, err);
         berth_error_release(&err);

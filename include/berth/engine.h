@@ -1,4 +1,16 @@
-/* engine.h - Docker Engine API client over a unix socket (libcurl + jansson).
+/* engine.h - the engine interface the core calls: containers, images,
+ * networks, archives and execs of one container engine.
+ *
+ * The functions dispatch through the engine's backend ops table (backend.h);
+ * berth_engine_new makes a Docker Engine API backend (Docker or Podman's
+ * compat service, libcurl + jansson over the unix socket, lib/docker*.c).
+ *
+ * Conventions for every function here:
+ * - 0 on success, -1 with err set on every failure;
+ * - a question whose answer may be "no such thing" (image_inspect,
+ *   container_inspect, archive_get) returns 0 = found, 1 = not found,
+ *   -1 = error with err set;
+ * - JSON and strings handed out are the caller's.
  *
  * One struct berth_engine is one kept connection for ordinary requests.
  * Hijacked exec streams use their own connection (berth_engine_exec_attach),
@@ -57,7 +69,7 @@ int berth_engine_check(long status, json_t *reply, enum berth_error_kind kind, c
 char *berth_engine_escape(const char *s, berth_error_t *err);
 
 /* ---- images */
-/* 1 and *id (may be NULL) when present, 0 when absent, -1 on error. */
+/* 0 and *id (may be NULL) when present, 1 when absent, -1 on error. */
 int berth_engine_image_inspect(struct berth_engine *e, const char *image, char **id,
                                berth_error_t *err);
 /* POST /images/create; reads the progress stream and fails (BERTH_E_PULL) on
@@ -74,7 +86,7 @@ int berth_engine_container_stop(struct berth_engine *e, const char *id, int time
                                 berth_error_t *err);
 int berth_engine_container_remove(struct berth_engine *e, const char *id, bool force,
                                   berth_error_t *err);
-/* 1 and *info when it exists, 0 when not (404), -1 on error. */
+/* 0 and *info when it exists, 1 when not (404), -1 on error. */
 int berth_engine_container_inspect(struct berth_engine *e, const char *id_or_name, json_t **info,
                                    berth_error_t *err);
 /* ---- networks */
@@ -107,77 +119,8 @@ int berth_engine_exec_resize(struct berth_engine *e, const char *exec_id, unsign
 int berth_engine_exec_inspect(struct berth_engine *e, const char *exec_id, bool *running,
                               int *exit_code, long *pid, berth_error_t *err);
 
-/* ---- hijacked streams
- * A raw connection to the engine socket, opened early (privileged), used
- * later for exactly one exec start. */
-struct berth_hijack {
-  int fd;             /* the socket after 101 UPGRADED, blocking, O_CLOEXEC */
-  char *pending;      /* stream bytes that arrived in the same read as the headers */
-  size_t n_pending;
-};
-/* Connect to socket_path (no request yet).  Returns fd or -1. */
-int berth_engine_hijack_connect(const char *socket_path, berth_error_t *err);
-/* The same with an explicit bound on connect() (a hung engine with a full
- * accept queue); the plain variant uses BERTH_HIJACK_CONNECT_TIMEOUT_MS. */
-#define BERTH_HIJACK_CONNECT_TIMEOUT_MS 10000L
-int berth_engine_hijack_connect_timeout(const char *socket_path, long timeout_ms,
-                                        berth_error_t *err);
-/* Send POST /exec/{id}/start with Upgrade: tcp on fd, parse the response.
- * On success fills *h (taking ownership of fd); on failure fd stays the
- * caller's.  Errors surface the engine message.  api_version is e.g. "1.43".
- * timeout_ms bounds the handshake only (<= 0: unbounded), not the stream. */
-int berth_engine_exec_attach(int fd, const char *api_version, const char *exec_id, bool tty,
-                             long timeout_ms, struct berth_hijack *h, berth_error_t *err);
-/* The same with a TTY's initial size (rows, cols; 0 = unknown): Podman sizes
- * the terminal before the process starts; Docker ignores it (use ConsoleSize
- * at exec create from 1.42, and resize after the start). */
-int berth_engine_exec_attach_size(int fd, const char *api_version, const char *exec_id, bool tty,
-                                  unsigned rows, unsigned cols, long timeout_ms,
-                                  struct berth_hijack *h, berth_error_t *err);
-void berth_hijack_close(struct berth_hijack *h);
-
-/* Parse an HTTP response head in buf[0..len).  Returns the number of bytes
- * of head (through CRLFCRLF) and *status, 0 when incomplete, -1 on a malformed
- * or oversized (> 16 KiB) head.  Exposed for unit tests. */
-long berth_http_parse_head(const char *buf, size_t len, int *status, berth_error_t *err);
-
-/* Decode a chunked body in[0..len) into out (at most outsz bytes kept; out
- * NULL: only scan, *outlen still set; out == in decodes in place).  Returns
- * 1 when the terminating chunk is there, 0 when more is needed, -1 when
- * malformed (a chunk not followed by CRLF included).  With `consumed`, 1
- * only once the trailer section has ended too, and *consumed says where the
- * message ends.  Exposed for unit tests and the fuzzer. */
-int berth_http_dechunk(const char *in, size_t len, char *out, size_t outsz, size_t *outlen,
-                       size_t *consumed);
-
-/* Internal (engine.c, hijack.c): one request on a raw connection; head is the
- * request line and headers through the blank line.  Returns 0 with *status
- * and *reply (malloc'd, NUL-terminated, *reply_len bytes, at most max), 1
- * when the connection was found closed before any answer (the request was
- * not taken: try another connection), -1 on error.  *reusable: the
- * connection may carry another request. */
-int berth_http_raw_request(int fd, const char *head, const char *body, size_t body_len, size_t max,
-                           long timeout_ms, int *status, char **reply, size_t *reply_len,
-                           bool *reusable, berth_error_t *err);
-
-/* ---- framed (non-TTY) stream demultiplexing
- * Frame: [type:1][0 0 0][len:4 big-endian][payload].  type 0 stdin, 1 stdout,
- * 2 stderr.  The demuxer is incremental: feed any chunking, get callbacks. */
-/* The callback returns 0, or < 0 to stop (-errno, e.g. -EPIPE, becomes the
- * error's status).  Payload is passed on as it arrives, so one frame may
- * take several calls; zero-length frames make none. */
-typedef int (*berth_frame_cb)(void *ctx, int stream, const char *data, size_t len);
-struct berth_demux {
-  unsigned char hdr[8];
-  size_t hdr_fill;
-  int stream;
-  uint32_t remaining;
-};
-void berth_demux_init(struct berth_demux *d);
-/* Returns 0, or -1 with err on a malformed frame or a callback failure. */
-int berth_demux_feed(struct berth_demux *d, const char *buf, size_t len, berth_frame_cb cb,
-                     void *ctx, berth_error_t *err);
-/* true when no partial frame is pending (clean end of stream). */
-bool berth_demux_idle(const struct berth_demux *d);
+/* ---- hijacked streams (hijack.h) and framed streams (frame.h) */
+#include "berth/frame.h"
+#include "berth/hijack.h"
 
 #endif

@@ -155,6 +155,22 @@ capture(void *ctx, int stream, const char *data, size_t len)
   return 0;
 }
 
+/* One read on the hijacked stream within timeout_ms: bytes (> 0), 0 at the
+ * end, -2 when it stayed silent, -1 with errno from the error. */
+static ssize_t
+hread(struct berth_hijack *h, char *buf, size_t len, int timeout_ms)
+{
+  berth_error_t err = NULL;
+  ssize_t r = berth_conn_recv_wait(h->conn, buf, len, berth_now_ms() + timeout_ms, &err);
+
+  if (r < 0) {
+    r = err->kind == BERTH_E_ENGINE_TIMEOUT ? -2 : -1;
+    errno = err->status;
+    berth_error_release(&err);
+  }
+  return r;
+}
+
 /* Read the hijacked stream to EOF (bounded by 10 s of silence); framed
  * streams go through the demuxer, raw ones straight into out. */
 static void
@@ -172,13 +188,9 @@ read_stream(struct berth_hijack *h, bool framed, struct captured *c)
       assert_int_equal(capture(c, 1, h->pending, h->n_pending), 0);
   }
   for (;;) {
-    struct pollfd p = { .fd = h->fd, .events = POLLIN };
-    int pr = poll(&p, 1, 10000);
-    if (pr == 0)
+    ssize_t r = hread(h, buf, sizeof(buf), 10000);
+    if (r == -2)
       fail_msg("the exec stream went silent for 10 s");
-    ssize_t r = read(h->fd, buf, sizeof(buf));
-    if (r < 0 && errno == EINTR)
-      continue;
     if (r < 0 && errno == EIO && !framed)
       break;
     assert_true(r >= 0);
@@ -208,12 +220,9 @@ read_raw_until(struct berth_hijack *h, struct captured *c, const char *needle)
     c->out[c->n_out < sizeof(c->out) ? c->n_out : sizeof(c->out) - 1] = '\0';
     if (strstr(c->out, needle) != NULL)
       return;
-    struct pollfd p = { .fd = h->fd, .events = POLLIN };
-    if (poll(&p, 1, 10000) == 0)
+    ssize_t r = hread(h, buf, sizeof(buf), 10000);
+    if (r == -2)
       fail_msg("no '%s' within 10 s: '%s'", needle, c->out);
-    ssize_t r = read(h->fd, buf, sizeof(buf));
-    if (r < 0 && errno == EINTR)
-      continue;
     assert_true(r > 0);
     assert_int_equal(capture(c, 1, buf, (size_t) r), 0);
   }
@@ -252,10 +261,10 @@ static void
 attach(const char *exec_id, bool tty, struct berth_hijack *h)
 {
   berth_error_t err = NULL;
-  int fd = berth_engine_hijack_connect(sock, &err);
-  must_ok(fd, &err);
-  if (berth_engine_exec_attach(fd, berth_engine_api_version(E), exec_id, tty, 5000, h, &err) < 0) {
-    close(fd);
+  struct berth_conn *c = berth_engine_hijack_connect(sock, &err);
+  must_ok(c ? 0 : -1, &err);
+  if (berth_engine_exec_attach(c, berth_engine_api_version(E), exec_id, tty, 5000, h, &err) < 0) {
+    berth_conn_free(c);
     must_ok(-1, &err);
   }
 }
@@ -292,13 +301,13 @@ test_image_inspect(void **state)
   char *id = NULL;
   char absent[128];
 
-  assert_int_equal(berth_engine_image_inspect(E, image, &id, &err), 1);
+  assert_int_equal(berth_engine_image_inspect(E, image, &id, &err), 0);
   assert_non_null(id);
   assert_int_equal(strncmp(id, "sha256:", 7), 0);
   free(id);
   snprintf(absent, sizeof(absent), "berth-enginetest-absent-%d:nope", (int) getpid());
   id = (char *) "x";
-  assert_int_equal(berth_engine_image_inspect(E, absent, &id, &err), 0);
+  assert_int_equal(berth_engine_image_inspect(E, absent, &id, &err), 1);
   assert_null(id);
   assert_null(err);
 }
@@ -370,7 +379,7 @@ test_container_lifecycle(void **state)
   berth_error_release(&err);
 
   /* inspect by name: user and labels as created, not running */
-  assert_int_equal(berth_engine_container_inspect(E, name, &info, &err), 1);
+  assert_int_equal(berth_engine_container_inspect(E, name, &info, &err), 0);
   assert_string_equal(json_string_value(json_object_get(info, "Id")), id);
   json_t *config = json_object_get(info, "Config");
   assert_string_equal(json_string_value(json_object_get(config, "User")), "1000:1000");
@@ -436,7 +445,7 @@ test_container_lifecycle(void **state)
   /* start, start again (already running: 304) */
   must_ok(berth_engine_container_start(E, id, &err), &err);
   must_ok(berth_engine_container_start(E, id, &err), &err);
-  assert_int_equal(berth_engine_container_inspect(E, id, &info, &err), 1);
+  assert_int_equal(berth_engine_container_inspect(E, id, &info, &err), 0);
   assert_true(json_is_true(json_object_get(json_object_get(info, "State"), "Running")));
   json_decref(info);
 
@@ -450,8 +459,8 @@ test_container_lifecycle(void **state)
     struct captured *cap = calloc(1, sizeof(*cap));
     int code = -1;
     attach(exec_id, false, &h);
-    must_ok(berth_write_all(h.fd, input, sizeof(input) - 1, &err), &err);
-    assert_int_equal(shutdown(h.fd, SHUT_WR), 0);
+    must_ok(berth_conn_send_all(h.conn, input, sizeof(input) - 1, -1, &err), &err);
+    must_ok(berth_conn_shutdown_write(h.conn, &err), &err);
     read_stream(&h, true, cap);
     berth_hijack_close(&h);
     char want[128];
@@ -479,11 +488,11 @@ test_container_lifecycle(void **state)
     bool running = false;
     int code = -1;
     long pid = 0;
-    int hfd = berth_engine_hijack_connect(sock, &err);
-    must_ok(hfd, &err);
-    if (berth_engine_exec_attach_size(hfd, berth_engine_api_version(E), exec_id, true, 22, 77, 5000,
+    struct berth_conn *hc = berth_engine_hijack_connect(sock, &err);
+    must_ok(hc ? 0 : -1, &err);
+    if (berth_engine_exec_attach_size(hc, berth_engine_api_version(E), exec_id, true, 22, 77, 5000,
                                       &h, &err) < 0) {
-      close(hfd);
+      berth_conn_free(hc);
       must_ok(-1, &err);
     }
     for (int k = 0; k < 100 && !(running && pid > 0); k++) {
@@ -499,7 +508,7 @@ test_container_lifecycle(void **state)
     read_raw_until(&h, cap, "\n");
     must_ok(berth_engine_exec_resize(E, exec_id, 33, 111, &err), &err);
     usleep(100 * 1000); /* let "stty -echo" run before the input arrives */
-    must_ok(berth_write_all(h.fd, "go\r", 3, &err), &err);
+    must_ok(berth_conn_send_all(h.conn, "go\r", 3, -1, &err), &err);
     read_stream(&h, false, cap);
     berth_hijack_close(&h);
     cap->out[cap->n_out < sizeof(cap->out) ? cap->n_out : sizeof(cap->out) - 1] = '\0';
@@ -521,11 +530,11 @@ test_container_lifecycle(void **state)
     char *exec_id = exec_create(id, false, json_pack("[s]", "/no/such/command"));
     struct berth_hijack h;
     struct captured *cap = calloc(1, sizeof(*cap));
-    int fd = berth_engine_hijack_connect(sock, &err);
+    struct berth_conn *hc = berth_engine_hijack_connect(sock, &err);
     int code = -1;
-    must_ok(fd, &err);
-    if (berth_engine_exec_attach(fd, berth_engine_api_version(E), exec_id, false, 5000, &h, &err) == 0) {
-      shutdown(h.fd, SHUT_WR);
+    must_ok(hc ? 0 : -1, &err);
+    if (berth_engine_exec_attach(hc, berth_engine_api_version(E), exec_id, false, 5000, &h, &err) == 0) {
+      must_ok(berth_conn_shutdown_write(h.conn, &err), &err);
       read_stream(&h, true, cap);
       berth_hijack_close(&h);
       wait_exec_done(exec_id, &code);
@@ -534,7 +543,7 @@ test_container_lifecycle(void **state)
       fprintf(stderr, "# missing command: exit code %d, output '%.*s'\n", code,
               (int) (cap->n_out > 200 ? 200 : cap->n_out), cap->out);
     } else {
-      close(fd);
+      berth_conn_free(hc);
       fprintf(stderr, "# missing command: %s\n", err->msg);
       assert_int_equal(err->kind, BERTH_E_EXEC);
       assert_non_null(strstr(err->msg, "engine said"));
@@ -547,11 +556,11 @@ test_container_lifecycle(void **state)
   /* ---- exec errors: unknown exec id, resize of an unknown exec */
   {
     struct berth_hijack h;
-    int fd = berth_engine_hijack_connect(sock, &err);
-    must_ok(fd, &err);
-    assert_int_equal(berth_engine_exec_attach(fd, berth_engine_api_version(E), "berthnosuchexec",
+    struct berth_conn *hc = berth_engine_hijack_connect(sock, &err);
+    must_ok(hc ? 0 : -1, &err);
+    assert_int_equal(berth_engine_exec_attach(hc, berth_engine_api_version(E), "berthnosuchexec",
                                               false, 5000, &h, &err), -1);
-    close(fd);
+    berth_conn_free(hc);
     assert_int_equal(err->kind, BERTH_E_EXEC);
     assert_non_null(strstr(err->msg, "berthnosuchexec"));
     assert_non_null(strstr(err->msg, "(HTTP 404)"));
@@ -568,7 +577,7 @@ test_container_lifecycle(void **state)
 
   /* stop (twice: the second is a 304), remove, gone */
   must_ok(berth_engine_container_stop(E, id, 5, &err), &err);
-  assert_int_equal(berth_engine_container_inspect(E, id, &info, &err), 1);
+  assert_int_equal(berth_engine_container_inspect(E, id, &info, &err), 0);
   assert_false(json_is_true(json_object_get(json_object_get(info, "State"), "Running")));
   json_decref(info);
   must_ok(berth_engine_container_stop(E, id, 1, &err), &err);
@@ -583,7 +592,7 @@ test_container_lifecycle(void **state)
     json_decref(es);
   }
   must_ok(berth_engine_container_remove(E, id, true, &err), &err);
-  assert_int_equal(berth_engine_container_inspect(E, id, &info, &err), 0);
+  assert_int_equal(berth_engine_container_inspect(E, id, &info, &err), 1);
   assert_null(info);
   must_ok(berth_engine_container_remove(E, id, true, &err), &err); /* already gone */
   json_decref(spec);
@@ -713,7 +722,7 @@ test_unreachable_quickly(void **state)
   assert_string_equal(berth_error_reason(err), "the container service is not reachable");
   berth_error_release(&err);
   berth_engine_free(e);
-  assert_int_equal(berth_engine_hijack_connect(path, &err), -1);
+  assert_null(berth_engine_hijack_connect(path, &err));
   assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
   berth_error_release(&err);
   assert_true(berth_now_ms() - t0 < 1000);
@@ -740,21 +749,21 @@ test_connections_survive_privilege_drop(void **state)
     struct berth_engine *e = NULL, *e2 = NULL;
     berth_error_t err = NULL;
     struct berth_hijack h;
-    int fd;
+    struct berth_conn *c;
     if (berth_engine_new(sock, 5000, &e, &err) < 0 || berth_engine_ping(e, &err) < 0)
       _exit(10);
     berth_engine_pin_connection(e);
-    fd = berth_engine_hijack_connect(sock, &err);
-    if (fd < 0)
+    c = berth_engine_hijack_connect(sock, &err);
+    if (c == NULL)
       _exit(11);
     if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
         setresuid(65534, 65534, 65534) < 0 || setuid(0) == 0)
       _exit(12);
     /* the kept connection */
-    if (berth_engine_image_inspect(e, image, NULL, &err) != 1)
+    if (berth_engine_image_inspect(e, image, NULL, &err) != 0)
       _exit(13);
     /* the early hijack socket answers (an unknown exec: the engine's 404) */
-    if (berth_engine_exec_attach(fd, berth_engine_api_version(e), "berthnosuchexec", false, 5000,
+    if (berth_engine_exec_attach(c, berth_engine_api_version(e), "berthnosuchexec", false, 5000,
                                  &h, &err) != -1 || err->kind != BERTH_E_EXEC ||
         strstr(err->msg, "(HTTP 404)") == NULL)
       _exit(14);
@@ -766,7 +775,7 @@ test_connections_survive_privilege_drop(void **state)
         err->status != EACCES)
       _exit(16);
     berth_error_release(&err);
-    if (berth_engine_hijack_connect(sock, &err) != -1 || err->status != EACCES)
+    if (berth_engine_hijack_connect(sock, &err) != NULL || err->status != EACCES)
       _exit(17);
     _exit(0);
   }
@@ -798,7 +807,8 @@ idle_session(const char *isock, const char *id)
   struct berth_hijack h;
   char *exec_id = NULL;
   bool running = false;
-  int code = -1, fd;
+  int code = -1;
+  struct berth_conn *c;
   long pid = 0;
   char buf[4096];
   size_t got = 0;
@@ -808,8 +818,8 @@ idle_session(const char *isock, const char *id)
   if (berth_engine_new(isock, 5000, &e, &err) < 0 || berth_engine_ping(e, &err) < 0)
     return 10;
   berth_engine_pin_connection(e);
-  fd = berth_engine_hijack_connect(isock, &err);
-  if (fd < 0)
+  c = berth_engine_hijack_connect(isock, &err);
+  if (c == NULL)
     return 11;
   if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
       setresuid(65534, 65534, 65534) < 0 || setuid(0) == 0)
@@ -819,7 +829,7 @@ idle_session(const char *isock, const char *id)
   if (berth_engine_exec_create(e, id, spec, &exec_id, &err) < 0)
     return 13;
   json_decref(spec);
-  if (berth_engine_exec_attach(fd, berth_engine_api_version(e), exec_id, true, 5000, &h, &err) < 0)
+  if (berth_engine_exec_attach(c, berth_engine_api_version(e), exec_id, true, 5000, &h, &err) < 0)
     return 14;
   /* > 2 x --time: the service closes the idle kept connection; a resize
    * may take the first spare */
@@ -847,10 +857,9 @@ idle_session(const char *isock, const char *id)
     got = h.n_pending;
   }
   for (;;) {
-    struct pollfd p = { .fd = h.fd, .events = POLLIN };
-    if (poll(&p, 1, 10000) <= 0)
+    ssize_t r = hread(&h, buf + got, sizeof(buf) - got, 10000);
+    if (r == -2)
       return 20;
-    ssize_t r = read(h.fd, buf + got, sizeof(buf) - got);
     if (r <= 0)
       break;
     got += (size_t) r;
@@ -946,7 +955,7 @@ test_proxy_variables_do_not_matter(void **state)
   assert_string_equal(getenv("ALL_PROXY"), "http://127.0.0.1:9");
   must_ok(berth_engine_new(sock, 5000, &e, &err), &err);
   must_ok(berth_engine_ping(e, &err), &err);
-  assert_int_equal(berth_engine_image_inspect(e, image, &id, &err), 1);
+  assert_int_equal(berth_engine_image_inspect(e, image, &id, &err), 0);
   free(id);
   berth_engine_free(e);
 }
@@ -1000,7 +1009,7 @@ have_image(const char *name)
     fprintf(stderr, "# image inspect %s: %s\n", name, err->msg);
     berth_error_release(&err);
   }
-  return r == 1;
+  return r == 0;
 }
 
 /* Podman's /version lists a "Podman Engine" component; Docker's does not. */

@@ -1,5 +1,5 @@
 /* fuzz_http_reply.c - berth_http_raw_request, the small HTTP/1.1 client of
- * the pinned engine's spare connections (lib/hijack.c): head, Connection,
+ * the pinned engine's spare connections (lib/http.c): head, Connection,
  * Transfer-Encoding, Content-Length, chunked or until-EOF bodies.  The
  * input is the engine's reply, sent by a thread on the other end of a
  * socketpair once the request arrived.  Properties: a reply is never larger
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "berth/engine.h"
+#include "berth/http.h"
 
 #define MAX_REPLY 1024
 
@@ -65,7 +65,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   p = (struct peer){ sv[1], data, size };
   if (pthread_create(&t, NULL, engine_side, &p) != 0)
     abort();
-  r = berth_http_raw_request(sv[0], "GET /v1.43/containers/json HTTP/1.1\r\nHost: localhost\r\n\r\n",
+  struct berth_conn *c = NULL;
+  if (berth_conn_from_fd(sv[0], &c, &err) < 0)
+    abort();
+  r = berth_http_raw_request(c, "GET /v1.43/containers/json HTTP/1.1\r\nHost: localhost\r\n\r\n",
                              NULL, 0, MAX_REPLY, 2000, &status, &reply, &len, &reusable, &err);
   FUZZ_ASSERT(r >= -1 && r <= 1);
   FUZZ_ASSERT((r < 0) == (err != NULL));
@@ -75,7 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   berth_error_release(&err);
   free(reply);
-  close(sv[0]);
+  berth_conn_free(c);
   pthread_join(t, NULL);
   close(sv[1]);
   return 0;

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "berth/engine.h"
+#include "berth/http.h"
 #include "berth/util.h"
 
 /* ================================================================ head parser */
@@ -465,7 +466,7 @@ test_ping_negotiates_down_to_ours(void **state)
   assert_true(berth_engine_api_at_least(e, 1, 43));
   assert_false(berth_engine_api_at_least(e, 1, 44));
   assert_false(berth_engine_api_at_least(e, 2, 0));
-  assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 1);
+  assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 0);
   assert_string_equal(json_string_value(json_object_get(info, "Id")), "abc");
   json_decref(info);
   berth_engine_free(e);
@@ -603,7 +604,7 @@ test_errors_through_the_client(void **state)
   assert_int_equal(berth_engine_image_inspect(e, "bad", &id, &err), -1);
   assert_non_null(strstr(err->msg, "engine said: boom (HTTP 500)"));
   berth_error_release(&err);
-  assert_int_equal(berth_engine_image_inspect(e, "missing", &id, &err), 0);
+  assert_int_equal(berth_engine_image_inspect(e, "missing", &id, &err), 1);
   assert_null(id);
   assert_int_equal(berth_engine_container_create(e, "box", spec, &id, &err), -1);
   assert_int_equal(err->status, EEXIST);
@@ -612,7 +613,7 @@ test_errors_through_the_client(void **state)
   berth_error_release(&err);
   assert_int_equal(berth_engine_container_remove(e, "box", true, &err), 0); /* already gone */
   assert_int_equal(berth_engine_container_start(e, "box", &err), 0);        /* 304: running */
-  assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 0);
+  assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 1);
   assert_null(info);
   assert_int_equal(berth_engine_container_stop(e, "box", 0, &err), -1);     /* no route: 404 */
   assert_int_equal(err->kind, BERTH_E_CONTAINER);
@@ -886,7 +887,7 @@ test_unreachable(void **state)
   assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
   berth_error_release(&err);
   berth_engine_free(e);
-  assert_int_equal(berth_engine_hijack_connect(path, &err), -1);
+  assert_null(berth_engine_hijack_connect(path, &err));
   assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
   assert_non_null(strstr(err->msg, path));
   berth_error_release(&err);
@@ -965,7 +966,7 @@ test_pinned_connection_is_not_reopened(void **state)
   /* unpinned: the engine closed, the next request reconnects */
   e = new_engine(2000);
   assert_int_equal(berth_engine_ping(e, &err), 0);
-  assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 1);
+  assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 0);
   json_decref(info);
   berth_engine_free(e);
   {
@@ -1006,7 +1007,7 @@ test_pinned_connection_still_serves(void **state)
   assert_int_equal(berth_engine_ping(e, &err), 0);
   berth_engine_pin_connection(e);
   for (int i = 0; i < 5; i++) {
-    assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 1);
+    assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 0);
     json_decref(info);
   }
   berth_engine_free(e);
@@ -1113,13 +1114,13 @@ test_one_connection_for_many_requests(void **state)
 static int
 attach(const char *exec_id, bool tty, long timeout_ms, struct berth_hijack *h, berth_error_t *err)
 {
-  int fd = berth_engine_hijack_connect(sock_path, err);
+  struct berth_conn *c = berth_engine_hijack_connect(sock_path, err);
   int r;
-  if (fd < 0)
+  if (c == NULL)
     return -1;
-  r = berth_engine_exec_attach(fd, "1.43", exec_id, tty, timeout_ms, h, err);
+  r = berth_engine_exec_attach(c, "1.43", exec_id, tty, timeout_ms, h, err);
   if (r < 0)
-    close(fd);
+    berth_conn_free(c);
   return r;
 }
 
@@ -1139,12 +1140,12 @@ test_attach_101_keeps_pending_bytes(void **state)
 
   start_server(routes);
   assert_int_equal(attach("abc", true, 2000, &h, &err), 0);
-  assert_true(h.fd >= 0);
-  assert_true(fcntl(h.fd, F_GETFD) & FD_CLOEXEC);
+  assert_non_null(h.conn);
+  assert_true(fcntl(berth_conn_pollfd(h.conn), F_GETFD) & FD_CLOEXEC);
   assert_int_equal(h.n_pending, 8);
   assert_memory_equal(h.pending, "$ prompt", 8);
   for (;;) {
-    ssize_t r = read(h.fd, buf + n, sizeof(buf) - n);
+    ssize_t r = berth_conn_recv_wait(h.conn, buf + n, sizeof(buf) - n, -1, &err);
     assert_true(r >= 0);
     if (r == 0)
       break;
@@ -1153,7 +1154,7 @@ test_attach_101_keeps_pending_bytes(void **state)
   assert_int_equal(n, 4);
   assert_memory_equal(buf, "MORE", 4);
   berth_hijack_close(&h);
-  assert_int_equal(h.fd, -1);
+  assert_null(h.conn);
 
   cleanup_free char *log = read_log();
   assert_non_null(strstr(log, "POST /v1.43/exec/abc/start HTTP/1.1 ct=application/json "
@@ -1171,15 +1172,15 @@ test_attach_200_is_a_stream(void **state)
   };
   struct berth_hijack h;
   berth_error_t err = NULL;
-  int fd;
+  struct berth_conn *c;
   char buf[8];
 
   start_server(routes);
-  fd = berth_engine_hijack_connect(sock_path, &err);
-  assert_true(fd >= 0);
-  assert_int_equal(berth_engine_exec_attach(fd, "1.41", "abc", false, 2000, &h, &err), 0);
+  c = berth_engine_hijack_connect(sock_path, &err);
+  assert_non_null(c);
+  assert_int_equal(berth_engine_exec_attach(c, "1.41", "abc", false, 2000, &h, &err), 0);
   assert_int_equal(h.n_pending, 0);
-  assert_int_equal(read(h.fd, buf, sizeof(buf)), 4);
+  assert_int_equal(berth_conn_recv_wait(h.conn, buf, sizeof(buf), -1, &err), 4);
   berth_hijack_close(&h);
   cleanup_free char *log = read_log();
   assert_non_null(strstr(log, "body={\"Detach\":false,\"Tty\":false}"));
@@ -1214,7 +1215,7 @@ test_attach_errors(void **state)
   assert_int_equal(err->kind, BERTH_E_EXEC);
   assert_int_equal(err->status, ENOENT);
   assert_non_null(strstr(err->msg, "engine said: No such exec instance: nope (HTTP 404)"));
-  assert_int_equal(h.fd, -1);
+  assert_null(h.conn);
   berth_error_release(&err);
 
   assert_int_equal(attach("stopped", false, 2000, &h, &err), -1);
@@ -1244,7 +1245,7 @@ test_attach_errors(void **state)
   /* nothing the caller passes can inject into the request */
   assert_int_equal(attach("x y\r\nEvil: 1", false, 2000, &h, &err), -1);
   berth_error_release(&err);
-  assert_int_equal(berth_engine_exec_attach(0, "1.43\r\nX: y", "abc", false, 100, &h, &err), -1);
+  assert_int_equal(berth_engine_exec_attach(NULL, "1.43\r\nX: y", "abc", false, 100, &h, &err), -1);
   assert_int_equal(err->status, EINVAL);
   berth_error_release(&err);
   cleanup_free char *log = read_log();
@@ -1279,7 +1280,7 @@ test_hijack_connect_hung_engine(void **state)
   }
   assert_true(n < 8);
   int64_t t0 = berth_now_ms();
-  assert_int_equal(berth_engine_hijack_connect_timeout(sa.sun_path, 300, &err), -1);
+  assert_null(berth_engine_hijack_connect_timeout(sa.sun_path, 300, &err));
   int64_t dt = berth_now_ms() - t0;
   assert_non_null(err);
   assert_int_equal(err->kind, BERTH_E_ENGINE_TIMEOUT);

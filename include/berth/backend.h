@@ -1,0 +1,69 @@
+/* backend.h - the backend interface behind engine.h (crun's
+ * libcrun_cgroup_manager shape): one ops table per kind of engine.
+ *
+ * struct berth_engine is the common head of every backend's object: a
+ * backend allocates its own struct with a struct berth_engine as its FIRST
+ * member, sets .ops, and hands out a pointer to that member.  Each
+ * berth_engine_* function of engine.h checks its arguments where they are
+ * the same for every backend and calls the op; the op gets the engine back
+ * and may cast it to its own struct.  Every op follows engine.h's contract
+ * for the function of the same name (return values, the tri-state answers,
+ * err set on every failure).  The Docker Engine API (Docker and Podman's
+ * compat service) is lib/docker*.c; a Kubernetes backend would be a second
+ * table filled beside it and chosen in berth_engine_new.
+ *
+ * Core code includes engine.h only; this header is for backends. */
+#ifndef BERTH_BACKEND_H
+#define BERTH_BACKEND_H
+
+#include "berth/engine.h"
+
+struct berth_backend_ops {
+  const char *name; /* "docker" */
+  void (*free)(struct berth_engine *e);
+
+  int (*ping)(struct berth_engine *e, berth_error_t *err);
+  void (*pin_connection)(struct berth_engine *e);
+  const char *(*api_version)(const struct berth_engine *e);
+  bool (*api_at_least)(const struct berth_engine *e, int major, int minor);
+  int (*request)(struct berth_engine *e, const char *method, const char *path, json_t *body,
+                 long *status, json_t **reply, berth_error_t *err);
+
+  int (*image_inspect)(struct berth_engine *e, const char *image, char **id, berth_error_t *err);
+  int (*image_pull)(struct berth_engine *e, const char *image, berth_error_t *err);
+
+  int (*container_create)(struct berth_engine *e, const char *name, json_t *spec, char **id,
+                          berth_error_t *err);
+  int (*container_start)(struct berth_engine *e, const char *id, berth_error_t *err);
+  int (*container_stop)(struct berth_engine *e, const char *id, int timeout_s, berth_error_t *err);
+  int (*container_remove)(struct berth_engine *e, const char *id, bool force, berth_error_t *err);
+  int (*container_inspect)(struct berth_engine *e, const char *id_or_name, json_t **info,
+                           berth_error_t *err);
+  int (*container_list)(struct berth_engine *e, const char *label, json_t **list,
+                        berth_error_t *err);
+  int (*network_ensure)(struct berth_engine *e, const char *name, bool *isolated,
+                        berth_error_t *err);
+  int (*archive_put)(struct berth_engine *e, const char *id, const char *dir, const void *tar,
+                     size_t len, berth_error_t *err);
+  int (*archive_get)(struct berth_engine *e, const char *id, const char *path, size_t max,
+                     char **tar, size_t *len, berth_error_t *err);
+
+  int (*exec_create)(struct berth_engine *e, const char *container, json_t *spec, char **exec_id,
+                     berth_error_t *err);
+  int (*exec_resize)(struct berth_engine *e, const char *exec_id, unsigned rows, unsigned cols,
+                     berth_error_t *err);
+  int (*exec_inspect)(struct berth_engine *e, const char *exec_id, bool *running, int *exit_code,
+                      long *pid, berth_error_t *err);
+};
+
+struct berth_engine {
+  const struct berth_backend_ops *ops;
+};
+
+/* The Docker Engine API backend over the unix socket at socket_path. */
+int berth_docker_new(const char *socket_path, long timeout_ms, struct berth_engine **out,
+                     berth_error_t *err);
+/* Process-wide set-up of the Docker backend (libcurl). */
+int berth_docker_global_init(berth_error_t *err);
+
+#endif
