@@ -29,14 +29,16 @@ cd "$TEST_TMPDIR"
 MARK=$TEST_TMPDIR/mark # what attacks would create; world-writable like /tmp
 mkdir -m 1777 "$MARK"
 
-# ---------------------------------------------------------------- helpers built here
-srcdir=$(dirname "$0")
+# ---------------------------------------------------------------- helpers
+# shell_helper is built by `make check`; the user runs it, so it is copied
+# where they can reach it.  evil.so bakes this run's MARK directory in, so
+# it is compiled here.
 HELPER=$TEST_TMPDIR/shell_helper
 EVIL=$TEST_TMPDIR/evil.so
-cc -O1 -o "$HELPER" "$srcdir/shell_helper.c" || fail "cannot build shell_helper"
-cc -shared -fPIC -DMARK_DIR="\"$MARK\"" -o "$EVIL" "$srcdir/evil_preload.c" ||
+install_test_helper shell_helper "$HELPER"
+cc -shared -fPIC -DMARK_DIR="\"$MARK\"" -o "$EVIL" "$top_srcdir/tests/e2e/evil_preload.c" ||
 	fail "cannot build evil.so"
-chmod 0755 "$HELPER" "$EVIL"
+chmod 0755 "$EVIL"
 
 # ---------------------------------------------------------------- users, config
 U=${TEST_PREFIX}u # berthed

@@ -63,7 +63,7 @@ f_syslog_start() {
 	F_SYSLOG=$TEST_TMPDIR/syslog
 	: >"$F_SYSLOG"
 	if [ ! -e /dev/log ] && [ ! -L /dev/log ]; then
-		cc -O1 -o "$helper" "$top_srcdir/tests/e2e/shell_helper.c" || fail "cannot build shell_helper"
+		install_test_helper shell_helper "$helper"
 		_berth_spawn "$helper" syslog "$F_SYSLOG" >"$TEST_TMPDIR/syslog.out" 2>&1
 		on_exit "kill $! 2>/dev/null; rm -f /dev/log"
 		wait_until 5 grep -q listening "$TEST_TMPDIR/syslog.out" || fail "cannot serve /dev/log"
@@ -139,7 +139,7 @@ f_setup() {
 	local shell port
 	F_MODE=$1
 	require_root
-	require_cmd useradd userdel groupdel getent ps cc docker mkfifo timeout
+	require_cmd useradd userdel groupdel getent ps docker mkfifo timeout
 	[ -u "$F_SHELL" ] && [ "$(stat -c %u "$F_SHELL")" = 0 ] ||
 		skip "$F_SHELL is not installed setuid root (make install)"
 	F_PROXY=$top_builddir/tests/fault/engine_proxy

@@ -13,6 +13,8 @@
 #   ok DESC / not_ok DESC / check DESC CMD... / assert_eq WANT GOT DESC /
 #   assert_contains HAYSTACK NEEDLE DESC / done_testing
 #   require_root / require_docker / require_cmd CMD... / require_test_image
+#   install_test_helper NAME DEST  copy a helper `make check` built in
+#                            tests/e2e/ to DEST (mode 0755, for the test user)
 #   on_exit 'shell code'     cleanup, run in reverse order at exit; sees
 #                            BERTH_EXIT_STATUS (non-zero: the test failed)
 #   wait_until SECONDS CMD... poll until CMD succeeds;  quiet CMD... (no output)
@@ -119,6 +121,12 @@ require_docker() {
 }
 
 # Builds berth-test:latest when missing or stale (build-image.sh is idempotent).
+install_test_helper() { # NAME DEST
+	local built=$top_builddir/tests/e2e/$1
+	[ -x "$built" ] || fail "$built is not built (make check builds it)"
+	install -m 0755 "$built" "$2"
+}
+
 require_test_image() {
 	require_docker
 	BERTH_TEST_IMAGE=$("$top_srcdir/tests/lib/build-image.sh") ||
