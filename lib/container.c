@@ -33,13 +33,6 @@
  * once; the rest of the container gets this long). */
 #define LOGOUT_STOP_S 5
 
-static void
-box_json_decrefp(json_t **j)
-{
-  json_decref(*j);
-}
-#define cleanup_json __attribute__((cleanup(box_json_decrefp)))
-
 static int
 oom(berth_error_t *err)
 {
@@ -373,15 +366,6 @@ berth_box_spec_hash(json_t *spec, char out[65])
 }
 
 /* ---------------------------------------------------------------- engine helpers */
-
-static const char *
-jstr(json_t *j, const char *a, const char *b)
-{
-  json_t *v = json_object_get(j, a);
-  if (b != NULL)
-    v = json_object_get(v, b);
-  return json_string_value(v);
-}
 
 static const char *
 label_of(json_t *info, const char *label)

@@ -32,6 +32,7 @@
 #include "berth/session.h"
 #include "berth/user.h"
 #include "berth/util.h"
+#undef jstr /* this file has its own: "" for a missing member (util.h: NULL) */
 
 #ifndef BERTH_KEEPER_PATH
 #define BERTH_KEEPER_PATH "/usr/libexec/berth/berth-keeper"
