@@ -28,12 +28,6 @@
  * once; the rest of the container gets this long). */
 #define LOGOUT_STOP_S 5
 
-static void
-box_json_decrefp(json_t **j)
-{
-  json_decref(*j);
-}
-#define cleanup_json __attribute__((cleanup(box_json_decrefp)))
 
 static int
 oom(berth_error_t *err)

@@ -22,6 +22,7 @@ make_v(berth_error_t *err, enum berth_error_kind kind, int status, const char *s
 
   if (err == NULL)
     return -1;
+  /* the contract (error.h): a new error replaces one already there */
   if (*err != NULL)
     berth_error_release(err);
   if (vasprintf(&msg, fmt, ap) < 0)
@@ -75,12 +76,19 @@ berth_error_wrap(berth_error_t *err, const char *fmt, ...)
   va_list ap;
   char *ctx = NULL, *full = NULL;
 
-  if (err == NULL || *err == NULL || *err == &oom_error)
+  if (err == NULL || *err == &oom_error)
     return -1;
   va_start(ap, fmt);
   if (vasprintf(&ctx, fmt, ap) < 0)
     ctx = NULL;
   va_end(ap);
+  if (*err == NULL) {
+    /* the callee broke the contract; say where, rather than report nothing */
+    berth_error_make(err, BERTH_E_INTERNAL, 0, "%s: failed without an error message",
+                     ctx ? ctx : "(no context)");
+    free(ctx);
+    return -1;
+  }
   if (ctx == NULL)
     return -1; /* keep the original message: better than nothing */
   if (asprintf(&full, "%s: %s", ctx, (*err)->msg) < 0)

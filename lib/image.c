@@ -24,12 +24,6 @@
  * this big, and an overflow still proves existence. */
 #define SHELL_PROBE_MAX (32 * 1024 * 1024)
 
-static void
-image_json_decrefp(json_t **j)
-{
-  json_decref(*j);
-}
-#define cleanup_json __attribute__((cleanup(image_json_decrefp)))
 
 int
 berth_image_resolve(struct berth_engine *e, const struct berth_container_conf *c, char **id,

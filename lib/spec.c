@@ -17,12 +17,6 @@
 #include "etcfiles-internal.h"
 #include "spec-internal.h"
 
-static void
-spec_json_decrefp(json_t **j)
-{
-  json_decref(*j);
-}
-#define cleanup_json __attribute__((cleanup(spec_json_decrefp)))
 
 static int
 oom(berth_error_t *err)
@@ -296,15 +290,6 @@ berth_box_spec_hash(json_t *spec, char out[65])
 
 /* ---------------------------------------------------------------- inspect readers */
 
-
-static const char *
-jstr(json_t *j, const char *a, const char *b)
-{
-  json_t *v = json_object_get(j, a);
-  if (b != NULL)
-    v = json_object_get(v, b);
-  return json_string_value(v);
-}
 
 const char *
 berth_box_label(json_t *info, const char *label)

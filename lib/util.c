@@ -169,6 +169,103 @@ berth_read_file(const char *path, size_t max, char **out, size_t *len, berth_err
   return 0;
 }
 
+/* ---------------------------------------------------------------- JSON */
+
+const char *
+berth_jstr_path(const json_t *j, ...)
+{
+  va_list ap;
+  const char *key;
+
+  va_start(ap, j);
+  while (j != NULL && (key = va_arg(ap, const char *)) != NULL)
+    j = json_object_get(j, key);
+  va_end(ap);
+  return json_string_value(j);
+}
+
+/* ---------------------------------------------------------------- buffer */
+
+int
+berth_buf_append(struct berth_buf *b, const void *p, size_t n, berth_error_t *err)
+{
+  if (b->max != 0 && (n > b->max || b->len > b->max - n))
+    return berth_error_make(err, BERTH_E_INTERNAL, E2BIG, "more than %zu bytes", b->max);
+  if (b->off + b->len + n > b->cap && b->off > 0) {
+    /* reuse the consumed front before growing */
+    memmove(b->data, b->data + b->off, b->len);
+    b->off = 0;
+  }
+  if (b->data == NULL || b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    char *nd;
+    while (cap < b->len + n) {
+      if (cap > SIZE_MAX / 2 - 1)
+        return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
+      cap *= 2;
+    }
+    nd = realloc(b->data, cap + 1);
+    if (nd == NULL)
+      return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
+    b->data = nd;
+    b->cap = cap;
+  }
+  if (n > 0)
+    memcpy(b->data + b->off + b->len, p, n);
+  b->len += n;
+  b->data[b->off + b->len] = '\0';
+  return 0;
+}
+
+int
+berth_buf_append_str(struct berth_buf *b, const char *s, berth_error_t *err)
+{
+  return berth_buf_append(b, s, strlen(s), err);
+}
+
+const char *
+berth_buf_bytes(const struct berth_buf *b)
+{
+  return b->data ? b->data + b->off : "";
+}
+
+void
+berth_buf_consume(struct berth_buf *b, size_t n)
+{
+  if (n > b->len)
+    n = b->len;
+  b->off += n;
+  b->len -= n;
+  if (b->len == 0)
+    b->off = 0;
+  if (b->data)
+    b->data[b->off + b->len] = '\0';
+}
+
+char *
+berth_buf_steal(struct berth_buf *b, size_t *len, berth_error_t *err)
+{
+  char *out;
+
+  if (b->data == NULL && berth_buf_append(b, "", 0, err) < 0)
+    return NULL;
+  if (b->off > 0)
+    memmove(b->data, b->data + b->off, b->len + 1);
+  if (len)
+    *len = b->len;
+  out = steal_pointer(&b->data);
+  b->off = b->len = b->cap = 0;
+  return out;
+}
+
+void
+berth_buf_free(struct berth_buf *b)
+{
+  free(b->data);
+  b->data = NULL;
+  b->off = b->len = b->cap = 0;
+}
+
 /* ---------------------------------------------------------------- paths */
 
 #define PATH_HOPS_MAX 40 /* the kernel's MAXSYMLINKS */

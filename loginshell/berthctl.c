@@ -34,6 +34,7 @@
 #include "berth/spec.h"
 #include "berth/user.h"
 #include "berth/util.h"
+#undef jstr /* this file has its own: "" for a missing member (util.h: NULL) */
 
 enum {
   EXIT_OK = 0,       /* done; for check: every check passed */

@@ -3,9 +3,9 @@
  * Convention (docs/error_handling.md): a function that can fail takes
  * `berth_error_t *err` as its last argument and returns < 0 (or NULL).  On
  * failure *err holds an errno-style status, a kind that maps to the one plain
- * line a user is shown, and a detailed message for syslog.  Callers add
- * context with berth_error_wrap() and either pass the error up or report it
- * once and berth_error_release() it. */
+ * line a user is shown, and a detailed message for syslog.  *err is never
+ * set on success.  Callers add context with berth_error_wrap() and either
+ * pass the error up or report it once and berth_error_release() it. */
 #ifndef BERTH_ERROR_H
 #define BERTH_ERROR_H
 
@@ -38,13 +38,19 @@ struct berth_error_s {
 };
 typedef struct berth_error_s *berth_error_t;
 
-/* Set *err (which must be NULL) and return -1.  `status` is an errno value or 0. */
+/* Set *err and return -1.  `status` is an errno value or 0.  An error
+ * already in *err is released and replaced: the newest failure is the one
+ * reported, and nothing leaks when a fallback fails too.  A NULL err is
+ * allowed (the caller does not want the detail). */
 int berth_error_make(berth_error_t *err, enum berth_error_kind kind, int status,
                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Same, appending strerror(status) to the message. */
 int berth_error_errno(berth_error_t *err, enum berth_error_kind kind, int status,
                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* Prefix context: "context: previous message".  Returns -1. */
+/* Prefix context: "context: previous message", keeping status and kind.
+ * Returns -1.  With no error in *err (a callee that failed without setting
+ * one: a bug) it makes a BERTH_E_INTERNAL one saying so, so a failure never
+ * reaches the user or syslog without a message. */
 int berth_error_wrap(berth_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Free *err and set it to NULL; safe on NULL. */
 void berth_error_release(berth_error_t *err);

@@ -1,4 +1,7 @@
-/* util.h - ownership helpers (cleanup attributes) and small safe utilities. */
+/* util.h - the small helpers every module shares, in one place: ownership
+ * (cleanup attributes, steal_pointer, steal_fd), JSON member access, one
+ * growable byte buffer, string vectors, whole-file I/O, trusted path
+ * resolution, sizes and the monotonic clock. */
 #ifndef BERTH_UTIL_H
 #define BERTH_UTIL_H
 
@@ -6,9 +9,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <jansson.h>
 #include "berth/error.h"
-
-#define BERTH_HIDDEN __attribute__((visibility("hidden")))
 
 void berth_freep(void *p);
 void berth_closep(int *fd);
@@ -16,6 +18,8 @@ void berth_strv_freep(char ***v);
 #define cleanup_free __attribute__((cleanup(berth_freep)))
 #define cleanup_close __attribute__((cleanup(berth_closep)))
 #define cleanup_strv __attribute__((cleanup(berth_strv_freep)))
+/* jansson's own json_decrefp (the same definition loginshell/berthctl.c has) */
+#define cleanup_json __attribute__((cleanup(json_decrefp)))
 
 /* Hand ownership out of a function: returns *pp and sets *pp = NULL. */
 static inline void *berth_steal_pointer(void *pp)
@@ -35,6 +39,39 @@ static inline int berth_steal_fd(int *fd)
   return ret;
 }
 #define steal_fd(fd) berth_steal_fd(fd)
+
+/* The string at a path of object members, or NULL when a member is missing,
+ * is not an object on the way, or the last is not a string:
+ * jstr(info, "State", "Status").  Engine replies are untrusted, so every
+ * caller must cope with NULL. */
+const char *berth_jstr_path(const json_t *j, ...);
+#define jstr(j, ...) berth_jstr_path((j), __VA_ARGS__, (const char *) NULL)
+
+/* A growable byte buffer: bytes are appended at the end and consumed from
+ * the front; the held bytes, data[off, off + len), are always followed by a
+ * NUL, so text can be read as a string.  Zero-initialise it
+ * (`struct berth_buf b = { 0 };`, optionally with .max) and release it with
+ * berth_buf_free() or cleanup_buf. */
+struct berth_buf {
+  char *data;
+  size_t off; /* consumed bytes at the front */
+  size_t len; /* bytes held */
+  size_t cap; /* allocated, not counting the NUL */
+  size_t max; /* 0: unbounded; otherwise appending past it fails (E2BIG) */
+};
+/* Append n bytes; on failure (ENOMEM, or E2BIG past max) nothing is added. */
+int berth_buf_append(struct berth_buf *b, const void *p, size_t n, berth_error_t *err);
+int berth_buf_append_str(struct berth_buf *b, const char *s, berth_error_t *err);
+/* The held bytes (NUL-terminated; "" when none). */
+const char *berth_buf_bytes(const struct berth_buf *b);
+/* Drop n (<= len) bytes from the front. */
+void berth_buf_consume(struct berth_buf *b, size_t n);
+/* Hand the held bytes out as one malloc'd NUL-terminated string (its
+ * length in *len when len is not NULL) and empty the buffer; NULL + err
+ * only when an empty buffer cannot allocate its "". */
+char *berth_buf_steal(struct berth_buf *b, size_t *len, berth_error_t *err);
+void berth_buf_free(struct berth_buf *b);
+#define cleanup_buf __attribute__((cleanup(berth_buf_free)))
 
 /* Allocation that reports failure through err (never aborts). */
 void *berth_malloc0(size_t n, berth_error_t *err);

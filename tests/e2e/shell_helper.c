@@ -1,5 +1,5 @@
-/* shell_helper.c - small probes for tests/e2e/test_shell_attacks.sh, built by
- * the test with the system compiler.  Each prints one line saying what
+/* shell_helper.c - small probes for tests/e2e/test_shell_attacks.sh and the
+ * fault tier, built by `make check`.  Each prints one line saying what
  * happened and exits 0 when the operation succeeded, 1 when it was refused.
  *
  *   ptrace PID          PTRACE_SEIZE the process (then detach)
@@ -143,7 +143,7 @@ unescape(const char *in, char *out)
 }
 
 static int master = -1;
-static FILE *logf;
+static FILE *transcript;
 static char seen[1 << 20];
 static size_t n_seen, expect_from;
 
@@ -157,8 +157,8 @@ pump(int ms)
   ssize_t r = read(master, buf, sizeof(buf));
   if (r <= 0)
     return;
-  fwrite(buf, 1, (size_t) r, logf);
-  fflush(logf);
+  fwrite(buf, 1, (size_t) r, transcript);
+  fflush(transcript);
   if (n_seen + (size_t) r < sizeof(seen)) {
     memcpy(seen + n_seen, buf, (size_t) r);
     n_seen += (size_t) r;
@@ -174,9 +174,9 @@ do_pty(int rows, int cols, const char *log, char **cmd)
   int status = 0;
   int reaped = 0;
 
-  logf = fopen(log, "w");
+  transcript = fopen(log, "w");
   master = posix_openpt(O_RDWR | O_NOCTTY);
-  if (logf == NULL || master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
+  if (transcript == NULL || master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
     return refused("pty");
   ioctl(master, TIOCSWINSZ, &ws);
   child = fork();

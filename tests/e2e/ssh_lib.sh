@@ -41,18 +41,11 @@ e2e_require() {
 e2e_container() { printf 'berth-%s\n' "$1"; }
 
 e2e_cleanup() {
-	local u pids
+	local u
 	[ -z "$E2E_TMUX" ] || tmux -S "$E2E_TMUX" kill-server 2>/dev/null
 	for u in "$E2E_A" "$E2E_B" "$E2E_ADM"; do
 		docker rm -f "$(e2e_container "$u")" >/dev/null 2>&1
-		if getent passwd "$u" >/dev/null; then
-			# Whatever a failed check left running as the test user (ssh sessions
-			# this test opened); userdel refuses users with processes.
-			pids=$(ps -o pid= -u "$u" 2>/dev/null | tr -d ' ' | tr '\n' ' ')
-			[ -z "$pids" ] || kill -9 $pids 2>/dev/null
-			userdel -r -f "$u" >/dev/null 2>&1
-		fi
-		getent group "$u" >/dev/null && groupdel "$u" >/dev/null 2>&1
+		remove_test_user "$u"
 	done
 	getent group "$E2E_GROUP" >/dev/null && groupdel "$E2E_GROUP" >/dev/null 2>&1
 	[ -z "$E2E_DERIVED_IMAGE" ] || docker image rm -f "$E2E_DERIVED_IMAGE" >/dev/null 2>&1

@@ -19,10 +19,7 @@ set -euo pipefail
 
 require_root
 require_cmd ssh getent stat mkfifo
-module=${BERTH_PAMDIR:-/lib/x86_64-linux-gnu/security}/pam_berth.so
-shell=${BERTH_BINDIR:-/usr/bin}/berth-shell
-[ -f "$module" ] || skip "$module not installed (make install)"
-[ -u "$shell" ] || skip "$shell not installed setuid root (make install)"
+require_installed
 start_dockerd
 require_test_image
 rundir=/run/berth

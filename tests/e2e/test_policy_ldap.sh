@@ -17,10 +17,7 @@ set -euo pipefail
 
 require_root
 require_cmd ssh getent useradd userdel hostname setpriv python3
-module=${BERTH_PAMDIR:-/lib/x86_64-linux-gnu/security}/pam_berth.so
-shell=${BERTH_BINDIR:-/usr/bin}/berth-shell
-[ -f "$module" ] || skip "$module not installed (make install)"
-[ -u "$shell" ] || skip "$shell not installed setuid root (make install)"
+require_installed
 start_dockerd
 require_test_image
 rundir=/run/berth
@@ -64,15 +61,7 @@ start_nslcd
 # sshd (pam_berth) and berth-shell run, so their lines can be read.
 SYSLOG=$TEST_TMPDIR/syslog
 : >"$SYSLOG"
-python3 -c '
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
-with open(sys.argv[2], "ab", buffering=0) as f:
-    while True:
-        f.write(s.recv(65536).rstrip(b"\n") + b"\n")' "$TEST_TMPDIR/log.sock" "$SYSLOG" &
-on_exit "kill $!"
-wait_until 5 test -S "$TEST_TMPDIR/log.sock" || fail "cannot serve a syslog socket"
+syslog_listen "$TEST_TMPDIR/log.sock" "$SYSLOG"
 if [ ! -e /dev/log ] && [ ! -L /dev/log ]; then # no logger here: a mount point only
 	: >/dev/log
 	on_exit '[ -f /dev/log ] && [ ! -s /dev/log ] && rm -f /dev/log'

@@ -29,14 +29,16 @@ cd "$TEST_TMPDIR"
 MARK=$TEST_TMPDIR/mark # what attacks would create; world-writable like /tmp
 mkdir -m 1777 "$MARK"
 
-# ---------------------------------------------------------------- helpers built here
-srcdir=$(dirname "$0")
+# ---------------------------------------------------------------- helpers
+# shell_helper is built by `make check`; the user runs it, so it is copied
+# where they can reach it.  evil.so bakes this run's MARK directory in, so
+# it is compiled here.
 HELPER=$TEST_TMPDIR/shell_helper
 EVIL=$TEST_TMPDIR/evil.so
-cc -O1 -o "$HELPER" "$srcdir/shell_helper.c" || fail "cannot build shell_helper"
-cc -shared -fPIC -DMARK_DIR="\"$MARK\"" -o "$EVIL" "$srcdir/evil_preload.c" ||
+install_test_helper shell_helper "$HELPER"
+cc -shared -fPIC -DMARK_DIR="\"$MARK\"" -o "$EVIL" "$top_srcdir/tests/e2e/evil_preload.c" ||
 	fail "cannot build evil.so"
-chmod 0755 "$HELPER" "$EVIL"
+chmod 0755 "$EVIL"
 
 # ---------------------------------------------------------------- users, config
 U=${TEST_PREFIX}u # berthed
@@ -83,17 +85,8 @@ if [ ! -e /dev/log ] && [ ! -L /dev/log ]; then
 	wait_until 5 grep -q listening "$TEST_TMPDIR/syslog.out" || fail "cannot serve /dev/log"
 	have_syslog=true
 elif [ -n "${BERTH_LOG_NS:-}" ]; then
-	require_cmd python3 mount
-	python3 -c '
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
-with open(sys.argv[2], "ab", buffering=0) as f:
-    while True:
-        f.write(s.recv(65536).rstrip(b"\n") + b"\n")' "$TEST_TMPDIR/log.sock" "$SYSLOG" &
-	syslog_pid=$!
-	on_exit "kill $syslog_pid"
-	wait_until 5 test -S "$TEST_TMPDIR/log.sock" || fail "cannot serve a syslog socket"
+	require_cmd mount
+	syslog_listen "$TEST_TMPDIR/log.sock" "$SYSLOG"
 	mount --bind "$TEST_TMPDIR/log.sock" /dev/log || fail "cannot bind our socket over /dev/log"
 	have_syslog=true
 fi
@@ -133,29 +126,23 @@ exit_re() { # DURATION-RE STATUS
 		"$INFO" "$U" "$BOX" "$1" "$2"
 }
 
-# bse [VAR=VALUE...] -- ARGS...: berth-shell as $U from a clean environment
-# plus the given variables, as sshd would start it; bs ARGS... without any.
-bse() {
-	local envv=()
+# shell_as UID GID [VAR=VALUE...] -- ARGS...: berth-shell as that user from a
+# clean environment plus the given variables, as sshd would start it.
+shell_as() {
+	local uid=$1 gid=$2 envv=()
+	shift 2
 	while [ "$1" != -- ]; do
 		envv+=("$1")
 		shift
 	done
 	shift
 	env -i PATH=/usr/bin:/bin LANG=C.UTF-8 ${envv[@]+"${envv[@]}"} \
-		setpriv --reuid="$U_UID" --regid="$U_GID" --init-groups -- "$SHELL_BIN" "$@"
+		setpriv --reuid="$uid" --regid="$gid" --init-groups -- "$SHELL_BIN" "$@"
 }
+# bse / bs: as $U, with / without extra variables; bsxe / bsx: the excluded user
+bse() { shell_as "$U_UID" "$U_GID" "$@"; }
 bs() { bse -- "$@"; }
-bsxe() { # the same for the excluded user
-	local envv=()
-	while [ "$1" != -- ]; do
-		envv+=("$1")
-		shift
-	done
-	shift
-	env -i PATH=/usr/bin:/bin LANG=C.UTF-8 ${envv[@]+"${envv[@]}"} \
-		setpriv --reuid="$X_UID" --regid="$X_GID" --init-groups -- "$SHELL_BIN" "$@"
-}
+bsxe() { shell_as "$X_UID" "$X_GID" "$@"; }
 bsx() { bsxe -- "$@"; }
 asu() { setpriv --reuid="$U_UID" --regid="$U_GID" --init-groups -- "$@"; }
 not() { ! "$@"; }

@@ -36,6 +36,10 @@
 #include "../../lib/session-internal.h"
 #include "berth/user.h"
 #include "berth/util.h"
+#include "../lib/testlib.h"
+
+/* die_skip, sh, must: tests/lib/testlib.h */
+#define out_of sh_out
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR "."
@@ -60,65 +64,6 @@ static char cname[64];
 static bool user_made, groups_made;
 static struct berth_user *U;
 static struct berth_engine *E;
-
-static void
-die_skip(const char *why)
-{
-  const char *ci = getenv("CI");
-  if (ci != NULL && strcmp(ci, "true") == 0) {
-    fprintf(stderr, "FAIL: %s (under CI=true a skip is a failure)\n", why);
-    exit(1);
-  }
-  fprintf(stderr, "SKIP: %s\n", why);
-  exit(77);
-}
-
-static int
-sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int
-sh(const char *fmt, ...)
-{
-  char cmd[4096];
-  va_list ap;
-  int st;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof(cmd), fmt, ap);
-  va_end(ap);
-  st = system(cmd);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
-}
-
-/* stdout of a shell command, trailing newline stripped (static buffer). */
-static const char *
-out_of(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *
-out_of(const char *fmt, ...)
-{
-  static char buf[8192];
-  char cmd[4096];
-  va_list ap;
-  FILE *p;
-  size_t n;
-
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof(cmd), fmt, ap);
-  va_end(ap);
-  p = popen(cmd, "r");
-  assert_non_null(p);
-  n = fread(buf, 1, sizeof(buf) - 1, p);
-  buf[n] = '\0';
-  pclose(p);
-  while (n > 0 && buf[n - 1] == '\n')
-    buf[--n] = '\0';
-  return buf;
-}
-
-static void
-must(int r, berth_error_t *err)
-{
-  if (r < 0)
-    fail_msg("unexpected error: %s", *err ? (*err)->msg : "(no message)");
-}
 
 static void
 cleanup(void)

@@ -31,6 +31,7 @@
 #include "berth/engine.h"
 #include "berth/log.h"
 #include "berth/util.h"
+#include "../lib/testlib.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR "."
@@ -44,24 +45,8 @@ static char label_value[32];
 static struct berth_engine *E;
 static bool podman;         /* the engine is Podman's compat service */
 
-static void
-die_skip(const char *why)
-{
-  const char *ci = getenv("CI");
-  if (ci != NULL && strcmp(ci, "true") == 0) {
-    fprintf(stderr, "FAIL: %s (under CI=true a skip is a failure)\n", why);
-    exit(1);
-  }
-  fprintf(stderr, "SKIP: %s\n", why);
-  exit(77);
-}
-
-static void
-must_ok(int r, berth_error_t *err)
-{
-  if (r < 0)
-    fail_msg("unexpected error: %s", *err ? (*err)->msg : "(no message)");
-}
+/* die_skip, must: tests/lib/testlib.h */
+#define must_ok must
 
 static char *
 cname(const char *suffix)

@@ -63,21 +63,12 @@ f_syslog_start() {
 	F_SYSLOG=$TEST_TMPDIR/syslog
 	: >"$F_SYSLOG"
 	if [ ! -e /dev/log ] && [ ! -L /dev/log ]; then
-		cc -O1 -o "$helper" "$top_srcdir/tests/e2e/shell_helper.c" || fail "cannot build shell_helper"
+		install_test_helper shell_helper "$helper"
 		_berth_spawn "$helper" syslog "$F_SYSLOG" >"$TEST_TMPDIR/syslog.out" 2>&1
 		on_exit "kill $! 2>/dev/null; rm -f /dev/log"
 		wait_until 5 grep -q listening "$TEST_TMPDIR/syslog.out" || fail "cannot serve /dev/log"
 	else
-		require_cmd python3
-		_berth_spawn python3 -c '
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
-with open(sys.argv[2], "ab", buffering=0) as f:
-    while True:
-        f.write(s.recv(65536).rstrip(b"\n") + b"\n")' "$TEST_TMPDIR/log.sock" "$F_SYSLOG"
-		on_exit "kill $! 2>/dev/null"
-		wait_until 5 test -S "$TEST_TMPDIR/log.sock" || fail "cannot serve a syslog socket"
+		syslog_listen "$TEST_TMPDIR/log.sock" "$F_SYSLOG"
 		F_SSHD_BINDS+=(--bind "$TEST_TMPDIR/log.sock" /dev/log)
 	fi
 }
@@ -115,21 +106,14 @@ EOF
 # ---------------------------------------------------------------- fixture
 
 f_cleanup() {
-	local u c pids
+	local u c
 	f_proxy_kill
 	for u in "$F_U" "$F_NOHOME" "$F_ADM"; do
 		c=$(f_box "$u")
 		docker rm -f "$c" >/dev/null 2>&1
 		docker ps -aq --filter "label=berth.scratch=$u" | xargs -r docker rm -f >/dev/null 2>&1
 		rm -rf -- "$F_RUNDIR/sessions/$c" "$F_RUNDIR/etc/$c" "$F_RUNDIR/lock/$c.lock"
-		if getent passwd "$u" >/dev/null; then
-			# what a failed check left running as the test user (its ssh
-			# sessions); userdel refuses users with processes
-			pids=$(ps -o pid= -u "$u" 2>/dev/null | tr -d ' ' | tr '\n' ' ')
-			[ -z "$pids" ] || kill -9 $pids 2>/dev/null
-			userdel -r -f "$u" >/dev/null 2>&1
-		fi
-		getent group "$u" >/dev/null && groupdel "$u" >/dev/null 2>&1
+		remove_test_user "$u"
 	done
 	return 0
 }
@@ -139,7 +123,7 @@ f_setup() {
 	local shell port
 	F_MODE=$1
 	require_root
-	require_cmd useradd userdel groupdel getent ps cc docker mkfifo timeout
+	require_cmd useradd userdel groupdel getent ps docker mkfifo timeout
 	[ -u "$F_SHELL" ] && [ "$(stat -c %u "$F_SHELL")" = 0 ] ||
 		skip "$F_SHELL is not installed setuid root (make install)"
 	F_PROXY=$top_builddir/tests/fault/engine_proxy

@@ -13,6 +13,15 @@
 #   ok DESC / not_ok DESC / check DESC CMD... / assert_eq WANT GOT DESC /
 #   assert_contains HAYSTACK NEEDLE DESC / done_testing
 #   require_root / require_docker / require_cmd CMD... / require_test_image
+#   require_installed        the installed pam_berth.so and setuid berth-shell
+#                            (make install); sets $module and $shell to them
+#   syslog_listen SOCKET FILE  a datagram socket (mode 0666) whose messages are
+#                            appended to FILE, one a line, until the test exits
+#   _berth_spawn CMD...      CMD in the background with no fd above 2 ($! its pid)
+#   remove_test_user USER    kill what still runs as USER, userdel -r, and
+#                            groupdel its own group (cleanups)
+#   install_test_helper NAME DEST  copy a helper `make check` built in
+#                            tests/e2e/ to DEST (mode 0755, for the test user)
 #   on_exit 'shell code'     cleanup, run in reverse order at exit; sees
 #                            BERTH_EXIT_STATUS (non-zero: the test failed)
 #   wait_until SECONDS CMD... poll until CMD succeeds;  quiet CMD... (no output)
@@ -119,6 +128,57 @@ require_docker() {
 }
 
 # Builds berth-test:latest when missing or stale (build-image.sh is idempotent).
+# _berth_spawn CMD...: starts CMD in the background; $! is CMD's pid. Daemons get
+# none of our fds above 2, so they cannot hold the test lock or make's pipes.
+_berth_spawn() {
+	(
+		for fd in /proc/self/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -le 2 ] || eval "exec $fd>&-" 2>/dev/null || true
+		done
+		exec "$@"
+	) &
+}
+
+syslog_listen() { # SOCKET FILE
+	require_cmd python3
+	_berth_spawn python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666)
+with open(sys.argv[2], "ab", buffering=0) as f:
+    while True:
+        f.write(s.recv(65536).rstrip(b"\n") + b"\n")' "$1" "$2"
+	on_exit "kill $! 2>/dev/null; rm -f -- '$1'"
+	wait_until 10 test -S "$1" || fail "cannot serve a syslog socket at $1"
+}
+
+require_installed() {
+	module=${BERTH_PAMDIR:-/lib/x86_64-linux-gnu/security}/pam_berth.so
+	shell=${BERTH_BINDIR:-/usr/bin}/berth-shell
+	[ -f "$module" ] || skip "$module not installed (make install)"
+	[ -u "$shell" ] || skip "$shell not installed setuid root (make install)"
+}
+
+remove_test_user() { # USER; never fails
+	local pids
+	if getent passwd "$1" >/dev/null; then
+		# what a failed check left running as the test user (its ssh
+		# sessions); userdel refuses users with processes
+		pids=$(ps -o pid= -u "$1" 2>/dev/null | tr -d ' ' | tr '\n' ' ')
+		[ -z "$pids" ] || kill -9 $pids 2>/dev/null
+		userdel -r -f "$1" >/dev/null 2>&1
+	fi
+	getent group "$1" >/dev/null && groupdel "$1" >/dev/null 2>&1
+	return 0
+}
+
+install_test_helper() { # NAME DEST
+	local built=$top_builddir/tests/e2e/$1
+	[ -x "$built" ] || fail "$built is not built (make check builds it)"
+	install -m 0755 "$built" "$2"
+}
+
 require_test_image() {
 	require_docker
 	BERTH_TEST_IMAGE=$("$top_srcdir/tests/lib/build-image.sh") ||

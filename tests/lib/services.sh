@@ -38,17 +38,7 @@ _berth_dump_service_logs() {
 }
 on_exit _berth_dump_service_logs
 
-# _berth_spawn CMD...: starts CMD in the background; $! is CMD's pid. Daemons get
-# none of our fds above 2, so they cannot hold the test lock or make's pipes.
-_berth_spawn() {
-	(
-		for fd in /proc/self/fd/*; do
-			fd=${fd##*/}
-			[ "$fd" -le 2 ] || eval "exec $fd>&-" 2>/dev/null || true
-		done
-		exec "$@"
-	) &
-}
+# _berth_spawn: tests/lib/common.sh
 
 port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
