@@ -3,14 +3,17 @@
 #
 # Builds berth's .debs from a copy of the source tree (dpkg-buildpackage -b,
 # outside the tree), lints them, installs them with apt like an admin would,
-# runs the end-to-end login tests (tests/e2e/test_ssh_shell.sh) against the
-# INSTALLED files, upgrades over itself to a rebuilt, bumped version keeping
-# an edited berth.conf (and honouring a dpkg-statoverride on berth-shell),
-# removes (config kept) and purges (nothing left).
+# runs end-to-end login tests (tests/e2e/ssh_lib.sh's checks through
+# e2e_installed.sh, and tests/e2e/test_side_doors.sh for pam_berth) against
+# the INSTALLED files, upgrades over itself to a rebuilt, bumped version
+# keeping an edited berth.conf (and honouring a dpkg-statoverride on
+# berth-shell), removes (config kept) and purges (nothing left).
 #
 # It replaces any make-installed berth with the package and purges it at the
-# end: run it last (tests/run-all does), then `make install` again to get the
-# source build back. Needs root, dockerd, sshd and the Debian packaging tools.
+# end (also when a check fails; BERTH_PKG_KEEP=1 keeps a failed install):
+# run it last (tests/run-all does), then `make install` again to get the
+# source build back. A berth.conf that was there before is put back.
+# Needs root, dockerd, sshd and the Debian packaging tools.
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/common.sh"
 
@@ -100,6 +103,14 @@ step "clean slate: no berth package, no make-installed berth files"
 for p in "${PKGS[@]}"; do
 	case $(pkg_status "$p") in none | un*) ;; *) apt_q purge-old purge "$p" || fail "cannot purge $p" ;; esac
 done
+# A make-installed berth.conf (maybe edited) comes back when the test ends.
+if [ -f "$CONF" ]; then
+	cp -p -- "$CONF" "$TEST_TMPDIR/berth.conf.before" || fail "cannot save $CONF"
+	on_exit "mkdir -p /etc/berth && cp -p -- '$TEST_TMPDIR/berth.conf.before' '$CONF'"
+fi
+# A failed run leaves no package behind (BERTH_PKG_KEEP=1 keeps it to look at).
+[ "${BERTH_PKG_KEEP:-0}" = 1 ] ||
+	on_exit "dpkg-query -W -f='\${db:Status-Abbrev}' berth libpam-berth 2>/dev/null | grep -q '[ir]' && apt-get -y -q purge berth libpam-berth >/dev/null 2>&1"
 for f in $shipped; do
 	[ -e "$f" ] || [ -L "$f" ] || continue
 	dpkg -S "$f" >/dev/null 2>&1 && fail "$f belongs to another package: $(dpkg -S "$f")"
@@ -135,17 +146,30 @@ fi
 assert_eq "$wired_before" "$(grep -rl berth /etc/pam.d /etc/ssh 2>/dev/null | sort || true)" \
 	"nothing in /etc/pam.d or /etc/ssh was changed"
 
-step "end-to-end logins through a real sshd against the installed berth (tests/e2e/test_ssh_shell.sh)"
-e2e_rc=0
-BERTH_TEST_LOCK=$TEST_TMPDIR/e2e.lock BERTH_BINDIR=/usr/bin BERTH_SBINDIR=/usr/sbin \
-	BERTH_PAMDIR=/lib/$MULTIARCH/security BERTH_KEEPER_PATH=/usr/libexec/berth/berth-keeper \
-	BERTH_CONFIG_PATH=$CONF bash "$top_srcdir/tests/e2e/test_ssh_shell.sh" >"$TEST_TMPDIR/e2e.log" 2>&1 || e2e_rc=$?
-grep -E '^(not )?ok |FAIL|^# mode=' "$TEST_TMPDIR/e2e.log" | sed 's/^/#   e2e: /' >&2 || true
-[ "$e2e_rc" -eq 0 ] || grep -B3 -A12 '^not ok' "$TEST_TMPDIR/e2e.log" | sed 's/^/#   e2e: /' >&2 || true
-assert_eq 0 "$e2e_rc" "test_ssh_shell.sh passes against the packaged berth-shell and berth.conf"
+# e2e SCRIPT: runs SCRIPT (under $top_srcdir) against the installed files, its
+# log in $TEST_TMPDIR/NAME.log.
+e2e() {
+	local t rc=0 log
+	t=$(basename "$1" .sh)
+	log=$TEST_TMPDIR/$t.log
+	step "end-to-end: $1 against the installed berth"
+	BERTH_TEST_LOCK=$TEST_TMPDIR/e2e.lock BERTH_BINDIR=/usr/bin BERTH_SBINDIR=/usr/sbin \
+		BERTH_PAMDIR=/lib/$MULTIARCH/security BERTH_KEEPER_PATH=/usr/libexec/berth/berth-keeper \
+		BERTH_CONFIG_PATH=$CONF bash "$top_srcdir/$1" >"$log" 2>&1 || rc=$?
+	grep -E '^(not )?ok |FAIL|^# mode=' "$log" | sed "s/^/#   $t: /" >&2 || true
+	[ "$rc" -eq 0 ] || grep -B3 -A12 '^not ok' "$log" | sed "s/^/#   $t: /" >&2 || true
+	assert_eq 0 "$rc" "$t passes against the packaged berth"
+}
+# Users with berth-shell as login shell, through a real sshd on 127.0.0.1:
+# every check of tests/e2e/ssh_lib.sh.
+e2e tests/pkg/e2e_installed.sh
 check "... a user logged in over ssh, and id and hostname were the container's" \
 	grep -qE "^ok [0-9]+ - whoami, id -un, id -u, id -g, HOME, cwd and hostname are the user's, in the container" \
-	"$TEST_TMPDIR/e2e.log"
+	"$TEST_TMPDIR/e2e_installed.log"
+# Debian's own /etc/pam.d/sshd plus the packaged pam_berth.so, both deployments.
+e2e tests/e2e/test_side_doors.sh
+check "... the packaged pam_berth.so ran in sshd's PAM session" \
+	grep -qE "^ok [0-9]+ - .*pam_berth's own BERTH_CONTAINER survives" "$TEST_TMPDIR/test_side_doors.log"
 
 # ---------------------------------------------------------------- upgrade
 
