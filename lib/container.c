@@ -574,18 +574,39 @@ struct source {
   char *scratch;      /* made on demand when fresh is NULL, never started */
 };
 
+/* "HOST:PID-STARTTIME" of this process. */
+static int
+scratch_owner(char *buf, size_t len)
+{
+  char host[256], id[64];
+
+  if (gethostname(host, sizeof(host)) < 0)
+    return -1;
+  host[sizeof(host) - 1] = '\0';
+  if (berth_session_proc_id(getpid(), id, sizeof(id)) < 0)
+    return -1;
+  snprintf(buf, len, "%s:%s", host, id);
+  return 0;
+}
+
 static const char *
 source_container(struct source *s, berth_error_t *err)
 {
   cleanup_json json_t *spec = NULL;
+  char owner[320];
 
   if (s->fresh != NULL)
     return s->fresh;
   if (s->scratch != NULL)
     return s->scratch;
-  spec = json_pack("{s:s, s:[s], s:{s:s}, s:b, s:{s:s}}", "Image", s->image_id, "Entrypoint",
-                   BERTH_KEEPER_TARGET, "Labels", "berth.scratch", s->b->user->name,
-                   "NetworkDisabled", 1, "HostConfig", "NetworkMode", "none");
+  /* who made it (host and process), so that berthctl gc can tell one left
+   * behind by a killed login from one in use (berth_box_sweep_scratch) */
+  if (scratch_owner(owner, sizeof(owner)) < 0)
+    return berth_error_errno(err, BERTH_E_INTERNAL, errno, "naming this process"), NULL;
+  spec = json_pack("{s:s, s:[s], s:{s:s, s:s}, s:b, s:{s:s}}", "Image", s->image_id,
+                   "Entrypoint", BERTH_KEEPER_TARGET, "Labels", BERTH_LABEL_SCRATCH,
+                   s->b->user->name, BERTH_LABEL_SCRATCH_OWNER, owner, "NetworkDisabled", 1,
+                   "HostConfig", "NetworkMode", "none");
   if (spec == NULL)
     return oom(err), NULL;
   if (berth_engine_container_create(s->e, NULL, spec, &s->scratch, err) < 0) {
@@ -701,8 +722,9 @@ image_shell(struct source *s, struct berth_box *b, berth_error_t *err)
     return berth_error_wrap(err, "looking for shell %s", wanted);
   present = r == 0;
   if (!present)
-    berth_log(LOG_INFO, "user=%s image=%.19s shell=%s not in the image; using %s", b->user->name,
-              s->image_id, wanted, fallback);
+    berth_log(LOG_INFO, "user=%s image=%.19s shell=%s not in the image; using %s",
+              BERTH_LOG_VAL(b->user->name), s->image_id, BERTH_LOG_VAL(wanted),
+              BERTH_LOG_VAL(fallback));
   line = berth_asprintf(err, "%s\n%s\n", wanted, present ? "yes" : "no");
   if (line == NULL || write_host_file(dfd, file, line, err) < 0)
     return -1;
@@ -1079,8 +1101,8 @@ use_existing(struct berth_engine *e, struct berth_box *b, json_t *info, berth_er
   if (start_checked(e, b, id, err) < 0)
     return -1;
   /* stopped at logout, by gc, or killed from outside: worth a line */
-  berth_log(LOG_INFO, "action=start user=%s container=%s id=%.12s outcome=ok", b->user->name,
-            b->name, id);
+  berth_log(LOG_INFO, "action=start user=%s container=%s id=%.12s outcome=ok",
+            BERTH_LOG_VAL(b->user->name), b->name, id);
   return 0;
 }
 
@@ -1128,8 +1150,8 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
       return -1;
     return use_existing(e, b, info, err);
   }
-  berth_log(LOG_INFO, "action=create user=%s container=%s id=%.12s outcome=ok", b->user->name,
-            b->name, id);
+  berth_log(LOG_INFO, "action=create user=%s container=%s id=%.12s outcome=ok",
+            BERTH_LOG_VAL(b->user->name), b->name, id);
   if (created)
     *created = true;
   free(b->id);
@@ -1215,14 +1237,14 @@ ensure_container(struct berth_engine *e, struct berth_box *b, bool may_recreate,
         berth_log(LOG_NOTICE,
                   "user=%s container=%s spec=%.12s wanted=%.12s stale container kept: sessions "
                   "are live in it",
-                  b->user->name, b->name, have ? have : "none", hash);
+                  BERTH_LOG_VAL(b->user->name), b->name, have ? have : "none", hash);
       } else {
         const char *id = json_string_value(json_object_get(info, "Id"));
         if (berth_engine_container_remove(e, id ? id : b->name, true, err) < 0)
           return as_container_error(err);
         berth_log(LOG_INFO,
                   "action=recreate user=%s container=%s spec=%.12s wanted=%.12s outcome=ok",
-                  b->user->name, b->name, have ? have : "none", hash);
+                  BERTH_LOG_VAL(b->user->name), b->name, have ? have : "none", hash);
         json_decref(info);
         info = NULL;
         r = 0;
@@ -1308,7 +1330,8 @@ berth_box_open(struct berth_engine *e, struct berth_box *b, pid_t owner, berth_e
       && berth_home_ensure(b->cfg, b->user, &home_created, err) < 0)
     goto out;
   if (home_created)
-    berth_log(LOG_INFO, "user=%s home=%s created", b->user->name, b->user->home);
+    berth_log(LOG_INFO, "user=%s home=%s created", BERTH_LOG_VAL(b->user->name),
+              BERTH_LOG_VAL(b->user->home));
   live = berth_session_count(b->name, owner, err);
   if (live < 0)
     goto out;
@@ -1368,8 +1391,8 @@ berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
     info = NULL;
     r = berth_engine_container_inspect(e, id, &info, &serr);
     if (r < 0) {
-      berth_log(LOG_NOTICE, "user=%s container=%s state=unknown: %s", b->user->name, b->name,
-                serr->msg);
+      berth_log(LOG_NOTICE, "user=%s container=%s state=unknown: %s",
+                BERTH_LOG_VAL(b->user->name), b->name, BERTH_LOG_TEXT(serr->msg));
       berth_error_release(&serr);
       return 0;
     }
@@ -1378,9 +1401,14 @@ berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
     if (i + 1 < KILL_ASK)
       poll(NULL, 0, KILL_ASK_MS);
   }
-  if (r == 0 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
+  if (r == 0 || !json_is_true(json_object_get(json_object_get(info, "State"), "Running"))) {
+    /* `docker rm -f` kills first and removes after: in between the engine
+     * still shows the container, with State.Status "removing" (or "dead"). */
+    const char *st = json_string_value(json_object_get(json_object_get(info, "State"), "Status"));
+    bool gone = r == 0 || (st && (strcmp(st, "removing") == 0 || strcmp(st, "dead") == 0));
     return berth_error_make(err, BERTH_E_CONTAINER, ESRCH, "container %s was %s during the "
-                            "session", b->name, r == 0 ? "removed" : "stopped");
+                            "session", b->name, gone ? "removed" : "stopped");
+  }
   if (elapsed_ms > OOM_QUICK_MS || b->conf->memory <= 0)
     return 0;
   /* one-shot: one sample, not the two a CPU figure needs (API 1.41) */
@@ -1388,8 +1416,8 @@ berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
     return oom(err);
   if (berth_engine_request(e, "GET", path, NULL, &http, &reply, &serr) < 0
       || berth_engine_check(http, reply, BERTH_E_ENGINE, "reading memory stats", &serr) < 0) {
-    berth_log(LOG_NOTICE, "user=%s container=%s memory=unknown: %s", b->user->name, b->name,
-              serr->msg);
+    berth_log(LOG_NOTICE, "user=%s container=%s memory=unknown: %s",
+              BERTH_LOG_VAL(b->user->name), b->name, BERTH_LOG_TEXT(serr->msg));
     berth_error_release(&serr);
     return 0;
   }
@@ -1406,7 +1434,7 @@ berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
     return 0;
 
   berth_log(LOG_WARNING, "user=%s container=%s memory=%lld limit=%lld sessions=%d out of memory: "
-            "every new process is killed at once", b->user->name, b->name,
+            "every new process is killed at once", BERTH_LOG_VAL(b->user->name), b->name,
             (long long) (usage - cache), (long long) limit, b->others_live);
   if (b->others_live > 0)
     return berth_error_make(err, BERTH_E_CONTAINER, ENOMEM,
@@ -1417,7 +1445,7 @@ berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
   if (berth_engine_container_stop(e, id, 1, err) < 0 || start_checked(e, b, id, err) < 0)
     return berth_error_wrap(err, "restarting container %s, which is out of memory", b->name);
   berth_log(LOG_NOTICE, "action=restart user=%s container=%s trigger=out-of-memory outcome=ok",
-            b->user->name, b->name);
+            BERTH_LOG_VAL(b->user->name), b->name);
   return 1;
 }
 
@@ -1470,16 +1498,87 @@ berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *r
     if (berth_engine_container_stop(e, id, t, err) < 0)
       goto out;
     berth_log(LOG_INFO, "action=stop user=%s container=%s trigger=logout outcome=ok",
-              b->user->name, b->name);
+              BERTH_LOG_VAL(b->user->name), b->name);
   } else {
     if (berth_engine_container_remove(e, id, true, err) < 0)
       goto out;
     remove_host_state(b);
     berth_log(LOG_INFO, "action=rm user=%s container=%s trigger=logout outcome=ok",
-              b->user->name, b->name);
+              BERTH_LOG_VAL(b->user->name), b->name);
   }
   ret = 0;
 out:
   berth_session_unlock(lock);
   return ret;
+}
+
+/* ---------------------------------------------------------------- leftovers
+ * A scratch container lives for the few archive reads of source_done; one
+ * that outlives its maker (SIGKILL between create and remove, an engine
+ * that failed the remove) stays forever, never started.  gc removes those
+ * whose maker on this host is gone, and those of other hosts (or from a
+ * berth without the owner label) once they are older than max_age_s: a
+ * live scratch container is never that old. */
+int
+berth_box_sweep_scratch(struct berth_engine *e, time_t now, time_t max_age_s, int *removed,
+                        berth_error_t *err)
+{
+  cleanup_json json_t *list = NULL;
+  char host[256];
+  size_t i;
+  json_t *item;
+
+  *removed = 0;
+  if (gethostname(host, sizeof(host)) < 0)
+    return berth_error_errno(err, BERTH_E_INTERNAL, errno, "gethostname");
+  host[sizeof(host) - 1] = '\0';
+  if (berth_engine_container_list(e, BERTH_LABEL_SCRATCH, &list, err) < 0)
+    return -1;
+  json_array_foreach(list, i, item) {
+    json_t *labels = json_object_get(item, "Labels");
+    const char *id = json_string_value(json_object_get(item, "Id"));
+    const char *state = json_string_value(json_object_get(item, "State"));
+    const char *owner = json_string_value(json_object_get(labels, BERTH_LABEL_SCRATCH_OWNER));
+    const char *user = json_string_value(json_object_get(labels, BERTH_LABEL_SCRATCH));
+    json_int_t created = json_integer_value(json_object_get(item, "Created"));
+    const char *colon = owner ? strrchr(owner, ':') : NULL;
+    bool ours = colon && (size_t)(colon - owner) == strlen(host)
+                && strncmp(owner, host, strlen(host)) == 0;
+    const char *why;
+    berth_error_t rm_err = NULL;
+
+    if (id == NULL || state == NULL || strcmp(state, "created") != 0)
+      continue; /* never started; anything else is not one of ours */
+    if (ours && !berth_session_proc_id_live(colon + 1))
+      why = "maker-gone";
+    else if (!ours && created > 0 && now - (time_t)created > max_age_s)
+      why = "old";
+    else
+      continue;
+    if (berth_engine_container_remove(e, id, true, &rm_err) < 0) {
+      berth_log(LOG_WARNING, "action=sweep leftover=scratch container=%.12s user=%s "
+                "outcome=failed error=%s: %s", id, BERTH_LOG_VAL(user),
+                berth_error_kind_name(rm_err->kind), BERTH_LOG_TEXT(rm_err->msg));
+      berth_error_release(&rm_err);
+      continue;
+    }
+    berth_log(LOG_NOTICE, "action=sweep leftover=scratch container=%.12s user=%s why=%s "
+              "age=%lld outcome=ok", id, BERTH_LOG_VAL(user), why,
+              (long long)(now - (time_t)created));
+    (*removed)++;
+  }
+  return 0;
+}
+
+/* The pure readers of an existing container's inspect reply, for the
+ * fuzzer (tests/fuzz/fuzz_inspect.c): the owner labels, then what it grants
+ * beyond spec. */
+int
+berth_box_inspect_check(const struct berth_box *b, json_t *info, json_t *spec, char *what,
+                        size_t n, berth_error_t *err)
+{
+  if (check_owner(b, info, err) < 0)
+    return -1;
+  (void) has_etc_bind(info);
+  return grants_more(b, info, spec, what, n) ? 1 : 0;
 }

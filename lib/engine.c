@@ -1,5 +1,12 @@
 /* engine.c - Docker Engine API client: libcurl over the unix socket, jansson
- * for bodies, one kept connection per struct berth_engine. */
+ * for bodies, one kept connection per struct berth_engine.
+ *
+ * Each request gets a fresh easy handle; the kept connection lives in a
+ * share handle (CURL_LOCK_DATA_CONNECT).  Reusing one easy handle with
+ * curl_easy_reset is what libcurl 7.88.1 (Debian 12) gets wrong: a reply
+ * with a folded header line right after the status line reads freed memory
+ * on the second transfer (curl #11101, fixed in 8.1.0 by #11103), and these
+ * requests run as root in the setuid shell. */
 #include "config.h"
 
 #include <curl/curl.h>
@@ -40,7 +47,8 @@ struct buf {
 };
 
 struct berth_engine {
-  CURL *curl;
+  CURLSH *share; /* the connection cache, kept across requests */
+  CURL *curl;    /* the current request's handle, NULL between requests */
   char *socket_path;
   long timeout_ms;
   /* negotiated API version */
@@ -212,9 +220,9 @@ open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
       goto setopt_failed;                                         \
   } while (0)
 
-/* Options applied before every request (after curl_easy_reset, which keeps
- * the connection cache).  Everything that could let the environment steer
- * the connection is pinned down here:
+/* A fresh easy handle for every request, on the engine's share handle
+ * (which keeps the connection), with its options.  Everything that could
+ * let the environment steer the connection is pinned down here:
  * - libcurl reads http_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY unless
  *   CURLOPT_PROXY is set; "" disables proxies outright, NOPROXY "*" too.
  * - .netrc only when CURLOPT_NETRC asks; cookies only with COOKIEFILE (unset);
@@ -226,7 +234,12 @@ apply_options(struct berth_engine *e, const char *url, long timeout_ms, berth_er
 {
   CURLcode rc;
 
-  curl_easy_reset(e->curl);
+  if (e->curl != NULL)
+    curl_easy_cleanup(e->curl);
+  e->curl = curl_easy_init();
+  if (e->curl == NULL)
+    return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "curl_easy_init: out of memory");
+  SETOPT(CURLOPT_SHARE, e->share);
   SETOPT(CURLOPT_UNIX_SOCKET_PATH, e->socket_path);
   SETOPT(CURLOPT_URL, url);
   SETOPT(CURLOPT_PROXY, "");
@@ -418,7 +431,7 @@ ensure_pinged(struct berth_engine *e, berth_error_t *err)
 }
 
 static int
-perform(struct berth_engine *e, struct request *r, berth_error_t *err)
+perform_once(struct berth_engine *e, struct request *r, berth_error_t *err)
 {
   cleanup_free char *url = NULL;
   cleanup_free char *what = NULL;
@@ -491,6 +504,20 @@ raw:
   default:
     return -1;
   }
+}
+
+/* One request; its easy handle goes when it is done (the connection stays
+ * in the share handle). */
+static int
+perform(struct berth_engine *e, struct request *r, berth_error_t *err)
+{
+  int ret = perform_once(e, r, err);
+
+  if (e->curl != NULL) {
+    curl_easy_cleanup(e->curl);
+    e->curl = NULL;
+  }
+  return ret;
 }
 
 static json_t *
@@ -637,7 +664,12 @@ berth_engine_new(const char *socket_path, long timeout_ms, struct berth_engine *
   e->socket_path = berth_strdup(socket_path, err);
   if (e->socket_path == NULL)
     goto fail;
-  e->curl = curl_easy_init();
+  e->share = curl_share_init();
+  if (e->share != NULL &&
+      curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+    curl_share_cleanup(e->share);
+    e->share = NULL;
+  }
   /* "Expect:" stops curl from waiting for 100-continue before large bodies;
    * "Content-Type:" without a value removes the form type curl would add to
    * a body-less POST. */
@@ -647,7 +679,7 @@ berth_engine_new(const char *socket_path, long timeout_ms, struct berth_engine *
   e->h_json = e->h_json ? curl_slist_append(e->h_json, "Content-Type: application/json") : NULL;
   e->h_tar = curl_slist_append(NULL, "Expect:");
   e->h_tar = e->h_tar ? curl_slist_append(e->h_tar, "Content-Type: application/x-tar") : NULL;
-  if (e->curl == NULL || e->h_none == NULL || e->h_json == NULL || e->h_tar == NULL) {
+  if (e->share == NULL || e->h_none == NULL || e->h_json == NULL || e->h_tar == NULL) {
     berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "cannot set up the engine client");
     goto fail;
   }
@@ -666,6 +698,9 @@ berth_engine_free(struct berth_engine *e)
     return;
   if (e->curl)
     curl_easy_cleanup(e->curl);
+  /* after every easy handle: closes the kept connection */
+  if (e->share)
+    curl_share_cleanup(e->share);
   while (e->n_spare > 0)
     close(e->spare[--e->n_spare]);
   if (e->raw_fd >= 0)
@@ -760,8 +795,10 @@ berth_engine_ping(struct berth_engine *e, berth_error_t *err)
     struct request v = { .method = "GET", .path = "/version", .versioned = false, .max = 1024 * 1024 };
     json_t *j;
     const char *s;
-    if (perform(e, &v, err) < 0)
+    if (perform(e, &v, err) < 0) {
+      free(v.reply.data); /* what arrived before the failure */
       goto fail;
+    }
     j = parse_json(&v.reply);
     free(v.reply.data);
     if (berth_engine_check(v.status, j, BERTH_E_ENGINE, "GET /version", err) < 0) {

@@ -13,7 +13,7 @@
  * usable, static message. */
 static struct berth_error_s oom_error = { ENOMEM, BERTH_E_INTERNAL, (char *) "out of memory" };
 
-static int
+static int __attribute__((format(printf, 5, 0)))
 make_v(berth_error_t *err, enum berth_error_kind kind, int status, const char *suffix,
        const char *fmt, va_list ap)
 {

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,28 +140,35 @@ head_header(const char *head, size_t head_len, const char *name, char *out, size
   return false;
 }
 
-/* Decode a chunked body from `in` into out (at most outsz bytes kept): 1
- * when the terminating chunk is there, 0 when more is needed, -1 when
- * malformed.  With `consumed`, 1 only once the trailer section has ended
- * too, and *consumed says where the message ends (a kept connection must
- * not leave bytes of it behind).  out NULL: only scan (*outlen still set). */
-static int
-dechunk(const char *in, size_t len, char *out, size_t outsz, size_t *outlen, size_t *consumed)
+/* Chunked framing (RFC 9112 7.1): each chunk is HEX[;ext]CRLF, the data,
+ * and CRLF; a zero-size chunk, trailer lines and an empty line end it.  A
+ * chunk whose data is not followed by exactly CRLF is malformed: accepting
+ * it would let the bytes there be read as the next chunk's size by us and
+ * as data by anyone else. */
+int
+berth_http_dechunk(const char *in, size_t len, char *out, size_t outsz, size_t *outlen,
+                   size_t *consumed)
 {
   size_t pos = 0, o = 0;
 
   for (;;) {
     const char *eol = memchr(in + pos, '\n', len - pos);
-    char *end;
-    unsigned long sz;
+    size_t i = pos, digits;
+    unsigned long sz = 0;
 
     if (eol == NULL)
       return len - pos > 32 ? -1 : 0;
-    if (!isxdigit((unsigned char) in[pos]))
-      return -1;
-    errno = 0;
-    sz = strtoul(in + pos, &end, 16);
-    if (errno != 0 || (*end != '\r' && *end != ';'))
+    while (in + i < eol && isxdigit((unsigned char) in[i])) {
+      if (sz > (ULONG_MAX >> 4))
+        return -1;
+      sz = sz * 16 + (unsigned long) (isdigit((unsigned char) in[i]) ? in[i] - '0'
+                                                                      : (in[i] | 0x20) - 'a' + 10);
+      i++;
+    }
+    digits = i - pos;
+    /* HEX CRLF, or HEX ;extension CRLF */
+    if (digits == 0 || (in[i] != '\r' && in[i] != ';') || eol == in + pos || eol[-1] != '\r' ||
+        (in[i] == '\r' && in + i + 1 != eol))
       return -1;
     pos = (size_t) (eol - in) + 1;
     if (sz == 0) {
@@ -181,6 +189,8 @@ dechunk(const char *in, size_t len, char *out, size_t outsz, size_t *outlen, siz
     }
     if (sz > len - pos || len - pos - sz < 2)
       return 0;
+    if (in[pos + sz] != '\r' || in[pos + sz + 1] != '\n')
+      return -1;
     size_t take = sz < outsz - o ? sz : outsz - o;
     if (out != NULL) /* memmove: decoding in place is allowed */
       memmove(out + o, in + pos, take);
@@ -358,7 +368,7 @@ read_error_body(int fd, const char *head, size_t head_len, char *buf, size_t hav
     }
     if (chunked) {
       size_t olen = 0;
-      int r = dechunk(acc, n, out, cap, &olen, NULL);
+      int r = berth_http_dechunk(acc, n, out, cap, &olen, NULL);
       if (r != 0) {
         if (r < 0)
           return -1;
@@ -621,7 +631,7 @@ berth_http_raw_request(int fd, const char *head, const char *body, size_t body_l
       size_t olen = 0, used = 0, blen = n - (size_t) head_len;
       /* scan until complete, then decode in place (the output never
        * overtakes the input) */
-      int d = dechunk(acc + head_len, blen, NULL, blen, &olen, &used);
+      int d = berth_http_dechunk(acc + head_len, blen, NULL, blen, &olen, &used);
       if (d < 0)
         return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
                                 "malformed chunked reply from the engine");
@@ -629,7 +639,7 @@ berth_http_raw_request(int fd, const char *head, const char *body, size_t body_l
         if (olen > max)
           return berth_error_make(err, BERTH_E_ENGINE_REPLY, EFBIG,
                                   "the engine's reply is larger than %zu bytes", max);
-        dechunk(acc + head_len, blen, acc + head_len, blen, &olen, &used);
+        berth_http_dechunk(acc + head_len, blen, acc + head_len, blen, &olen, &used);
         if ((size_t) head_len + used != n)
           close_after = true; /* bytes beyond the reply: out of step */
         end = (size_t) head_len + olen;

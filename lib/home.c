@@ -23,8 +23,13 @@
  *    process is forked inside sshd.  Links in skel are copied as links: a
  *    link to /etc/shadow stays a link the user cannot follow, its target is
  *    never read.  FIFOs, sockets and devices are skipped with a warning.
- * A home that already exists is left alone; it only has to be a real
- * directory (not a symlink, not a file). */
+ * A home that already exists is left alone, but it is bind-mounted into a
+ * container the user controls, so it must be a real directory (not a
+ * symlink, not a file) that the user owns and nobody else can write, and
+ * neither it nor (when created) its real location may be a system path
+ * (see system_paths below, docs/security.md "Logging, homes and
+ * leftovers"): an LDAP entry with homeDirectory=/run/user/1000 or /etc must
+ * not put that into a container. */
 #include "config.h"
 
 #include <dirent.h>
@@ -42,6 +47,7 @@
 
 #include "berth/home.h"
 #include "berth/log.h"
+#include "berth/session.h"
 #include "berth/util.h"
 
 #define SKEL_DEPTH_MAX 64
@@ -76,6 +82,100 @@ check_home_path(const char *home, berth_error_t *err)
       return berth_error_make(err, BERTH_E_HOME, ENAMETOOLONG, "home %s: component too long", home);
     p = e;
   }
+  return 0;
+}
+
+/* ------------------------------------------------------------ system paths
+ * No home may be one of these, lie below one, or contain one (a home of
+ * /var would hand the container /var/run/docker.sock and /var/lib/docker):
+ * the system's own trees, the kernel's, the run-time state of every
+ * service (/run, and so /run/user/UID, which holds the user's host-side
+ * sockets: systemd --user, D-Bus, the ssh agent), the container engines'
+ * storage, and root's home.  Checked on the path as configured and on the
+ * directory's real location, so a link does not get around it.  Berth's
+ * own run directory and the engine socket's directory are added at run
+ * time (a socket configured outside /run). */
+static const char *const system_paths[] = {
+  "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root",
+  "/run", "/sbin", "/sys", "/usr", "/var/run", "/var/lib/docker", "/var/lib/containers",
+  "/var/lib/containerd", NULL,
+};
+
+/* a == b, or one lies below the other ("/var" and "/var/run", not "/var/r") */
+static bool
+path_overlaps(const char *a, const char *b)
+{
+  size_t la = strlen(a), lb = strlen(b), n;
+
+  while (la > 1 && a[la - 1] == '/')
+    la--;
+  while (lb > 1 && b[lb - 1] == '/')
+    lb--;
+  n = la < lb ? la : lb;
+  if (strncmp(a, b, n) != 0)
+    return false;
+  if (la == lb)
+    return true;
+  return (la > lb ? a[n] : b[n]) == '/' || n == 1; /* n == 1: one of them is "/" */
+}
+
+static int
+refuse_system(const char *home, const char *real, const char *sys, berth_error_t *err)
+{
+  if (real != NULL && strcmp(real, home) != 0)
+    return berth_error_make(err, BERTH_E_HOME, EPERM,
+                            "home %s (really %s): refusing a home at, below or above the system "
+                            "path %s", home, real, sys);
+  return berth_error_make(err, BERTH_E_HOME, EPERM,
+                          "home %s: refusing a home at, below or above the system path %s", home,
+                          sys);
+}
+
+/* path (the home, or where it really is) against system_paths, berth's run
+ * directory and the engine socket's directory. */
+static int
+check_location(const struct berth_config *cfg, const char *home, const char *real,
+               berth_error_t *err)
+{
+  const char *path = real ? real : home;
+  char sockdir[PATH_MAX], resolved[PATH_MAX];
+
+  if (strcmp(path, "/") == 0)
+    return refuse_system(home, real, "/", err);
+  for (size_t i = 0; system_paths[i]; i++)
+    if (path_overlaps(path, system_paths[i]))
+      return refuse_system(home, real, system_paths[i], err);
+  if (path_overlaps(path, berth_session_rundir()))
+    return refuse_system(home, real, berth_session_rundir(), err);
+  if (cfg->engine.socket != NULL && cfg->engine.socket[0] == '/'
+      && strlen(cfg->engine.socket) < sizeof(sockdir)) {
+    char *slash;
+    snprintf(sockdir, sizeof(sockdir), "%s", cfg->engine.socket);
+    slash = strrchr(sockdir, '/');
+    if (slash == sockdir)
+      slash[1] = '\0';
+    else
+      *slash = '\0';
+    if (path_overlaps(path, sockdir))
+      return refuse_system(home, real, sockdir, err);
+    if (realpath(sockdir, resolved) != NULL && path_overlaps(path, resolved))
+      return refuse_system(home, real, resolved, err);
+  }
+  return 0;
+}
+
+/* Where the directory open at fd really is (after every link). */
+static int
+real_path(int fd, char *buf, size_t len)
+{
+  char proc[64];
+  ssize_t n;
+
+  snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+  n = readlink(proc, buf, len - 1);
+  if (n <= 0 || (size_t)n >= len - 1 || buf[0] != '/')
+    return -1;
+  buf[n] = '\0';
   return 0;
 }
 
@@ -199,7 +299,7 @@ copy_entry(struct copy_ctx *c, int src, int dst, const char *name, int depth, be
   berth_log(LOG_WARNING,
             "home: user=%s skel entry %s/%s is not a file, directory or link; "
             "not copied",
-            c->u->name, c->skel, c->rel);
+            BERTH_LOG_VAL(c->u->name), BERTH_LOG_TEXT(c->skel), BERTH_LOG_TEXT(c->rel));
   return 0;
 }
 
@@ -240,7 +340,8 @@ copy_skel(const struct berth_user *u, const char *skel, int home_fd, berth_error
 
   sfd = open(skel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (sfd < 0 && errno == ENOENT) {
-    berth_log(LOG_WARNING, "home: user=%s skel %s does not exist; home left empty", u->name, skel);
+    berth_log(LOG_WARNING, "home: user=%s skel %s does not exist; home left empty",
+              BERTH_LOG_VAL(u->name), BERTH_LOG_VAL(skel));
     return 0;
   }
   if (sfd < 0)
@@ -299,14 +400,23 @@ discard_temp(const struct berth_user *u, int parent, int hfd, const char *tmp)
   (void)!fchmod(hfd, 0700);
   remove_contents(hfd, 0);
   if (unlinkat(parent, tmp, AT_REMOVEDIR) < 0)
-    berth_log(LOG_WARNING, "home: user=%s could not remove partial home %s next to %s: %m", u->name,
-              tmp, u->home);
+    berth_log(LOG_WARNING, "home: user=%s could not remove partial home %s next to %s: %m",
+              BERTH_LOG_VAL(u->name), tmp, BERTH_LOG_VAL(u->home));
 }
 
-/* The existing entry at name must be a real directory. */
+/* The existing home at parent/name must be a real directory that the user
+ * owns and that not everyone can write (group-writable is the admin's
+ * choice, as with sshd's StrictModes it only matters for key logins), and
+ * where it really is must be no system path.  Checked on an fd opened
+ * without following a link, so what is checked is what the engine mounts
+ * unless root changes it in between. */
 static int
-check_existing(int parent, const char *name, const char *home, berth_error_t *err)
+check_existing(const struct berth_config *cfg, const struct berth_user *u, int parent,
+               const char *name, berth_error_t *err)
 {
+  const char *home = u->home;
+  cleanup_close int fd = -1;
+  char real[PATH_MAX];
   struct stat st;
 
   if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -316,7 +426,21 @@ check_existing(int parent, const char *name, const char *home, berth_error_t *er
   if (!S_ISDIR(st.st_mode))
     return berth_error_make(err, BERTH_E_HOME, ENOTDIR, "home %s exists but is not a directory",
                             home);
-  return 0;
+  fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0 || fstat(fd, &st) < 0)
+    return berth_error_errno(err, BERTH_E_HOME, errno, "home %s", home);
+  if (st.st_uid != u->uid)
+    return berth_error_make(err, BERTH_E_HOME, EPERM,
+                            "home %s is owned by uid %u, not by the user (uid %u): refusing to "
+                            "mount it", home, (unsigned)st.st_uid, (unsigned)u->uid);
+  if (st.st_mode & S_IWOTH)
+    return berth_error_make(err, BERTH_E_HOME, EPERM,
+                            "home %s is writable by everyone (mode %04o): refusing to mount it",
+                            home, (unsigned)(st.st_mode & 07777));
+  if (real_path(fd, real, sizeof(real)) < 0)
+    return berth_error_errno(err, BERTH_E_HOME, errno ? errno : EINVAL,
+                             "home %s: cannot tell where it really is", home);
+  return check_location(cfg, home, real, err);
 }
 
 /* The home is assembled under a random name as root:root 0700, so the user
@@ -376,10 +500,75 @@ create_home(const struct berth_config *cfg, const struct berth_user *u, int pare
     int saved = errno;
     discard_temp(u, parent, hfd, tmp);
     if (saved == EEXIST || saved == ENOTEMPTY) /* a concurrent first login won */
-      return check_existing(parent, name, u->home, err);
+      return check_existing(cfg, u, parent, name, err);
     return berth_error_errno(err, BERTH_E_HOME, saved, "creating home %s", u->home);
   }
   *created = true;
+  return 0;
+}
+
+/* ------------------------------------------------------------ leftovers
+ * A berth killed (SIGKILL, a crash, the host going down) while it copies
+ * skel leaves its root:root 0700 temporary behind, with the user's skel
+ * files in it.  Nobody but root can reach it, but it is clutter that
+ * nothing else removes.  berthctl gc calls this for the parent directory of
+ * every home it knows.  Only entries named exactly like create_home's, that
+ * are directories owned by root (not handed to the user yet) and unchanged
+ * for min_age seconds, so a first login copying skel right now is left
+ * alone.  Removal is fd-relative and never follows a link (remove_contents).
+ */
+static bool
+is_temp_name(const char *n)
+{
+  static const char prefix[] = ".berth-newhome.";
+  size_t pl = sizeof(prefix) - 1;
+  return strncmp(n, prefix, pl) == 0 && strlen(n + pl) == 16
+         && strspn(n + pl, "0123456789abcdef") == 16;
+}
+
+int
+berth_home_sweep(const char *home, time_t now, time_t min_age, int *removed, berth_error_t *err)
+{
+  cleanup_close int parent = -1;
+  cleanup_free char *last = NULL;
+  cleanup_dir DIR *d = NULL;
+  struct dirent *e;
+
+  *removed = 0;
+  if (check_home_path(home, err) < 0)
+    return -1;
+  parent = berth_path_open(home, BERTH_PATH_PARENT, BERTH_E_HOME, &last, err);
+  if (parent < 0) {
+    if ((*err)->status == ENOENT) { /* no parent: nothing was ever made there */
+      berth_error_release(err);
+      return 0;
+    }
+    return berth_error_wrap(err, "sweeping next to home %s", home);
+  }
+  d = open_dir_stream(parent);
+  if (d == NULL)
+    return berth_error_errno(err, BERTH_E_HOME, errno, "sweeping next to home %s", home);
+  while ((e = readdir(d)) != NULL) {
+    cleanup_close int fd = -1;
+    struct stat st, st2;
+
+    if (!is_temp_name(e->d_name) || fstatat(parent, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0
+        || !S_ISDIR(st.st_mode) || st.st_uid != 0 || now - st.st_mtime < min_age)
+      continue;
+    fd = openat(parent, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino
+        || st2.st_uid != 0)
+      continue;
+    remove_contents(fd, 0);
+    if (unlinkat(parent, e->d_name, AT_REMOVEDIR) < 0) {
+      berth_log(LOG_WARNING, "action=sweep leftover=home-temp home=%s name=%s outcome=failed "
+                "error=home: %m", BERTH_LOG_VAL(home), e->d_name);
+      continue;
+    }
+    berth_log(LOG_NOTICE, "action=sweep leftover=home-temp home=%s name=%s age=%lld outcome=ok",
+              BERTH_LOG_VAL(home), e->d_name, (long long)(now - st.st_mtime));
+    (*removed)++;
+  }
   return 0;
 }
 
@@ -392,12 +581,12 @@ berth_home_ensure(const struct berth_config *cfg, const struct berth_user *u, bo
   struct stat st;
 
   *created = false;
-  if (check_home_path(u->home, err) < 0)
+  if (check_home_path(u->home, err) < 0 || check_location(cfg, u->home, NULL, err) < 0)
     return -1;
   /* An existing home is left alone; following links in its parents is fine
-   * here because nothing is written. */
+   * here because nothing is written, and where it really is gets checked. */
   if (lstat(u->home, &st) == 0)
-    return check_existing(AT_FDCWD, u->home, u->home, err);
+    return check_existing(cfg, u, AT_FDCWD, u->home, err);
   if (errno != ENOENT)
     return berth_error_errno(err, BERTH_E_HOME, errno, "home %s", u->home);
   if (!cfg->home.create)
@@ -407,5 +596,16 @@ berth_home_ensure(const struct berth_config *cfg, const struct berth_user *u, bo
                            err);
   if (parent < 0)
     return berth_error_wrap(err, "creating home %s", u->home);
+  /* root's own links among the parents were followed: where would it be? */
+  {
+    char real[PATH_MAX];
+    size_t n;
+    if (real_path(parent, real, sizeof(real)) < 0 || (n = strlen(real)) + strlen(name) + 2 > sizeof(real))
+      return berth_error_make(err, BERTH_E_HOME, EINVAL,
+                              "home %s: cannot tell where it would really be", u->home);
+    snprintf(real + n, sizeof(real) - n, "%s%s", n > 1 ? "/" : "", name);
+    if (check_location(cfg, u->home, real, err) < 0)
+      return -1;
+  }
   return create_home(cfg, u, parent, name, created, err);
 }

@@ -1,9 +1,17 @@
-/* log.c - the logging sink.  Default: syslog(LOG_AUTHPRIV).  Front ends
- * replace it (pam_syslog in the module, syslog + stderr policy in the shell). */
+/* log.c - the logging sink, and the escaping of the values that go into a
+ * line.  Default sink: syslog(LOG_AUTHPRIV).  Front ends replace it
+ * (pam_syslog in the module, syslog + stderr in berthctl).
+ *
+ * Why escape: syslog lines are read by people and parsed by tools
+ * (fail2ban, SIEM rules on "action=... user=..."), and many values in them
+ * come from outside berth (argv, the environment, NSS and LDAP names,
+ * engine messages).  A newline in a value would start a forged line, a
+ * space or '=' a forged key.  docs/logging.md ("Values") documents it. */
 #include "config.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 
 #include "berth/log.h"
@@ -32,6 +40,14 @@ berth_log_debug_enabled(void)
 }
 
 void
+berth_log_scrub(char *msg)
+{
+  for (unsigned char *p = (unsigned char *) msg; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      *p = '?';
+}
+
+void
 berth_log(int priority, const char *fmt, ...)
 {
   char buf[2048];
@@ -40,8 +56,107 @@ berth_log(int priority, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
+  /* Every value should have been escaped already; this keeps a line one
+   * line even where one was not. */
+  berth_log_scrub(buf);
   if (sink_fn != NULL)
     sink_fn(sink_ctx, priority, buf);
   else
     syslog(LOG_AUTHPRIV | priority, "%s", buf);
+}
+
+/* ---------------------------------------------------------------- values */
+
+static bool
+plain_byte(unsigned char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+         || (c != '\0' && strchr("._+/@:,~-", c) != NULL);
+}
+
+/* The escaped form of one byte into tok (no NUL); its length.  In a quoted
+ * value '"' is escaped too; in text (the end of a line) it can stay. */
+static size_t
+escape_byte(unsigned char c, bool quoted, char tok[4])
+{
+  static const char hex[] = "0123456789abcdef";
+
+  switch (c) {
+  case '\\': tok[0] = '\\'; tok[1] = '\\'; return 2;
+  case '\n': tok[0] = '\\'; tok[1] = 'n'; return 2;
+  case '\r': tok[0] = '\\'; tok[1] = 'r'; return 2;
+  case '\t': tok[0] = '\\'; tok[1] = 't'; return 2;
+  case '"':
+    if (quoted) {
+      tok[0] = '\\';
+      tok[1] = '"';
+      return 2;
+    }
+    break;
+  default:
+    break;
+  }
+  if (c < 0x20 || c >= 0x7f) {
+    tok[0] = '\\';
+    tok[1] = 'x';
+    tok[2] = hex[c >> 4];
+    tok[3] = hex[c & 15];
+    return 4;
+  }
+  tok[0] = (char) c;
+  return 1;
+}
+
+/* s escaped into buf, within max bytes (and size), in double quotes when
+ * `quoted`, cut with "..." (inside the quotes) when it does not fit. */
+static const char *
+escape_into(char *buf, size_t size, size_t max, const char *s, bool quoted)
+{
+  const char *q = quoted ? "\"" : "";
+  size_t ql = strlen(q), total = 2 * ql, pos = 0;
+  char tok[4];
+
+  if (size == 0)
+    return "";
+  if (max > size - 1)
+    max = size - 1;
+  for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+    total += escape_byte(*p, quoted, tok);
+  memcpy(buf + pos, q, ql);
+  pos += ql;
+  for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+    size_t n = escape_byte(*p, quoted, tok);
+    if (total > max && pos + n + 3 + ql > max) {
+      memcpy(buf + pos, "...", 3);
+      pos += 3;
+      break;
+    }
+    memcpy(buf + pos, tok, n);
+    pos += n;
+  }
+  memcpy(buf + pos, q, ql);
+  pos += ql;
+  buf[pos] = '\0';
+  return buf;
+}
+
+const char *
+berth_log_value(char *buf, size_t size, const char *s)
+{
+  bool plain;
+
+  if (s == NULL)
+    return "-";
+  plain = *s != '\0';
+  for (const unsigned char *p = (const unsigned char *) s; *p && plain; p++)
+    plain = plain_byte(*p);
+  return escape_into(buf, size, BERTH_LOG_VALUE_MAX, s, !plain);
+}
+
+const char *
+berth_log_text(char *buf, size_t size, const char *s)
+{
+  if (s == NULL)
+    return "-";
+  return escape_into(buf, size, BERTH_LOG_TEXT_MAX, s, false);
 }

@@ -26,68 +26,133 @@ is_hex_lower(char c)
   return (c >= 'a' && c <= 'f') || (c >= '0' && c <= '9');
 }
 
+/* A user-derived value (a name from NSS or LDAP, a home) must not change
+ * which directory a path template names: a user or group called "." or ".."
+ * would turn "/srv/%u" into "/srv/." (all of /srv) or "/srv/.." (/).  So a
+ * path component of the result that is "", "." or ".." and holds, or is
+ * bounded by, a substituted byte is refused.  taint[i] is 1 for the bytes
+ * that came from %u %g %h (numbers cannot form such a component).  The empty
+ * component before a leading '/' is the root, not a hole. */
+static int
+check_components(const char *tmpl, const char *out, const char *taint, size_t len,
+                 berth_error_t *err)
+{
+  for (size_t b = 0; b <= len;) {
+    size_t e = b;
+    bool tainted;
+
+    while (e < len && out[e] != '/')
+      e++;
+    tainted = (b > 0 && taint[b - 1]) || (e < len && taint[e]);
+    for (size_t i = b; i < e && !tainted; i++)
+      tainted = taint[i];
+    if (tainted && !(b == 0 && e == 0)
+        && (e == b || (e - b == 1 && out[b] == '.')
+            || (e - b == 2 && out[b] == '.' && out[b + 1] == '.')))
+      return berth_error_make(err, BERTH_E_USER, EINVAL,
+                              "template \"%s\" expands to \"%s\": the path component \"%.*s\" "
+                              "is refused (it comes from a user or group name or a home)",
+                              tmpl, out, (int)(e - b), out + b);
+    b = e + 1;
+  }
+  return 0;
+}
+
+/* s into f, and as many 1s (user-derived) or 0s into t. */
+static void
+put(FILE *f, FILE *t, const char *s, bool derived)
+{
+  fputs(s, f);
+  for (; *s; s++)
+    fputc(derived, t);
+}
+
 char *
 berth_expand_template(const char *tmpl, const struct berth_user *u, berth_error_t *err)
 {
   cleanup_free char *out = NULL;
-  size_t len = 0;
-  FILE *f;
+  cleanup_free char *taint = NULL;
+  size_t len = 0, tlen = 0;
+  FILE *f, *t;
+  char num[16];
+  long before;
 
   if (tmpl == NULL || u == NULL || u->name == NULL || u->home == NULL) {
     berth_error_make(err, BERTH_E_CONFIG, EINVAL, "missing template or user");
     return NULL;
   }
   f = open_memstream(&out, &len);
-  if (f == NULL) {
+  t = f ? open_memstream(&taint, &tlen) : NULL;
+  if (t == NULL) {
+    if (f)
+      fclose(f);
     berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
     return NULL;
   }
   for (const char *p = tmpl; *p; p++) {
     if (*p != '%') {
-      fputc(*p, f);
+      char c[2] = { *p, '\0' };
+      put(f, t, c, false);
       continue;
     }
+    before = ftell(f);
     switch (p[1]) {
     case 'u':
-      fputs(u->name, f);
+      put(f, t, u->name, true);
       break;
     case 'U':
-      fprintf(f, "%u", (unsigned)u->uid);
+      snprintf(num, sizeof(num), "%u", (unsigned)u->uid);
+      put(f, t, num, false);
       break;
     case 'g':
-      if (u->group != NULL)
-        fputs(u->group, f);
-      else
-        fprintf(f, "%u", (unsigned)u->gid);
-      break;
+      if (u->group != NULL) {
+        put(f, t, u->group, true);
+        break;
+      }
+      /* an unnamed group is its gid */
+      __attribute__((fallthrough));
     case 'G':
-      fprintf(f, "%u", (unsigned)u->gid);
+      snprintf(num, sizeof(num), "%u", (unsigned)u->gid);
+      put(f, t, num, false);
       break;
     case 'h':
-      fputs(u->home, f);
+      put(f, t, u->home, true);
       break;
     case '%':
-      fputc('%', f);
+      put(f, t, "%", false);
       break;
     case '\0':
       fclose(f);
+      fclose(t);
       berth_error_make(err, BERTH_E_CONFIG, EINVAL,
                        "template \"%s\": lone '%%' at the end (write %%%% for a literal '%%')",
                        tmpl);
       return NULL;
     default:
       fclose(f);
+      fclose(t);
       berth_error_make(err, BERTH_E_CONFIG, EINVAL,
                        "template \"%s\": unknown escape %%%c (known: %%u %%U %%g %%G %%h %%%%)",
                        tmpl, p[1]);
       return NULL;
     }
+    if (strchr("ugh", p[1]) != NULL && ftell(f) == before) {
+      /* an empty name or home would make a hole: "/srv/%u/x" -> "/srv//x" */
+      fclose(f);
+      fclose(t);
+      berth_error_make(err, BERTH_E_USER, EINVAL,
+                       "template \"%s\": %%%c is empty for this user (a path component "
+                       "\"\" is refused)", tmpl, p[1]);
+      return NULL;
+    }
     p++;
   }
-  if (fclose(f) != 0 || out == NULL) {
+  if (fclose(f) != 0 || fclose(t) != 0 || out == NULL || taint == NULL || tlen != len) {
     berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
     return NULL;
   }
+  if (check_components(tmpl, out, taint, len, err) < 0)
+    return NULL;
   return steal_pointer(&out);
 }
 

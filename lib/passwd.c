@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,53 +59,102 @@ buf_steal(struct buf *b, berth_error_t *err)
 
 /* ---------------------------------------------------------------- lines */
 
-/* Field i (0-based) of a colon-separated line [s, s+n) into out; false when
- * the line has fewer fields. */
-static bool
-field(const char *s, size_t n, int i, const char **f, size_t *flen)
-{
-  const char *end = s + n;
-  for (; i > 0; i--) {
-    const char *c = memchr(s, ':', (size_t) (end - s));
-    if (c == NULL)
-      return false;
-    s = c + 1;
-  }
-  const char *c = memchr(s, ':', (size_t) (end - s));
-  *f = s;
-  *flen = c ? (size_t) (c - s) : (size_t) (end - s);
-  return true;
-}
-
-static size_t
-count_fields(const char *s, size_t n)
-{
-  size_t k = 1;
-  for (size_t i = 0; i < n; i++)
-    if (s[i] == ':')
-      k++;
-  return k;
-}
-
 static bool
 field_is(const char *f, size_t flen, const char *want)
 {
   return strlen(want) == flen && memcmp(f, want, flen) == 0;
 }
 
-/* A numeric id field equal to id.  Not numeric: false. */
+/* ---------------------------------------------------------------- glibc's reading
+ * What the container's libc makes of an image line matters, not what the
+ * line looks like: glibc's nss_files (files-parse.c, files-pwd.c,
+ * files-grp.c; fgetpwent and fgetgrent use the same parser) skips leading
+ * white space, then reads the name up to the first ':', the ids with
+ * strtoul (white space, a '+' or '-' sign, wrapping to 32 bits), the shell
+ * as the rest of the line whatever colons it has, and a group's members as
+ * the rest of the line split at ',' with leading white space skipped.  So
+ * " alice:x:0:0::/root:/bin/bash" is alice with uid 0, and
+ * "wheel:x:10: alice" has alice as a member. */
+
 static bool
-field_is_id(const char *f, size_t flen, unsigned long id)
+c_isspace(char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* One line as glibc splits it: name, and the text after the second colon
+ * (where the id starts); id_at NULL when the line has no second colon. */
+struct nss_line {
+  const char *name;
+  size_t name_len;
+  const char *id_at;
+  const char *end;
+};
+
+/* false for lines glibc skips (empty, comments after white space). */
+static bool
+nss_split(const char *s, size_t n, struct nss_line *l)
+{
+  const char *end = s + n, *c;
+
+  while (s < end && c_isspace(*s))
+    s++;
+  if (s == end || *s == '#')
+    return false;
+  l->name = s;
+  c = memchr(s, ':', (size_t) (end - s));
+  l->name_len = c ? (size_t) (c - s) : (size_t) (end - s);
+  l->id_at = c ? memchr(c + 1, ':', (size_t) (end - c - 1)) : NULL;
+  if (l->id_at != NULL)
+    l->id_at++;
+  l->end = end;
+  return true;
+}
+
+/* The line's name is `want`, also behind the '+'/'-' of nss_compat lines
+ * ("+alice", "-alice" speak about alice). */
+static bool
+nss_name_is(const struct nss_line *l, const char *want)
+{
+  const char *nm = l->name;
+  size_t n = l->name_len;
+  if (n > 0 && (*nm == '+' || *nm == '-')) {
+    nm++;
+    n--;
+  }
+  return field_is(nm, n, want);
+}
+
+/* The id glibc reads at p (strtoul, base 10, then truncated to 32 bits the
+ * way an assignment to uid_t/gid_t does); *next is after its terminating
+ * ':' (or at the end).  false when glibc would reject the field. */
+static bool
+nss_id(const char *p, const char *end, uint32_t *id, const char **next)
 {
   unsigned long v = 0;
-  if (flen == 0 || flen > 10)
-    return false;
-  for (size_t i = 0; i < flen; i++) {
-    if (f[i] < '0' || f[i] > '9')
-      return false;
-    v = v * 10 + (unsigned long) (f[i] - '0');
+  bool neg = false, any = false, over = false;
+
+  while (p < end && c_isspace(*p))
+    p++;
+  if (p < end && (*p == '+' || *p == '-'))
+    neg = *p++ == '-';
+  for (; p < end && *p >= '0' && *p <= '9'; p++) {
+    unsigned d = (unsigned) (*p - '0');
+    any = true;
+    if (v > (ULONG_MAX - d) / 10)
+      over = true;
+    else
+      v = v * 10 + d;
   }
-  return v == id;
+  if (!any || (p < end && *p != ':'))
+    return false;
+  if (over)
+    v = ULONG_MAX;
+  else if (neg)
+    v = -v;
+  *id = (uint32_t) v;
+  *next = p < end ? p + 1 : p;
+  return true;
 }
 
 /* Values that become fields of a passwd/group line must not break it. */
@@ -156,16 +207,18 @@ berth_merge_passwd(const char *image_passwd, const struct berth_user *u, const c
   while (*s) {
     const char *nl = strchr(s, '\n');
     size_t n = nl ? (size_t) (nl - s) : strlen(s);
-    const char *f;
-    size_t flen;
+    struct nss_line l;
+    uint32_t id;
+    const char *next;
     bool drop = false;
 
-    /* Lines that are not 7 fields (comments, NIS "+" lines, garbage) are
-     * the image's business: keep them as they are. */
-    if (count_fields(s, n) == 7) {
-      if (field(s, n, 0, &f, &flen) && field_is(f, flen, u->name))
+    /* Every line glibc would read as the user's name or uid goes, whatever
+     * else it holds (a line glibc rejects later costs nothing to drop);
+     * comments, "+" lines and other users stay as the image has them. */
+    if (nss_split(s, n, &l)) {
+      if (nss_name_is(&l, u->name))
         drop = true;
-      if (field(s, n, 2, &f, &flen) && field_is_id(f, flen, u->uid))
+      if (l.id_at != NULL && nss_id(l.id_at, l.end, &id, &next) && id == (uint32_t) u->uid)
         drop = true;
     }
     if (!drop && (buf_add(&out, s, n, err) < 0 || buf_str(&out, "\n", err) < 0)) {
@@ -235,7 +288,8 @@ user_groups(const struct berth_user *u, struct ugroup *g)
   return n;
 }
 
-/* Member list [m, m+mlen) without `user`, appended to out. */
+/* Member list [m, m+mlen) without `user`, appended to out: split at ','
+ * with leading white space skipped, as glibc reads it (" alice" is alice). */
 static int
 add_members_without(struct buf *out, const char *m, size_t mlen, const char *user,
                     berth_error_t *err)
@@ -245,12 +299,16 @@ add_members_without(struct buf *out, const char *m, size_t mlen, const char *use
   while (m < end) {
     const char *c = memchr(m, ',', (size_t) (end - m));
     size_t n = c ? (size_t) (c - m) : (size_t) (end - m);
-    if (n > 0 && !field_is(m, n, user)) {
-      if ((!first && buf_str(out, ",", err) < 0) || buf_add(out, m, n, err) < 0)
+    const char *e = m;
+    while (e < m + n && c_isspace(*e))
+      e++;
+    n -= (size_t) (e - m);
+    if (n > 0 && !field_is(e, n, user)) {
+      if ((!first && buf_str(out, ",", err) < 0) || buf_add(out, e, n, err) < 0)
         return -1;
       first = false;
     }
-    m += n + (c ? 1 : 0);
+    m = e + n + (c ? 1 : 0);
   }
   return 0;
 }
@@ -277,29 +335,36 @@ berth_merge_group(const char *image_group, const struct berth_user *u, berth_err
   while (*s) {
     const char *nl = strchr(s, '\n');
     size_t n = nl ? (size_t) (nl - s) : strlen(s);
-    const char *f, *m = s;
-    size_t flen, mlen = 0;
+    struct nss_line l;
+    uint32_t id;
+    const char *members = NULL;
     bool drop = false;
     int r = 0;
 
-    if (count_fields(s, n) == 4) {
-      for (size_t i = 0; i < ng && !drop; i++) {
-        if (field(s, n, 0, &f, &flen) && field_is(f, flen, g[i].name))
-          drop = true;
-        if (field(s, n, 2, &f, &flen) && field_is_id(f, flen, g[i].gid))
-          drop = true;
+    if (nss_split(s, n, &l)) {
+      bool id_ok = l.id_at != NULL && nss_id(l.id_at, l.end, &id, &members);
+      for (size_t i = 0; i < ng && !drop; i++)
+        drop = nss_name_is(&l, g[i].name) || (id_ok && id == (uint32_t) g[i].gid);
+      if (!id_ok) {
+        /* glibc rejects the line (nss_compat's "+name" lines aside: they
+         * take an empty gid): when it names the user anywhere, drop it */
+        members = NULL;
+        drop = drop || memmem(s, n, u->name, strlen(u->name)) != NULL;
       }
-      if (!drop) {
-        /* Membership inside must be what the host says: an image line
-         * naming the user in a group the host does not give them goes
-         * without that name. */
-        field(s, n, 3, &m, &mlen);
-        r = buf_add(&out, s, (size_t) (m - s), err);
-        if (r == 0)
-          r = add_members_without(&out, m, mlen, u->name, err);
-        if (r == 0)
-          r = buf_str(&out, "\n", err);
-      }
+    }
+    if (drop) {
+      /* the user's own groups come from the host, below */
+    } else if (members != NULL) {
+      /* Membership inside must be what the host says: an image line naming
+       * the user in a group the host does not give them goes without that
+       * name. */
+      r = buf_add(&out, s, (size_t) (members - s), err);
+      if (r == 0 && members > s && members[-1] != ':')
+        r = buf_str(&out, ":", err); /* "name:x:10" (no member field) */
+      if (r == 0)
+        r = add_members_without(&out, members, (size_t) (s + n - members), u->name, err);
+      if (r == 0)
+        r = buf_str(&out, "\n", err);
     } else {
       r = buf_add(&out, s, n, err);
       if (r == 0)

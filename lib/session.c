@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,10 @@
 
 /* How often a contended lock is retried. */
 #define LOCK_POLL_MS 5
+/* How often the holder of a contended lock is looked at, and how long it
+ * must be seen stopped before the wait is given up. */
+#define HOLDER_CHECK_MS 100
+#define HOLDER_STOPPED_MS 500
 /* Bound on the ppid walk: a chain is never this long. */
 #define MAX_ANCESTORS 4096
 
@@ -154,27 +159,15 @@ berth_session_rundir_open(const char *sub, const char *name, bool create, berth_
 
 /* ---------------------------------------------------------------- /proc */
 
-/* Fields 4 (ppid) and 22 (starttime) of /proc/PID/stat.  The comm field may
- * hold spaces and parentheses, so parsing starts after the last ')'. */
-static int
-proc_stat(pid_t pid, pid_t *ppid, unsigned long long *starttime)
+/* Fields 4 (ppid) and 22 (starttime) of a /proc/PID/stat text.  The comm
+ * field is the process's own choice (prctl PR_SET_NAME) and may hold spaces
+ * and parentheses, so parsing starts after the last ')'.  buf is modified. */
+int
+berth_proc_stat_parse(char *buf, pid_t *ppid, unsigned long long *starttime)
 {
-  char path[64], buf[1024];
-  cleanup_close int fd = -1;
-  ssize_t n;
   char *p, *save = NULL, *tok;
   int field = 3;
 
-  snprintf(path, sizeof(path), "/proc/%ld/stat", (long) pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  do
-    n = read(fd, buf, sizeof(buf) - 1);
-  while (n < 0 && errno == EINTR);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
   p = strrchr(buf, ')');
   if (p == NULL)
     return -1;
@@ -195,9 +188,29 @@ proc_stat(pid_t pid, pid_t *ppid, unsigned long long *starttime)
   return -1;
 }
 
+static int
+proc_stat(pid_t pid, pid_t *ppid, unsigned long long *starttime)
+{
+  char path[64], buf[1024];
+  cleanup_close int fd = -1;
+  ssize_t n;
+
+  snprintf(path, sizeof(path), "/proc/%ld/stat", (long) pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  do
+    n = read(fd, buf, sizeof(buf) - 1);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  return berth_proc_stat_parse(buf, ppid, starttime);
+}
+
 /* "PID-STARTTIME" -> pid, starttime; false when the name is not a record. */
-static bool
-parse_record(const char *s, pid_t *pid, unsigned long long *starttime)
+bool
+berth_session_parse_record(const char *s, pid_t *pid, unsigned long long *starttime)
 {
   char *end = NULL;
   long p;
@@ -225,7 +238,98 @@ record_live(pid_t pid, unsigned long long starttime)
   return proc_stat(pid, NULL, &now) == 0 && now == starttime;
 }
 
-/* ---------------------------------------------------------------- locks */
+int
+berth_session_proc_id(pid_t pid, char *buf, size_t len)
+{
+  unsigned long long starttime;
+  if (proc_stat(pid, NULL, &starttime) < 0)
+    return -1;
+  snprintf(buf, len, "%ld-%llu", (long) pid, starttime);
+  return 0;
+}
+
+bool
+berth_session_proc_id_live(const char *id)
+{
+  pid_t pid;
+  unsigned long long starttime;
+  return berth_session_parse_record(id, &pid, &starttime) && record_live(pid, starttime);
+}
+
+/* Field 3 (state: R S D T t Z ...) of /proc/PID/stat, or 0. */
+static char
+proc_state(pid_t pid)
+{
+  char path[64], buf[512];
+  cleanup_close int fd = -1;
+  ssize_t n;
+  char *p;
+
+  snprintf(path, sizeof(path), "/proc/%ld/stat", (long) pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  do
+    n = read(fd, buf, sizeof(buf) - 1);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  p = strrchr(buf, ')');
+  return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* ---------------------------------------------------------------- locks
+ * A user can stop (SIGSTOP, ^Z in a terminal, a debugger) their own
+ * berth-shell while it holds their lock: it runs with their real uid, so
+ * they may signal it.  Every waiter would then wait out its whole timeout,
+ * berthctl gc once per such user.  So a waiter looks at the holder (the pid
+ * the kernel names in /proc/locks for the lock file: the process that took
+ * it) and gives up at once (EBUSY) when it has been stopped for
+ * HOLDER_STOPPED_MS. */
+
+/* The pid holding the flock on the file open at fd, 0 when unknown. */
+static pid_t
+lock_holder(int fd)
+{
+  cleanup_close int lfd = -1;
+  struct stat st;
+  char buf[16384], want[64];
+  ssize_t n;
+  size_t len = 0;
+  pid_t pid = 0;
+
+  if (fstat(fd, &st) < 0)
+    return 0;
+  /* "1: FLOCK  ADVISORY  WRITE 4242 08:02:131090 0 EOF"; a waiter's line
+   * has "->" after the number.  Device as %02x:%02x, inode decimal. */
+  snprintf(want, sizeof(want), " %02x:%02x:%llu ", major(st.st_dev), minor(st.st_dev),
+           (unsigned long long) st.st_ino);
+  lfd = open("/proc/locks", O_RDONLY | O_CLOEXEC);
+  if (lfd < 0)
+    return 0;
+  /* only as much as fits: a host with more locks than that is rare, and
+   * then the stopped-holder check is only missed, not wrong */
+  while (len < sizeof(buf) - 1 && (n = read(lfd, buf + len, sizeof(buf) - 1 - len)) > 0)
+    len += (size_t) n;
+  buf[len] = '\0';
+  for (char *line = buf, *next; line && *line; line = next) {
+    char *hit, *q;
+    next = strchr(line, '\n');
+    if (next)
+      *next++ = '\0';
+    if (strstr(line, "->") != NULL || strstr(line, " FLOCK ") == NULL
+        || (hit = strstr(line, want)) == NULL)
+      continue;
+    /* the pid is the word just before the device */
+    *hit = '\0';
+    q = strrchr(line, ' ');
+    if (q != NULL)
+      pid = (pid_t) strtol(q + 1, NULL, 10);
+    break;
+  }
+  return pid > 0 ? pid : 0;
+}
 
 int
 berth_session_lock(const char *name, long timeout_ms, berth_error_t *err)
@@ -234,6 +338,8 @@ berth_session_lock(const char *name, long timeout_ms, berth_error_t *err)
   cleanup_close int fd = -1;
   cleanup_free char *file = NULL;
   int64_t deadline = berth_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+  int64_t next_check = 0, stopped_since = 0;
+  pid_t stopped_pid = 0;
   struct stat st;
 
   if (check_name(name, err) < 0)
@@ -253,11 +359,30 @@ berth_session_lock(const char *name, long timeout_ms, berth_error_t *err)
                             berth_session_rundir(), file);
   /* flock has no timeout: poll with LOCK_NB, bounded by the deadline. */
   for (;;) {
+    int64_t now;
     if (flock(fd, LOCK_EX | LOCK_NB) == 0)
       return take_fd(&fd);
     if (errno != EWOULDBLOCK && errno != EINTR)
       return berth_error_errno(err, BERTH_E_SESSION, errno, "lock %s", name);
-    if (berth_now_ms() >= deadline)
+    now = berth_now_ms();
+    if (now >= next_check) {
+      pid_t h = lock_holder(fd);
+      char state = h > 0 ? proc_state(h) : 0;
+      next_check = now + HOLDER_CHECK_MS;
+      if (state == 'T' || state == 't') {
+        if (h != stopped_pid) {
+          stopped_pid = h;
+          stopped_since = now;
+        } else if (now - stopped_since >= HOLDER_STOPPED_MS) {
+          return berth_error_make(err, BERTH_E_SESSION, EBUSY,
+                                  "the lock of %s is held by pid %ld, which is stopped "
+                                  "(state %c); not waiting for it", name, (long) h, state);
+        }
+      } else {
+        stopped_pid = 0;
+      }
+    }
+    if (now >= deadline)
       return berth_error_make(err, BERTH_E_SESSION, ETIMEDOUT,
                               "timed out after %ld ms waiting for the lock of %s", timeout_ms,
                               name);
@@ -316,7 +441,7 @@ prune_records(int dfd, const char *name, pid_t pid, berth_error_t *err)
   while ((de = readdir(d)) != NULL) {
     pid_t p;
     unsigned long long st;
-    if (parse_record(de->d_name, &p, &st) && (p == pid || !record_live(p, st)))
+    if (berth_session_parse_record(de->d_name, &p, &st) && (p == pid || !record_live(p, st)))
       unlinkat(dfd, de->d_name, 0);
   }
   closedir(d);
@@ -390,7 +515,7 @@ berth_session_count(const char *name, pid_t exclude, berth_error_t *err)
   while ((de = readdir(d)) != NULL) {
     pid_t p;
     unsigned long long st;
-    if (parse_record(de->d_name, &p, &st) && p != exclude && record_live(p, st))
+    if (berth_session_parse_record(de->d_name, &p, &st) && p != exclude && record_live(p, st))
       n++;
   }
   closedir(d);

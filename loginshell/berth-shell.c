@@ -109,17 +109,19 @@ static void
 log_failure(const berth_error_t err, int status)
 {
   bool usage = err->kind == BERTH_E_USAGE;
-  int pri = LOG_AUTHPRIV | (usage ? LOG_NOTICE : LOG_ERR);
+  int pri = usage ? LOG_NOTICE : LOG_ERR;
 
   if (entered)
-    syslog(pri, "action=exit user=%s container=%s session=%ld duration=%lld status=%d%s%s "
-           "outcome=failed error=%s: %s", log_user, log_container, (long) getpid(),
-           (long long) ((berth_now_ms() - entered_ms) / 1000), status, usage ? "" : " engine=",
-           usage ? "" : log_engine, berth_error_kind_name(err->kind), err->msg);
+    berth_log(pri, "action=exit user=%s container=%s session=%ld duration=%lld status=%d%s%s "
+              "outcome=failed error=%s: %s", BERTH_LOG_VAL(log_user), BERTH_LOG_VAL(log_container),
+              (long) getpid(), (long long) ((berth_now_ms() - entered_ms) / 1000), status,
+              usage ? "" : " engine=", usage ? "" : BERTH_LOG_VAL(log_engine),
+              berth_error_kind_name(err->kind), BERTH_LOG_TEXT(err->msg));
   else
-    syslog(pri, "action=entry user=%s container=%s session=%ld%s%s outcome=failed error=%s: %s",
-           log_user, log_container, (long) getpid(), usage ? "" : " engine=",
-           usage ? "" : log_engine, berth_error_kind_name(err->kind), err->msg);
+    berth_log(pri, "action=entry user=%s container=%s session=%ld%s%s outcome=failed error=%s: %s",
+              BERTH_LOG_VAL(log_user), BERTH_LOG_VAL(log_container), (long) getpid(),
+              usage ? "" : " engine=", usage ? "" : BERTH_LOG_VAL(log_engine),
+              berth_error_kind_name(err->kind), BERTH_LOG_TEXT(err->msg));
 }
 
 /* One plain line for the user, one detailed line for syslog, then exit.
@@ -450,9 +452,10 @@ exec_host_shell(const struct berth_user *u, uid_t uid, const char *shell, const 
   }
   command_word(inv.cmd, word, sizeof(word));
   map_internal_sftp(&inv);
-  syslog(LOG_AUTHPRIV | LOG_INFO, "action=entry user=%s container=- session=%ld mode=host "
-         "shell=%s tty=%s command=%s outcome=ok excluded=\"%s\"", u ? u->name : "root",
-         (long) getpid(), shell, isatty(STDIN_FILENO) ? "yes" : "no", word, why);
+  berth_log(LOG_INFO, "action=entry user=%s container=- session=%ld mode=host shell=%s tty=%s "
+            "command=%s outcome=ok excluded=%s", BERTH_LOG_VAL(u ? u->name : "root"),
+            (long) getpid(), BERTH_LOG_VAL(shell), isatty(STDIN_FILENO) ? "yes" : "no", word,
+            BERTH_LOG_VAL(why));
   base = strrchr(shell, '/');
   base = base ? base + 1 : shell;
   if (asprintf(&arg0, "%s%s", inv.login && inv.cmd == NULL ? "-" : "", base) < 0)
@@ -509,8 +512,8 @@ main(int argc, char **argv)
   if (berth_user_lookup_uid(uid, &u, &err) < 0) {
     if (uid == 0) {
       /* not an entry line: the host shell's follows */
-      syslog(LOG_AUTHPRIV | LOG_ERR, "user=root error=%s: %s", berth_error_kind_name(err->kind),
-             err->msg);
+      berth_log(LOG_ERR, "user=root error=%s: %s", berth_error_kind_name(err->kind),
+                BERTH_LOG_TEXT(err->msg));
       exec_host_shell(NULL, 0, RESCUE_SHELL, "uid 0 is never berthed", argc, argv);
     }
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
@@ -522,8 +525,8 @@ main(int argc, char **argv)
     if (uid == 0) {
       /* Root is never berthed: it keeps a shell to repair the config.
        * Not an entry line: the host shell's follows. */
-      syslog(LOG_AUTHPRIV | LOG_ERR, "user=root error=%s: %s", berth_error_kind_name(err->kind),
-             err->msg);
+      berth_log(LOG_ERR, "user=root error=%s: %s", berth_error_kind_name(err->kind),
+                BERTH_LOG_TEXT(err->msg));
       fprintf(stderr, "berth: %s\n", err->msg);
       exec_host_shell(u, uid, RESCUE_SHELL, "uid 0 is never berthed", argc, argv);
     }
@@ -652,9 +655,9 @@ main(int argc, char **argv)
   req.workdir = cfg->home.mount ? u->home : NULL;
   req.tty = isatty(STDIN_FILENO);
 
-  syslog(LOG_AUTHPRIV | LOG_INFO, "action=entry user=%s container=%s session=%ld mode=exec "
-         "tty=%s command=%s outcome=ok", log_user, log_container, (long) getpid(),
-         req.tty ? "yes" : "no", word);
+  berth_log(LOG_INFO, "action=entry user=%s container=%s session=%ld mode=exec tty=%s command=%s "
+            "outcome=ok", BERTH_LOG_VAL(log_user), BERTH_LOG_VAL(log_container), (long) getpid(),
+            req.tty ? "yes" : "no", word);
   entered_ms = berth_now_ms();
   entered = true;
   rc = berth_entry_exec(e, hfd, b, &req, &err);
@@ -696,8 +699,8 @@ main(int argc, char **argv)
     fail(&err, "your session in your container failed", EXIT_FAILURE_BERTH);
   }
   /* outcome is berth's; how the command itself did is its status */
-  syslog(LOG_AUTHPRIV | LOG_INFO, "action=exit user=%s container=%s session=%ld duration=%lld "
-         "status=%d outcome=ok", log_user, log_container, (long) getpid(),
-         (long long) ((berth_now_ms() - entered_ms) / 1000), rc);
+  berth_log(LOG_INFO, "action=exit user=%s container=%s session=%ld duration=%lld status=%d "
+            "outcome=ok", BERTH_LOG_VAL(log_user), BERTH_LOG_VAL(log_container), (long) getpid(),
+            (long long) ((berth_now_ms() - entered_ms) / 1000), rc);
   return rc;
 }

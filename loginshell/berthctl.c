@@ -27,6 +27,7 @@
 #include "berth/container.h"
 #include "berth/engine.h"
 #include "berth/error.h"
+#include "berth/home.h"
 #include "berth/log.h"
 #include "berth/session.h"
 #include "berth/user.h"
@@ -47,6 +48,15 @@ enum {
 /* Seconds the engine gives the keeper between SIGTERM and SIGKILL.  The
  * keeper exits on SIGTERM at once; the bound only matters for a custom one. */
 #define STOP_TIMEOUT_S 10
+/* How long gc waits for a user's lock before it skips the user for this run
+ * (a login holds it for a container create and start). */
+#define GC_LOCK_WAIT_MS 5000L
+/* Leftovers gc sweeps (docs/security.md "Logging, homes and leftovers"): a
+ * first login's home temporary unchanged this long is dead (a skel copy
+ * takes seconds); a scratch container berth cannot ask about (another
+ * host's) this old is too (one lives for a few archive reads). */
+#define GC_HOME_TEMP_AGE_S 600
+#define GC_SCRATCH_AGE_S 3600
 
 static const char *prog = "berthctl";
 
@@ -134,13 +144,16 @@ static void
 log_action(const char *action, const char *user, const char *container, const char *trigger,
            const char *extra, berth_error_t err)
 {
+  /* user and container come from the engine's labels: escaped like any
+   * value (docs/logging.md); extra is ours, numbers and words */
   if (err == NULL)
-    berth_log(LOG_NOTICE, "action=%s user=%s container=%s trigger=%s%s%s outcome=ok", action, user,
-              container, trigger, extra ? " " : "", extra ? extra : "");
+    berth_log(LOG_NOTICE, "action=%s user=%s container=%s trigger=%s%s%s outcome=ok", action,
+              BERTH_LOG_VAL(user), BERTH_LOG_VAL(container), trigger, extra ? " " : "",
+              extra ? extra : "");
   else
     berth_log(LOG_ERR, "action=%s user=%s container=%s trigger=%s%s%s outcome=failed error=%s: %s",
-              action, user, container, trigger, extra ? " " : "", extra ? extra : "",
-              berth_error_kind_name(err->kind), err->msg);
+              action, BERTH_LOG_VAL(user), BERTH_LOG_VAL(container), trigger, extra ? " " : "",
+              extra ? extra : "", berth_error_kind_name(err->kind), BERTH_LOG_TEXT(err->msg));
 }
 
 static void
@@ -1167,6 +1180,63 @@ gc_idle(const struct row *r, time_t now)
   return (long long) now - (long long) (r->idle_since ? r->idle_since : r->created);
 }
 
+/* The leftovers of killed logins: home temporaries next to the homes of the
+ * users berth has containers for (each parent directory once), and scratch
+ * containers.  By the real clock, never --now: what is in progress stays. */
+static int
+gc_sweep(struct ctl *c, const struct row *rows, size_t n)
+{
+  berth_error_t err = NULL;
+  char **parents = calloc(n + 1, sizeof(char *));
+  size_t np = 0;
+  time_t now = time(NULL);
+  int rc = EXIT_OK, removed;
+
+  if (parents == NULL) {
+    warn("out of memory");
+    return EXIT_PROBLEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct berth_user *u = NULL;
+    char *slash;
+    cleanup_free char *dir = NULL;
+    bool seen = false;
+
+    if (*rows[i].user == '\0' || berth_user_lookup(rows[i].user, &u, &err) < 0) {
+      berth_error_release(&err); /* gone accounts: gc_settings already said so */
+      continue;
+    }
+    dir = u->home ? strdup(u->home) : NULL;
+    if (dir != NULL && (slash = strrchr(dir, '/')) != NULL)
+      slash[slash == dir ? 1 : 0] = '\0';
+    for (size_t j = 0; dir != NULL && j < np && !seen; j++)
+      seen = strcmp(parents[j], dir) == 0;
+    if (dir != NULL && !seen) {
+      if (berth_home_sweep(u->home, now, GC_HOME_TEMP_AGE_S, &removed, &err) < 0) {
+        warn_err(u->home, err);
+        berth_error_release(&err);
+        rc = EXIT_PROBLEM;
+      } else if (removed > 0) {
+        printf("removed %d leftover home temporar%s in %s\n", removed, removed == 1 ? "y" : "ies",
+               dir);
+      }
+      parents[np++] = steal_pointer(&dir);
+    }
+    berth_user_free(u);
+  }
+  for (size_t j = 0; j < np; j++)
+    free(parents[j]);
+  free(parents);
+  if (berth_box_sweep_scratch(c->engine, now, GC_SCRATCH_AGE_S, &removed, &err) < 0) {
+    warn_err("scratch containers", err);
+    berth_error_release(&err);
+    rc = EXIT_PROBLEM;
+  } else if (removed > 0) {
+    printf("removed %d leftover scratch container%s\n", removed, removed == 1 ? "" : "s");
+  }
+  return rc;
+}
+
 static int
 cmd_gc(struct ctl *c)
 {
@@ -1188,6 +1258,7 @@ cmd_gc(struct ctl *c)
     const char *act;
     long long idle;
     char idle_s[32], tmo_s[32], extra[128];
+    long lock_ms;
     int lock;
 
     if (gc_settings(c, r->user, &timeout, &ol, &gone) < 0) {
@@ -1217,12 +1288,26 @@ cmd_gc(struct ctl *c)
     }
 
     /* Decide again under the user's lock: a login may have come in since
-     * the list was taken. */
-    lock = berth_session_lock(r->name, berth_box_lock_timeout(c->cfg), &err);
+     * the list was taken.  A short wait only: the holder may be a login
+     * that is slow, or a berth-shell its user stopped (the lock then says
+     * so at once).  Either way this user is skipped for this run, logged,
+     * and the next run tries again; one busy user never holds up gc for
+     * the others. */
+    snprintf(extra, sizeof(extra), "idle=%lld idle_timeout=%" PRId64, idle, timeout);
+    lock_ms = berth_box_lock_timeout(c->cfg);
+    lock = berth_session_lock(r->name, lock_ms < GC_LOCK_WAIT_MS ? lock_ms : GC_LOCK_WAIT_MS,
+                              &err);
     if (lock < 0) {
-      warn_err(r->name, err);
+      if (err->kind == BERTH_E_SESSION && (err->status == EBUSY || err->status == ETIMEDOUT)) {
+        berth_log(LOG_NOTICE, "action=%s user=%s container=%s trigger=gc %s outcome=skipped "
+                  "reason=%s", act, BERTH_LOG_VAL(r->user), BERTH_LOG_VAL(r->name), extra,
+                  BERTH_LOG_VAL(err->msg));
+        printf("skip %s (user %s): user busy, skipped: %s\n", r->name, r->user, err->msg);
+      } else {
+        warn_err(r->name, err);
+        rc = EXIT_PROBLEM;
+      }
       berth_error_release(&err);
-      rc = EXIT_PROBLEM;
       continue;
     }
     row_sessions(r);
@@ -1249,6 +1334,8 @@ cmd_gc(struct ctl *c)
     }
     berth_session_unlock(lock);
   }
+  if (!c->o.dry_run && gc_sweep(c, rows, n) != EXIT_OK)
+    rc = EXIT_PROBLEM;
   if (c->o.verbose && acted == 0)
     printf("nothing to do\n");
   rows_free(rows, n);

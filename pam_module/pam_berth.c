@@ -86,7 +86,7 @@ parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
              && (ms = strtol(argv[i] + 8, &end, 10)) > 0 && *end == '\0' && ms <= 3600000)
       a->timeout_ms = ms;
     else
-      pam_syslog(pamh, LOG_ERR, "ignoring unknown or invalid option: %s", argv[i]);
+      pam_syslog(pamh, LOG_ERR, "ignoring unknown or invalid option: %s", BERTH_LOG_VAL(argv[i]));
   }
 }
 
@@ -161,8 +161,8 @@ scrub_env_undecided(pam_handle_t *pamh, const char *user, const struct berth_use
   berth_error_t err = NULL;
 
   if (scrub_env(pamh, u, &err) < 0)
-    pam_syslog(pamh, LOG_ERR, "action=login user=%s error=%s: %s", user,
-               berth_error_kind_name(err->kind), err->msg);
+    pam_syslog(pamh, LOG_ERR, "action=login user=%s error=%s: %s", BERTH_LOG_VAL(user),
+               berth_error_kind_name(err->kind), BERTH_LOG_TEXT(err->msg));
   berth_error_release(&err);
 }
 
@@ -230,23 +230,26 @@ prepare(pam_handle_t *pamh, const struct args *a, const char *user, struct ctx *
 }
 
 /* The one syslog line of a hook for a berthed user.  extra: the keys between
- * session= and outcome= ("" for none).  ok: outcome=ok at LOG_INFO; else
- * outcome=failed at LOG_ERR with the engine and the full error. */
+ * session= and outcome= ("" for none; made here from numbers and names).
+ * ok: outcome=ok at LOG_INFO; else outcome=failed at LOG_ERR with the engine
+ * and the full error.  Through berth_log (the sink is pam_syslog while a hook
+ * runs), so every value is escaped and the line scrubbed (docs/logging.md). */
 static void
 log_line(pam_handle_t *pamh, const char *action, const char *user, const char *container,
          const struct ctx *c, const char *extra, bool ok, berth_error_t err)
 {
   if (ok)
-    pam_syslog(pamh, LOG_INFO, "action=%s user=%s container=%s session=%ld%s%s outcome=ok", action,
-               user, container, (long)getpid(), *extra ? " " : "", extra);
+    berth_log(LOG_INFO, "action=%s user=%s container=%s session=%ld%s%s outcome=ok", action,
+              BERTH_LOG_VAL(user), BERTH_LOG_VAL(container), (long)getpid(), *extra ? " " : "",
+              extra);
   else
-    pam_syslog(pamh, LOG_ERR,
-               "action=%s user=%s container=%s session=%ld%s%s engine=%s outcome=failed "
-               "error=%s: %s",
-               action, user, container, (long)getpid(), *extra ? " " : "", extra,
-               c->cfg ? c->cfg->engine.socket : "-",
-               berth_error_kind_name(err ? err->kind : BERTH_E_INTERNAL),
-               err ? err->msg : "an internal error occurred");
+    berth_log(LOG_ERR,
+              "action=%s user=%s container=%s session=%ld%s%s engine=%s outcome=failed "
+              "error=%s: %s",
+              action, BERTH_LOG_VAL(user), BERTH_LOG_VAL(container), (long)getpid(),
+              *extra ? " " : "", extra, BERTH_LOG_VAL(c->cfg ? c->cfg->engine.socket : "-"),
+              berth_error_kind_name(err ? err->kind : BERTH_E_INTERNAL),
+              BERTH_LOG_TEXT(err ? err->msg : "an internal error occurred"));
 }
 
 /* At open, one plain line for the user; the detail is in the log line. */

@@ -14,6 +14,10 @@
 #define BERTH_LABEL_USER "berth.user"
 #define BERTH_LABEL_UID "berth.uid"
 #define BERTH_LABEL_SPEC "berth.spec"
+/* A scratch container (read an image's files, never started): the user it
+ * was made for, and "HOST:PID-STARTTIME" of the process that made it. */
+#define BERTH_LABEL_SCRATCH "berth.scratch"
+#define BERTH_LABEL_SCRATCH_OWNER "berth.scratch.owner"
 #define BERTH_KEEPER_TARGET "/.berth/keeper"
 
 struct berth_box {
@@ -86,6 +90,11 @@ int berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recre
 /* How long to wait for a user's lock: the longest a holder can keep it
  * (every request it makes under the lock bounded by engine.timeout_ms). */
 long berth_box_lock_timeout(const struct berth_config *cfg);
+/* Remove scratch containers left behind: made on this host by a process
+ * that is gone, or older than max_age_s (another host's, or unlabelled).
+ * now: the real time.  *removed: how many; one line logged for each. */
+int berth_box_sweep_scratch(struct berth_engine *e, time_t now, time_t max_age_s, int *removed,
+                            berth_error_t *err);
 
 /* The login-time flow both front ends share, run as root: make sure the
  * image is there (inspect, pull per policy: outside the lock, a pull can be
@@ -114,5 +123,11 @@ int berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status
  * live sessions left (may be NULL). */
 int berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *remaining,
                     berth_error_t *err);
+
+/* An existing container's inspect reply (info) against the wanted spec:
+ * -1 (BERTH_E_CONTAINER) when it is not labelled for b's user, 1 when it
+ * grants more than spec (*what says what), else 0.  Exposed for the fuzzer. */
+int berth_box_inspect_check(const struct berth_box *b, json_t *info, json_t *spec, char *what,
+                            size_t n, berth_error_t *err);
 
 #endif

@@ -141,6 +141,15 @@ void berth_hijack_close(struct berth_hijack *h);
  * or oversized (> 16 KiB) head.  Exposed for unit tests. */
 long berth_http_parse_head(const char *buf, size_t len, int *status, berth_error_t *err);
 
+/* Decode a chunked body in[0..len) into out (at most outsz bytes kept; out
+ * NULL: only scan, *outlen still set; out == in decodes in place).  Returns
+ * 1 when the terminating chunk is there, 0 when more is needed, -1 when
+ * malformed (a chunk not followed by CRLF included).  With `consumed`, 1
+ * only once the trailer section has ended too, and *consumed says where the
+ * message ends.  Exposed for unit tests and the fuzzer. */
+int berth_http_dechunk(const char *in, size_t len, char *out, size_t outsz, size_t *outlen,
+                       size_t *consumed);
+
 /* Internal (engine.c, hijack.c): one request on a raw connection; head is the
  * request line and headers through the blank line.  Returns 0 with *status
  * and *reply (malloc'd, NUL-terminated, *reply_len bytes, at most max), 1

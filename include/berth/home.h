@@ -4,6 +4,7 @@
 #define BERTH_HOME_H
 
 #include <stdbool.h>
+#include <time.h>
 #include "berth/config.h"
 #include "berth/user.h"
 
@@ -14,5 +15,12 @@
  * alone.  Errors are BERTH_E_HOME. */
 int berth_home_ensure(const struct berth_config *cfg, const struct berth_user *u, bool *created,
                       berth_error_t *err);
+
+/* Remove the temporaries a killed first login left next to `home` (in its
+ * parent directory): ".berth-newhome.<16 hex>" directories owned by root and
+ * unchanged for min_age seconds before `now`.  *removed: how many.  A
+ * missing parent is nothing to do.  Logs one line per removal. */
+int berth_home_sweep(const char *home, time_t now, time_t min_age, int *removed,
+                     berth_error_t *err);
 
 #endif

@@ -9,6 +9,7 @@
 #define BERTH_SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
 #include "berth/error.h"
@@ -29,7 +30,9 @@ int berth_session_rundir_open(const char *sub, const char *name, bool create,
                               berth_error_t *err);
 
 /* Take the per-container lock (flock), waiting at most timeout_ms.  Returns
- * an fd (O_CLOEXEC) to pass to berth_session_unlock, or -1. */
+ * an fd (O_CLOEXEC) to pass to berth_session_unlock, or -1: status
+ * ETIMEDOUT when the wait ran out, EBUSY at once (within about half a
+ * second) when the process holding it is stopped (SIGSTOP, a debugger). */
 int berth_session_lock(const char *name, long timeout_ms, berth_error_t *err);
 void berth_session_unlock(int fd);
 
@@ -45,8 +48,20 @@ int berth_session_count(const char *name, pid_t exclude, berth_error_t *err);
  * (pam_berth recorded the session in sshd's monitor, so berth-shell must not
  * record it twice). */
 bool berth_session_owned_by_ancestor(const char *name);
+/* "PID-STARTTIME" of a process (the form of a record's name), which names
+ * it for as long as it lives, never a later process with the same pid; -1
+ * when it is gone.  _live: whether such a process is still running. */
+int berth_session_proc_id(pid_t pid, char *buf, size_t len);
+bool berth_session_proc_id_live(const char *id);
 /* When the last session ended (mtime of the session directory: the last
  * record or release), 0 if never. */
 int berth_session_idle_since(const char *name, time_t *since, berth_error_t *err);
+
+/* The parsers behind the accounting, exposed for unit tests and the fuzzer:
+ * a record's file name "PID-STARTTIME" (false when it is not one), and
+ * fields 4 (ppid) and 22 (starttime) of a /proc/PID/stat text (modified;
+ * 0, or -1 when malformed). */
+bool berth_session_parse_record(const char *s, pid_t *pid, unsigned long long *starttime);
+int berth_proc_stat_parse(char *buf, pid_t *ppid, unsigned long long *starttime);
 
 #endif

@@ -40,7 +40,9 @@ int berth_user_member_of(const struct berth_user *u, const char *group, berth_er
 int berth_group_resolve(const char *group, gid_t *gid, berth_error_t *err);
 
 /* Expand %u (user) %U (uid) %g (primary group name, gid if unnamed) %G (gid)
- * %h (home) and %% in tmpl.  Unknown %x is an error (BERTH_E_CONFIG). */
+ * %h (home) and %% in tmpl.  Unknown %x is an error (BERTH_E_CONFIG).  A path
+ * component of the result that is "", "." or ".." because of a user-derived
+ * value (%u %g %h: a user named "..") is refused (BERTH_E_USER, EINVAL). */
 char *berth_expand_template(const char *tmpl, const struct berth_user *u, berth_error_t *err);
 
 /* Sanitize an expanded container name to [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most

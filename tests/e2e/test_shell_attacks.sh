@@ -283,6 +283,21 @@ assert_eq "2 1" "$rc $(wc -l <"$TEST_TMPDIR/e")" "unknown option: usage error (2
 check_syslog "usage error: a notice entry line, outcome=failed error=usage:" \
 	"${NOTICE}action=entry user=$U container=$BOX session=\\1 outcome=failed error=usage: unsupported argument '-x'\$"
 assert_eq 2 "$(status_of bs -c 2>/dev/null)" "-c without a command: usage error (2)"
+# Forged log lines (issue 8): an argument is the user's text; in the log it
+# is escaped (\n, \xNN) and bounded, so it never starts a line of its own.
+: >"$SYSLOG"
+forge=$'--x\naction=entry user=root container=berth-root session=1 mode=exec tty=no command=sh outcome=ok'
+assert_eq 2 "$(status_of bs "$forge" 2>/dev/null)" "an argument holding a newline and a forged line: usage error (2)"
+check_syslog "its usage line keeps the newline escaped, on berth's own line" \
+	"${NOTICE}action=entry user=$U container=$BOX session=\\1 outcome=failed error=usage: unsupported argument '--x\\\\naction=entry user=root container=berth-root session=1 .*outcome=ok'\$"
+check_no_syslog "no forged line: every line in the log starts as syslog's own" '^[^<]|^$'
+assert_eq 2 "$(status_of bs -$'\e[2J'"$(printf 'y%.0s' $(seq 3000))" 2>/dev/null)" \
+	"a 3000-byte argument with a terminal escape: usage error (2)"
+check_syslog "a long argument is escaped, cut and marked ..." \
+	"${NOTICE}action=entry user=$U .*error=usage: unsupported argument '-\\\\x1b\\[2Jy+\\.\\.\\.\$"
+check "no line of the log is longer than the bounds allow" \
+	awk 'length($0) > 1500 { exit 1 }' "$SYSLOG"
+check_no_syslog "no terminal escape reaches the log" $'\e'
 
 # ---------------------------------------------------------------- environment
 out=$(bse TERM=vt220 LC_TIME=C TZ=Europe/Paris SSH_CONNECTION='1.2.3.4 5 6.7.8.9 22' \

@@ -17,8 +17,23 @@ e2e_check_all
 # berth-shell restores its own terminal: run it straight on a tmux pane (su,
 # no sshd in between, so the pane is the terminal berth-shell put in raw
 # mode), leave once with `exit` and once by SIGTERM.
+_child_named() { # PARENT NAME: the pid of PARENT's live (not zombie) child running NAME
+	ps -o pid=,stat=,comm= --ppid "$1" | awk -v n="$2" '$3 == n && $2 !~ /^Z/ { print $1; exit }'
+}
+_descendant_named() { # ROOT NAME: the same among ROOT's descendants (a few levels down)
+	local level=$1 p r next i
+	for i in 1 2 3 4; do
+		next=
+		for p in $level; do
+			r=$(_child_named "$p" "$2")
+			[ -z "$r" ] || { echo "$r"; return 0; }
+			next="$next $(ps -o pid= --ppid "$p" | tr '\n' ' ')"
+		done
+		level=$next
+	done
+}
 _su_session() { # NAME HOW
-	local s=bte-su-$1 how=$2 d=$TEST_TMPDIR/su-$1 pid
+	local s=bte-su-$1 how=$2 d=$TEST_TMPDIR/su-$1 pid pane su_pid
 	mkdir -p "$d"
 	cat >"$d/session.sh" <<EOS
 stty -g >'$d/before'
@@ -38,8 +53,20 @@ EOS
 	case $how in
 	exit) _e2e_tmux send-keys -t "$s" 'exit 3' Enter ;;
 	SIGTERM)
-		pid=$(ps -o pid=,comm= -u "$E2E_A" | awk '$2 == "berth-shell" { print $1 }' | head -n1)
-		[ -n "$pid" ] && kill -TERM "$pid" || diag "no berth-shell process of $E2E_A found"
+		# This session's own berth-shell: the child of the su that the pane's
+		# shell runs.  Not "the first berth-shell of the user": an earlier
+		# case's berth-shell whose sshd went away (the hangup check kills the
+		# client) is reparented to PID 1 and stays a zombie until PID 1 reaps
+		# it, which some inits do only now and then; picking it sent SIGTERM
+		# to a dead process and this session never ended.
+		pane=$(_e2e_tmux display-message -p -t "$s" '#{pane_pid}' 2>/dev/null) || pane=
+		su_pid=$([ -z "$pane" ] || _descendant_named "$pane" su)
+		pid=$([ -z "$su_pid" ] || _child_named "$su_pid" berth-shell)
+		if [ -n "$pid" ]; then
+			kill -TERM "$pid"
+		else
+			diag "no berth-shell under su (pane $pane, su ${su_pid:-none}): $(ps -o pid=,ppid=,stat=,comm= -u "$E2E_A" | tr '\n' ';')"
+		fi
 		;;
 	esac
 	if wait_until 20 test -s "$d/rc"; then
@@ -57,6 +84,17 @@ EOS
 	_e2e_tmux kill-session -t "$s" 2>/dev/null || true
 }
 _su_session exit exit
+# Another berth-shell of the same user, started first (a lower pid, like the
+# leftover of an earlier case): the SIGTERM case must end its own session's
+# berth-shell and leave this one alone.
+setpriv --reuid="$(id -u "$E2E_A")" --regid="$(id -g "$E2E_A")" --init-groups \
+	"$E2E_SHELL" -c 'sleep 120' </dev/null >/dev/null 2>&1 &
+other=$!
+on_exit "kill $other 2>/dev/null"
+wait_until 30 _e2e_top_has "$(e2e_container "$E2E_A")" 'sleep 120' ||
+	diag "the other berth-shell's command did not show up in the container"
 _su_session term SIGTERM
+check "the other berth-shell of $E2E_A was not the one signalled" kill -0 "$other"
+kill "$other" 2>/dev/null || true
 
 done_testing

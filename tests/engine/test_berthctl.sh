@@ -3,8 +3,10 @@
 # on containers made the real way (berth-shell logins of test users): check
 # (good, stopped engine, bad config, missing image), list and list --json,
 # status, stop, rm refusing a live session and rm --force, gc with a clock the
-# test controls (--now, and a session directory aged with touch -d), the
-# syslog line of each action, and the refusal of a non-root caller.
+# test controls (--now, and a session directory aged with touch -d), gc
+# skipping a user whose lock holder is stopped, gc sweeping leftovers (home
+# temporaries, scratch containers), the syslog line of each action, and the
+# refusal of a non-root caller.
 #
 # gc acts on every berth container of the host, so the test config sets
 # idle_timeout = 0 (never reap) globally and a timeout only for its own users:
@@ -316,6 +318,32 @@ assert_eq "stopped berth-$ud" "$(grep -E "berth-(${ua}|${ub}|${uc}|${ud}) " <<<"
 assert_eq exited "$(docker inspect -f '{{.State.Status}}' "berth-$ud")" "gc stopped berth-$ud (on_logout keep -> stop)"
 check "gc's stop is logged" log_has "action=stop user=$ud container=berth-$ud trigger=gc idle="
 
+# A user stops their own berth-shell while it holds their lock (it runs
+# with their real uid, so SIGSTOP is theirs to send).  gc must not wait out
+# the lock: it skips that user at once, says so, logs it, and goes on.
+python3 -c 'import fcntl, os, signal, sys
+f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); os.kill(os.getpid(), signal.SIGSTOP)' \
+	"/run/berth/lock/berth-$ua.lock" &
+holder=$!
+on_exit "kill -KILL $holder 2>/dev/null"
+wait_until 10 sh -c "grep -q '^State:[[:space:]]*T' /proc/$holder/status" ||
+	fail "the lock holder did not stop"
+t0=$(date +%s%N)
+run ctl_logged gc --now $((now + 7200))
+dt_ms=$((($(date +%s%N) - t0) / 1000000))
+assert_eq 0 "$rc" "gc with a stopped lock holder exits 0 (a skip is not a failure)"
+check "gc does not wait for a stopped lock holder (took ${dt_ms} ms)" test "$dt_ms" -lt 4000
+assert_contains "$out" "skip berth-$ua (user $ua): user busy, skipped: the lock of berth-$ua is held by pid $holder, which is stopped" \
+	"gc says it skipped the busy user and why"
+assert_eq running "$(docker inspect -f '{{.State.Status}}' "berth-$ua")" "the skipped container was left alone"
+assert_contains "$out" "stopped berth-$ub" "gc went on with the other users"
+check "the skip is logged" \
+	log_has "action=stop user=$ua container=berth-$ua trigger=gc idle="
+check "... as outcome=skipped with the reason" \
+	sh -c "grep -F 'container=berth-$ua trigger=gc' '$log' | grep -q 'outcome=skipped reason=\"the lock of berth-$ua is held by pid $holder, which is stopped'"
+kill -KILL "$holder"
+wait "$holder" 2>/dev/null || true
+
 write_config remove
 run ctl_logged gc --now $((now + 7200))
 assert_eq 0 "$rc" "gc --now exits 0"
@@ -326,6 +354,45 @@ assert_eq exited "$(docker inspect -f '{{.State.Status}}' "berth-$ua")" "berth-$
 check "berth-$ub is removed" sh -c "! docker inspect berth-$ub >/dev/null 2>&1"
 assert_eq running "$(docker inspect -f '{{.State.Status}}' "berth-$uc")" "gc never touches a container with a live session"
 check "gc's remove is logged" log_has "action=rm user=$ub container=berth-$ub trigger=gc"
+
+# ---------------------------------------------------------------- gc sweeps leftovers
+# A first login killed while it copied skel leaves its root-only temporary
+# next to the home; a login killed between creating and removing a scratch
+# container (image facts) leaves that.  gc removes the dead ones only.
+tag=$(printf '%08x%08x' "$$" "$RANDOM")
+stale=/home/.berth-newhome.${tag:0:15}a fresh=/home/.berth-newhome.${tag:0:15}b
+on_exit "rm -rf -- '$stale' '$fresh'"
+install -d -m 0700 "$stale/.config" "$fresh"
+echo skel >"$stale/.config/x"
+ln -s /etc/passwd "$stale/passwd-link"
+touch -d '1 hour ago' "$stale"
+starttime() { python3 -c 'import sys; s = open("/proc/%s/stat" % sys.argv[1]).read(); print(s[s.rindex(")") + 2:].split()[19])' "$1"; }
+sleep 300 &
+maker=$!
+on_exit "kill $maker 2>/dev/null"
+scratch_live=$(docker create --label "berth.scratch=$ua" \
+	--label "berth.scratch.owner=$(hostname):$maker-$(starttime "$maker")" "$image" /bin/sh)
+scratch_other=$(docker create --label "berth.scratch=$ua" \
+	--label "berth.scratch.owner=another-host.example:1-1" "$image" /bin/sh)
+on_exit "docker rm -f $scratch_live $scratch_other >/dev/null 2>&1"
+run ctl_logged gc
+assert_eq 0 "$rc" "gc with leftovers around exits 0"
+check "gc removed the stale home temporary" test ! -e "$stale"
+check "... without following the link in it" test -s /etc/passwd
+check "gc kept the fresh home temporary (a first login in progress)" test -d "$fresh"
+assert_contains "$out" "removed 1 leftover home temporary in /home" "gc says what it swept"
+check "the sweep is logged" log_has "action=sweep leftover=home-temp home=/home/"
+check "gc kept the scratch container whose maker is alive" sh -c "docker inspect $scratch_live >/dev/null"
+check "gc kept another host's young scratch container" sh -c "docker inspect $scratch_other >/dev/null"
+kill "$maker"
+wait "$maker" 2>/dev/null || true
+run ctl_logged gc
+assert_eq 0 "$rc" "gc exits 0"
+check "once its maker is gone, gc removed the scratch container" \
+	sh -c "! docker inspect $scratch_live >/dev/null 2>&1"
+assert_contains "$out" "removed 1 leftover scratch container" "gc says so"
+check "the scratch sweep is logged" log_has "action=sweep leftover=scratch container=${scratch_live:0:12} user=$ua why=maker-gone"
+check "another host's young scratch container is still kept" sh -c "docker inspect $scratch_other >/dev/null"
 
 # ---------------------------------------------------------------- rm --force
 run ctl_logged rm --force "$uc"

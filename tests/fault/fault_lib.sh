@@ -407,7 +407,13 @@ f_case_out_of_memory() {
 	f_fill "$c"
 	rc=0
 	out=$(docker exec "$c" true 2>&1) || rc=$?
-	assert_eq 137 "$rc" "out of memory: the container is bricked (docker exec is killed at once)"
+	# 137: the process is OOM-killed at once; 126: runc itself could not set
+	# the exec up in the full cgroup (seen under load). Either way nothing runs.
+	case $rc in
+	126 | 137) ok "out of memory: the container is bricked (docker exec cannot run anything: $rc)" ;;
+	*) not_ok "out of memory: the container is bricked (docker exec cannot run anything)"
+		diag "docker exec status $rc: $out" ;;
+	esac
 	rc=0
 	out=$(f_ssh "$F_U" "$F_CMD" 2>&1) || rc=$?
 	assert_eq "berth: your container is out of memory; it has been restarted (files in /tmp and /dev/shm are gone)

@@ -6,7 +6,8 @@
 
 # To build berth.
 BERTH_BUILD_PACKAGES=(autoconf automake libtool pkg-config make gcc libc6-dev
-	libpam0g-dev libcurl4-openssl-dev libjansson-dev libconfig-dev libcmocka-dev)
+	libpam0g-dev libcurl4-openssl-dev libjansson-dev libconfig-dev libcmocka-dev
+	clang libclang-rt-14-dev) # clang + libFuzzer: the fuzz stage (docs/fuzzing.md)
 # To run it and its test tiers (engine, PAM, end-to-end, benchmarks).
 BERTH_TEST_PACKAGES=(docker.io busybox-static openssh-server openssh-client tmux rsync
 	slapd ldap-utils nslcd libnss-ldapd libpam-wrapper hyperfine file procps util-linux podman python3 bsdutils diffutils)

@@ -674,6 +674,10 @@ test_invalid_values(void **state)
       "users = (\n  { user = \"u\";\n    mounts = ( { source = \"/s\"; target = \"/scratch\"; } ); "
       "}\n);\n",
       3, "users[0]", "for members of group \"g\"" },
+    { "groups = (\n  { group = \"a\"; pids = 5; },\n  { group = \"g\";\n    mounts = ( { source = "
+      "\"/s\"; target = \"/x/\"; } ); }\n);\n"
+      "users = (\n  { user = \"v\"; pids = 5; },\n  { user = \"u\"; tmpfs = [ \"/x:size=1m\" ]; }\n);\n",
+      8, "users[1]", "/x is both a mount target and a tmpfs for members of group \"g\"" },
   };
   (void)state;
   EXPECT_ERRORS(cases);

@@ -330,11 +330,20 @@ test_bad_mount_template(void **state)
   struct berth_box *b = NULL;
   berth_error_t err = NULL;
 
+  /* the name, not the config, is at fault: a user error (issue 8) */
   u.name = (char *) "..";
   assert_int_equal(berth_box_new(cfg, &u, &b, &err), 0);
   assert_null(berth_box_spec(b, IMAGE_ID, KEEPER, &err));
   assert_non_null(strstr(err->msg, "/srv/.."));
-  assert_int_equal(err->kind, BERTH_E_CONFIG);
+  assert_int_equal(err->kind, BERTH_E_USER);
+  berth_error_release(&err);
+  berth_box_free(b);
+  /* "." would mount all of /srv */
+  u.name = (char *) ".";
+  assert_int_equal(berth_box_new(cfg, &u, &b, &err), 0);
+  assert_null(berth_box_spec(b, IMAGE_ID, KEEPER, &err));
+  assert_non_null(strstr(err->msg, "\"/srv/.\""));
+  assert_int_equal(err->kind, BERTH_E_USER);
   berth_error_release(&err);
   berth_box_free(b);
   berth_config_free(cfg);

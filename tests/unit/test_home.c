@@ -18,10 +18,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "berth/home.h"
+#include "berth/session.h"
 
 #define UID 4242421
 #define GID 4242422
@@ -277,11 +279,79 @@ test_existing_untouched(void **state)
   assert_false(exists(path("corp.example/dana/.bashrc")));
   assert_string_equal(read_text(path("corp.example/dana/mine")), "user data\n");
 
-  /* an existing root-owned directory is also left as it is */
+  /* an existing directory the user does not own is refused (it would be
+   * bind-mounted into their container), and left as it is */
   assert_int_equal(mkdir(path("rootowned"), 0700), 0);
   u = user_at(path("rootowned"));
-  assert_false(ensure_ok(&cfg, &u));
+  expect_fail(&cfg, &u, "is owned by uid 0, not by the user (uid 4242421)");
   assert_owner_mode(path("rootowned"), 0, 0, 0700);
+}
+
+/* System paths: never a home, whether the path names one, lies below or
+ * above one, or only really is one through a link. */
+static void
+test_system_paths(void **state)
+{
+  struct berth_config cfg = config(true, NULL, 0700);
+  const char *bad[] = { "/etc", "/etc/bt-home-test-x", "/run/user/4242421", "/run/bt-home-test",
+                        "/var/run/bt-home-test", "/var", "/var/lib", "/usr/local/bt-home-test",
+                        "/proc/self", "/sys/fs", "/dev/shm/bt-home-test", "/root", "/lib64/x",
+                        "/boot/x", "/var/lib/docker/volumes/x", NULL };
+  struct berth_user u;
+
+  for (size_t i = 0; bad[i]; i++) {
+    u = user_at(bad[i]);
+    expect_fail(&cfg, &u, "refusing a home at, below or above the system path");
+  }
+  assert_false(exists("/etc/bt-home-test-x"));
+  assert_false(exists("/usr/local/bt-home-test"));
+  assert_false(exists("/dev/shm/bt-home-test"));
+
+  /* berth's own run directory and the engine socket's directory */
+  assert_int_equal(mkdir(path("rundir"), 0755), 0);
+  berth_session_set_rundir(path("rundir"));
+  u = user_at(path("rundir/u"));
+  expect_fail(&cfg, &u, "system path");
+  assert_false(exists(path("rundir/u")));
+  assert_int_equal(mkdir(path("engine"), 0755), 0);
+  cfg.engine.socket = path("engine/docker.sock");
+  u = user_at(path("engine"));
+  expect_fail(&cfg, &u, "system path");
+  u = user_at(path("engine/u"));
+  expect_fail(&cfg, &u, "system path");
+  cfg.engine.socket = NULL;
+
+  /* a link (root's own, so creation would follow it) into the run
+   * directory: the real location decides, for an existing home and for
+   * one about to be created */
+  assert_int_equal(mkdir(path("rundir/x"), 0700), 0);
+  assert_int_equal(chown(path("rundir/x"), UID, GID), 0);
+  assert_int_equal(symlink(path("rundir"), path("via")), 0);
+  u = user_at(path("via/x"));
+  expect_fail(&cfg, &u, "(really ");
+  u = user_at(path("via/new"));
+  expect_fail(&cfg, &u, "(really ");
+  assert_false(exists(path("rundir/new")));
+  berth_session_set_rundir(NULL);
+  /* the same home is fine once that is no run directory */
+  u = user_at(path("via/x"));
+  assert_false(ensure_ok(&cfg, &u));
+}
+
+/* The user's own home, writable by everyone: refused; group-writable: the
+ * admin's choice. */
+static void
+test_existing_modes(void **state)
+{
+  struct berth_config cfg = config(true, NULL, 0700);
+  struct berth_user u = user_at(path("open"));
+
+  assert_int_equal(mkdir(u.home, 0700), 0);
+  assert_int_equal(chown(u.home, UID, GID), 0);
+  assert_int_equal(chmod(u.home, 0777), 0);
+  expect_fail(&cfg, &u, "writable by everyone (mode 0777)");
+  assert_int_equal(chmod(u.home, 0770), 0);
+  assert_false(ensure_ok(&cfg, &u));
 }
 
 static void
@@ -539,12 +609,68 @@ test_concurrent(void **state)
   assert_int_equal(count_entries(path("race")), 1);
 }
 
+/* What a first login killed while copying skel leaves, and what gc's sweep
+ * removes: only berth's own root-owned temporaries, old enough, never
+ * through a link. */
+static void
+make_old(const char *p)
+{
+  struct timespec t[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+  assert_int_equal(utimensat(AT_FDCWD, p, t, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static void
+test_sweep(void **state)
+{
+  berth_error_t err = NULL;
+  struct berth_user u = user_at(path("sweep/vera"));
+  int removed = -1;
+
+  assert_int_equal(mkdir(path("sweep"), 0755), 0);
+  /* a stale leftover with a tree and a link to a file outside in it */
+  assert_int_equal(mkdir(path("sweep/.berth-newhome.0123456789abcdef"), 0700), 0);
+  assert_int_equal(mkdir(path("sweep/.berth-newhome.0123456789abcdef/.config"), 0700), 0);
+  write_file(path("sweep/.berth-newhome.0123456789abcdef/.config/x"), "x\n", 0600);
+  write_file(path("outside"), "keep me\n", 0600);
+  assert_int_equal(symlink(path("outside"), path("sweep/.berth-newhome.0123456789abcdef/ln")), 0);
+  assert_int_equal(symlink(path("skel"), path("sweep/.berth-newhome.0123456789abcdef/dirln")), 0);
+  make_old(path("sweep/.berth-newhome.0123456789abcdef"));
+  /* one in progress: fresh */
+  assert_int_equal(mkdir(path("sweep/.berth-newhome.fedcba9876543210"), 0700), 0);
+  /* old, but handed to the user already, or not berth's name, or a link */
+  assert_int_equal(mkdir(path("sweep/.berth-newhome.1111111111111111"), 0700), 0);
+  assert_int_equal(chown(path("sweep/.berth-newhome.1111111111111111"), UID, GID), 0);
+  make_old(path("sweep/.berth-newhome.1111111111111111"));
+  assert_int_equal(mkdir(path("sweep/.berth-newhome.x"), 0700), 0);
+  make_old(path("sweep/.berth-newhome.x"));
+  assert_int_equal(symlink(path("skel"), path("sweep/.berth-newhome.2222222222222222")), 0);
+  make_old(path("sweep/.berth-newhome.2222222222222222"));
+
+  assert_int_equal(berth_home_sweep(u.home, time(NULL), 600, &removed, &err), 0);
+  assert_null(err);
+  assert_int_equal(removed, 1);
+  assert_false(exists(path("sweep/.berth-newhome.0123456789abcdef")));
+  assert_string_equal(read_text(path("outside")), "keep me\n");
+  assert_string_equal(read_text(path("skel/.bashrc")), "# bashrc from skel\n");
+  assert_true(exists(path("sweep/.berth-newhome.fedcba9876543210")));
+  assert_true(exists(path("sweep/.berth-newhome.1111111111111111")));
+  assert_true(exists(path("sweep/.berth-newhome.x")));
+  assert_true(exists(path("sweep/.berth-newhome.2222222222222222")));
+
+  /* a parent that does not exist: nothing to do */
+  u = user_at(path("nosuchparent/w"));
+  assert_int_equal(berth_home_sweep(u.home, time(NULL), 600, &removed, &err), 0);
+  assert_int_equal(removed, 0);
+}
+
 int
 main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_create_nested),
     cmocka_unit_test(test_existing_untouched),
+    cmocka_unit_test(test_system_paths),
+    cmocka_unit_test(test_existing_modes),
     cmocka_unit_test(test_mode_from_config),
     cmocka_unit_test(test_parent_symlink),
     cmocka_unit_test(test_parent_root_symlink),
@@ -554,6 +680,7 @@ main(void)
     cmocka_unit_test(test_bad_paths),
     cmocka_unit_test(test_failed_copy_leaves_nothing),
     cmocka_unit_test(test_concurrent),
+    cmocka_unit_test(test_sweep),
   };
   if (geteuid() != 0) {
     const char *ci = getenv("CI");

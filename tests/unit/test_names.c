@@ -331,6 +331,65 @@ test_templates(void **state)
   assert_template_error("%u%");
 }
 
+/* A name that is "." or ".." (or a home with such a component) must not
+ * widen a path template: /srv/%u with user ".." is not "/srv/..". */
+static void
+assert_widening_refused(const struct berth_user *u, const char *tmpl, const char *component)
+{
+  berth_error_t err = NULL;
+  char *out = berth_expand_template(tmpl, u, &err);
+  char want[64];
+
+  if (out != NULL)
+    fail_msg("expand(%s) gave \"%s\", expected a refusal", tmpl, out);
+  assert_non_null(err);
+  assert_int_equal(err->kind, BERTH_E_USER);
+  assert_non_null(strstr(err->msg, tmpl));
+  snprintf(want, sizeof(want), "path component \"%s\" is refused", component);
+  if (strstr(err->msg, want) == NULL)
+    fail_msg("expand(%s): \"%s\" does not name %s", tmpl, err->msg, want);
+  berth_error_release(&err);
+}
+
+static void
+test_templates_dot_names(void **state)
+{
+  struct berth_user dot = alice, dotdot = alice, empty = alice, slashy = alice, gdot = alice;
+  struct berth_user badhome = alice, dots = alice;
+
+  dot.name = (char *)".";
+  dotdot.name = (char *)"..";
+  empty.name = (char *)"";
+  slashy.name = (char *)"x/../y";
+  gdot.group = (char *)"..";
+  badhome.home = (char *)"/home/../etc";
+  dots.name = (char *)"...";
+
+  assert_widening_refused(&dot, "/srv/%u", ".");
+  assert_widening_refused(&dot, "/srv/%u/data", ".");
+  assert_widening_refused(&dotdot, "/srv/%u", "..");
+  assert_widening_refused(&dotdot, "/srv/%u/x", "..");
+  assert_widening_refused(&empty, "/srv/%u/x", "");
+  assert_widening_refused(&empty, "/srv/%u", "");
+  assert_widening_refused(&slashy, "/srv/%u", "..");
+  assert_widening_refused(&gdot, "/shared/%g", "..");
+  assert_widening_refused(&badhome, "%h/data", "..");
+  assert_widening_refused(&dot, "%u", ".");
+  assert_widening_refused(&dotdot, "%u", "..");
+
+  /* together with the template's own dot it still makes ".." */
+  assert_widening_refused(&dot, "/srv/.%u", "..");
+  /* a name that only starts or ends with dots names its own directory */
+  assert_expands(&dot, "/srv/x%u", "/srv/x.");
+  assert_expands(&dots, "/srv/%u", "/srv/...");
+  assert_expands(&dot, "berth-%u", "berth-.");
+  assert_expands(&alice, "%h", "/home/corp.example/alice");
+  assert_expands(&alice, "%h/data", "/home/corp.example/alice/data");
+  /* the admin's own "." and ".." are not the user's doing (the mounts
+   * check judges those) */
+  assert_expands(&alice, "/srv/../%U", "/srv/../1234");
+}
+
 int
 main(void)
 {
@@ -343,6 +402,7 @@ main(void)
     cmocka_unit_test(test_empty_and_garbage),
     cmocka_unit_test(test_hostnames),
     cmocka_unit_test(test_templates),
+    cmocka_unit_test(test_templates_dot_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

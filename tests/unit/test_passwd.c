@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <grp.h>
+#include <pwd.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -362,6 +364,125 @@ test_tar_reader_gnu(void **state)
   assert_int_equal(system(cmd), 0);
 }
 
+/* ---------------------------------------------------------------- as glibc reads it */
+
+/* Image lines that glibc's nss_files reads as alice or as uid 1000 although
+ * their fields are not literally "alice" / "1000". */
+static const char hostile_passwd[] =
+    "root:x:0:0:root:/root:/bin/sh\n"
+    " alice:x:0:0::/root:/bin/bash\n"          /* leading blank: getpwnam("alice") = uid 0 */
+    "\talice:x:0:0::/root:/bin/bash\n"
+    "alice:x:0:0::/root:/bin/bash:extra\n"     /* 8 fields: the shell takes the rest */
+    "+alice:x:0:0:::\n"                        /* nss_compat */
+    "m1:x: 1000:0::/:/bin/sh\n"                /* strtoul skips blanks */
+    "m2:x:+1000:0::/:/bin/sh\n"                /* and takes a sign */
+    "m3:x:01000:0::/:/bin/sh\n"
+    "m4:x:4294968296:0::/:/bin/sh\n"           /* 2^32 + 1000, truncated to uid_t */
+    "m5:x:-4294966296:0::/:/bin/sh\n"          /* wraps to 1000 as well */
+    "   # comment\n"
+    "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n";
+
+static const char hostile_group[] =
+    "root:x:0:\n"
+    "wheel:x:10: alice\n"                      /* leading blank in the member list */
+    "adm:x:4:bob,\talice,carol\n"
+    " devs:x:0:\n"                             /* alice's group name, leading blank */
+    "e1:x: 2001:\n"                            /* devs' gid with a blank */
+    "e2:x:+1000:\n"                            /* alice's primary gid with a sign */
+    "e3:x:4294969298:\n"                       /* 2^32 + 2002: ops */
+    "ops:x:0\n"                                /* no member field: still a group */
+    "+devs:x:0:\n"
+    "+devs\n"                                  /* nss_compat: glibc reads gid 0 */
+    "staff:x:50:bob\n";
+
+static void
+test_passwd_as_glibc_reads_it(void **state)
+{
+  berth_error_t err = NULL;
+  char *out = berth_merge_passwd(hostile_passwd, &alice, "/home/alice", "/bin/bash", &err);
+  size_t mine = 0;
+  bool root = false, daemon_kept = false;
+  FILE *f;
+  struct passwd *pw;
+
+  assert_non_null(out);
+  /* glibc's own parser over the merged file: only berth's line is alice or
+   * uid 1000 */
+  f = fmemopen(out, strlen(out), "r");
+  assert_non_null(f);
+  while ((pw = fgetpwent(f)) != NULL) {
+    root |= strcmp(pw->pw_name, "root") == 0 && pw->pw_uid == 0;
+    daemon_kept |= strcmp(pw->pw_name, "daemon") == 0;
+    if (strcmp(pw->pw_name, "alice") == 0 || (pw->pw_name[0] && strcmp(pw->pw_name + 1, "alice") == 0) ||
+        pw->pw_uid == 1000) {
+      assert_string_equal(pw->pw_name, "alice");
+      assert_int_equal(pw->pw_uid, 1000);
+      assert_int_equal(pw->pw_gid, 1000);
+      assert_string_equal(pw->pw_dir, "/home/alice");
+      mine++;
+    }
+  }
+  fclose(f);
+  assert_int_equal(mine, 1);
+  assert_true(root);
+  assert_true(daemon_kept);
+  assert_non_null(strstr(out, "   # comment\n"));
+  free(out);
+}
+
+static void
+test_group_as_glibc_reads_it(void **state)
+{
+  berth_error_t err = NULL;
+  char *out = berth_merge_group(hostile_group, &alice, &err);
+  const char *ours[] = { "alice", "devs", "ops" };
+  const gid_t our_gids[] = { 1000, 2001, 2002 };
+  size_t seen[3] = { 0 };
+  bool wheel = false, adm = false;
+  FILE *f;
+  struct group *gr;
+
+  assert_non_null(out);
+  f = fmemopen(out, strlen(out), "r");
+  assert_non_null(f);
+  while ((gr = fgetgrent(f)) != NULL) {
+    bool is_ours = false;
+    for (size_t i = 0; i < 3; i++) {
+      const char *nm = gr->gr_name[0] == '+' || gr->gr_name[0] == '-' ? gr->gr_name + 1
+                                                                       : gr->gr_name;
+      if (strcmp(nm, ours[i]) == 0 || gr->gr_gid == our_gids[i]) {
+        /* only the host's line for that group */
+        assert_string_equal(gr->gr_name, ours[i]);
+        assert_int_equal(gr->gr_gid, our_gids[i]);
+        assert_non_null(gr->gr_mem[0]);
+        assert_string_equal(gr->gr_mem[0], "alice");
+        assert_null(gr->gr_mem[1]);
+        seen[i]++;
+        is_ours = true;
+      }
+    }
+    if (is_ours)
+      continue;
+    /* no other group has alice as a member, however it was spelled */
+    for (char **m = gr->gr_mem; *m; m++)
+      if (strcmp(*m, "alice") == 0)
+        fail_msg("alice is still a member of %s (gid %u)", gr->gr_name, (unsigned) gr->gr_gid);
+    if (strcmp(gr->gr_name, "wheel") == 0)
+      wheel = gr->gr_gid == 10 && gr->gr_mem[0] == NULL;
+    if (strcmp(gr->gr_name, "adm") == 0)
+      adm = gr->gr_mem[0] && strcmp(gr->gr_mem[0], "bob") == 0 && gr->gr_mem[1] &&
+            strcmp(gr->gr_mem[1], "carol") == 0 && gr->gr_mem[2] == NULL;
+  }
+  fclose(f);
+  for (size_t i = 0; i < 3; i++)
+    assert_int_equal(seen[i], 1);
+  /* the groups themselves stay, without alice */
+  assert_true(wheel);
+  assert_true(adm);
+  assert_non_null(strstr(out, "staff:x:50:bob\n"));
+  free(out);
+}
+
 int
 main(void)
 {
@@ -372,6 +493,8 @@ main(void)
     cmocka_unit_test(test_passwd_refuses_bad_input),
     cmocka_unit_test(test_group_merge),
     cmocka_unit_test(test_group_unnamed_primary),
+    cmocka_unit_test(test_passwd_as_glibc_reads_it),
+    cmocka_unit_test(test_group_as_glibc_reads_it),
     cmocka_unit_test(test_tar_roundtrip),
     cmocka_unit_test(test_tar_reader_gnu),
   };

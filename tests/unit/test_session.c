@@ -318,6 +318,62 @@ test_lock_exclusion(void **state)
   berth_session_unlock(fd);
 }
 
+/* A holder the user stopped (SIGSTOP on their own berth-shell) does not
+ * make every waiter sit out its timeout: the wait ends within about a
+ * second with EBUSY, naming the pid.  Once the holder is continued or gone
+ * the lock works again. */
+static void
+test_lock_holder_stopped(void **state)
+{
+  berth_error_t err = NULL, err2 = NULL;
+  pid_t c;
+  int status, fd, fd2;
+  int64_t t0, dt;
+  char pid_s[64];
+
+  c = fork();
+  assert_true(c >= 0);
+  if (c == 0) {
+    berth_error_t cerr = NULL;
+    if (berth_session_lock(NAME, 1000, &cerr) < 0)
+      _exit(2);
+    raise(SIGSTOP);
+    sleep(30); /* continued: hold it a while longer */
+    _exit(0);
+  }
+  assert_int_equal(waitpid(c, &status, WUNTRACED), c);
+  assert_true(WIFSTOPPED(status));
+
+  t0 = berth_now_ms();
+  fd = berth_session_lock(NAME, 20000, &err);
+  dt = berth_now_ms() - t0;
+  /* continued, it is a normal (running) holder again: a short wait times
+   * out as usual */
+  kill(c, SIGCONT);
+  fd2 = berth_session_lock(NAME, 300, &err2);
+  /* the holder goes before any assertion can leave it stopped behind */
+  kill(c, SIGKILL);
+  assert_int_equal(waitpid(c, &status, 0), c);
+
+  assert_int_equal(fd, -1);
+  assert_non_null(err);
+  assert_int_equal(err->kind, BERTH_E_SESSION);
+  assert_int_equal(err->status, EBUSY);
+  snprintf(pid_s, sizeof(pid_s), "pid %ld, which is stopped", (long) c);
+  if (strstr(err->msg, pid_s) == NULL)
+    fail_msg("\"%s\" does not say \"%s\"", err->msg, pid_s);
+  if (dt > 3000)
+    fail_msg("gave up after %lld ms: waited for a stopped holder", (long long) dt);
+  berth_error_release(&err);
+  assert_int_equal(fd2, -1);
+  assert_int_equal(err2->status, ETIMEDOUT);
+  berth_error_release(&err2);
+
+  fd = berth_session_lock(NAME, 1000, &err);
+  assert_true(fd >= 0);
+  berth_session_unlock(fd);
+}
+
 /* Runs in a forked child: exit status 0 when owned_by_ancestor == want. */
 static void
 check_ancestor_in_child(bool want, int depth)
@@ -468,6 +524,7 @@ main(void)
     cmocka_unit_test_setup_teardown(test_idle_clock_survives_pruning, setup, teardown),
     cmocka_unit_test_setup_teardown(test_pid_reuse, setup, teardown),
     cmocka_unit_test_setup_teardown(test_lock_exclusion, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_lock_holder_stopped, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ancestor, setup, teardown),
     cmocka_unit_test_setup_teardown(test_idle_since, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unsafe, setup, teardown),
