@@ -25,9 +25,10 @@ berth_login_decide(struct berth_login *l, const char *config_path, long timeout_
 {
   if (l->u->uid == 0) {
     l->why = "uid 0 is never berthed";
-    berth_debug("user=%s excluded: %s", BERTH_LOG_VAL(l->u->name), l->why);
     if (berth_config_load(config_path, &l->cfg, &l->cfg_err) < 0)
       l->cfg = NULL;
+    else if (l->cfg->debug)
+      berth_log_set_debug(true);
     return BERTH_POLICY_EXCLUDED;
   }
   if (berth_config_load(config_path, &l->cfg, err) < 0)
