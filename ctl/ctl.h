@@ -73,9 +73,11 @@ void ctl_log_init(bool debug);
 int ctl_load_config(struct ctl *c);
 int ctl_connect(struct ctl *c);
 int ctl_setup(struct ctl *c);
+struct berth_row;
+/* ctl_setup, then berth's containers (with user, only that user's). */
+int ctl_setup_rows(struct ctl *c, const char *user, struct berth_row **rows, size_t *n);
 
 /* list.c, for status: one row as JSON, its idle column. */
-struct berth_row;
 json_t *ctl_row_json(const struct berth_row *r);
 const char *ctl_row_idle_text(const struct berth_row *r, char *buf, size_t len);
 

@@ -139,20 +139,14 @@ gc_row(struct ctl *c, struct berth_row *r, time_t now, int *acted)
 int
 ctl_gc(struct ctl *c, const char *arg)
 {
-  berth_error_t err = NULL;
   struct berth_row *rows = NULL;
   size_t n = 0;
   int rc = EXIT_OK, acted = 0;
   time_t now = c->o.have_now ? c->o.now : time(NULL);
 
   (void) arg;
-  if (ctl_setup(c) < 0)
+  if (ctl_setup_rows(c, NULL, &rows, &n) < 0)
     return EXIT_PROBLEM;
-  if (berth_listing_rows(c->engine, NULL, &rows, &n, &err) < 0) {
-    ctl_warn_err("engine", err);
-    berth_error_release(&err);
-    return EXIT_PROBLEM;
-  }
   for (size_t i = 0; i < n; i++)
     if (gc_row(c, &rows[i], now, &acted) != EXIT_OK)
       rc = EXIT_PROBLEM;

@@ -83,19 +83,13 @@ list_table(const struct berth_row *rows, size_t n)
 int
 ctl_list(struct ctl *c, const char *arg)
 {
-  berth_error_t err = NULL;
   struct berth_row *rows = NULL;
   size_t n = 0;
   int rc = EXIT_OK;
 
   (void) arg;
-  if (ctl_setup(c) < 0)
+  if (ctl_setup_rows(c, NULL, &rows, &n) < 0)
     return EXIT_PROBLEM;
-  if (berth_listing_rows(c->engine, NULL, &rows, &n, &err) < 0) {
-    ctl_warn_err("engine", err);
-    berth_error_release(&err);
-    return EXIT_PROBLEM;
-  }
   if (c->o.json)
     rc = list_json(rows, n);
   else

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "berth/log.h"
+#include "berth/listing.h"
 #include "berth/login.h"
 #include "ctl.h"
 
@@ -139,5 +140,20 @@ ctl_setup(struct ctl *c)
 {
   if (ctl_load_config(c) < 0 || ctl_connect(c) < 0)
     return -1;
+  return 0;
+}
+
+int
+ctl_setup_rows(struct ctl *c, const char *user, struct berth_row **rows, size_t *n)
+{
+  berth_error_t err = NULL;
+
+  if (ctl_setup(c) < 0)
+    return -1;
+  if (berth_listing_rows(c->engine, user, rows, n, &err) < 0) {
+    ctl_warn_err("engine", err);
+    berth_error_release(&err);
+    return -1;
+  }
   return 0;
 }

@@ -1,6 +1,6 @@
 /* rm.c - berthctl rm USER: remove the user's containers and every piece of
  * host state that goes with them (RUNDIR/etc, session records, the lock
- * file: berth_lifecycle_remove_host_state).  The loop is stop's. */
+ * file: berth_host_state_remove).  The loop is stop's. */
 #include "config.h"
 
 #include "berth/lifecycle.h"

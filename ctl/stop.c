@@ -39,13 +39,8 @@ ctl_stop_or_rm(struct ctl *c, const char *user, enum berth_lc_op op)
   size_t n = 0;
   int rc = EXIT_OK;
 
-  if (ctl_setup(c) < 0)
+  if (ctl_setup_rows(c, user, &rows, &n) < 0)
     return EXIT_PROBLEM;
-  if (berth_listing_rows(c->engine, user, &rows, &n, &err) < 0) {
-    ctl_warn_err("engine", err);
-    berth_error_release(&err);
-    return EXIT_PROBLEM;
-  }
   if (n == 0) {
     ctl_warn("%s: no berth container for this user", user);
     berth_listing_free(rows, n);

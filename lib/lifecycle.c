@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include "berth/container.h"
+#include "berth/hoststate.h"
 #include "berth/lifecycle.h"
 #include "berth/log.h"
 #include "berth/session.h"
@@ -33,49 +33,6 @@ berth_lifecycle_stop_grace(const struct berth_config *cfg)
   /* the stop request lasts the grace period plus the engine timeout */
   int t = (int) (cfg->engine.timeout_ms / 2000);
   return t > STOP_GRACE_S ? STOP_GRACE_S : t;
-}
-
-/* Every regular file in RUNDIR/sub/name, then the directory itself. */
-static void
-remove_dir(const char *sub, const char *name)
-{
-  berth_error_t err = NULL;
-  cleanup_close int pfd = berth_session_rundir_open(sub, NULL, false, &err);
-  int nfd;
-  DIR *d;
-  struct dirent *de;
-
-  berth_error_release(&err);
-  if (pfd < 0)
-    return;
-  nfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (nfd >= 0 && (d = fdopendir(nfd)) != NULL) {
-    while ((de = readdir(d)) != NULL)
-      if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-        unlinkat(dirfd(d), de->d_name, 0); /* records and /etc files: never directories */
-    closedir(d);
-  } else if (nfd >= 0) {
-    close(nfd);
-  }
-  if (unlinkat(pfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    berth_log(LOG_WARNING, "container=%s cannot remove %s/%s/%s: %s", BERTH_LOG_VAL(name),
-              berth_session_rundir(), sub, BERTH_LOG_VAL(name), BERTH_LOG_TEXT(strerror(errno)));
-}
-
-void
-berth_lifecycle_remove_host_state(const char *name)
-{
-  berth_error_t err = NULL;
-  cleanup_close int lfd = -1;
-  cleanup_free char *file = NULL;
-
-  remove_dir("etc", name);
-  remove_dir("sessions", name);
-  lfd = berth_session_rundir_open("lock", NULL, false, &err);
-  berth_error_release(&err);
-  file = berth_asprintf(NULL, "%s.lock", name);
-  if (lfd >= 0 && file != NULL)
-    unlinkat(lfd, file, 0);
 }
 
 /* The one action line of stop/rm/gc. */
@@ -99,7 +56,7 @@ act(struct berth_engine *e, const struct berth_config *cfg, const struct berth_r
     return berth_engine_container_stop(e, r->id, berth_lifecycle_stop_grace(cfg), err);
   if (berth_engine_container_remove(e, r->id, true, err) < 0)
     return -1;
-  berth_lifecycle_remove_host_state(r->name);
+  berth_host_state_remove(r->name);
   return 0;
 }
 

@@ -30,12 +30,6 @@ enum berth_lc_outcome {
  * (berth_box_lock_timeout), and bounded by the engine timeout. */
 int berth_lifecycle_stop_grace(const struct berth_config *cfg);
 
-/* Remove what the host keeps for a container: RUNDIR/etc/NAME, the session
- * records RUNDIR/sessions/NAME and the lock file RUNDIR/lock/NAME.lock.
- * The caller holds NAME's lock and has removed the container; the lock
- * file goes last (berth_session_lock retakes a lock whose file is gone). */
-void berth_lifecycle_remove_host_state(const char *name);
-
 /* berthctl stop / rm of one row, under the user's lock: refused while
  * sessions are live unless force (rm --force kills them with the
  * container).  *live: the sessions found.  Logs the action line (trigger
