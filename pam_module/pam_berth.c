@@ -308,11 +308,12 @@ open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *us
 {
   struct berth_login l = { 0 };
   berth_error_t err = NULL;
-  int64_t opened_ms = berth_now_ms();
+  int64_t opened_ms = 0;
   bool home_created = false;
   int rc;
 
   rc = prepare(pamh, a, user, &l, true, &err);
+  opened_ms = berth_now_ms();
   if (rc == PAM_SUCCESS)
     rc = open_container(&l, &home_created, &err);
   if (rc == PAM_SUCCESS)
