@@ -176,10 +176,13 @@ opt_kv(char *buf, size_t size, const char *key, const char *v)
 void
 berth_log_action(int priority, const char *action, const struct berth_action *a)
 {
-  char cont[BERTH_LOG_VALUE_MAX + 16] = "", sess[32] = "", trig[64], eng[BERTH_LOG_VALUE_MAX + 16];
+  char usr[BERTH_LOG_VALUE_MAX + 16] = "", cont[BERTH_LOG_VALUE_MAX + 16] = "", sess[32] = "";
+  char trig[64], eng[BERTH_LOG_VALUE_MAX + 16];
   char out[64], err[BERTH_LOG_TEXT_MAX + 64] = "";
   const berth_error_t e = a->err;
 
+  if (!a->no_user)
+    snprintf(usr, sizeof(usr), " user=%s", BERTH_LOG_VAL(a->user));
   if (!a->no_container)
     snprintf(cont, sizeof(cont), " container=%s", BERTH_LOG_VAL(a->container));
   if (a->session > 0)
@@ -188,8 +191,8 @@ berth_log_action(int priority, const char *action, const struct berth_action *a)
     snprintf(err, sizeof(err), " error=%s: %s",
              berth_error_kind_name(e ? e->kind : BERTH_E_INTERNAL),
              BERTH_LOG_TEXT(e ? e->msg : "an internal error occurred"));
-  berth_log(priority, "action=%s user=%s%s%s%s%s%s%s%s%s%s%s", action, BERTH_LOG_VAL(a->user),
-            cont, sess, opt_kv(trig, sizeof(trig), "trigger", a->trigger),
+  berth_log(priority, "action=%s%s%s%s%s%s%s%s%s%s%s%s", action, usr, cont, sess,
+            opt_kv(trig, sizeof(trig), "trigger", a->trigger),
             a->extra && *a->extra ? " " : "", a->extra ? a->extra : "",
             a->engine ? opt_kv(eng, sizeof(eng), "engine", BERTH_LOG_VAL(a->engine)) : "",
             opt_kv(out, sizeof(out), "outcome", a->outcome), a->tail && *a->tail ? " " : "",

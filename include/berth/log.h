@@ -62,8 +62,8 @@ void berth_log_scrub(char *msg);
  * per action, in this key order:
  *   action=A user=U container=C [session=S] [trigger=T] [EXTRA] [engine=E]
  *   [outcome=O] [TAIL] [error=KIND: TEXT]
- * user and container are escaped here ("-" for NULL); container is left out
- * only with no_container.  session 0, trigger, extra, engine, outcome and
+ * user and container are escaped here ("-" for NULL); each is left out
+ * only with no_user / no_container (a sweep of leftovers names neither).  session 0, trigger, extra, engine, outcome and
  * tail NULL: left out.  extra and tail are preformatted "k=v k=v" whose
  * values the caller escaped (BERTH_LOG_VAL).  With outcome "failed" and no
  * err the error reads "internal: an internal error occurred". */
@@ -74,7 +74,7 @@ struct berth_action {
   const char *extra;   /* between trigger= and engine= */
   const char *outcome; /* "ok", "failed", "skipped" */
   const char *tail;    /* after outcome= */
-  bool no_container;
+  bool no_user, no_container;
   berth_error_t err;   /* borrowed: ends the line as error=KIND: TEXT */
 };
 void berth_log_action(int priority, const char *action, const struct berth_action *a);

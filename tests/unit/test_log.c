@@ -148,6 +148,10 @@ test_action_line(void **state)
   berth_log_action(LOG_ERR, "login",
                    &(struct berth_action){ .user = "bob", .no_container = true, .err = err });
   assert_string_equal(last, "action=login user=bob error=engine: no such\\ncontainer");
+  berth_log_action(LOG_NOTICE, "sweep",
+                   &(struct berth_action){ .no_user = true, .no_container = true,
+                                           .extra = "leftover=home-temp", .outcome = "ok" });
+  assert_string_equal(last, "action=sweep leftover=home-temp outcome=ok");
   berth_log_action(LOG_ERR, "logout", &(struct berth_action){ .outcome = "failed" });
   assert_string_equal(last, "action=logout user=- container=- outcome=failed "
                             "error=internal: an internal error occurred");
