@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "berth/home.h"
+#include "berth/hoststate.h"
 #include "berth/log.h"
 #include "berth/session.h"
 #include "berth/util.h"
@@ -680,7 +681,7 @@ berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *r
   } else {
     if (berth_engine_container_remove(e, id, true, err) < 0)
       goto out;
-    berth_etc_remove_host_state(b->name);
+    berth_host_state_remove(b->name); /* etc files, session records, the lock file */
     berth_log(LOG_INFO, "action=rm user=%s container=%s trigger=logout outcome=ok",
               BERTH_LOG_VAL(b->user->name), b->name);
   }

@@ -10,7 +10,6 @@
 #include "berth/boxdef.h"
 #include "berth/engine.h"
 #include "berth/error.h"
-#include "berth/etcfiles.h"
 #include "berth/user.h"
 
 /* /etc/passwd and /etc/group of an image are small; anything bigger is not

@@ -701,21 +701,3 @@ berth_etc_host_present(const char *name)
          && S_ISREG(st.st_mode) && fstatat(dfd, "group", &st, AT_SYMLINK_NOFOLLOW) == 0
          && S_ISREG(st.st_mode);
 }
-
-void
-berth_etc_remove_host_state(const char *name)
-{
-  berth_error_t err = NULL;
-  cleanup_close int dfd = berth_session_rundir_open("etc", NULL, false, &err);
-  berth_error_release(&err);
-  if (dfd < 0)
-    return;
-  {
-    cleanup_close int nfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (nfd < 0)
-      return;
-    unlinkat(nfd, "passwd", 0);
-    unlinkat(nfd, "group", 0);
-  }
-  unlinkat(dfd, name, AT_REMOVEDIR);
-}

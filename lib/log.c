@@ -160,3 +160,41 @@ berth_log_text(char *buf, size_t size, const char *s)
     return "-";
   return escape_into(buf, size, BERTH_LOG_TEXT_MAX, s, false);
 }
+
+/* ---------------------------------------------------------------- action lines */
+
+/* " key=value", or nothing for a NULL value */
+static const char *
+opt_kv(char *buf, size_t size, const char *key, const char *v)
+{
+  if (v == NULL || *v == '\0')
+    return "";
+  snprintf(buf, size, " %s=%s", key, v);
+  return buf;
+}
+
+void
+berth_log_action(int priority, const char *action, const struct berth_action *a)
+{
+  char usr[BERTH_LOG_VALUE_MAX + 16] = "", cont[BERTH_LOG_VALUE_MAX + 16] = "", sess[32] = "";
+  char trig[64], eng[BERTH_LOG_VALUE_MAX + 16];
+  char out[64], err[BERTH_LOG_TEXT_MAX + 64] = "";
+  const berth_error_t e = a->err;
+
+  if (!a->no_user)
+    snprintf(usr, sizeof(usr), " user=%s", BERTH_LOG_VAL(a->user));
+  if (!a->no_container)
+    snprintf(cont, sizeof(cont), " container=%s", BERTH_LOG_VAL(a->container));
+  if (a->session > 0)
+    snprintf(sess, sizeof(sess), " session=%ld", a->session);
+  if (e != NULL || (a->outcome != NULL && strcmp(a->outcome, "failed") == 0))
+    snprintf(err, sizeof(err), " error=%s: %s",
+             berth_error_kind_name(e ? e->kind : BERTH_E_INTERNAL),
+             BERTH_LOG_TEXT(e ? e->msg : "an internal error occurred"));
+  berth_log(priority, "action=%s%s%s%s%s%s%s%s%s%s%s%s", action, usr, cont, sess,
+            opt_kv(trig, sizeof(trig), "trigger", a->trigger),
+            a->extra && *a->extra ? " " : "", a->extra ? a->extra : "",
+            a->engine ? opt_kv(eng, sizeof(eng), "engine", BERTH_LOG_VAL(a->engine)) : "",
+            opt_kv(out, sizeof(out), "outcome", a->outcome), a->tail && *a->tail ? " " : "",
+            a->tail ? a->tail : "", err);
+}

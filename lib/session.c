@@ -361,8 +361,19 @@ berth_session_lock(const char *name, long timeout_ms, berth_error_t *err)
   /* flock has no timeout: poll with LOCK_NB, bounded by the deadline. */
   for (;;) {
     int64_t now;
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-      return take_fd(&fd);
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      /* berthctl rm/gc unlink the lock file of a container they removed,
+       * holding it (lifecycle.c): a lock taken on the unlinked file guards
+       * nothing, so take the one now at the path instead. */
+      if (fstat(fd, &st) == 0 && st.st_nlink > 0)
+        return take_fd(&fd);
+      close(take_fd(&fd));
+      fd = openat(dfd, file, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+      if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+        return berth_error_errno(err, BERTH_E_SESSION, fd < 0 ? errno : EPERM, "reopen lock %s",
+                                 name);
+      continue;
+    }
     if (errno != EWOULDBLOCK && errno != EINTR)
       return berth_error_errno(err, BERTH_E_SESSION, errno, "lock %s", name);
     now = berth_now_ms();

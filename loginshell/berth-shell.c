@@ -29,11 +29,11 @@
 
 #include "berth/config.h"
 #include "berth/box.h"
-#include "berth/engine.h"
 #include "berth/entry.h"
 #include "berth/env.h"
 #include "berth/error.h"
 #include "berth/log.h"
+#include "berth/login.h"
 #include "berth/privs.h"
 #include "berth/session.h"
 #include "berth/user.h"
@@ -109,19 +109,17 @@ static void
 log_failure(const berth_error_t err, int status)
 {
   bool usage = err->kind == BERTH_E_USAGE;
-  int pri = usage ? LOG_NOTICE : LOG_ERR;
+  char extra[64];
+  struct berth_action a = { .user = log_user, .container = log_container,
+                            .session = (long) getpid(), .engine = usage ? NULL : log_engine,
+                            .outcome = "failed", .err = err };
 
-  if (entered)
-    berth_log(pri, "action=exit user=%s container=%s session=%ld duration=%lld status=%d%s%s "
-              "outcome=failed error=%s: %s", BERTH_LOG_VAL(log_user), BERTH_LOG_VAL(log_container),
-              (long) getpid(), (long long) ((berth_now_ms() - entered_ms) / 1000), status,
-              usage ? "" : " engine=", usage ? "" : BERTH_LOG_VAL(log_engine),
-              berth_error_kind_name(err->kind), BERTH_LOG_TEXT(err->msg));
-  else
-    berth_log(pri, "action=entry user=%s container=%s session=%ld%s%s outcome=failed error=%s: %s",
-              BERTH_LOG_VAL(log_user), BERTH_LOG_VAL(log_container), (long) getpid(),
-              usage ? "" : " engine=", usage ? "" : BERTH_LOG_VAL(log_engine),
-              berth_error_kind_name(err->kind), BERTH_LOG_TEXT(err->msg));
+  if (entered) {
+    snprintf(extra, sizeof(extra), "duration=%lld status=%d",
+             (long long) ((berth_now_ms() - entered_ms) / 1000), status);
+    a.extra = extra;
+  }
+  berth_log_action(usage ? LOG_NOTICE : LOG_ERR, entered ? "exit" : "entry", &a);
 }
 
 /* One plain line for the user, one detailed line for syslog, then exit.
@@ -408,6 +406,21 @@ env_add_kept(struct envb *e, bool for_container)
 
 /* ------------------------------------------------------------ host shell */
 
+/* The entry line of a host shell; word: command_word's. */
+static void
+log_host_entry(const struct berth_user *u, const char *shell, const char *word, const char *why)
+{
+  char extra[BERTH_LOG_VALUE_MAX + 128], tail[BERTH_LOG_VALUE_MAX + 16];
+
+  snprintf(extra, sizeof(extra), "mode=host shell=%s tty=%s command=%s", BERTH_LOG_VAL(shell),
+           isatty(STDIN_FILENO) ? "yes" : "no", word);
+  snprintf(tail, sizeof(tail), "excluded=%s", BERTH_LOG_VAL(why));
+  berth_log_action(LOG_INFO, "entry",
+                   &(struct berth_action){ .user = u ? u->name : "root", .container = NULL,
+                                           .session = (long) getpid(), .extra = extra,
+                                           .outcome = "ok", .tail = tail });
+}
+
 /* Excluded users (root always) get the configured host shell, as themselves.
  * Never reached by a berthed user. */
 static _Noreturn void
@@ -452,10 +465,7 @@ exec_host_shell(const struct berth_user *u, uid_t uid, const char *shell, const 
   }
   command_word(inv.cmd, word, sizeof(word));
   map_internal_sftp(&inv);
-  berth_log(LOG_INFO, "action=entry user=%s container=- session=%ld mode=host shell=%s tty=%s "
-            "command=%s outcome=ok excluded=%s", BERTH_LOG_VAL(u ? u->name : "root"),
-            (long) getpid(), BERTH_LOG_VAL(shell), isatty(STDIN_FILENO) ? "yes" : "no", word,
-            BERTH_LOG_VAL(why));
+  log_host_entry(u, shell, word, why);
   base = strrchr(shell, '/');
   base = base ? base + 1 : shell;
   if (asprintf(&arg0, "%s%s", inv.login && inv.cmd == NULL ? "-" : "", base) < 0)
@@ -484,33 +494,18 @@ exec_host_shell(const struct berth_user *u, uid_t uid, const char *shell, const 
   die(EXIT_FAILURE_BERTH, "cannot run %s: %s", shell, strerror(errno));
 }
 
-/* ------------------------------------------------------------ main */
+/* ------------------------------------------------------------ main's phases */
 
-int
-main(int argc, char **argv)
+/* b), c) who is calling (the real uid, nothing else) and what the
+ * compiled-in config's policy says (never a path from the caller); the
+ * shared login preparation, lib/login.c.  Returns only for a berthed
+ * user: excluded users (uid 0 always) get their host shell here. */
+static void
+identify_and_decide(struct berth_login *l, uid_t uid, int argc, char **argv)
 {
   berth_error_t err = NULL;
-  struct berth_user *u = NULL;
-  struct berth_config *cfg = NULL;
-  struct berth_box *b = NULL;
-  struct berth_engine *e = NULL;
-  struct invocation inv;
-  struct berth_exec_req req = { 0 };
-  struct envb env = { 0 };
-  cleanup_free gid_t *gids = NULL;
-  uid_t uid, ru, eu, su;
-  gid_t rg, eg, sg;
-  const char *why = NULL;
-  char word[64];
-  struct berth_entry_prep *entry = NULL;
-  int rc;
 
-  /* a) before anything else */
-  sanitize_process();
-
-  /* b) who is calling: the real uid, nothing else */
-  uid = getuid();
-  if (berth_user_lookup_uid(uid, &u, &err) < 0) {
+  if (berth_login_identify_uid(l, uid, &err) < 0) {
     if (uid == 0) {
       /* not an entry line: the host shell's follows */
       berth_log(LOG_ERR, "user=root error=%s: %s", berth_error_kind_name(err->kind),
@@ -519,65 +514,74 @@ main(int argc, char **argv)
     }
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   }
-  log_user = u->name;
-
-  /* c) the compiled-in config; never a path from the caller */
-  if (berth_config_load(BERTH_CONFIG_PATH, &cfg, &err) < 0) {
-    if (uid == 0) {
+  log_user = l->u->name;
+  switch (berth_login_decide(l, BERTH_CONFIG_PATH, 0, &err)) {
+  case BERTH_POLICY_EXCLUDED:
+    if (l->cfg == NULL) {
       /* Root is never berthed: it keeps a shell to repair the config.
        * Not an entry line: the host shell's follows. */
-      berth_log(LOG_ERR, "user=root error=%s: %s", berth_error_kind_name(err->kind),
-                BERTH_LOG_TEXT(err->msg));
-      fprintf(stderr, "berth: %s\n", err->msg);
-      exec_host_shell(u, uid, RESCUE_SHELL, "uid 0 is never berthed", argc, argv);
+      berth_log(LOG_ERR, "user=root error=%s: %s", berth_error_kind_name(l->cfg_err->kind),
+                BERTH_LOG_TEXT(l->cfg_err->msg));
+      fprintf(stderr, "berth: %s\n", l->cfg_err->msg);
+      exec_host_shell(l->u, uid, RESCUE_SHELL, l->why, argc, argv);
     }
-    log_failure(err, EXIT_FAILURE_BERTH);
-    die(EXIT_FAILURE_BERTH, "your container could not be started (%s); please contact your "
-        "administrator", berth_error_reason(err));
-  }
-  log_engine = cfg->engine.socket;
-  berth_log_set_debug(cfg->debug);
-  switch (berth_config_policy(cfg, u, &why, &err)) {
-  case BERTH_POLICY_EXCLUDED:
-    exec_host_shell(u, uid, cfg->shell.host, why ? why : "policy", argc, argv);
+    log_engine = l->cfg->engine.socket;
+    exec_host_shell(l->u, uid, l->cfg->shell.host, l->why ? l->why : "policy", argc, argv);
   case BERTH_POLICY_BERTHED:
-    break;
+    log_engine = l->cfg->engine.socket;
+    return;
   case BERTH_POLICY_DENIED:
   default:
     /* Neither a container nor the host shell: not knowing whether the user
      * is excluded must never read as "excluded". */
+    if (l->cfg != NULL)
+      log_engine = l->cfg->engine.socket;
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   }
+}
 
-  /* d) berthed.  Root from here to the drop, for one reason: the engine
-   * socket is root's.  Every input in this phase is the admin's (config)
-   * or NSS's; nothing the user controls is read yet. */
+/* d) berthed.  Root from here to the drop, for one reason: the engine
+ * socket is root's.  Every input in this phase is the admin's (config)
+ * or NSS's; nothing the user controls is read yet.  *entry: the entry
+ * mode's root-side part (exec: its engine connections, opened now because
+ * after the drop none can be). */
+static void
+prepare_as_root(struct berth_login *l, uid_t uid, struct berth_entry_prep **entry)
+{
+  berth_error_t err = NULL;
+
   if (geteuid() != 0 || uid == 0) {
     berth_error_make(&err, BERTH_E_PERM, EPERM, "berth-shell is not running setuid root "
                      "(euid %u, uid %u)", (unsigned) geteuid(), (unsigned) uid);
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   }
-  if (berth_box_new(cfg, u, &b, &err) < 0)
+  if (berth_login_box(l, &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
-  log_container = b->name;
-  if (berth_engine_global_init(&err) < 0 ||
-      berth_engine_new(cfg->engine.socket, cfg->engine.timeout_ms, &e, &err) < 0 ||
-      berth_engine_ping(e, &err) < 0)
+  log_container = l->box->name;
+  /* The kept connection is the only one (pinned): after the drop a
+   * reconnect would be made as the user, and must fail rather than be tried. */
+  if (berth_login_connect(l, true, &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
-  /* The kept connection is the only one: after the drop a reconnect would
-   * be made as the user, and must fail rather than be tried. */
-  berth_engine_pin_connection(e);
-  /* the entry mode's root-side part: its engine connections */
-  if (berth_entry_prepare(e, b, &entry, &err) < 0)
+  /* the entry mode's root-side part */
+  if (berth_entry_prepare(l->engine, l->box, entry, &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
-  if (berth_box_open(e, b, berth_session_owned_by_ancestor(b->name) ? 0 : getpid(), &err) < 0)
+  if (berth_box_open(l->engine, l->box,
+                     berth_session_owned_by_ancestor(l->box->name) ? 0 : getpid(), &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+}
 
-  /* The drop: permanent, verified (privs.c re-reads every id and tries to
-   * regain root), and the process stays non-dumpable, because it keeps two
-   * (three under a memory limit) root-opened engine connections that the
-   * user must never reach through ptrace or /proc/PID/fd. */
-  gids = calloc(u->n_groups + 1, sizeof(gid_t));
+/* The drop: permanent, verified (privs.c re-reads every id and tries to
+ * regain root), and the process stays non-dumpable, because it keeps two
+ * (three under a memory limit) root-opened engine connections that the
+ * user must never reach through ptrace or /proc/PID/fd. */
+static void
+drop_to_user(const struct berth_user *u, uid_t uid)
+{
+  berth_error_t err = NULL;
+  cleanup_free gid_t *gids = calloc(u->n_groups + 1, sizeof(gid_t));
+  uid_t ru, eu, su;
+  gid_t rg, eg, sg;
+
   if (gids == NULL)
     die(EXIT_FAILURE_BERTH, "out of memory");
   for (size_t i = 0; i < u->n_groups; i++)
@@ -593,35 +597,40 @@ main(int argc, char **argv)
   }
   setrlimit(RLIMIT_FSIZE, &saved_fsize);
   umask(saved_umask);
+}
 
-  /* e) the user's input, as the user */
+/* e) the user's input, as the user: the command to run, as argv for the
+ * container's shell; word: what the entry line shows of it. */
+static void
+user_command(const struct berth_box *b, int argc, char **argv, struct berth_exec_req *req,
+             char *word, size_t wlen)
+{
+  berth_error_t err = NULL;
+  struct invocation inv;
+  size_t n = 0;
+
   if (parse_invocation(argc, argv, &inv, &err) < 0) {
     log_failure(err, EXIT_USAGE);
     die(EXIT_USAGE, "%s; usage: berth-shell [-l] [-c COMMAND [ARG...]]", err->msg);
   }
-  command_word(inv.cmd, word, sizeof(word)); /* what the client asked for */
+  command_word(inv.cmd, word, wlen); /* what the client asked for */
   map_internal_sftp(&inv);
+  req->argv = calloc(berth_strv_len(inv.extra) + 4, sizeof(char *));
+  if (req->argv == NULL)
+    die(EXIT_FAILURE_BERTH, "out of memory");
+  req->argv[n++] = b->shell;
   if (inv.cmd != NULL) {
-    size_t n = berth_strv_len(inv.extra);
-    req.argv = calloc(n + 4, sizeof(char *));
-    if (req.argv == NULL)
-      die(EXIT_FAILURE_BERTH, "out of memory");
-    req.argv[0] = b->shell;
-    req.argv[1] = (char *) "-c";
-    req.argv[2] = (char *) inv.cmd;
-    for (size_t i = 0; i < n; i++)
-      req.argv[3 + i] = inv.extra[i];
+    req->argv[n++] = (char *) "-c";
+    req->argv[n++] = (char *) inv.cmd;
+    for (size_t i = 0; inv.extra && inv.extra[i]; i++)
+      req->argv[n++] = inv.extra[i];
   } else {
     /* Docker exec cannot set argv[0], so no "-sh": -l is understood by
      * bash, dash, zsh and busybox sh alike. */
-    req.argv = calloc(3, sizeof(char *));
-    if (req.argv == NULL)
-      die(EXIT_FAILURE_BERTH, "out of memory");
-    req.argv[0] = b->shell;
-    req.argv[1] = (char *) "-l";
+    req->argv[n++] = (char *) "-l";
   }
-  for (size_t i = 0; req.argv[i]; i++) {
-    if (!berth_utf8_valid(req.argv[i], strlen(req.argv[i]))) {
+  for (size_t i = 0; req->argv[i]; i++) {
+    if (!berth_utf8_valid(req->argv[i], strlen(req->argv[i]))) {
       berth_error_make(&err, BERTH_E_USAGE, EILSEQ, "argument %zu of the command is not valid "
                        "UTF-8", i);
       log_failure(err, EXIT_FAILURE_BERTH);
@@ -629,12 +638,19 @@ main(int argc, char **argv)
           "into your container only as UTF-8; nothing was run");
     }
   }
+}
 
-  /* f) the container's environment */
-  env_add(&env, "HOME", u->home);
-  env_add(&env, "USER", u->name);
-  env_add(&env, "LOGNAME", u->name);
-  env_add(&env, "SHELL", b->shell);
+/* f) the container's environment */
+static void
+container_env(const struct berth_login *l, struct berth_exec_req *req)
+{
+  berth_error_t err = NULL;
+  struct envb env = { 0 };
+
+  env_add(&env, "HOME", l->u->home);
+  env_add(&env, "USER", l->u->name);
+  env_add(&env, "LOGNAME", l->u->name);
+  env_add(&env, "SHELL", l->box->shell);
   env_add(&env, "PATH", CONTAINER_PATH);
   env_add_kept(&env, true);
   for (size_t i = 0; i < env.n; i++) {
@@ -648,16 +664,23 @@ main(int argc, char **argv)
           "cannot be passed into your container; nothing was run", len, env.v[i]);
     }
   }
-  req.env = env.v;
-  req.workdir = cfg->home.mount ? u->home : NULL;
-  req.tty = isatty(STDIN_FILENO);
+  req->env = env.v;
+  req->workdir = l->cfg->home.mount ? l->u->home : NULL;
+  req->tty = isatty(STDIN_FILENO);
+}
 
-  berth_log(LOG_INFO, "action=entry user=%s container=%s session=%ld mode=exec tty=%s command=%s "
-            "outcome=ok", BERTH_LOG_VAL(log_user), BERTH_LOG_VAL(log_container), (long) getpid(),
-            req.tty ? "yes" : "no", word);
-  entered_ms = berth_now_ms();
-  entered = true;
-  rc = berth_entry_run(entry, &req, &err);
+/* g) the entry: the command runs in the container; its status is ours.
+ * An out-of-memory kill right at the start gets one retry when the mode
+ * can run again (exec: the spare connection prepare opened). */
+static int
+enter(struct berth_login *l, struct berth_entry_prep *entry, struct berth_exec_req *req)
+{
+  berth_error_t err = NULL;
+  struct berth_engine *e = l->engine; /* the kept connection */
+  struct berth_box *b = l->box;
+  int rc;
+
+  rc = berth_entry_run(entry, req, &err);
   /* A container whose memory is full kills the command at once (137), or
    * runc cannot even set the exec up in it ("possibly OOM-killed": the
    * engine's start fails and nothing ran).  Both are asked about. */
@@ -690,7 +713,7 @@ main(int argc, char **argv)
     if (r > 0) {
       fputs("berth: your container is out of memory; it has been restarted (files in /tmp and "
             "/dev/shm are gone)\n", stderr);
-      rc = berth_entry_run(entry, &req, &err);
+      rc = berth_entry_run(entry, req, &err);
     }
   }
   berth_entry_free(entry);
@@ -703,9 +726,52 @@ main(int argc, char **argv)
     }
     fail(&err, "your session in your container failed", EXIT_FAILURE_BERTH);
   }
+  return rc;
+}
+
+/* The entry line (ok) and the exit line; word: command_word's. */
+static void
+log_entry_ok(const char *action, const char *extra)
+{
+  berth_log_action(LOG_INFO, action,
+                   &(struct berth_action){ .user = log_user, .container = log_container,
+                                           .session = (long) getpid(), .extra = extra,
+                                           .outcome = "ok" });
+}
+
+/* ------------------------------------------------------------ main */
+
+int
+main(int argc, char **argv)
+{
+  struct berth_login l = { 0 };
+  struct berth_exec_req req = { 0 };
+  uid_t uid;
+  char word[64], extra[128];
+  struct berth_entry_prep *entry = NULL;
+  int rc;
+
+  /* a) before anything else */
+  sanitize_process();
+  /* b), c) who, and the policy: excluded users leave here for the host */
+  uid = getuid();
+  identify_and_decide(&l, uid, argc, argv);
+  /* d) as root: the box, the engine, the entry's streams, the container */
+  prepare_as_root(&l, uid, &entry);
+  drop_to_user(l.u, uid);
+  /* e), f) as the user: the command and the container's environment */
+  user_command(l.box, argc, argv, &req, word, sizeof(word));
+  container_env(&l, &req);
+
+  /* g) in */
+  snprintf(extra, sizeof(extra), "mode=exec tty=%s command=%s", req.tty ? "yes" : "no", word);
+  log_entry_ok("entry", extra);
+  entered_ms = berth_now_ms();
+  entered = true;
+  rc = enter(&l, entry, &req);
   /* outcome is berth's; how the command itself did is its status */
-  berth_log(LOG_INFO, "action=exit user=%s container=%s session=%ld duration=%lld status=%d "
-            "outcome=ok", BERTH_LOG_VAL(log_user), BERTH_LOG_VAL(log_container), (long) getpid(),
-            (long long) ((berth_now_ms() - entered_ms) / 1000), rc);
+  snprintf(extra, sizeof(extra), "duration=%lld status=%d",
+           (long long) ((berth_now_ms() - entered_ms) / 1000), rc);
+  log_entry_ok("exit", extra);
   return rc;
 }

@@ -36,10 +36,10 @@
 
 #include "berth/config.h"
 #include "berth/box.h"
-#include "berth/engine.h"
 #include "berth/env.h"
 #include "berth/error.h"
 #include "berth/log.h"
+#include "berth/login.h"
 #include "berth/session.h"
 #include "berth/user.h"
 #include "berth/util.h"
@@ -51,14 +51,6 @@ struct args {
   bool debug, quiet;
   const char *config; /* the PAM file is root's, so this is admin-controlled */
   long timeout_ms;    /* 0 = engine.timeout_ms from berth.conf */
-};
-
-/* One session's view of the core objects; freed by ctx_clear(). */
-struct ctx {
-  struct berth_user *u;
-  struct berth_config *cfg;
-  struct berth_box *b;
-  struct berth_engine *e;
 };
 
 /* What open_session recorded, kept with pam_set_data for close_session. */
@@ -96,16 +88,6 @@ static void
 pam_sink(void *ctx, int priority, const char *msg)
 {
   pam_syslog((pam_handle_t *)ctx, priority, "%s", msg);
-}
-
-static void
-ctx_clear(struct ctx *c)
-{
-  berth_engine_free(c->e);
-  berth_box_free(c->b);
-  berth_config_free(c->cfg);
-  berth_user_free(c->u);
-  *c = (struct ctx){ 0 };
 }
 
 static void
@@ -161,47 +143,31 @@ scrub_env_undecided(pam_handle_t *pamh, const char *user, const struct berth_use
   berth_error_t err = NULL;
 
   if (scrub_env(pamh, u, &err) < 0)
-    pam_syslog(pamh, LOG_ERR, "action=login user=%s error=%s: %s", BERTH_LOG_VAL(user),
-               berth_error_kind_name(err->kind), BERTH_LOG_TEXT(err->msg));
+    berth_log_action(LOG_ERR, "login",
+                     &(struct berth_action){ .user = user, .no_container = true, .err = err });
   berth_error_release(&err);
 }
 
-/* user -> config -> policy -> box (no engine traffic).  PAM_SUCCESS,
- * PAM_IGNORE for excluded users, or PAM_SESSION_ERR with *err set.  With
+/* The login preparation (lib/login.c): user -> config and policy -> the
+ * session environment -> box -> engine.  PAM_SUCCESS, PAM_IGNORE for
+ * excluded users (uid 0 always), or PAM_SESSION_ERR with *err set.  With
  * scrub (session open) the PAM environment of every user who is not
  * positively excluded is reduced first thing, before any engine work, so
  * it is reduced even when the container cannot be started: an unknown
  * user or a broken berth.conf leaves the policy undecided, and undecided
  * fails closed. */
 static int
-prepare(pam_handle_t *pamh, const struct args *a, const char *user, struct ctx *c, bool scrub,
-        berth_error_t *err)
+prepare(pam_handle_t *pamh, const struct args *a, const char *user, struct berth_login *l,
+        bool scrub, berth_error_t *err)
 {
-  const char *why = NULL;
-
-  if (berth_user_lookup(user, &c->u, err) < 0) {
+  if (berth_login_identify(l, user, err) < 0) {
     if (scrub)
       scrub_env_undecided(pamh, user, NULL);
     return PAM_SESSION_ERR;
   }
-  /* uid 0 is never berthed; deciding before the config is read lets root
-   * log in cleanly (forwarding and all) to repair a broken berth.conf. */
-  if (c->u->uid == 0) {
-    berth_debug("user=%s excluded: uid 0 is never berthed", user);
-    return PAM_IGNORE;
-  }
-  if (berth_config_load(a->config, &c->cfg, err) < 0) {
-    if (scrub)
-      scrub_env_undecided(pamh, user, c->u);
-    return PAM_SESSION_ERR;
-  }
-  if (c->cfg->debug)
-    berth_log_set_debug(true); /* `debug` in berth.conf works like the option */
-  if (a->timeout_ms > 0)
-    c->cfg->engine.timeout_ms = a->timeout_ms;
-  switch (berth_config_policy(c->cfg, c->u, &why, err)) {
+  switch (berth_login_decide(l, a->config, a->timeout_ms, err)) {
   case BERTH_POLICY_EXCLUDED:
-    berth_debug("user=%s excluded: %s", user, why ? why : "policy");
+    berth_debug("user=%s excluded: %s", BERTH_LOG_VAL(user), l->why ? l->why : "policy");
     return PAM_IGNORE;
   case BERTH_POLICY_BERTHED:
     break;
@@ -210,21 +176,17 @@ prepare(pam_handle_t *pamh, const struct args *a, const char *user, struct ctx *
     /* a berthed user whose open fails; berth-shell denies the entry.  The
      * host processes sshd may still start get the reduced environment. */
     if (scrub)
-      scrub_env_undecided(pamh, user, c->u);
+      scrub_env_undecided(pamh, user, l->u);
     return PAM_SESSION_ERR;
   }
-  if (scrub && scrub_env(pamh, c->u, err) < 0)
+  if (scrub && scrub_env(pamh, l->u, err) < 0)
     return PAM_SESSION_ERR;
   if (geteuid() != 0) {
     berth_error_make(err, BERTH_E_PERM, 0, "pam_berth must run as root (euid %ld)",
                      (long)geteuid());
     return PAM_SESSION_ERR;
   }
-  if (berth_box_new(c->cfg, c->u, &c->b, err) < 0)
-    return PAM_SESSION_ERR;
-  if (berth_engine_global_init(err) < 0
-      || berth_engine_new(c->cfg->engine.socket, c->cfg->engine.timeout_ms, &c->e, err) < 0
-      || berth_engine_ping(c->e, err) < 0)
+  if (berth_login_box(l, err) < 0 || berth_login_connect(l, false, err) < 0)
     return PAM_SESSION_ERR;
   return PAM_SUCCESS;
 }
@@ -235,21 +197,16 @@ prepare(pam_handle_t *pamh, const struct args *a, const char *user, struct ctx *
  * and the full error.  Through berth_log (the sink is pam_syslog while a hook
  * runs), so every value is escaped and the line scrubbed (docs/logging.md). */
 static void
-log_line(pam_handle_t *pamh, const char *action, const char *user, const char *container,
-         const struct ctx *c, const char *extra, bool ok, berth_error_t err)
+log_line(const char *action, const char *user, const char *container,
+         const struct berth_login *l, const char *extra, bool ok, berth_error_t err)
 {
-  if (ok)
-    berth_log(LOG_INFO, "action=%s user=%s container=%s session=%ld%s%s outcome=ok", action,
-              BERTH_LOG_VAL(user), BERTH_LOG_VAL(container), (long)getpid(), *extra ? " " : "",
-              extra);
-  else
-    berth_log(LOG_ERR,
-              "action=%s user=%s container=%s session=%ld%s%s engine=%s outcome=failed "
-              "error=%s: %s",
-              action, BERTH_LOG_VAL(user), BERTH_LOG_VAL(container), (long)getpid(),
-              *extra ? " " : "", extra, BERTH_LOG_VAL(c->cfg ? c->cfg->engine.socket : "-"),
-              berth_error_kind_name(err ? err->kind : BERTH_E_INTERNAL),
-              BERTH_LOG_TEXT(err ? err->msg : "an internal error occurred"));
+  struct berth_action x = { .user = user, .container = container, .session = (long)getpid(),
+                            .extra = extra, .outcome = ok ? "ok" : "failed" };
+  if (!ok) {
+    x.engine = l->cfg ? l->cfg->engine.socket : "-";
+    x.err = err;
+  }
+  berth_log_action(ok ? LOG_INFO : LOG_ERR, action, &x);
 }
 
 /* At open, one plain line for the user; the detail is in the log line. */
@@ -298,60 +255,80 @@ record_age(const char *name, pid_t owner)
   return age;
 }
 
+/* Takes the user's lock, creates the home, ensures the container and
+ * records the session as owned by this process (see the file comment).
+ * *home_created: whether this login made the home. */
 static int
-open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *user)
+open_container(struct berth_login *l, bool *home_created, berth_error_t *err)
 {
-  struct ctx c = { 0 };
-  berth_error_t err = NULL;
-  struct opened *o = NULL;
-  cleanup_free char *env = NULL;
   struct stat st;
-  bool had_home, home_created = false;
-  int64_t opened_ms;
-  int rc;
+  bool had_home = l->u->home == NULL || lstat(l->u->home, &st) == 0;
 
-  rc = prepare(pamh, a, user, &c, true, &err);
-  if (rc != PAM_SUCCESS)
-    goto out;
-  opened_ms = berth_now_ms();
-  had_home = c.u->home == NULL || lstat(c.u->home, &st) == 0;
-  /* Takes the user's lock, creates the home, ensures the container and
-   * records the session as owned by this process (see the file comment). */
-  if (berth_box_open(c.e, c.b, getpid(), &err) < 0) {
-    rc = PAM_SESSION_ERR;
-    goto out;
-  }
-  env = berth_asprintf(&err, "BERTH_CONTAINER=%s", c.b->name);
-  if (env == NULL || pam_putenv(pamh, env) != PAM_SUCCESS) {
-    if (err == NULL)
-      berth_error_make(&err, BERTH_E_INTERNAL, 0, "pam_putenv BERTH_CONTAINER failed");
-    berth_session_release(c.b->name, getpid(), NULL);
-    rc = PAM_SESSION_ERR;
-    goto out;
-  }
-  home_created = !had_home && lstat(c.u->home, &st) == 0;
-  if (home_created && !a->quiet && !(flags & PAM_SILENT))
-    pam_info(pamh, "berth: created home directory %s", c.u->home);
-  log_line(pamh, "login", user, c.b->name, &c, home_created ? "home=created" : "", true, NULL);
+  if (berth_box_open(l->engine, l->box, getpid(), err) < 0)
+    return PAM_SESSION_ERR;
+  *home_created = !had_home && lstat(l->u->home, &st) == 0;
+  return PAM_SUCCESS;
+}
 
-  /* close_session recomputes everything when this is missing (another
-   * process, or memory ran out); it only pins the container name and times
-   * the session. */
-  o = calloc(1, sizeof(*o));
-  if (o != NULL && (o->user = strdup(user)) != NULL && (o->container = strdup(c.b->name)) != NULL) {
+/* BERTH_CONTAINER in the PAM environment: berth-shell and the user see
+ * which container the session went to.  Without it the session is released
+ * again: the login fails as a whole. */
+static int
+export_container(pam_handle_t *pamh, const struct berth_login *l, berth_error_t *err)
+{
+  cleanup_free char *env = berth_asprintf(err, "BERTH_CONTAINER=%s", l->box->name);
+
+  if (env != NULL && pam_putenv(pamh, env) == PAM_SUCCESS)
+    return PAM_SUCCESS;
+  if (*err == NULL)
+    berth_error_make(err, BERTH_E_INTERNAL, 0, "pam_putenv BERTH_CONTAINER failed");
+  berth_session_release(l->box->name, getpid(), NULL);
+  return PAM_SESSION_ERR;
+}
+
+/* For close_session, which recomputes everything when this is missing
+ * (another process, or memory ran out): it only pins the container name
+ * and times the session. */
+static void
+remember_open(pam_handle_t *pamh, const char *user, const char *container, int64_t opened_ms)
+{
+  struct opened *o = calloc(1, sizeof(*o));
+
+  if (o != NULL && (o->user = strdup(user)) != NULL && (o->container = strdup(container)) != NULL) {
     o->opened_ms = opened_ms;
     if (pam_set_data(pamh, DATA_KEY, o, opened_free) == PAM_SUCCESS)
-      o = NULL; /* transferred */
-  }
-out:
-  if (rc == PAM_SESSION_ERR) {
-    log_line(pamh, "login", user, c.b ? c.b->name : "-", &c, "", false, err);
-    tell_user(pamh, a, flags, err);
+      return; /* transferred */
   }
   if (o != NULL)
     opened_free(pamh, o, 0);
+}
+
+static int
+open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *user)
+{
+  struct berth_login l = { 0 };
+  berth_error_t err = NULL;
+  int64_t opened_ms = 0;
+  bool home_created = false;
+  int rc;
+
+  rc = prepare(pamh, a, user, &l, true, &err);
+  opened_ms = berth_now_ms();
+  if (rc == PAM_SUCCESS)
+    rc = open_container(&l, &home_created, &err);
+  if (rc == PAM_SUCCESS)
+    rc = export_container(pamh, &l, &err);
+  if (rc == PAM_SUCCESS) {
+    if (home_created && !a->quiet && !(flags & PAM_SILENT))
+      pam_info(pamh, "berth: created home directory %s", l.u->home);
+    log_line("login", user, l.box->name, &l, home_created ? "home=created" : "", true, NULL);
+    remember_open(pamh, user, l.box->name, opened_ms);
+  } else if (rc == PAM_SESSION_ERR) {
+    log_line("login", user, l.box ? l.box->name : "-", &l, "", false, err);
+    tell_user(pamh, a, flags, err);
+  }
   berth_error_release(&err);
-  ctx_clear(&c);
+  berth_login_clear(&l);
   return rc;
 }
 
@@ -362,7 +339,7 @@ static int
 close_session(pam_handle_t *pamh, const struct args *a, const char *user)
 {
   const struct opened *o = NULL;
-  struct ctx c = { 0 };
+  struct berth_login c = { 0 };
   berth_error_t err = NULL;
   char extra[160], duration[24] = "unknown", remaining[16] = "unknown";
   const char *name;
@@ -373,27 +350,27 @@ close_session(pam_handle_t *pamh, const struct args *a, const char *user)
   if (pam_get_data(pamh, DATA_KEY, (const void **)&o) == PAM_SUCCESS && o != NULL)
     user = o->user;
   rc = prepare(pamh, a, user, &c, false, &err);
-  if (c.b != NULL && o != NULL && strcmp(o->container, c.b->name) != 0) {
+  if (c.box != NULL && o != NULL && strcmp(o->container, c.box->name) != 0) {
     /* berth.conf changed the name template since open: release what was recorded */
     char *n = strdup(o->container);
     if (n != NULL) {
-      free(c.b->name);
-      c.b->name = n;
+      free(c.box->name);
+      c.box->name = n;
     }
   }
   if (rc == PAM_IGNORE)
     goto out;
-  name = c.b != NULL ? c.b->name : o != NULL ? o->container : "-";
+  name = c.box != NULL ? c.box->name : o != NULL ? o->container : "-";
   /* Timed from open's data; without it (close in another process), from our
    * session record, read before the release removes it. */
   if (o != NULL)
     age = (long)((berth_now_ms() - o->opened_ms) / 1000);
-  else if (c.b != NULL)
-    age = record_age(c.b->name, getpid());
+  else if (c.box != NULL)
+    age = record_age(c.box->name, getpid());
 
-  if (rc == PAM_SESSION_ERR && c.b != NULL)
-    berth_session_release(c.b->name, getpid(), NULL); /* engine down: drop the record now */
-  else if (rc == PAM_SUCCESS && berth_box_close(c.e, c.b, getpid(), &left, &err) < 0)
+  if (rc == PAM_SESSION_ERR && c.box != NULL)
+    berth_session_release(c.box->name, getpid(), NULL); /* engine down: drop the record now */
+  else if (rc == PAM_SUCCESS && berth_box_close(c.engine, c.box, getpid(), &left, &err) < 0)
     rc = PAM_SESSION_ERR;
   /* After a failure the sessions left are counted again: close may have
    * stopped before counting (the lock), and our own record never counts. */
@@ -405,11 +382,11 @@ close_session(pam_handle_t *pamh, const struct args *a, const char *user)
   if (left >= 0)
     snprintf(remaining, sizeof(remaining), "%d", left);
   snprintf(extra, sizeof(extra), "duration=%s remaining=%s on_logout=%s", duration, remaining,
-           c.b != NULL ? berth_on_logout_name(c.b->conf->on_logout) : "-");
-  log_line(pamh, "logout", user, name, &c, extra, rc == PAM_SUCCESS, err);
+           c.box != NULL ? berth_on_logout_name(c.box->conf->on_logout) : "-");
+  log_line("logout", user, name, &c, extra, rc == PAM_SUCCESS, err);
 out:
   berth_error_release(&err);
-  ctx_clear(&c);
+  berth_login_clear(&c);
   if (o != NULL)
     pam_set_data(pamh, DATA_KEY, NULL, NULL);
   return rc;
@@ -423,17 +400,20 @@ run(pam_handle_t *pamh, int flags, int argc, const char **argv, bool open)
   int rc;
 
   parse_args(pamh, argc, argv, &a);
-  if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL
-      || *user == '\0') {
-    pam_syslog(pamh, LOG_ERR,
-               "action=%s user=- container=- session=%ld engine=- outcome=failed "
-               "error=user: PAM_USER is not set",
-               open ? "login" : "logout", (long)getpid());
-    return PAM_SESSION_ERR;
-  }
   berth_log_set_sink(pam_sink, pamh);
   berth_log_set_debug(a.debug);
-  rc = open ? open_session(pamh, flags, &a, user) : close_session(pamh, &a, user);
+  if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL
+      || *user == '\0') {
+    berth_error_t err = NULL;
+    berth_error_make(&err, BERTH_E_USER, 0, "PAM_USER is not set");
+    berth_log_action(LOG_ERR, open ? "login" : "logout",
+                     &(struct berth_action){ .session = (long)getpid(), .engine = "-",
+                                             .outcome = "failed", .err = err });
+    berth_error_release(&err);
+    rc = PAM_SESSION_ERR;
+  } else {
+    rc = open ? open_session(pamh, flags, &a, user) : close_session(pamh, &a, user);
+  }
   berth_log_set_debug(false);
   berth_log_set_sink(NULL, NULL);
   return rc;

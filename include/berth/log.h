@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <syslog.h>
 
+#include "berth/error.h"
+
 typedef void (*berth_log_sink_fn)(void *ctx, int priority, const char *msg);
 
 /* Install a sink; NULL restores the default (syslog, facility authpriv). */
@@ -55,5 +57,26 @@ void berth_log_scrub(char *msg);
   berth_log_value((char[BERTH_LOG_VALUE_MAX + 1]){ 0 }, BERTH_LOG_VALUE_MAX + 1, (s))
 #define BERTH_LOG_TEXT(s) \
   berth_log_text((char[BERTH_LOG_TEXT_MAX + 1]){ 0 }, BERTH_LOG_TEXT_MAX + 1, (s))
+
+/* The one action line (docs/logging.md): what berth did for whom, one line
+ * per action, in this key order:
+ *   action=A user=U container=C [session=S] [trigger=T] [EXTRA] [engine=E]
+ *   [outcome=O] [TAIL] [error=KIND: TEXT]
+ * user and container are escaped here ("-" for NULL); each is left out
+ * only with no_user / no_container (a sweep of leftovers names neither).  session 0, trigger, extra, engine, outcome and
+ * tail NULL: left out.  extra and tail are preformatted "k=v k=v" whose
+ * values the caller escaped (BERTH_LOG_VAL).  With outcome "failed" and no
+ * err the error reads "internal: an internal error occurred". */
+struct berth_action {
+  const char *user, *container, *engine;
+  long session;
+  const char *trigger;
+  const char *extra;   /* between trigger= and engine= */
+  const char *outcome; /* "ok", "failed", "skipped" */
+  const char *tail;    /* after outcome= */
+  bool no_user, no_container;
+  berth_error_t err;   /* borrowed: ends the line as error=KIND: TEXT */
+};
+void berth_log_action(int priority, const char *action, const struct berth_action *a);
 
 #endif

@@ -187,6 +187,18 @@ import json, sys
 print(sum(r["sessions"] for r in json.load(sys.stdin) if r["user"] == sys.argv[1]))' "$uc")" = "$1" ]; }
 wait_until 30 live_sessions 1 || fail "the live session of $uc never showed up: $(cat "$TEST_TMPDIR/live.out")"
 
+# A removed container leaves nothing of its user under RUNDIR: no /etc
+# files, no session records, no lock file (issue 9: they piled up).
+no_rundir_state() { # USER
+	local p
+	for p in "/run/berth/etc/berth-$1" "/run/berth/sessions/berth-$1" "/run/berth/lock/berth-$1.lock"; do
+		if [ -e "$p" ] || [ -L "$p" ]; then
+			echo "left behind: $p" >&2
+			return 1
+		fi
+	done
+}
+
 # ---------------------------------------------------------------- list
 run "$ctl" list
 assert_eq 0 "$rc" "list exits 0"
@@ -354,6 +366,8 @@ assert_eq exited "$(docker inspect -f '{{.State.Status}}' "berth-$ua")" "berth-$
 check "berth-$ub is removed" sh -c "! docker inspect berth-$ub >/dev/null 2>&1"
 assert_eq running "$(docker inspect -f '{{.State.Status}}' "berth-$uc")" "gc never touches a container with a live session"
 check "gc's remove is logged" log_has "action=rm user=$ub container=berth-$ub trigger=gc"
+check "gc's remove left no RUNDIR state of $ub" no_rundir_state "$ub"
+check "... while the stopped one keeps its session directory" test -d "/run/berth/sessions/berth-$ua"
 
 # ---------------------------------------------------------------- gc sweeps leftovers
 # A first login killed while it copied skel leaves its root-only temporary
@@ -401,9 +415,11 @@ check "berth-$uc is gone" sh -c "! docker inspect berth-$uc >/dev/null 2>&1"
 check "rm --force is logged with the sessions it ended" \
 	log_has "action=rm user=$uc container=berth-$uc trigger=admin sessions=1 force=yes outcome=ok"
 check "the session ended with its container" wait_until 20 sh -c "! kill -0 $live_pid 2>/dev/null"
+check "rm --force left no RUNDIR state of $uc" no_rundir_state "$uc"
 
 run "$ctl" rm "$ua"
 assert_eq 0 "$rc" "rm of an idle stopped container exits 0"
+check "rm left no RUNDIR state of $ua" no_rundir_state "$ua"
 run "$ctl" rm "$ua"
 assert_eq 3 "$rc" "rm of a user without a container exits 3"
 
@@ -416,6 +432,7 @@ assert_contains "$out" "container:    berth-$ud" "status still finds the contain
 run "$ctl" rm "$ud"
 assert_eq 0 "$rc" "rm finds the container of a deleted account by its label"
 check "berth-$ud is gone" sh -c "! docker inspect berth-$ud >/dev/null 2>&1"
+check "rm of a deleted account left no RUNDIR state of $ud" no_rundir_state "$ud"
 
 diag "$(cat "$log")"
 done_testing

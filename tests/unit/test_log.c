@@ -125,6 +125,40 @@ test_sink_guard(void **state)
   berth_log_set_sink(NULL, NULL);
 }
 
+/* the action line: fixed key order, names escaped, optional keys left out */
+static void
+test_action_line(void **state)
+{
+  berth_error_t err = NULL;
+
+  berth_log_set_sink(capture, NULL);
+  berth_log_action(LOG_INFO, "login",
+                   &(struct berth_action){ .user = "alice", .container = "berth-alice",
+                                           .session = 42, .extra = "home=created",
+                                           .outcome = "ok" });
+  assert_string_equal(last, "action=login user=alice container=berth-alice session=42 "
+                            "home=created outcome=ok");
+  berth_error_make(&err, BERTH_E_ENGINE, 0, "no such\ncontainer");
+  berth_log_action(LOG_ERR, "rm",
+                   &(struct berth_action){ .user = "a b\nuser=root", .container = NULL,
+                                           .trigger = "gc", .extra = "idle=7", .engine = "/s",
+                                           .outcome = "failed", .tail = "reason=x", .err = err });
+  assert_string_equal(last, "action=rm user=\"a b\\nuser=root\" container=- trigger=gc idle=7 "
+                            "engine=/s outcome=failed reason=x error=engine: no such\\ncontainer");
+  berth_log_action(LOG_ERR, "login",
+                   &(struct berth_action){ .user = "bob", .no_container = true, .err = err });
+  assert_string_equal(last, "action=login user=bob error=engine: no such\\ncontainer");
+  berth_log_action(LOG_NOTICE, "sweep",
+                   &(struct berth_action){ .no_user = true, .no_container = true,
+                                           .extra = "leftover=home-temp", .outcome = "ok" });
+  assert_string_equal(last, "action=sweep leftover=home-temp outcome=ok");
+  berth_log_action(LOG_ERR, "logout", &(struct berth_action){ .outcome = "failed" });
+  assert_string_equal(last, "action=logout user=- container=- outcome=failed "
+                            "error=internal: an internal error occurred");
+  berth_error_release(&err);
+  berth_log_set_sink(NULL, NULL);
+}
+
 int
 main(void)
 {
@@ -134,6 +168,7 @@ main(void)
     cmocka_unit_test(test_values_are_bounded),
     cmocka_unit_test(test_text),
     cmocka_unit_test(test_sink_guard),
+    cmocka_unit_test(test_action_line),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,59 @@
+/* hoststate.c - what the host keeps for a user's container under RUNDIR,
+ * and its removal with the container (hoststate.h).  Below the lifecycle
+ * and the box: both call it, it calls only session.c. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "berth/hoststate.h"
+#include "berth/log.h"
+#include "berth/session.h"
+#include "berth/util.h"
+
+/* Every regular file in RUNDIR/sub/name, then the directory itself. */
+static void
+remove_dir(const char *sub, const char *name)
+{
+  berth_error_t err = NULL;
+  cleanup_close int pfd = berth_session_rundir_open(sub, NULL, false, &err);
+  int nfd;
+  DIR *d;
+  struct dirent *de;
+
+  berth_error_release(&err);
+  if (pfd < 0)
+    return;
+  nfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (nfd >= 0 && (d = fdopendir(nfd)) != NULL) {
+    while ((de = readdir(d)) != NULL)
+      if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+        unlinkat(dirfd(d), de->d_name, 0); /* records and /etc files: never directories */
+    closedir(d);
+  } else if (nfd >= 0) {
+    close(nfd);
+  }
+  if (unlinkat(pfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    berth_log(LOG_WARNING, "container=%s cannot remove %s/%s/%s: %s", BERTH_LOG_VAL(name),
+              berth_session_rundir(), sub, BERTH_LOG_VAL(name), BERTH_LOG_TEXT(strerror(errno)));
+}
+
+void
+berth_host_state_remove(const char *name)
+{
+  berth_error_t err = NULL;
+  cleanup_close int lfd = -1;
+  cleanup_free char *file = NULL;
+
+  remove_dir("etc", name);
+  remove_dir("sessions", name);
+  lfd = berth_session_rundir_open("lock", NULL, false, &err);
+  berth_error_release(&err);
+  file = berth_asprintf(NULL, "%s.lock", name);
+  if (lfd >= 0 && file != NULL)
+    unlinkat(lfd, file, 0);
+}
+
