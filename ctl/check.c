@@ -23,8 +23,7 @@
 /* check's lines on stdout; none with --json, whose stdout is the findings */
 static bool check_quiet;
 
-static void __attribute__((format(printf, 1, 2)))
-info(const char *fmt, ...)
+static void __attribute__((format(printf, 1, 2))) info(const char *fmt, ...)
 {
   va_list ap;
   if (check_quiet)
@@ -56,7 +55,7 @@ check_keeper(const struct berth_config *cfg)
 
   if (!needs_builtin_keeper(cfg)) {
     info("keeper: custom (container.keeper = %s ...): runs from the image\n",
-           cfg->container.keeper[0]);
+         cfg->container.keeper[0]);
     return 0;
   }
   if (stat(p, &st) < 0) {
@@ -71,7 +70,7 @@ check_keeper(const struct berth_config *cfg)
    * in every user's container. */
   if (st.st_uid != 0 || (st.st_mode & 0022) != 0) {
     ctl_warn("keeper: %s: writable by someone other than root (mode %04o, uid %u)", p,
-         (unsigned) (st.st_mode & 07777), (unsigned) st.st_uid);
+             (unsigned) (st.st_mode & 07777), (unsigned) st.st_uid);
     return -1;
   }
   info("keeper: %s: ok\n", p);
@@ -101,14 +100,14 @@ check_image(struct ctl *c, const char *image, enum berth_pull pull, const char *
   if (r == 0) {
     const char *short_id = id && strncmp(id, "sha256:", 7) == 0 ? id + 7 : (id ? id : "");
     info("%s: present (%.12s)%s\n", label, short_id,
-           pull == BERTH_PULL_ALWAYS ? "; pulled again at every login (pull = always)" : "");
+         pull == BERTH_PULL_ALWAYS ? "; pulled again at every login (pull = always)" : "");
     return 0;
   }
   switch (pull) {
   case BERTH_PULL_NEVER:
     ctl_warn("%s: not present and pull = never: load it (docker pull / docker load) or set pull = "
-         "\"missing\"",
-         label);
+             "\"missing\"",
+             label);
     return -1;
   case BERTH_PULL_MISSING:
     info("%s: not present locally; will be pulled at first login (pull = missing)\n", label);
@@ -244,10 +243,11 @@ check_network(struct ctl *c)
     return -1;
   }
   if (!isolated) {
-    ctl_warn("network: " BERTH_NETWORK ": the engine does not keep traffic between its containers "
-         "off (no com.docker.network.bridge.enable_icc=false on it; Podman 4 ignores it): logins "
-         "that would use it are refused; set container.network = \"bridge\" to accept that "
-         "users' containers can reach each other, or \"none\"");
+    ctl_warn(
+        "network: " BERTH_NETWORK ": the engine does not keep traffic between its containers "
+        "off (no com.docker.network.bridge.enable_icc=false on it; Podman 4 ignores it): logins "
+        "that would use it are refused; set container.network = \"bridge\" to accept that "
+        "users' containers can reach each other, or \"none\"");
     return -1;
   }
   info("network: " BERTH_NETWORK ": ok (traffic between containers off)\n");
@@ -306,4 +306,3 @@ ctl_check(struct ctl *c, const char *arg)
   info("ok\n");
   return EXIT_OK;
 }
-

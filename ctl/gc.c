@@ -118,8 +118,8 @@ gc_row(struct ctl *c, struct berth_row *r, time_t now, int *acted)
   ctl_fmt_duration(p.idle, idle_s, sizeof(idle_s));
   ctl_fmt_duration(p.idle_timeout, tmo_s, sizeof(tmo_s));
   if (c->o.dry_run) {
-    printf("would %s %s (user %s%s, idle %s > idle_timeout %s)\n", rm ? "remove" : "stop",
-           r->name, r->user, p.gone ? ", account gone" : "", idle_s, tmo_s);
+    printf("would %s %s (user %s%s, idle %s > idle_timeout %s)\n", rm ? "remove" : "stop", r->name,
+           r->user, p.gone ? ", account gone" : "", idle_s, tmo_s);
     (*acted)++;
     return EXIT_OK;
   }

@@ -28,15 +28,15 @@ ctl_row_json(const struct berth_row *r)
 
   ctl_fmt_time_utc(r->created, created, sizeof(created));
   ctl_fmt_time_utc(r->idle_since, idle, sizeof(idle));
-  o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "user", r->user, "container", r->name,
-                "id", r->id, "state", r->state, "image", r->image, "image_id", r->image_id,
-                "created", created);
+  o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "user", r->user, "container", r->name, "id",
+                r->id, "state", r->state, "image", r->image, "image_id", r->image_id, "created",
+                created);
   if (o == NULL)
     return NULL;
   json_object_set_new(o, "sessions", r->sessions >= 0 ? json_integer(r->sessions) : json_null());
   /* null while sessions are live or when none was recorded since boot */
-  json_object_set_new(o, "idle_since", r->sessions == 0 && r->idle_since != 0 ? json_string(idle)
-                                                                              : json_null());
+  json_object_set_new(o, "idle_since",
+                      r->sessions == 0 && r->idle_since != 0 ? json_string(idle) : json_null());
   return o;
 }
 

@@ -18,7 +18,7 @@
 /* What status found for one user name. */
 struct status {
   const char *name;
-  struct berth_login l;      /* l.u NULL: the account is gone from NSS */
+  struct berth_login l; /* l.u NULL: the account is gone from NSS */
   enum berth_policy pol;
   const char *why;
   berth_error_t pol_err;

@@ -18,9 +18,7 @@ report(struct ctl *c, const struct berth_row *r, const char *user, bool rm, int 
     ctl_warn("%s: %d live session%s in %s; not %s (--force ends them)", user, live,
              live == 1 ? "" : "s", r->name, rm ? "removing" : "stopping");
     return EXIT_PROBLEM;
-  case BERTH_LC_GONE:
-    printf("%s: already gone\n", r->name);
-    return EXIT_OK;
+  case BERTH_LC_GONE: printf("%s: already gone\n", r->name); return EXIT_OK;
   case BERTH_LC_ALREADY_STOPPED:
     printf("%s: already stopped (%s)\n", r->name, r->state);
     return EXIT_OK;
@@ -50,8 +48,7 @@ ctl_stop_or_rm(struct ctl *c, const char *user, enum berth_lc_op op)
     enum berth_lc_outcome out = BERTH_LC_DONE;
     int live = 0;
 
-    if (berth_lifecycle_admin(c->engine, c->cfg, &rows[i], op, c->o.force, &live, &out, &err)
-        < 0) {
+    if (berth_lifecycle_admin(c->engine, c->cfg, &rows[i], op, c->o.force, &live, &out, &err) < 0) {
       ctl_warn_err(rows[i].name, err);
       berth_error_release(&err);
       rc = EXIT_PROBLEM;

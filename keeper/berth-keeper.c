@@ -27,63 +27,61 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void reap_all(void)
+static void
+reap_all(void)
 {
-	/* One SIGCHLD may stand for many exits (standard signals do not queue). */
-	for (;;) {
-		pid_t pid = waitpid(-1, NULL, WNOHANG);
-		if (pid > 0)
-			continue;
-		if (pid < 0 && errno == EINTR)
-			continue;
-		return; /* 0: children left but none exited; ECHILD: none left */
-	}
+  /* One SIGCHLD may stand for many exits (standard signals do not queue). */
+  for (;;) {
+    pid_t pid = waitpid(-1, NULL, WNOHANG);
+    if (pid > 0)
+      continue;
+    if (pid < 0 && errno == EINTR)
+      continue;
+    return; /* 0: children left but none exited; ECHILD: none left */
+  }
 }
 
-int main(int argc, char **argv __attribute__((unused)))
+int
+main(int argc, char **argv __attribute__((unused)))
 {
-	static const char usage[] =
-		"usage: berth-keeper (takes no arguments; the main process of a berth container)\n";
-	sigset_t set;
+  static const char usage[]
+      = "usage: berth-keeper (takes no arguments; the main process of a berth container)\n";
+  sigset_t set;
 
-	if (argc > 1) {
-		ssize_t r = write(STDERR_FILENO, usage, sizeof(usage) - 1);
-		(void) r;
-		return 2;
-	}
+  if (argc > 1) {
+    ssize_t r = write(STDERR_FILENO, usage, sizeof(usage) - 1);
+    (void) r;
+    return 2;
+  }
 
-	/* Not pid 1 (e.g. under `docker run --init`): still collect orphans. */
-	if (getpid() != 1)
-		(void) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  /* Not pid 1 (e.g. under `docker run --init`): still collect orphans. */
+  if (getpid() != 1)
+    (void) prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return 1;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+    return 1;
 
-	/* Children may have been handed to us before the mask was in place. */
-	reap_all();
+  /* Children may have been handed to us before the mask was in place. */
+  reap_all();
 
-	for (;;) {
-		int sig = sigwaitinfo(&set, NULL);
-		if (sig < 0) {
-			if (errno == EINTR)
-				continue;
-			return 1;
-		}
-		switch (sig) {
-		case SIGCHLD:
-			reap_all();
-			break;
-		case SIGTERM:
-		case SIGINT:
-		case SIGHUP:
-			return 0;
-		default:
-			break;
-		}
-	}
+  for (;;) {
+    int sig = sigwaitinfo(&set, NULL);
+    if (sig < 0) {
+      if (errno == EINTR)
+        continue;
+      return 1;
+    }
+    switch (sig) {
+    case SIGCHLD: reap_all(); break;
+    case SIGTERM:
+    case SIGINT:
+    case SIGHUP: return 0;
+    default: break;
+    }
+  }
 }

@@ -278,12 +278,13 @@ berth_audit_run(const struct berth_config *cfg, const struct berth_audit_opts *o
   if (pick_users(cfg, o.shell_path, &users, &n_users, &skipped, err) < 0)
     goto out;
   if (skipped > 0
-      && audit_add_fmt(a, BERTH_AUDIT_NOTE, "audit-users-capped", NULL,
-                 "their Match User blocks, if any, are not seen",
-                 "audit them with a config whose policy.only_groups selects them",
-                 "audit: %zu more berthed users with other shells or groups were not asked about "
-                 "(at most %d kinds)",
-                 skipped, MAX_PROFILES)
+      && audit_add_fmt(
+             a, BERTH_AUDIT_NOTE, "audit-users-capped", NULL,
+             "their Match User blocks, if any, are not seen",
+             "audit them with a config whose policy.only_groups selects them",
+             "audit: %zu more berthed users with other shells or groups were not asked about "
+             "(at most %d kinds)",
+             skipped, MAX_PROFILES)
              < 0)
     goto oom;
   if (n_users == 0) {
@@ -291,14 +292,14 @@ berth_audit_run(const struct berth_config *cfg, const struct berth_audit_opts *o
       goto out;
     n_users = 1;
     if (audit_add_fmt(a, BERTH_AUDIT_NOTE, "audit-no-berthed-user", NULL,
-                "sshd cannot resolve the groups of a made-up user: settings under `Match "
-                "Group` are not seen",
-                "give a berthed user berth-shell as login shell or add one to the "
-                "policy.only_groups groups (a directory that does not enumerate users shows "
-                "only listed group members)",
-                "audit: no berthed user found through NSS; audited a made-up user with login "
-                "shell %s",
-                o.shell_path)
+                      "sshd cannot resolve the groups of a made-up user: settings under `Match "
+                      "Group` are not seen",
+                      "give a berthed user berth-shell as login shell or add one to the "
+                      "policy.only_groups groups (a directory that does not enumerate users shows "
+                      "only listed group members)",
+                      "audit: no berthed user found through NSS; audited a made-up user with login "
+                      "shell %s",
+                      o.shell_path)
         < 0)
       goto oom;
   }
@@ -309,9 +310,9 @@ berth_audit_run(const struct berth_config *cfg, const struct berth_audit_opts *o
   }
 
   if (access(o.sshd, X_OK) != 0) {
-    if (audit_add_fmt(a, opts->sshd_config ? BERTH_AUDIT_PROBLEM : BERTH_AUDIT_NOTE, "sshd-missing", NULL,
-                "sshd's settings are not audited", "install openssh-server", "sshd: %s: %s", o.sshd,
-                strerror(errno))
+    if (audit_add_fmt(a, opts->sshd_config ? BERTH_AUDIT_PROBLEM : BERTH_AUDIT_NOTE, "sshd-missing",
+                      NULL, "sshd's settings are not audited", "install openssh-server",
+                      "sshd: %s: %s", o.sshd, strerror(errno))
         < 0)
       goto oom;
   } else {
@@ -337,4 +338,3 @@ out:
   berth_audit_free(a);
   return rc;
 }
-

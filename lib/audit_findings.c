@@ -27,14 +27,10 @@ const char *
 berth_audit_severity_name(enum berth_audit_severity s)
 {
   switch (s) {
-  case BERTH_AUDIT_OK:
-    return "ok";
-  case BERTH_AUDIT_NOTE:
-    return "note";
-  case BERTH_AUDIT_DOOR:
-    return "door";
-  case BERTH_AUDIT_PROBLEM:
-    return "problem";
+  case BERTH_AUDIT_OK: return "ok";
+  case BERTH_AUDIT_NOTE: return "note";
+  case BERTH_AUDIT_DOOR: return "door";
+  case BERTH_AUDIT_PROBLEM: return "problem";
   }
   return "?";
 }
@@ -123,8 +119,8 @@ berth_audit_add(struct berth_audit *a, enum berth_audit_severity sev, const char
 
 /* berth_audit_add with a formatted what */
 int __attribute__((format(printf, 7, 8)))
-audit_add_fmt(struct berth_audit *a, enum berth_audit_severity sev, const char *id, const char *user,
-        const char *risk, const char *fix, const char *fmt, ...)
+audit_add_fmt(struct berth_audit *a, enum berth_audit_severity sev, const char *id,
+              const char *user, const char *risk, const char *fix, const char *fmt, ...)
 {
   cleanup_free char *what = NULL;
   va_list ap;
@@ -139,4 +135,3 @@ audit_add_fmt(struct berth_audit *a, enum berth_audit_severity sev, const char *
   }
   return berth_audit_add(a, sev, id, user, what, risk, fix, NULL);
 }
-

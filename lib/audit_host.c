@@ -36,13 +36,14 @@ audit_policy_groups(struct berth_audit *a, const struct berth_config *cfg)
       if (getgrnam(v[i]) != NULL)
         continue;
       e = errno;
-      if (audit_add_fmt(a, BERTH_AUDIT_PROBLEM, "policy-group-unresolved", NULL,
-                  "membership in it cannot be established, and the policy fails closed: users "
-                  "not positively excluded are denied at login",
-                  "create the group, repair NSS (`getent group NAME` must answer), or remove "
-                  "the name",
-                  "config: %s: group %s does not resolve through NSS%s%s", key, v[i],
-                  e && e != ENOENT ? ": " : "", e && e != ENOENT ? strerror(e) : "")
+      if (audit_add_fmt(
+              a, BERTH_AUDIT_PROBLEM, "policy-group-unresolved", NULL,
+              "membership in it cannot be established, and the policy fails closed: users "
+              "not positively excluded are denied at login",
+              "create the group, repair NSS (`getent group NAME` must answer), or remove "
+              "the name",
+              "config: %s: group %s does not resolve through NSS%s%s", key, v[i],
+              e && e != ENOENT ? ": " : "", e && e != ENOENT ? strerror(e) : "")
           < 0)
         return -1;
     }
@@ -61,22 +62,23 @@ audit_shell_install(struct berth_audit *a, const char *shell_path, const char *s
 
   if (stat(shell_path, &st) < 0)
     return audit_add_fmt(a, BERTH_AUDIT_PROBLEM, "berth-shell-missing", NULL,
-                   "berthed users cannot log in", "install berth (make install)",
-                   "berth-shell: %s: %s", shell_path, strerror(errno));
+                         "berthed users cannot log in", "install berth (make install)",
+                         "berth-shell: %s: %s", shell_path, strerror(errno));
   if ((st.st_mode & 0022) != 0
       && audit_add_fmt(a, BERTH_AUDIT_DOOR, "berth-shell-writable", NULL,
-                 "whoever can write it runs code as root", "chmod 4755 and chown root:root",
-                 "berth-shell: %s: writable by group or others (mode %04o)", shell_path,
-                 (unsigned)(st.st_mode & 07777))
+                       "whoever can write it runs code as root", "chmod 4755 and chown root:root",
+                       "berth-shell: %s: writable by group or others (mode %04o)", shell_path,
+                       (unsigned) (st.st_mode & 07777))
              < 0)
     return -1;
   if ((st.st_uid != 0 || !(st.st_mode & S_ISUID))
-      && audit_add_fmt(a, BERTH_AUDIT_PROBLEM, "berth-shell-not-setuid", NULL,
-                 "it cannot open the engine socket, so every berthed login is denied",
-                 "chown root:root and chmod 4755 (make install does it unless configured with "
-                 "--disable-setuid-install)",
-                 "berth-shell: %s: not setuid root (mode %04o, uid %u)", shell_path,
-                 (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid)
+      && audit_add_fmt(
+             a, BERTH_AUDIT_PROBLEM, "berth-shell-not-setuid", NULL,
+             "it cannot open the engine socket, so every berthed login is denied",
+             "chown root:root and chmod 4755 (make install does it unless configured with "
+             "--disable-setuid-install)",
+             "berth-shell: %s: not setuid root (mode %04o, uid %u)", shell_path,
+             (unsigned) (st.st_mode & 07777), (unsigned) st.st_uid)
              < 0)
     return -1;
 
@@ -98,11 +100,12 @@ audit_shell_install(struct berth_audit *a, const char *shell_path, const char *s
         p++;
     }
     if (!listed
-        && audit_add_fmt(a, BERTH_AUDIT_PROBLEM, "berth-shell-not-in-shells", users[i].name,
-                   "chsh and the services that check /etc/shells (pam_shells, ftp) refuse users "
-                   "whose login shell is not listed",
-                   "add-shell (or add the path to /etc/shells)", "berth-shell: %s is not in %s",
-                   users[i].shell, shells_file)
+        && audit_add_fmt(
+               a, BERTH_AUDIT_PROBLEM, "berth-shell-not-in-shells", users[i].name,
+               "chsh and the services that check /etc/shells (pam_shells, ftp) refuse users "
+               "whose login shell is not listed",
+               "add-shell (or add the path to /etc/shells)", "berth-shell: %s is not in %s",
+               users[i].shell, shells_file)
                < 0)
       return -1;
   }
@@ -146,21 +149,21 @@ audit_mail(struct berth_audit *a)
           && WEXITSTATUS(status) == 0 && strstr(o, "forward") == NULL
           && strstr(o, "include") == NULL) {
         audit_chop_line(o);
-        if (audit_add_fmt(a, BERTH_AUDIT_OK, "mta-forward", NULL, "~/.forward pipes are not run", "",
-                    "mail: postfix with allow_mail_to_commands = %s", o)
+        if (audit_add_fmt(a, BERTH_AUDIT_OK, "mta-forward", NULL, "~/.forward pipes are not run",
+                          "", "mail: postfix with allow_mail_to_commands = %s", o)
             < 0)
           return -1;
         continue;
       }
       berth_error_release(&lerr);
     }
-    if (audit_add_fmt(a, BERTH_AUDIT_DOOR, "mta-forward", NULL,
-                "mail to a berthed user runs the pipes in ~/.forward (written from inside the "
-                "container) on the host, as the user",
-                mtas[i].fix, "mail: %s is installed (%s)", mtas[i].name, mtas[i].path)
+    if (audit_add_fmt(
+            a, BERTH_AUDIT_DOOR, "mta-forward", NULL,
+            "mail to a berthed user runs the pipes in ~/.forward (written from inside the "
+            "container) on the host, as the user",
+            mtas[i].fix, "mail: %s is installed (%s)", mtas[i].name, mtas[i].path)
         < 0)
       return -1;
   }
   return 0;
 }
-

@@ -174,12 +174,12 @@ pam_load_text(const char *dir, const char *path, char *text, const char *only_ty
         end[-1] = ' ';
         more = true;
       }
-      nl = realloc(logical, used + (size_t)(end - s) + 2);
+      nl = realloc(logical, used + (size_t) (end - s) + 2);
       if (nl == NULL)
         return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
       logical = nl;
-      memcpy(logical + used, s, (size_t)(end - s));
-      used += (size_t)(end - s);
+      memcpy(logical + used, s, (size_t) (end - s));
+      used += (size_t) (end - s);
       logical[used++] = ' ';
       logical[used] = '\0';
       if (!more)
@@ -295,11 +295,11 @@ control_action(const char *control, const char *value, char *buf, size_t len)
     if (eq >= n)
       continue;
     if (eq == strlen(value) && strncmp(w, value, eq) == 0) {
-      snprintf(buf, len, "%.*s", (int)(n - eq - 1), w + eq + 1);
+      snprintf(buf, len, "%.*s", (int) (n - eq - 1), w + eq + 1);
       return buf;
     }
     if (eq == 7 && strncmp(w, "default", 7) == 0 && def == NULL) {
-      snprintf(buf, len, "%.*s", (int)(n - eq - 1), w + eq + 1);
+      snprintf(buf, len, "%.*s", (int) (n - eq - 1), w + eq + 1);
       def = buf;
     }
   }
@@ -405,7 +405,7 @@ berth_pam_reached(const struct berth_pam_stack *st, const char *type, const char
     value = verdict ? "success" : "auth_err";
     action = control_action(e->control, value, buf, sizeof(buf));
     if (action[0] >= '0' && action[0] <= '9')
-      skip = (size_t)strtoul(action, NULL, 10);
+      skip = (size_t) strtoul(action, NULL, 10);
     else if (strcmp(action, "done") == 0 || strcmp(action, "die") == 0)
       stopped = true;
   }
@@ -428,11 +428,12 @@ berth_audit_pam(struct berth_audit *a, const struct berth_pam_stack *st,
     const struct berth_pam_entry *e = &st->e[i];
     if (strcmp(e->type, "auth") == 0 && berth_pam_is(e, "pam_env.so")
         && berth_strv_contains(e->args, "user_readenv=1")
-        && audit_add_fmt(a, BERTH_AUDIT_DOOR, "pam-env-user-readenv", NULL,
-                   "sshd runs the auth stack's pam_env again (pam_setcred) after the session "
-                   "opened, after pam_berth: ~/.pam_environment (LD_PRELOAD) reaches the host "
-                   "processes sshd starts",
-                   FIX_READENV, "pam: %s:%d: auth pam_env.so user_readenv=1", e->file, e->line)
+        && audit_add_fmt(
+               a, BERTH_AUDIT_DOOR, "pam-env-user-readenv", NULL,
+               "sshd runs the auth stack's pam_env again (pam_setcred) after the session "
+               "opened, after pam_berth: ~/.pam_environment (LD_PRELOAD) reaches the host "
+               "processes sshd starts",
+               FIX_READENV, "pam: %s:%d: auth pam_env.so user_readenv=1", e->file, e->line)
                < 0)
       goto oom;
   }
@@ -444,16 +445,17 @@ berth_audit_pam(struct berth_audit *a, const struct berth_pam_stack *st,
     berth_pam_reached(st, "session", u->name, u->groups, reached);
     for (size_t i = 0; i < st->n; i++)
       if (reached[i] && berth_pam_is(&st->e[i], "pam_berth.so")) {
-        berth = (ssize_t)i;
+        berth = (ssize_t) i;
         break;
       }
     if (berth < 0
-        && audit_add_fmt(a, BERTH_AUDIT_DOOR, "pam-berth-missing", u->name,
-                   "nothing reduces the PAM environment (~/.pam_environment, /etc/environment, "
-                   "other modules) to berth's whitelist before sshd starts host processes with it",
-                   "add `session optional pam_berth.so` after every pam_env line of the session "
-                   "stack (etc/pam.d-sshd.example)",
-                   "pam: pam_berth.so does not run in the session stack of %s", st->file)
+        && audit_add_fmt(
+               a, BERTH_AUDIT_DOOR, "pam-berth-missing", u->name,
+               "nothing reduces the PAM environment (~/.pam_environment, /etc/environment, "
+               "other modules) to berth's whitelist before sshd starts host processes with it",
+               "add `session optional pam_berth.so` after every pam_env line of the session "
+               "stack (etc/pam.d-sshd.example)",
+               "pam: pam_berth.so does not run in the session stack of %s", st->file)
                < 0)
       goto oom;
     for (size_t i = 0; i < st->n; i++) {
@@ -461,45 +463,48 @@ berth_audit_pam(struct berth_audit *a, const struct berth_pam_stack *st,
       if (!reached[i])
         continue;
       if (berth_pam_is(e, "pam_env.so")) {
-        bool after = berth >= 0 && (ssize_t)i > berth;
+        bool after = berth >= 0 && (ssize_t) i > berth;
         bool readenv = berth_strv_contains(e->args, "user_readenv=1");
         if (after
             && audit_add_fmt(a, BERTH_AUDIT_DOOR, "pam-env-after-berth", u->name,
-                       "what it sets reaches the host processes sshd starts, after pam_berth "
-                       "reduced the environment",
-                       "move the pam_berth line after every pam_env line",
-                       "pam: %s:%d: pam_env.so comes after pam_berth.so (%s:%d)", e->file, e->line,
-                       st->e[berth].file, st->e[berth].line)
+                             "what it sets reaches the host processes sshd starts, after pam_berth "
+                             "reduced the environment",
+                             "move the pam_berth line after every pam_env line",
+                             "pam: %s:%d: pam_env.so comes after pam_berth.so (%s:%d)", e->file,
+                             e->line, st->e[berth].file, st->e[berth].line)
                    < 0)
           goto oom;
         if (readenv && (berth < 0 || after)
-            && audit_add_fmt(a, BERTH_AUDIT_DOOR, "pam-env-user-readenv", u->name,
-                       "~/.pam_environment, written from inside the container, sets the "
-                       "environment of the host processes sshd starts (LD_PRELOAD runs the user's "
-                       "code on the host)",
-                       FIX_READENV, "pam: %s:%d: pam_env.so user_readenv=1", e->file, e->line)
+            && audit_add_fmt(
+                   a, BERTH_AUDIT_DOOR, "pam-env-user-readenv", u->name,
+                   "~/.pam_environment, written from inside the container, sets the "
+                   "environment of the host processes sshd starts (LD_PRELOAD runs the user's "
+                   "code on the host)",
+                   FIX_READENV, "pam: %s:%d: pam_env.so user_readenv=1", e->file, e->line)
                    < 0)
           goto oom;
         /* pam_berth scrubs after it; say so, since pam_berth is optional and
          * a failed open may not get that far */
         if (readenv && berth >= 0 && !after
-            && audit_add_fmt(a, BERTH_AUDIT_NOTE, "pam-env-user-readenv", u->name,
-                       "~/.pam_environment is read from the user's home; only pam_berth's scrub "
-                       "after it keeps it from the host processes sshd starts",
-                       FIX_READENV,
-                       "pam: %s:%d: pam_env.so user_readenv=1 (pam_berth.so at %s:%d scrubs it)",
-                       e->file, e->line, st->e[berth].file, st->e[berth].line)
+            && audit_add_fmt(
+                   a, BERTH_AUDIT_NOTE, "pam-env-user-readenv", u->name,
+                   "~/.pam_environment is read from the user's home; only pam_berth's scrub "
+                   "after it keeps it from the host processes sshd starts",
+                   FIX_READENV,
+                   "pam: %s:%d: pam_env.so user_readenv=1 (pam_berth.so at %s:%d scrubs it)",
+                   e->file, e->line, st->e[berth].file, st->e[berth].line)
                    < 0)
           goto oom;
       }
       if (berth_pam_is(e, "pam_systemd.so")
-          && audit_add_fmt(a, BERTH_AUDIT_DOOR, "pam-systemd", u->name,
-                     "logind starts a host `systemd --user` for the user, which runs the units in "
-                     "~/.config/systemd/user (written from inside the container) on the host",
-                     "skip it for berthed users: `session [success=1 default=ignore] "
-                     "pam_succeed_if.so quiet user ingroup GROUP` right before it "
-                     "(etc/pam.d-sshd.example)",
-                     "pam: %s:%d: pam_systemd.so runs for berthed users", e->file, e->line)
+          && audit_add_fmt(
+                 a, BERTH_AUDIT_DOOR, "pam-systemd", u->name,
+                 "logind starts a host `systemd --user` for the user, which runs the units in "
+                 "~/.config/systemd/user (written from inside the container) on the host",
+                 "skip it for berthed users: `session [success=1 default=ignore] "
+                 "pam_succeed_if.so quiet user ingroup GROUP` right before it "
+                 "(etc/pam.d-sshd.example)",
+                 "pam: %s:%d: pam_systemd.so runs for berthed users", e->file, e->line)
                  < 0)
         goto oom;
     }
@@ -515,8 +520,7 @@ oom:
  * (pam_dir_set).  -1 (err set) only when out of memory. */
 int
 audit_pam_file(struct berth_audit *a, const struct berth_audit_opts *o, bool pam_dir_set,
-               bool asked, const struct berth_audit_user *users, size_t n_users,
-               berth_error_t *err)
+               bool asked, const struct berth_audit_user *users, size_t n_users, berth_error_t *err)
 {
   cleanup_free char *pam_path = NULL;
 
@@ -526,9 +530,9 @@ audit_pam_file(struct berth_audit *a, const struct berth_audit_opts *o, bool pam
   if (access(pam_path, F_OK) != 0) {
     if ((asked || pam_dir_set)
         && audit_add_fmt(a, BERTH_AUDIT_PROBLEM, "pam-stack-missing", NULL,
-                   "sshd runs without pam_berth, and its stack is unknown",
-                   "install etc/pam.d-sshd.example as /etc/pam.d/sshd", "pam: %s: %s", pam_path,
-                   strerror(errno))
+                         "sshd runs without pam_berth, and its stack is unknown",
+                         "install etc/pam.d-sshd.example as /etc/pam.d/sshd", "pam: %s: %s",
+                         pam_path, strerror(errno))
                < 0)
       return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
   } else if (asked) {
@@ -536,8 +540,8 @@ audit_pam_file(struct berth_audit *a, const struct berth_audit_opts *o, bool pam
     berth_error_t lerr = NULL;
     if (berth_pam_load(o->pam_dir, "sshd", &st, &lerr) < 0) {
       int r = audit_add_fmt(a, BERTH_AUDIT_PROBLEM, "pam-stack-unreadable", NULL,
-                      "the sshd PAM stack cannot be audited (libpam may refuse it too)",
-                      "repair the file named", "pam: %s", lerr->msg);
+                            "the sshd PAM stack cannot be audited (libpam may refuse it too)",
+                            "repair the file named", "pam: %s", lerr->msg);
       berth_error_release(&lerr);
       if (r < 0)
         return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");

@@ -51,7 +51,7 @@ berth_sshd_parse(const char *text, struct berth_sshd_settings **out, berth_error
     return -1;
   while (p && *p) {
     const char *eol = strchr(p, '\n');
-    size_t len = eol ? (size_t)(eol - p) : strlen(p);
+    size_t len = eol ? (size_t) (eol - p) : strlen(p);
     size_t k = 0, v;
     char **nk, **nv;
 
@@ -77,7 +77,7 @@ berth_sshd_parse(const char *text, struct berth_sshd_settings **out, berth_error
       /* keywords come in lower case from sshd -T; be lenient with fixtures */
       for (char *c = s->keys[s->n - 1]; *c; c++)
         if (*c >= 'A' && *c <= 'Z')
-          *c = (char)(*c - 'A' + 'a');
+          *c = (char) (*c - 'A' + 'a');
     }
     p = eol ? eol + 1 : NULL;
   }
@@ -132,7 +132,7 @@ berth_sshd_permitopen_restricted(const char *value)
     if (*p == '\0')
       break;
     end = p + strcspn(p, " \t");
-    len = (size_t)(end - p);
+    len = (size_t) (end - p);
     if ((len == 3 && strncmp(p, "any", 3) == 0) || (len == 4 && strncmp(p, "none", 4) == 0))
       return false; /* "any" alone means unrestricted; "none" mixed in is not sshd's output */
     /* host:port or [v6]:port; a * anywhere widens it */
@@ -233,7 +233,7 @@ static const struct simple_door {
     false },
 };
 
-#define FIX_MATCH                                                                                  \
+#define FIX_MATCH \
   "under `Match Group` for the berthed groups in sshd_config (etc/sshd_config.example)"
 
 int
@@ -255,21 +255,23 @@ berth_audit_sshd_user(struct berth_audit *a, const struct berth_sshd_settings *s
   fc_berth = fc && audit_is_berth_shell(first_word(fc, word, sizeof(word)), shell_path);
 
   if (!login_berth && !fc_berth && !shell_refuses(u->shell)
-      && audit_add_fmt(a, BERTH_AUDIT_DOOR, "sshd-no-berth-shell", u->name,
-                 "the policy berths these users, but their sessions run on the host, not in a "
-                 "container",
-                 "give them berth-shell as login shell, or ForceCommand berth-shell " FIX_MATCH,
-                 "sshd: login shell %s and ForceCommand %s: not berth-shell", u->shell,
-                 fc ? fc : "none")
+      && audit_add_fmt(
+             a, BERTH_AUDIT_DOOR, "sshd-no-berth-shell", u->name,
+             "the policy berths these users, but their sessions run on the host, not in a "
+             "container",
+             "give them berth-shell as login shell, or ForceCommand berth-shell " FIX_MATCH,
+             "sshd: login shell %s and ForceCommand %s: not berth-shell", u->shell,
+             fc ? fc : "none")
              < 0)
     goto fail;
   if (fc && !login_berth && !shell_refuses(u->shell) && shell_reads_rc(u->shell, shell_path)
-      && audit_add_fmt(a, BERTH_AUDIT_DOOR, "sshd-forcecommand-rc-shell", u->name,
-                 "sshd runs the forced command as `SHELL -c` on the host, and this shell first "
-                 "reads its rc files from the home (~/.bashrc, ~/.zshenv), which the user writes "
-                 "from inside the container",
-                 "give ForceCommand users /bin/sh (dash) or berth-shell as login shell",
-                 "sshd: ForceCommand %s through login shell %s", fc, u->shell)
+      && audit_add_fmt(
+             a, BERTH_AUDIT_DOOR, "sshd-forcecommand-rc-shell", u->name,
+             "sshd runs the forced command as `SHELL -c` on the host, and this shell first "
+             "reads its rc files from the home (~/.bashrc, ~/.zshenv), which the user writes "
+             "from inside the container",
+             "give ForceCommand users /bin/sh (dash) or berth-shell as login shell",
+             "sshd: ForceCommand %s through login shell %s", fc, u->shell)
              < 0)
     goto fail;
 
@@ -280,19 +282,19 @@ berth_audit_sshd_user(struct berth_audit *a, const struct berth_sshd_settings *s
     bool remote_open = remote && !value_is(plisten, "none");
     if (tcp && (local_open || remote_open)) {
       if (audit_add_fmt(a, BERTH_AUDIT_DOOR, "sshd-tcp-forwarding", u->name,
-                  "sshd serves -L/-D/-W/-R itself, on the host: the user reaches services "
-                  "listening on the host's 127.0.0.1 and networks, or listens on the host",
-                  "AllowTcpForwarding no " FIX_MATCH "; a bastion for ProxyJump: "
-                  "AllowTcpForwarding local and PermitOpen host:port ...",
-                  "sshd: AllowTcpForwarding %s, PermitOpen %s, PermitListen %s", tcp,
-                  popen ? popen : "any", plisten ? plisten : "any")
+                        "sshd serves -L/-D/-W/-R itself, on the host: the user reaches services "
+                        "listening on the host's 127.0.0.1 and networks, or listens on the host",
+                        "AllowTcpForwarding no " FIX_MATCH "; a bastion for ProxyJump: "
+                        "AllowTcpForwarding local and PermitOpen host:port ...",
+                        "sshd: AllowTcpForwarding %s, PermitOpen %s, PermitListen %s", tcp,
+                        popen ? popen : "any", plisten ? plisten : "any")
           < 0)
         goto fail;
     } else if (tcp && !value_is(tcp, "no")) {
       if (audit_add_fmt(a, BERTH_AUDIT_OK, "sshd-tcp-forwarding", u->name,
-                  "forwardings reach only the listed host:port pairs (ProxyJump)", "",
-                  "sshd: AllowTcpForwarding %s restricted to PermitOpen %s", tcp,
-                  popen ? popen : "none")
+                        "forwardings reach only the listed host:port pairs (ProxyJump)", "",
+                        "sshd: AllowTcpForwarding %s restricted to PermitOpen %s", tcp,
+                        popen ? popen : "none")
           < 0)
         goto fail;
     }
@@ -305,28 +307,31 @@ berth_audit_sshd_user(struct berth_audit *a, const struct berth_sshd_settings *s
       continue;
     fix = berth_asprintf(err, "%s no " FIX_MATCH, d->name);
     if (fix == NULL
-        || audit_add_fmt(a, BERTH_AUDIT_DOOR, d->id, u->name, d->risk, fix, "sshd: %s %s", d->name, v)
+        || audit_add_fmt(a, BERTH_AUDIT_DOOR, d->id, u->name, d->risk, fix, "sshd: %s %s", d->name,
+                         v)
                < 0)
       goto fail;
   }
   if (sftp && strcmp(first_word(sftp, word, sizeof(word)), "internal-sftp") == 0 && !fc_berth
-      && audit_add_fmt(a, BERTH_AUDIT_DOOR, "sshd-internal-sftp", u->name,
-                 "internal-sftp is served inside sshd, on the host: no shell runs, berth never "
-                 "sees it, and the user reads and writes the host's files",
-                 "Subsystem sftp /usr/lib/openssh/sftp-server (berth-shell runs it in the "
-                 "container), or ForceCommand berth-shell " FIX_MATCH,
-                 "sshd: Subsystem sftp %s", sftp)
+      && audit_add_fmt(
+             a, BERTH_AUDIT_DOOR, "sshd-internal-sftp", u->name,
+             "internal-sftp is served inside sshd, on the host: no shell runs, berth never "
+             "sees it, and the user reads and writes the host's files",
+             "Subsystem sftp /usr/lib/openssh/sftp-server (berth-shell runs it in the "
+             "container), or ForceCommand berth-shell " FIX_MATCH,
+             "sshd: Subsystem sftp %s", sftp)
              < 0)
     goto fail;
   /* sshd skips ~/.ssh/rc under an admin ForceCommand, and otherwise runs it
    * as `LOGINSHELL -c '/bin/sh ~/.ssh/rc'`: through berth-shell that is in
    * the container. */
   if (value_is(rc, "yes") && !login_berth && fc == NULL
-      && audit_add_fmt(a, BERTH_AUDIT_DOOR, "sshd-user-rc", u->name,
-                 "sshd runs ~/.ssh/rc, which the user writes from inside the container, on the "
-                 "host",
-                 "PermitUserRC no " FIX_MATCH " (or berth-shell as login shell)",
-                 "sshd: PermitUserRC yes, login shell %s, no ForceCommand", u->shell)
+      && audit_add_fmt(
+             a, BERTH_AUDIT_DOOR, "sshd-user-rc", u->name,
+             "sshd runs ~/.ssh/rc, which the user writes from inside the container, on the "
+             "host",
+             "PermitUserRC no " FIX_MATCH " (or berth-shell as login shell)",
+             "sshd: PermitUserRC yes, login shell %s, no ForceCommand", u->shell)
              < 0)
     goto fail;
   return 0;
@@ -339,7 +344,8 @@ fail:
  * child still running after PROBE_TIMEOUT_MS (an NSS lookup hanging on a
  * dead directory) is killed.  *status is the wait status. */
 int
-audit_run_capture(const char *const argv[], char **out, char **errout, int *status, berth_error_t *err)
+audit_run_capture(const char *const argv[], char **out, char **errout, int *status,
+                  berth_error_t *err)
 {
   static const char *const env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
   int po[2] = { -1, -1 }, pe[2] = { -1, -1 };
@@ -369,7 +375,7 @@ audit_run_capture(const char *const argv[], char **out, char **errout, int *stat
     if (null < 0 || dup2(null, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
       _exit(127);
     /* execve's prototype predates const; it writes neither vector */
-    execve(argv[0], (char *const *)argv, (char *const *)env);
+    execve(argv[0], (char *const *) argv, (char *const *) env);
     _exit(127);
   }
   close(po[1]);
@@ -388,7 +394,7 @@ audit_run_capture(const char *const argv[], char **out, char **errout, int *stat
       kill(pid, SIGKILL);
       break;
     }
-    r = poll(pf, 2, (int)left);
+    r = poll(pf, 2, (int) left);
     if (r < 0 && errno == EINTR)
       continue;
     if (r < 0)
@@ -400,10 +406,10 @@ audit_run_capture(const char *const argv[], char **out, char **errout, int *stat
       got = read(pf[i].fd, buf[i] + used[i], PROBE_OUTPUT_MAX - used[i]);
       if (got < 0 && errno == EINTR)
         continue;
-      if (got <= 0 || used[i] + (size_t)got >= PROBE_OUTPUT_MAX)
+      if (got <= 0 || used[i] + (size_t) got >= PROBE_OUTPUT_MAX)
         open_fd[i] = false;
       if (got > 0)
-        used[i] += (size_t)got;
+        used[i] += (size_t) got;
     }
   }
   close(po[0]);
@@ -439,7 +445,7 @@ audit_chop_line(char *s)
  * set unless sshd says UsePAM no for this user. */
 int
 audit_sshd_probe(struct berth_audit *a, const struct berth_audit_opts *o,
-                const struct berth_audit_user *u, const char *shell_path, bool *pam_used)
+                 const struct berth_audit_user *u, const char *shell_path, bool *pam_used)
 {
   cleanup_free char *spec = NULL, *out = NULL, *errtext = NULL;
   berth_error_t lerr = NULL;
@@ -464,21 +470,21 @@ audit_sshd_probe(struct berth_audit *a, const struct berth_audit_opts *o,
   *pam_used = true; /* until sshd says otherwise: audit the stack when in doubt */
   if (audit_run_capture(argv, &out, &errtext, &status, &lerr) < 0) {
     r = audit_add_fmt(a, BERTH_AUDIT_PROBLEM, "sshd-audit-failed", u->name,
-                "sshd's settings for berthed users are unknown", "see the message",
-                "sshd: cannot run %s -T: %s", o->sshd, lerr->msg);
+                      "sshd's settings for berthed users are unknown", "see the message",
+                      "sshd: cannot run %s -T: %s", o->sshd, lerr->msg);
     berth_error_release(&lerr);
     return r;
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     audit_chop_line(errtext);
     return audit_add_fmt(a, BERTH_AUDIT_PROBLEM, "sshd-audit-failed", u->name,
-                   "sshd's settings for berthed users are unknown (and sshd may not start)",
-                   "fix the sshd configuration until `sshd -t` is quiet",
-                   "sshd: %s -T%s%s failed: %s", o->sshd, o->sshd_config ? " -f " : "",
-                   o->sshd_config ? o->sshd_config : "",
-                   errtext[0]            ? errtext
-                   : WIFSIGNALED(status) ? "killed (timed out)"
-                                         : "no output");
+                         "sshd's settings for berthed users are unknown (and sshd may not start)",
+                         "fix the sshd configuration until `sshd -t` is quiet",
+                         "sshd: %s -T%s%s failed: %s", o->sshd, o->sshd_config ? " -f " : "",
+                         o->sshd_config ? o->sshd_config : "",
+                         errtext[0]            ? errtext
+                         : WIFSIGNALED(status) ? "killed (timed out)"
+                                               : "no output");
   }
   if (berth_sshd_parse(out, &s, &lerr) < 0) {
     berth_error_release(&lerr);
@@ -491,4 +497,3 @@ audit_sshd_probe(struct berth_audit *a, const struct berth_audit_opts *o,
   berth_sshd_settings_free(s);
   return r;
 }
-

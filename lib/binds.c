@@ -46,8 +46,7 @@ berth_binds_is_ours(const struct berth_box *b, const char *src, const char *dst)
 static bool
 bind_is_home(const struct berth_box *b, const char *src, const char *dst)
 {
-  return b->cfg->home.mount && strcmp(src, b->user->home) == 0
-         && strcmp(dst, b->user->home) == 0;
+  return b->cfg->home.mount && strcmp(src, b->user->home) == 0 && strcmp(dst, b->user->home) == 0;
 }
 
 int
@@ -72,8 +71,7 @@ berth_binds_check(const struct berth_box *b, json_t *mounts, berth_error_t *err)
     if (berth_binds_is_ours(b, src, dst))
       continue;
     home = bind_is_home(b, src, dst);
-    fd = berth_path_open(src,
-                         BERTH_PATH_TRUSTED | BERTH_PATH_DIR | (home ? 0 : BERTH_PATH_FILE),
+    fd = berth_path_open(src, BERTH_PATH_TRUSTED | BERTH_PATH_DIR | (home ? 0 : BERTH_PATH_FILE),
                          BERTH_E_CONTAINER, NULL, err);
     if (fd < 0) {
       if (home)

@@ -16,7 +16,7 @@
  * BERTH_PATH_TRUSTED), or it fails with BERTH_E_CONTAINER.  Fills b->id,
  * b->image_id, b->spec_hash, b->shell.  *created (may be NULL) tells whether
  * a new container was created. */
-int berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate,
-                     bool *created, berth_error_t *err);
+int berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate, bool *created,
+                     berth_error_t *err);
 
 #endif

@@ -29,7 +29,6 @@
  * once; the rest of the container gets this long). */
 #define LOGOUT_STOP_S 5
 
-
 static int
 oom(berth_error_t *err)
 {
@@ -120,8 +119,8 @@ start_checked(struct berth_engine *e, struct berth_box *b, const char *id, berth
   if (r < 0)
     return -1;
   if (r == 1)
-    return berth_error_make(err, BERTH_E_CONTAINER, ENOENT,
-                            "container %s vanished while starting", b->name);
+    return berth_error_make(err, BERTH_E_CONTAINER, ENOENT, "container %s vanished while starting",
+                            b->name);
   json_t *st = json_object_get(info, "State");
   if (!json_is_true(json_object_get(st, "Running"))) {
     const char *serr = json_string_value(json_object_get(st, "Error"));
@@ -198,8 +197,7 @@ use_existing(struct berth_engine *e, struct berth_box *b, json_t *info, berth_er
     }
     return 0;
   }
-  if (berth_binds_check(b, json_object_get(json_object_get(info, "HostConfig"), "Mounts"), err)
-      < 0)
+  if (berth_binds_check(b, json_object_get(json_object_get(info, "HostConfig"), "Mounts"), err) < 0)
     return -1;
   /* /run is a tmpfs: after a reboot the bind sources of the generated
    * files are gone and the container would not start. */
@@ -264,8 +262,7 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
   cleanup_free char *id = NULL;
   berth_error_t rm_err = NULL;
 
-  if (berth_binds_check(b, json_object_get(json_object_get(spec, "HostConfig"), "Mounts"), err)
-      < 0)
+  if (berth_binds_check(b, json_object_get(json_object_get(spec, "HostConfig"), "Mounts"), err) < 0)
     return -1;
   if (berth_etc_by_bind(b->conf) && write_host_etc(e, b, b->image_id, err) < 0)
     return -1;
@@ -355,8 +352,8 @@ ensure_stale(struct berth_engine *e, struct berth_box *b, bool may_recreate, jso
              json_t **spec, berth_error_t *err)
 {
   const char *have = berth_box_label(*info, BERTH_LABEL_SPEC);
-  const char *status = json_string_value(json_object_get(json_object_get(*info, "State"),
-                                                         "Status"));
+  const char *status
+      = json_string_value(json_object_get(json_object_get(*info, "State"), "Status"));
   bool dead = status && (strcmp(status, "dead") == 0);
   const char *id;
   char what[512];
@@ -486,8 +483,8 @@ berth_box_open(struct berth_engine *e, struct berth_box *b, pid_t owner, berth_e
     goto out;
   /* owner 0: an ancestor (sshd's monitor, through pam_berth) recorded this
    * very session, and it is among the live ones */
-  b->others_live = live > 0 && owner == 0 && berth_session_owned_by_ancestor(b->name) ? live - 1
-                                                                                     : live;
+  b->others_live
+      = live > 0 && owner == 0 && berth_session_owned_by_ancestor(b->name) ? live - 1 : live;
   if (ensure_container(e, b, live == 0, NULL, err) < 0)
     goto out;
   if (owner > 0 && berth_session_record(b->name, owner, err) < 0)
@@ -536,8 +533,8 @@ killed_from_outside(struct berth_engine *e, const struct berth_box *b, const cha
     info = NULL;
     r = berth_engine_container_inspect(e, id, &info, &serr);
     if (r < 0) {
-      berth_log(LOG_NOTICE, "user=%s container=%s state=unknown: %s",
-                BERTH_LOG_VAL(b->user->name), b->name, BERTH_LOG_TEXT(serr->msg));
+      berth_log(LOG_NOTICE, "user=%s container=%s state=unknown: %s", BERTH_LOG_VAL(b->user->name),
+                b->name, BERTH_LOG_TEXT(serr->msg));
       berth_error_release(&serr);
       return 0;
     }
@@ -552,16 +549,18 @@ killed_from_outside(struct berth_engine *e, const struct berth_box *b, const cha
    * still shows the container, with State.Status "removing" (or "dead"). */
   st = json_string_value(json_object_get(json_object_get(info, "State"), "Status"));
   gone = r == 1 || (st && (strcmp(st, "removing") == 0 || strcmp(st, "dead") == 0));
-  return berth_error_make(err, BERTH_E_CONTAINER, ESRCH, "container %s was %s during the "
-                          "session", b->name, gone ? "removed" : "stopped");
+  return berth_error_make(err, BERTH_E_CONTAINER, ESRCH,
+                          "container %s was %s during the "
+                          "session",
+                          b->name, gone ? "removed" : "stopped");
 }
 
 /* Whether the container's memory is exhausted: 1 with *used (usage less
  * reclaimable file cache) and *limit, 0 otherwise or when the engine
  * cannot tell, -1 only when out of memory here. */
 static int
-memory_exhausted(struct berth_engine *e, const struct berth_box *b, const char *id,
-                 long long *used, long long *limit, berth_error_t *err)
+memory_exhausted(struct berth_engine *e, const struct berth_box *b, const char *id, long long *used,
+                 long long *limit, berth_error_t *err)
 {
   cleanup_json json_t *reply = NULL;
   cleanup_free char *path = NULL;
@@ -575,8 +574,8 @@ memory_exhausted(struct berth_engine *e, const struct berth_box *b, const char *
     return oom(err);
   if (berth_engine_request(e, "GET", path, NULL, &http, &reply, &serr) < 0
       || berth_engine_check(http, reply, BERTH_E_ENGINE, "reading memory stats", &serr) < 0) {
-    berth_log(LOG_NOTICE, "user=%s container=%s memory=unknown: %s",
-              BERTH_LOG_VAL(b->user->name), b->name, BERTH_LOG_TEXT(serr->msg));
+    berth_log(LOG_NOTICE, "user=%s container=%s memory=unknown: %s", BERTH_LOG_VAL(b->user->name),
+              b->name, BERTH_LOG_TEXT(serr->msg));
     berth_error_release(&serr);
     return 0;
   }
@@ -597,8 +596,8 @@ memory_exhausted(struct berth_engine *e, const struct berth_box *b, const char *
 }
 
 int
-berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
-                     long long elapsed_ms, berth_error_t *err)
+berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status, long long elapsed_ms,
+                     berth_error_t *err)
 {
   const char *id = b->id ? b->id : b->name;
   long long used = 0, limit = 0;
@@ -613,9 +612,10 @@ berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
   r = memory_exhausted(e, b, id, &used, &limit, err);
   if (r <= 0)
     return r;
-  berth_log(LOG_WARNING, "user=%s container=%s memory=%lld limit=%lld sessions=%d out of memory: "
-            "every new process is killed at once", BERTH_LOG_VAL(b->user->name), b->name,
-            used, limit, b->others_live);
+  berth_log(LOG_WARNING,
+            "user=%s container=%s memory=%lld limit=%lld sessions=%d out of memory: "
+            "every new process is killed at once",
+            BERTH_LOG_VAL(b->user->name), b->name, used, limit, b->others_live);
   if (b->others_live > 0)
     return berth_error_make(err, BERTH_E_CONTAINER, ENOMEM,
                             "container %s is out of memory (%lld of %lld bytes in use) and %d "
@@ -690,4 +690,3 @@ out:
   berth_session_unlock(lock);
   return ret;
 }
-

@@ -30,13 +30,13 @@ static const char *const logout_names[] = { "keep", "stop", "remove", NULL };
 const char *
 berth_pull_name(enum berth_pull p)
 {
-  return (unsigned)p < 3 ? pull_names[p] : "?";
+  return (unsigned) p < 3 ? pull_names[p] : "?";
 }
 
 const char *
 berth_on_logout_name(enum berth_on_logout o)
 {
-  return (unsigned)o < 3 ? logout_names[o] : "?";
+  return (unsigned) o < 3 ? logout_names[o] : "?";
 }
 
 /* ------------------------------------------------------------------ container keys */
@@ -98,9 +98,8 @@ get_cpus(struct cfg_ctx *c, const config_setting_t *s, double *out)
   double d;
   if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
     d = config_setting_get_float(s);
-  else if (config_setting_type(s) == CONFIG_TYPE_INT
-           || config_setting_type(s) == CONFIG_TYPE_INT64)
-    d = (double)config_setting_get_int64(s);
+  else if (config_setting_type(s) == CONFIG_TYPE_INT || config_setting_type(s) == CONFIG_TYPE_INT64)
+    d = (double) config_setting_get_int64(s);
   else
     return cfg_fail_type(c, s, "a number such as 1.5");
   /* The engine takes NanoCpus, an integer: a huge value would not
@@ -125,20 +124,22 @@ get_container_key(struct cfg_ctx *c, const config_setting_t *s, enum ck id,
     if (cfg_get_string(c, s, &conf->image) < 0)
       return -1;
     if (conf->image[0] == '\0' || cfg_has_space(conf->image))
-      return cfg_fail(c, s, "\"%s\" is not an image reference (e.g. \"debian:bookworm\")", conf->image);
+      return cfg_fail(c, s, "\"%s\" is not an image reference (e.g. \"debian:bookworm\")",
+                      conf->image);
     return 0;
   case CK_PULL:
     if (cfg_get_enum(c, s, pull_names, &e) < 0)
       return -1;
-    conf->pull = (enum berth_pull)e;
+    conf->pull = (enum berth_pull) e;
     return 0;
   case CK_NAME:
     if (cfg_get_string(c, s, &conf->name) < 0 || cfg_check_template(c, s, conf->name) < 0)
       return -1;
     /* Without the user in it every user would share one container. */
     if (strstr(conf->name, "%u") == NULL && strstr(conf->name, "%U") == NULL)
-      return cfg_fail(c, s, "\"%s\" must contain %%u or %%U: each user needs a container of their own",
-                  conf->name);
+      return cfg_fail(c, s,
+                      "\"%s\" must contain %%u or %%U: each user needs a container of their own",
+                      conf->name);
     return 0;
   case CK_HOSTNAME:
     if (cfg_get_string(c, s, &conf->hostname) < 0 || cfg_check_template(c, s, conf->hostname) < 0)
@@ -155,15 +156,13 @@ get_container_key(struct cfg_ctx *c, const config_setting_t *s, enum ck id,
           "\"%s\": the keeper program must be an absolute path ([] = built-in berth-keeper)",
           conf->keeper[0]);
     return 0;
-  case CK_MEMORY:
-    return cfg_get_size(c, s, &conf->memory);
-  case CK_CPUS:
-    return get_cpus(c, s, &conf->cpus);
+  case CK_MEMORY: return cfg_get_size(c, s, &conf->memory);
+  case CK_CPUS: return get_cpus(c, s, &conf->cpus);
   case CK_PIDS:
     if (cfg_get_int(c, s, &v) < 0)
       return -1;
     if (v < 0)
-      return cfg_fail(c, s, "%lld is negative (0 means unlimited)", (long long)v);
+      return cfg_fail(c, s, "%lld is negative (0 means unlimited)", (long long) v);
     conf->pids = v;
     return 0;
   case CK_NETWORK:
@@ -171,18 +170,15 @@ get_container_key(struct cfg_ctx *c, const config_setting_t *s, enum ck id,
       return -1;
     if (conf->network[0] == '\0' || cfg_has_space(conf->network))
       return cfg_fail(c, s, "\"%s\" is not a network mode (bridge, none, host or a network name)",
-                  conf->network);
+                      conf->network);
     return 0;
-  case CK_READONLY_ROOTFS:
-    return cfg_get_bool(c, s, &conf->readonly_rootfs);
+  case CK_READONLY_ROOTFS: return cfg_get_bool(c, s, &conf->readonly_rootfs);
   case CK_TMPFS:
     if (cfg_get_strv(c, s, &conf->tmpfs) < 0)
       return -1;
     return cfg_check_tmpfs(c, s, conf->tmpfs);
-  case CK_NO_NEW_PRIVILEGES:
-    return cfg_get_bool(c, s, &conf->no_new_privileges);
-  case CK_MOUNTS:
-    return cfg_get_mounts(c, s, &conf->mounts, &conf->n_mounts);
+  case CK_NO_NEW_PRIVILEGES: return cfg_get_bool(c, s, &conf->no_new_privileges);
+  case CK_MOUNTS: return cfg_get_mounts(c, s, &conf->mounts, &conf->n_mounts);
   case CK_ENV:
     if (cfg_get_strv(c, s, &conf->env) < 0)
       return -1;
@@ -190,13 +186,13 @@ get_container_key(struct cfg_ctx *c, const config_setting_t *s, enum ck id,
   case CK_ON_LOGOUT:
     if (cfg_get_enum(c, s, logout_names, &e) < 0)
       return -1;
-    conf->on_logout = (enum berth_on_logout)e;
+    conf->on_logout = (enum berth_on_logout) e;
     return 0;
   case CK_IDLE_TIMEOUT:
     if (cfg_get_int(c, s, &v) < 0)
       return -1;
     if (v < 0)
-      return cfg_fail(c, s, "%lld is negative (seconds; 0 means never)", (long long)v);
+      return cfg_fail(c, s, "%lld is negative (seconds; 0 means never)", (long long) v);
     conf->idle_timeout = v;
     return 0;
   }
@@ -207,47 +203,20 @@ static void
 override_mark(struct berth_override *o, enum ck id)
 {
   switch (id) {
-  case CK_IMAGE:
-    o->has_image = true;
-    break;
-  case CK_PULL:
-    o->has_pull = true;
-    break;
-  case CK_KEEPER:
-    o->has_keeper = true;
-    break;
-  case CK_MEMORY:
-    o->has_memory = true;
-    break;
-  case CK_CPUS:
-    o->has_cpus = true;
-    break;
-  case CK_PIDS:
-    o->has_pids = true;
-    break;
-  case CK_NETWORK:
-    o->has_network = true;
-    break;
-  case CK_READONLY_ROOTFS:
-    o->has_readonly_rootfs = true;
-    break;
-  case CK_TMPFS:
-    o->has_tmpfs = true;
-    break;
-  case CK_MOUNTS:
-    o->has_mounts = true;
-    break;
-  case CK_ENV:
-    o->has_env = true;
-    break;
-  case CK_ON_LOGOUT:
-    o->has_on_logout = true;
-    break;
-  case CK_IDLE_TIMEOUT:
-    o->has_idle_timeout = true;
-    break;
-  default:
-    break;
+  case CK_IMAGE: o->has_image = true; break;
+  case CK_PULL: o->has_pull = true; break;
+  case CK_KEEPER: o->has_keeper = true; break;
+  case CK_MEMORY: o->has_memory = true; break;
+  case CK_CPUS: o->has_cpus = true; break;
+  case CK_PIDS: o->has_pids = true; break;
+  case CK_NETWORK: o->has_network = true; break;
+  case CK_READONLY_ROOTFS: o->has_readonly_rootfs = true; break;
+  case CK_TMPFS: o->has_tmpfs = true; break;
+  case CK_MOUNTS: o->has_mounts = true; break;
+  case CK_ENV: o->has_env = true; break;
+  case CK_ON_LOGOUT: o->has_on_logout = true; break;
+  case CK_IDLE_TIMEOUT: o->has_idle_timeout = true; break;
+  default: break;
   }
 }
 
@@ -259,18 +228,20 @@ load_engine(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *c
   if (cfg_get_group(c, s) < 0)
     return -1;
   for (int i = 0; i < config_setting_length(s); i++) {
-    const config_setting_t *f = config_setting_get_elem(s, (unsigned)i);
+    const config_setting_t *f = config_setting_get_elem(s, (unsigned) i);
     const char *name = config_setting_name(f);
     if (strcmp(name, "socket") == 0) {
-      if (cfg_get_string(c, f, &cfg->engine.socket) < 0 || cfg_check_abs_path(c, f, cfg->engine.socket) < 0)
+      if (cfg_get_string(c, f, &cfg->engine.socket) < 0
+          || cfg_check_abs_path(c, f, cfg->engine.socket) < 0)
         return -1;
     } else if (strcmp(name, "timeout_ms") == 0) {
       int64_t v = 0;
       if (cfg_get_int(c, f, &v) < 0)
         return -1;
       if (v <= 0 || v > INT32_MAX)
-        return cfg_fail(c, f, "%lld is not a timeout (milliseconds, greater than 0)", (long long)v);
-      cfg->engine.timeout_ms = (long)v;
+        return cfg_fail(c, f, "%lld is not a timeout (milliseconds, greater than 0)",
+                        (long long) v);
+      cfg->engine.timeout_ms = (long) v;
     } else {
       return cfg_fail(c, f, "unknown key (engine has socket and timeout_ms)");
     }
@@ -284,7 +255,7 @@ load_home(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *cfg
   if (cfg_get_group(c, s) < 0)
     return -1;
   for (int i = 0; i < config_setting_length(s); i++) {
-    const config_setting_t *f = config_setting_get_elem(s, (unsigned)i);
+    const config_setting_t *f = config_setting_get_elem(s, (unsigned) i);
     const char *name = config_setting_name(f);
     if (strcmp(name, "mount") == 0) {
       if (cfg_get_bool(c, f, &cfg->home.mount) < 0)
@@ -314,7 +285,7 @@ load_shell(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *cf
   if (cfg_get_group(c, s) < 0)
     return -1;
   for (int i = 0; i < config_setting_length(s); i++) {
-    const config_setting_t *f = config_setting_get_elem(s, (unsigned)i);
+    const config_setting_t *f = config_setting_get_elem(s, (unsigned) i);
     const char *name = config_setting_name(f);
     char **dst;
     if (strcmp(name, "fallback") == 0)
@@ -335,7 +306,7 @@ load_container(struct cfg_ctx *c, const config_setting_t *s, struct berth_config
   if (cfg_get_group(c, s) < 0)
     return -1;
   for (int i = 0; i < config_setting_length(s); i++) {
-    const config_setting_t *f = config_setting_get_elem(s, (unsigned)i);
+    const config_setting_t *f = config_setting_get_elem(s, (unsigned) i);
     const struct ckey *k = ckey_find(config_setting_name(f));
     if (k == NULL)
       return cfg_fail(c, f, "unknown key");
@@ -353,7 +324,7 @@ load_policy(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *c
   if (cfg_get_group(c, s) < 0)
     return -1;
   for (int i = 0; i < config_setting_length(s); i++) {
-    const config_setting_t *f = config_setting_get_elem(s, (unsigned)i);
+    const config_setting_t *f = config_setting_get_elem(s, (unsigned) i);
     const char *name = config_setting_name(f);
     char ***dst;
     if (strcmp(name, "only_groups") == 0)
@@ -363,12 +334,13 @@ load_policy(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *c
     else if (strcmp(name, "exclude_groups") == 0)
       dst = &cfg->policy.exclude_groups;
     else
-      return cfg_fail(c, f, "unknown key (policy has only_groups, exclude_users and exclude_groups)");
+      return cfg_fail(c, f,
+                      "unknown key (policy has only_groups, exclude_users and exclude_groups)");
     if (cfg_get_strv(c, f, dst) < 0)
       return -1;
     for (size_t j = 0; (*dst)[j]; j++)
       if ((*dst)[j][0] == '\0')
-        return cfg_fail(c, config_setting_get_elem(f, (unsigned)j), "empty name");
+        return cfg_fail(c, config_setting_get_elem(f, (unsigned) j), "empty name");
   }
   return 0;
 }
@@ -393,19 +365,19 @@ load_overrides(struct cfg_ctx *c, const config_setting_t *s, const char *match_k
 
   if (!config_setting_is_list(s) && !(config_setting_is_array(s) && config_setting_length(s) == 0))
     return cfg_fail_type(c, s, "a list of entries ( { ... }, ... )");
-  n = (size_t)config_setting_length(s);
+  n = (size_t) config_setting_length(s);
   o = berth_malloc0(n * sizeof(*o), c->err);
   if (o == NULL)
     return -1;
   for (size_t i = 0; i < n; i++) {
-    const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+    const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
     const config_setting_t *match_s = NULL;
 
     if (cfg_get_group(c, e) < 0)
       goto fail;
-    o[i].line = (int)config_setting_source_line(e);
+    o[i].line = (int) config_setting_source_line(e);
     for (int k = 0; k < config_setting_length(e); k++) {
-      const config_setting_t *f = config_setting_get_elem(e, (unsigned)k);
+      const config_setting_t *f = config_setting_get_elem(e, (unsigned) k);
       const char *name = config_setting_name(f);
       const struct ckey *ck;
 
@@ -420,9 +392,10 @@ load_overrides(struct cfg_ctx *c, const config_setting_t *s, const char *match_k
         continue;
       }
       if (strcmp(name, other_key) == 0) {
-        cfg_fail(c, f,
-             "unknown key (entries of %s match by \"%s\"; use %ss = ( ... ) for per-%s settings)",
-             config_setting_name(s), match_key, other_key, other_key);
+        cfg_fail(
+            c, f,
+            "unknown key (entries of %s match by \"%s\"; use %ss = ( ... ) for per-%s settings)",
+            config_setting_name(s), match_key, other_key, other_key);
         goto fail;
       }
       ck = ckey_find(name);
@@ -444,8 +417,8 @@ load_overrides(struct cfg_ctx *c, const config_setting_t *s, const char *match_k
     }
     for (size_t j = 0; j < i; j++)
       if (strcmp(o[j].match, o[i].match) == 0) {
-        cfg_fail(c, match_s, "duplicate entry for %s \"%s\" (first at line %d)", match_key, o[i].match,
-             o[j].line);
+        cfg_fail(c, match_s, "duplicate entry for %s \"%s\" (first at line %d)", match_key,
+                 o[i].match, o[j].line);
         goto fail;
       }
   }
@@ -462,7 +435,7 @@ static int
 load_root(struct cfg_ctx *c, const config_setting_t *root, struct berth_config *cfg)
 {
   for (int i = 0; i < config_setting_length(root); i++) {
-    const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+    const config_setting_t *s = config_setting_get_elem(root, (unsigned) i);
     const char *name = config_setting_name(s);
     const struct ckey *ck;
     int r, e;
@@ -479,7 +452,7 @@ load_root(struct cfg_ctx *c, const config_setting_t *root, struct berth_config *
        * here (and in `berthctl check`) beats silently running exec mode. */
       if (r == 0 && e == BERTH_ENTRY_JOIN)
         r = cfg_fail(c, s, "\"join\" is not available in this version of berth; use \"exec\"");
-      cfg->entry = r < 0 ? cfg->entry : (enum berth_entry)e;
+      cfg->entry = r < 0 ? cfg->entry : (enum berth_entry) e;
     } else if (strcmp(name, "debug") == 0)
       r = cfg_get_bool(c, s, &cfg->debug);
     else if (strcmp(name, "home") == 0)
@@ -516,12 +489,12 @@ check_file_mode(struct cfg_ctx *c, const char *path, const struct stat *st)
     return berth_error_make(c->err, BERTH_E_CONFIG, EPERM,
                             "%s: refusing a configuration owned by uid %u (it must belong to "
                             "root); run chown root %s",
-                            path, (unsigned)st->st_uid, path);
+                            path, (unsigned) st->st_uid, path);
   if (st->st_mode & (S_IWGRP | S_IWOTH))
     return berth_error_make(c->err, BERTH_E_CONFIG, EPERM,
                             "%s: refusing a configuration writable by group or others (mode %04o); "
                             "run chmod go-w %s",
-                            path, (unsigned)(st->st_mode & 07777), path);
+                            path, (unsigned) (st->st_mode & 07777), path);
   return 0;
 }
 
@@ -565,7 +538,7 @@ check_include(struct cfg_ctx *c, const char *full)
     return berth_error_make(c->err, BERTH_E_CONFIG, EPERM,
                             "%s: refusing an included file in %s, which is owned by uid %u with "
                             "mode %04o (it must be root's and not writable by group or others)",
-                            full, dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+                            full, dir, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
   return 0;
 }
 
@@ -604,7 +577,7 @@ berth_config_defaults(struct berth_config **out, berth_error_t *err)
       || (cfg->container.tmpfs = berth_strv_dup(NULL, err)) == NULL
       || (cfg->container.env = berth_strv_dup(NULL, err)) == NULL
       || (cfg->policy.only_groups = berth_strv_dup(NULL, err)) == NULL
-      || (cfg->policy.exclude_users = berth_strv_dup((char *const *)exclude_users, err)) == NULL
+      || (cfg->policy.exclude_users = berth_strv_dup((char *const *) exclude_users, err)) == NULL
       || (cfg->policy.exclude_groups = berth_strv_dup(NULL, err)) == NULL) {
     berth_config_free(cfg);
     return -1;
@@ -719,4 +692,3 @@ berth_config_free(struct berth_config *cfg)
   overrides_free(cfg->users, cfg->n_users);
   free(cfg);
 }
-

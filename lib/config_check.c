@@ -58,9 +58,9 @@ cfg_check_template(struct cfg_ctx *c, const config_setting_t *s, const char *v)
     if (*p == '\0')
       return cfg_fail(c, s, "\"%s\" ends with a lone %%", v);
     if (strchr("uUgGh%", *p) == NULL)
-      return cfg_fail(c, s,
-                  "unknown template escape \"%%%c\" in \"%s\" (allowed: %%u %%U %%g %%G %%h %%%%)",
-                  *p, v);
+      return cfg_fail(
+          c, s, "unknown template escape \"%%%c\" in \"%s\" (allowed: %%u %%U %%g %%G %%h %%%%)",
+          *p, v);
   }
   return 0;
 }
@@ -110,7 +110,7 @@ static size_t
 tmpfs_path_len(const char *t)
 {
   const char *colon = strchr(t, ':');
-  return colon ? (size_t)(colon - t) : strlen(t);
+  return colon ? (size_t) (colon - t) : strlen(t);
 }
 
 static bool
@@ -132,14 +132,14 @@ size_t
 cfg_env_key_len(const char *e)
 {
   const char *eq = strchr(e, '=');
-  return eq ? (size_t)(eq - e) : strlen(e);
+  return eq ? (size_t) (eq - e) : strlen(e);
 }
 
 int
 cfg_check_env(struct cfg_ctx *c, const config_setting_t *s, char **env)
 {
   for (size_t i = 0; env && env[i]; i++) {
-    const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+    const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
     const char *v = env[i];
     size_t klen = cfg_env_key_len(v);
 
@@ -150,14 +150,14 @@ cfg_check_env(struct cfg_ctx *c, const config_setting_t *s, char **env)
     for (size_t k = 0; k < klen; k++)
       if (!(v[k] == '_' || (v[k] >= 'A' && v[k] <= 'Z') || (v[k] >= 'a' && v[k] <= 'z')
             || (v[k] >= '0' && v[k] <= '9')))
-        return cfg_fail(c, e, "\"%.*s\" is not a valid variable name", (int)klen, v);
+        return cfg_fail(c, e, "\"%.*s\" is not a valid variable name", (int) klen, v);
     for (size_t k = 0; controlled_env[k]; k++)
       if (strlen(controlled_env[k]) == klen && strncmp(v, controlled_env[k], klen) == 0)
         return cfg_fail(c, e, "%s is set by berth from the user's account and cannot be configured",
-                    controlled_env[k]);
+                        controlled_env[k]);
     for (size_t j = 0; j < i; j++)
       if (cfg_env_key_len(env[j]) == klen && strncmp(env[j], v, klen) == 0)
-        return cfg_fail(c, e, "%.*s is set twice in this list", (int)klen, v);
+        return cfg_fail(c, e, "%.*s is set twice in this list", (int) klen, v);
   }
   return 0;
 }
@@ -166,7 +166,7 @@ int
 cfg_check_tmpfs(struct cfg_ctx *c, const config_setting_t *s, char **tmpfs)
 {
   for (size_t i = 0; tmpfs && tmpfs[i]; i++) {
-    const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+    const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
     const char *v = tmpfs[i];
     size_t n = tmpfs_path_len(v);
     char path[PATH_MAX];
@@ -192,7 +192,8 @@ cfg_check_tmpfs(struct cfg_ctx *c, const config_setting_t *s, char **tmpfs)
 }
 
 int
-cfg_get_mounts(struct cfg_ctx *c, const config_setting_t *s, struct berth_mount **out, size_t *n_out)
+cfg_get_mounts(struct cfg_ctx *c, const config_setting_t *s, struct berth_mount **out,
+               size_t *n_out)
 {
   struct berth_mount *m = NULL;
   size_t n;
@@ -200,28 +201,28 @@ cfg_get_mounts(struct cfg_ctx *c, const config_setting_t *s, struct berth_mount 
   /* `mounts = [];` reads as an empty array: accept it as "no mounts". */
   if (!config_setting_is_list(s) && !(config_setting_is_array(s) && config_setting_length(s) == 0))
     return cfg_fail_type(c, s, "a list of mounts ( { source = ...; target = ...; }, ... )");
-  n = (size_t)config_setting_length(s);
+  n = (size_t) config_setting_length(s);
   m = berth_malloc0(n * sizeof(*m), c->err);
   if (m == NULL)
     return -1;
   for (size_t i = 0; i < n; i++) {
-    const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+    const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
     const config_setting_t *target_s = NULL;
 
     if (cfg_get_group(c, e) < 0)
       goto fail;
     for (int k = 0; k < config_setting_length(e); k++) {
-      const config_setting_t *f = config_setting_get_elem(e, (unsigned)k);
+      const config_setting_t *f = config_setting_get_elem(e, (unsigned) k);
       const char *name = config_setting_name(f);
       if (strcmp(name, "source") == 0) {
         if (cfg_get_string(c, f, &m[i].source) < 0 || check_template_path(c, f, m[i].source) < 0)
           goto fail;
         if (below_home(m[i].source)) {
           cfg_fail(c, f,
-               "\"%s\" is inside the user's home, where the user can replace any directory "
-               "with a link to files that are not theirs; berth refuses such sources at login "
-               "(mount \"%%h\" itself, or a directory outside the home)",
-               m[i].source);
+                   "\"%s\" is inside the user's home, where the user can replace any directory "
+                   "with a link to files that are not theirs; berth refuses such sources at login "
+                   "(mount \"%%h\" itself, or a directory outside the home)",
+                   m[i].source);
           goto fail;
         }
       } else if (strcmp(name, "target") == 0) {
@@ -372,19 +373,20 @@ tmpfs_in(char *const *tmpfs, const struct path_set *mounts, size_t *len, size_t 
 }
 
 static int
-conflict(struct cfg_ctx *c, config_t *lc, const char *list, size_t idx, const char *path, size_t len,
-         const struct berth_override *g)
+conflict(struct cfg_ctx *c, config_t *lc, const char *list, size_t idx, const char *path,
+         size_t len, const struct berth_override *g)
 {
   const config_setting_t *blame = config_lookup(lc, list);
 
   if (blame && strcmp(list, "container") != 0)
-    blame = config_setting_get_elem(blame, (unsigned)idx);
+    blame = config_setting_get_elem(blame, (unsigned) idx);
   if (blame == NULL)
-    blame = config_lookup(lc, "container") ? config_lookup(lc, "container") : config_root_setting(lc);
+    blame
+        = config_lookup(lc, "container") ? config_lookup(lc, "container") : config_root_setting(lc);
   if (g)
     return cfg_fail(c, blame, "%.*s is both a mount target and a tmpfs for members of group \"%s\"",
-                (int)len, path, g->match);
-  return cfg_fail(c, blame, "%.*s is both a mount target and a tmpfs", (int)len, path);
+                    (int) len, path, g->match);
+  return cfg_fail(c, blame, "%.*s is both a mount target and a tmpfs", (int) len, path);
 }
 
 /* The engine refuses a container whose tmpfs and mounts share a path.  Each
@@ -423,8 +425,8 @@ check_mount_tmpfs_conflicts(struct cfg_ctx *c, const struct berth_config *cfg, c
         goto out;
       path_set_sort(&own);
       /* `container`'s tmpfs against its mounts was checked above */
-      if ((hit = tmpfs_in(tmpfs, &own, &len, &owner)) != NULL ||
-          (o[i].has_tmpfs && (hit = tmpfs_in(tmpfs, &m0, &len, &owner)) != NULL)) {
+      if ((hit = tmpfs_in(tmpfs, &own, &len, &owner)) != NULL
+          || (o[i].has_tmpfs && (hit = tmpfs_in(tmpfs, &m0, &len, &owner)) != NULL)) {
         conflict(c, lc, pass == 0 ? "groups" : "users", i, hit, len, NULL);
         goto out;
       }
@@ -516,18 +518,18 @@ check_tmpfs_fits(struct cfg_ctx *c, const config_setting_t *blame, const char *g
     int r = tmpfs_size(tmpfs[i], &size);
     if (r <= 0)
       return cfg_fail(c, blame,
-                  "tmpfs \"%s\"%s needs a size such as size=64m under the memory limit of "
-                  "%lld bytes (a tmpfs is memory; filled, it leaves none for logins)",
-                  tmpfs[i], who, (long long)memory);
+                      "tmpfs \"%s\"%s needs a size such as size=64m under the memory limit of "
+                      "%lld bytes (a tmpfs is memory; filled, it leaves none for logins)",
+                      tmpfs[i], who, (long long) memory);
     if (size > INT64_MAX - sum)
       size = INT64_MAX - sum;
     sum += size;
   }
   if (sum > memory / TMPFS_SHARE_DEN * TMPFS_SHARE_NUM)
     return cfg_fail(c, blame,
-                "the tmpfs sizes (%lld bytes together)%s exceed three quarters of the memory "
-                "limit of %lld bytes: filled, they would leave too little memory for logins",
-                (long long)sum, who, (long long)memory);
+                    "the tmpfs sizes (%lld bytes together)%s exceed three quarters of the memory "
+                    "limit of %lld bytes: filled, they would leave too little memory for logins",
+                    (long long) sum, who, (long long) memory);
   return 0;
 }
 
@@ -536,7 +538,7 @@ override_setting(config_t *lc, const char *list, size_t i)
 {
   const config_setting_t *s = config_lookup(lc, list);
   if (s)
-    s = config_setting_get_elem(s, (unsigned)i);
+    s = config_setting_get_elem(s, (unsigned) i);
   return s ? s : config_root_setting(lc);
 }
 
@@ -609,4 +611,3 @@ cfg_validate(struct cfg_ctx *c, const struct berth_config *cfg, config_t *lc)
     return -1;
   return check_tmpfs_memory(c, cfg, lc);
 }
-

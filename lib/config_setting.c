@@ -77,23 +77,15 @@ static const char *
 type_name(const config_setting_t *s)
 {
   switch (config_setting_type(s)) {
-  case CONFIG_TYPE_GROUP:
-    return "a group { ... }";
+  case CONFIG_TYPE_GROUP: return "a group { ... }";
   case CONFIG_TYPE_INT:
-  case CONFIG_TYPE_INT64:
-    return "an integer";
-  case CONFIG_TYPE_FLOAT:
-    return "a decimal number";
-  case CONFIG_TYPE_STRING:
-    return "a string";
-  case CONFIG_TYPE_BOOL:
-    return "true/false";
-  case CONFIG_TYPE_ARRAY:
-    return "an array [ ... ]";
-  case CONFIG_TYPE_LIST:
-    return "a list ( ... )";
-  default:
-    return "nothing";
+  case CONFIG_TYPE_INT64: return "an integer";
+  case CONFIG_TYPE_FLOAT: return "a decimal number";
+  case CONFIG_TYPE_STRING: return "a string";
+  case CONFIG_TYPE_BOOL: return "true/false";
+  case CONFIG_TYPE_ARRAY: return "an array [ ... ]";
+  case CONFIG_TYPE_LIST: return "a list ( ... )";
+  default: return "nothing";
   }
 }
 
@@ -156,11 +148,11 @@ cfg_get_strv(struct cfg_ctx *c, const config_setting_t *s, char ***out)
   if (!config_setting_is_array(s) && !config_setting_is_list(s))
     return cfg_fail_type(c, s, "a list of strings [ \"...\", ... ]");
   n = config_setting_length(s);
-  v = berth_malloc0(((size_t)n + 1) * sizeof(char *), c->err);
+  v = berth_malloc0(((size_t) n + 1) * sizeof(char *), c->err);
   if (v == NULL)
     return -1;
   for (int i = 0; i < n; i++) {
-    const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+    const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
     if (cfg_get_string(c, e, &v[i]) < 0)
       return -1;
   }
@@ -198,20 +190,20 @@ cfg_get_size(struct cfg_ctx *c, const config_setting_t *s, int64_t *out)
   if (config_setting_type(s) == CONFIG_TYPE_STRING) {
     const char *str = config_setting_get_string(s);
     if (berth_parse_size(str, &v) < 0)
-      return cfg_fail(c, s,
-                  "\"%s\" is not a size (bytes, or a number with a k, m or g suffix, e.g. \"2g\")",
-                  str);
+      return cfg_fail(
+          c, s, "\"%s\" is not a size (bytes, or a number with a k, m or g suffix, e.g. \"2g\")",
+          str);
   } else if (config_setting_type(s) == CONFIG_TYPE_INT
              || config_setting_type(s) == CONFIG_TYPE_INT64) {
     v = config_setting_get_int64(s);
     if (v < 0)
-      return cfg_fail(c, s, "%lld is negative (0 means unlimited)", (long long)v);
+      return cfg_fail(c, s, "%lld is negative (0 means unlimited)", (long long) v);
   } else {
     return cfg_fail_type(c, s, "a size such as \"2g\" or a number of bytes");
   }
   if (v != 0 && v < MIN_MEMORY)
     return cfg_fail(c, s, "%lld bytes is below the engine's minimum of 6m (0 means unlimited)",
-                (long long)v);
+                    (long long) v);
   *out = v;
   return 0;
 }
@@ -258,10 +250,9 @@ cfg_get_mode(struct cfg_ctx *c, const config_setting_t *s, mode_t *out)
     return cfg_fail(c, s, "0%04llo would make homes writable by group or others", v);
   if ((v & 0700) != 0700)
     return cfg_fail(c, s, "0%04llo does not give the owner rwx on the home (0700 at least)", v);
-  *out = (mode_t)v;
+  *out = (mode_t) v;
   return 0;
 }
-
 
 void
 cfg_mounts_free(struct berth_mount *m, size_t n)
@@ -286,4 +277,3 @@ cfg_conf_clear(struct berth_container_conf *c)
   berth_strv_free(c->env);
   memset(c, 0, sizeof(*c));
 }
-

@@ -34,8 +34,7 @@ conn_wrap(int fd, struct berth_conn **out, berth_error_t *err)
 }
 
 int
-berth_conn_open_unix(const char *path, long timeout_ms, struct berth_conn **out,
-                     berth_error_t *err)
+berth_conn_open_unix(const char *path, long timeout_ms, struct berth_conn **out, berth_error_t *err)
 {
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
@@ -54,8 +53,8 @@ berth_conn_open_unix(const char *path, long timeout_ms, struct berth_conn **out,
    * queue is full, bounded only by SO_SNDTIMEO: bound it, then clear it so
    * later writes are not affected. */
   if (timeout_ms > 0)
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+    (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  while (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
     if (errno == EINTR)
       continue;
     if (errno == EISCONN)
@@ -67,7 +66,7 @@ berth_conn_open_unix(const char *path, long timeout_ms, struct berth_conn **out,
     return berth_error_errno(err, BERTH_E_ENGINE_UNREACHABLE, errno,
                              "cannot connect to the engine at %s", path);
   }
-  (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
+  (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
   return conn_wrap(berth_steal_fd(&fd), out, err);
 }
 
@@ -124,7 +123,7 @@ remaining_ms(int64_t deadline)
   if (deadline < 0)
     return -1;
   left = deadline - berth_now_ms();
-  return left <= 0 ? 0 : left > 1000000 ? 1000000 : (int)left;
+  return left <= 0 ? 0 : left > 1000000 ? 1000000 : (int) left;
 }
 
 int
@@ -161,7 +160,7 @@ berth_conn_send_all(struct berth_conn *c, const void *buf, size_t len, int64_t d
     if (w < 0)
       return -1;
     p += w;
-    len -= (size_t)w;
+    len -= (size_t) w;
   }
   return 0;
 }
@@ -197,7 +196,7 @@ berth_conn_pollfd(const struct berth_conn *c)
 bool
 berth_conn_pending(const struct berth_conn *c)
 {
-  (void)c; /* a unix socket buffers nothing above the kernel */
+  (void) c; /* a unix socket buffers nothing above the kernel */
   return false;
 }
 

@@ -53,7 +53,6 @@ berth_docker_global_init(berth_error_t *err)
 
 /* ---------------------------------------------------------------- curl plumbing */
 
-
 size_t
 docker_buf_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
@@ -118,10 +117,10 @@ open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
   return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
-#define SETOPT(opt, val)                                          \
-  do {                                                            \
-    if ((rc = curl_easy_setopt(d->curl, opt, val)) != CURLE_OK)   \
-      goto setopt_failed;                                         \
+#define SETOPT(opt, val)                                        \
+  do {                                                          \
+    if ((rc = curl_easy_setopt(d->curl, opt, val)) != CURLE_OK) \
+      goto setopt_failed;                                       \
   } while (0)
 
 /* A fresh easy handle for every request, on the engine's share handle
@@ -189,8 +188,8 @@ setopt_failed:
 
 /* Turn a failed curl_easy_perform into the error a user can act on. */
 static int
-transfer_failed(struct docker *d, CURLcode rc, const char *what, long timeout_ms,
-                bool overflow, size_t max, berth_error_t *err)
+transfer_failed(struct docker *d, CURLcode rc, const char *what, long timeout_ms, bool overflow,
+                size_t max, berth_error_t *err)
 {
   long oserr = 0;
   const char *detail = d->errbuf[0] ? d->errbuf : curl_easy_strerror(rc);
@@ -201,7 +200,8 @@ transfer_failed(struct docker *d, CURLcode rc, const char *what, long timeout_ms
     if (overflow)
       return berth_error_make(err, BERTH_E_ENGINE_REPLY, EFBIG,
                               "%s: the engine's reply is larger than %zu bytes", what, max);
-    return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "%s: reading the reply: %s", what, detail);
+    return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "%s: reading the reply: %s", what,
+                            detail);
   case CURLE_COULDNT_CONNECT:
     if (d->refused)
       return berth_error_make(err, BERTH_E_ENGINE_UNREACHABLE, ECONNRESET,
@@ -234,12 +234,10 @@ transfer_failed(struct docker *d, CURLcode rc, const char *what, long timeout_ms
     return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO, "%s: bad reply from the engine: %s",
                             what, detail);
   default:
-    return berth_error_make(err, BERTH_E_ENGINE_UNREACHABLE, EIO, "%s: talking to the engine at %s: %s",
-                            what, d->socket_path, detail);
+    return berth_error_make(err, BERTH_E_ENGINE_UNREACHABLE, EIO,
+                            "%s: talking to the engine at %s: %s", what, d->socket_path, detail);
   }
 }
-
-
 
 /* The request on a spare connection, once curl may not reconnect (see
  * docker_pin_connection).
@@ -262,13 +260,13 @@ perform_raw(struct docker *d, struct docker_request *r, const char *url_path, co
 {
   cleanup_free char *head = NULL;
   const char *ctype = r->ctype == DOCKER_CT_TAR ? "application/x-tar"
-                      : r->body ? "application/json"
-                                : NULL;
+                      : r->body                 ? "application/json"
+                                                : NULL;
   bool with_body = strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0;
   size_t body_len = with_body && r->body ? r->body_len : 0;
 
-  head = berth_http_request_head(r->method, url_path, ctype, NULL,
-                                 with_body ? (long) body_len : -1, err);
+  head = berth_http_request_head(r->method, url_path, ctype, NULL, with_body ? (long) body_len : -1,
+                                 err);
   if (head == NULL)
     return -1;
   for (;;) {
@@ -283,10 +281,11 @@ perform_raw(struct docker *d, struct docker_request *r, const char *url_path, co
       d->raw = d->spare[--d->n_spare];
       d->n_sockets++;
       berth_debug("engine socket=%s the engine closed the kept connection; using a spare "
-                  "(%u left)", d->socket_path, d->n_spare);
+                  "(%u left)",
+                  d->socket_path, d->n_spare);
     }
-    ret = berth_http_raw_request(d->raw, head, r->body, body_len, r->reply.max, timeout,
-                                 &status, &body, &len, &reusable, err);
+    ret = berth_http_raw_request(d->raw, head, r->body, body_len, r->reply.max, timeout, &status,
+                                 &body, &len, &reusable, err);
     if (ret != 0 || !reusable)
       berth_conn_freep(&d->raw);
     if (ret == 1)
@@ -363,7 +362,8 @@ perform_once(struct docker *d, struct docker_request *r, berth_error_t *err)
   } else if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0) {
     /* POSTFIELDS sends the body with Content-Length (no chunking); an empty
      * body still gets "Content-Length: 0" which the engines expect. */
-    curl_easy_setopt(d->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) (r->body ? r->body_len : 0));
+    curl_easy_setopt(d->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     (curl_off_t) (r->body ? r->body_len : 0));
     curl_easy_setopt(d->curl, CURLOPT_POSTFIELDS, r->body ? r->body : "");
     if (strcmp(r->method, "PUT") == 0)
       curl_easy_setopt(d->curl, CURLOPT_CUSTOMREQUEST, "PUT");
@@ -387,13 +387,11 @@ perform_once(struct docker *d, struct docker_request *r, berth_error_t *err)
 raw:
   r->reply.len = 0;
   switch (perform_raw(d, r, url + strlen("http://localhost"), what, timeout, err)) {
-  case 0:
-    return 0;
+  case 0: return 0;
   case 1:
     d->refused = true;
     return transfer_failed(d, CURLE_COULDNT_CONNECT, what, timeout, false, 0, err);
-  default:
-    return -1;
+  default: return -1;
   }
 }
 
@@ -419,21 +417,21 @@ docker_parse_json(const struct docker_buf *b)
   return json_loadb(b->data, b->len, 0, NULL);
 }
 
-
 /* Send a JSON body (may be NULL) and parse a JSON reply (NULL when none). */
 int
 docker_request_json(struct docker *d, const char *method, const char *path, json_t *body,
-             long timeout_ms, long *status, json_t **reply, berth_error_t *err)
+                    long timeout_ms, long *status, json_t **reply, berth_error_t *err)
 {
-  struct docker_request r = { .method = method, .path = path, .versioned = true, .timeout_ms = timeout_ms };
+  struct docker_request r
+      = { .method = method, .path = path, .versioned = true, .timeout_ms = timeout_ms };
   cleanup_free char *data = NULL;
   int ret;
 
   if (body != NULL) {
     data = json_dumps(body, JSON_COMPACT);
     if (data == NULL)
-      return berth_error_make(err, BERTH_E_INTERNAL, EINVAL, "%s %s: cannot encode the request body",
-                              method, path);
+      return berth_error_make(err, BERTH_E_INTERNAL, EINVAL,
+                              "%s %s: cannot encode the request body", method, path);
     r.body = data;
     r.body_len = strlen(data);
   }
@@ -461,7 +459,7 @@ docker_request(struct berth_engine *e, const char *method, const char *path, jso
 
 int
 docker_check(long status, json_t *reply, enum berth_error_kind kind, const char *what,
-                   berth_error_t *err)
+             berth_error_t *err)
 {
   const char *msg = NULL;
 
@@ -501,8 +499,8 @@ docker_new(const char *socket_path, long timeout_ms, struct docker **out, berth_
   if (d->socket_path == NULL)
     goto fail;
   d->share = curl_share_init();
-  if (d->share != NULL &&
-      curl_share_setopt(d->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+  if (d->share != NULL
+      && curl_share_setopt(d->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
     curl_share_cleanup(d->share);
     d->share = NULL;
   }
@@ -584,7 +582,8 @@ int
 docker_ping(struct berth_engine *e, berth_error_t *err)
 {
   struct docker *d = docker_of(e);
-  struct docker_request r = { .method = "GET", .path = "/_ping", .versioned = false, .max = 64 * 1024 };
+  struct docker_request r
+      = { .method = "GET", .path = "/_ping", .versioned = false, .max = 64 * 1024 };
   char api[sizeof(d->hdr_api)];
   int major, minor;
 
@@ -593,8 +592,8 @@ docker_ping(struct berth_engine *e, berth_error_t *err)
   free(r.reply.data);
   r.reply.data = NULL;
   if (r.status != 200) {
-    berth_error_make(err, BERTH_E_ENGINE, EIO, "GET /_ping: HTTP %ld from the engine at %s", r.status,
-                     d->socket_path);
+    berth_error_make(err, BERTH_E_ENGINE, EIO, "GET /_ping: HTTP %ld from the engine at %s",
+                     r.status, d->socket_path);
     goto fail;
   }
   memcpy(api, d->hdr_api, sizeof(api));
@@ -602,7 +601,8 @@ docker_ping(struct berth_engine *e, berth_error_t *err)
   if (api[0] == '\0') {
     /* Old Podman answers /_ping without Api-Version; /version has it.  The
      * unversioned path is served at the engine's own (newest) version. */
-    struct docker_request v = { .method = "GET", .path = "/version", .versioned = false, .max = 1024 * 1024 };
+    struct docker_request v
+        = { .method = "GET", .path = "/version", .versioned = false, .max = 1024 * 1024 };
     json_t *j;
     const char *s;
     if (docker_perform(d, &v, err) < 0) {
@@ -630,13 +630,15 @@ docker_ping(struct berth_engine *e, berth_error_t *err)
                      d->socket_path, api);
     goto fail;
   }
-  if (major < BERTH_API_MIN_MAJOR || (major == BERTH_API_MIN_MAJOR && minor < BERTH_API_MIN_MINOR)) {
+  if (major < BERTH_API_MIN_MAJOR
+      || (major == BERTH_API_MIN_MAJOR && minor < BERTH_API_MIN_MINOR)) {
     berth_error_make(err, BERTH_E_ENGINE, ENOTSUP,
                      "the engine at %s speaks API %d.%d, older than the minimum %d.%d",
                      d->socket_path, major, minor, BERTH_API_MIN_MAJOR, BERTH_API_MIN_MINOR);
     goto fail;
   }
-  if (major > DOCKER_API_OURS_MAJOR || (major == DOCKER_API_OURS_MAJOR && minor > DOCKER_API_OURS_MINOR)) {
+  if (major > DOCKER_API_OURS_MAJOR
+      || (major == DOCKER_API_OURS_MAJOR && minor > DOCKER_API_OURS_MINOR)) {
     major = DOCKER_API_OURS_MAJOR;
     minor = DOCKER_API_OURS_MINOR;
   }

@@ -70,13 +70,13 @@ enum docker_ctype { DOCKER_CT_AUTO, DOCKER_CT_TAR };
 
 struct docker_request {
   const char *method;
-  const char *path;     /* below the version prefix, or absolute when !versioned */
+  const char *path; /* below the version prefix, or absolute when !versioned */
   bool versioned;
-  const char *body;     /* NULL: no body */
+  const char *body; /* NULL: no body */
   size_t body_len;
-  enum docker_ctype ctype; /* AUTO: JSON with a body, none without */
-  long timeout_ms;      /* 0: the engine's */
-  size_t max;           /* bound on the buffered reply; 0: DOCKER_REPLY_MAX */
+  enum docker_ctype ctype;  /* AUTO: JSON with a body, none without */
+  long timeout_ms;          /* 0: the engine's */
+  size_t max;               /* bound on the buffered reply; 0: DOCKER_REPLY_MAX */
   curl_write_callback sink; /* NULL: buffer into reply */
   void *sink_ctx;
   /* out */
@@ -128,8 +128,7 @@ int docker_container_create(struct berth_engine *e, const char *name, json_t *sp
 int docker_container_start(struct berth_engine *e, const char *id, berth_error_t *err);
 int docker_container_stop(struct berth_engine *e, const char *id, int timeout_s,
                           berth_error_t *err);
-int docker_container_remove(struct berth_engine *e, const char *id, bool force,
-                            berth_error_t *err);
+int docker_container_remove(struct berth_engine *e, const char *id, bool force, berth_error_t *err);
 int docker_container_inspect(struct berth_engine *e, const char *id_or_name, json_t **info,
                              berth_error_t *err);
 int docker_container_list(struct berth_engine *e, const char *label, json_t **list,
@@ -140,11 +139,11 @@ int docker_archive_put(struct berth_engine *e, const char *id, const char *dir, 
                        size_t len, berth_error_t *err);
 int docker_archive_get(struct berth_engine *e, const char *id, const char *path, size_t max,
                        char **tar, size_t *len, berth_error_t *err);
-int docker_exec_create(struct berth_engine *e, const char *container, json_t *spec,
-                       char **exec_id, berth_error_t *err);
+int docker_exec_create(struct berth_engine *e, const char *container, json_t *spec, char **exec_id,
+                       berth_error_t *err);
 int docker_exec_resize(struct berth_engine *e, const char *exec_id, unsigned rows, unsigned cols,
                        berth_error_t *err);
-int docker_exec_inspect(struct berth_engine *e, const char *exec_id, bool *running,
-                        int *exit_code, long *pid, berth_error_t *err);
+int docker_exec_inspect(struct berth_engine *e, const char *exec_id, bool *running, int *exit_code,
+                        long *pid, berth_error_t *err);
 
 #endif

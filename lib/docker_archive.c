@@ -13,7 +13,7 @@
 
 int
 docker_archive_put(struct berth_engine *e, const char *id, const char *dir, const void *tar,
-                         size_t len, berth_error_t *err)
+                   size_t len, berth_error_t *err)
 {
   cleanup_free char *qdir = NULL, *suffix = NULL, *path = NULL;
   struct docker_request r = { .method = "PUT", .versioned = true };
@@ -46,11 +46,12 @@ docker_archive_put(struct berth_engine *e, const char *id, const char *dir, cons
 }
 
 int
-docker_archive_get(struct berth_engine *e, const char *id, const char *path, size_t max,
-                         char **tar, size_t *len, berth_error_t *err)
+docker_archive_get(struct berth_engine *e, const char *id, const char *path, size_t max, char **tar,
+                   size_t *len, berth_error_t *err)
 {
   cleanup_free char *qp = NULL, *suffix = NULL, *rpath = NULL;
-  struct docker_request r = { .method = "GET", .versioned = true, .max = max ? max : DOCKER_REPLY_MAX };
+  struct docker_request r
+      = { .method = "GET", .versioned = true, .max = max ? max : DOCKER_REPLY_MAX };
 
   *tar = NULL;
   *len = 0;

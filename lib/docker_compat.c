@@ -32,12 +32,9 @@ docker_compat_status(long status, json_t *reply)
     const char *cause;
     long status;
   } map[] = {
-    { "that name is already in use", 409 },
-    { "network already exists", 409 },
-    { "container state improper", 409 },
-    { "no such container", 404 },
-    { "no such exec session", 404 },
-    { "no such image", 404 },
+    { "that name is already in use", 409 }, { "network already exists", 409 },
+    { "container state improper", 409 },    { "no such container", 404 },
+    { "no such exec session", 404 },        { "no such image", 404 },
   };
   const char *cause;
 

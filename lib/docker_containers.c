@@ -14,7 +14,7 @@
 
 int
 docker_container_create(struct berth_engine *e, const char *name, json_t *spec, char **id,
-                              berth_error_t *err)
+                        berth_error_t *err)
 {
   cleanup_free char *q = NULL, *path = NULL;
   json_t *reply = NULL;
@@ -89,8 +89,7 @@ docker_container_start(struct berth_engine *e, const char *id, berth_error_t *er
 }
 
 int
-docker_container_stop(struct berth_engine *e, const char *id, int timeout_s,
-                            berth_error_t *err)
+docker_container_stop(struct berth_engine *e, const char *id, int timeout_s, berth_error_t *err)
 {
   char suffix[32];
   long t;
@@ -104,8 +103,7 @@ docker_container_stop(struct berth_engine *e, const char *id, int timeout_s,
 }
 
 int
-docker_container_remove(struct berth_engine *e, const char *id, bool force,
-                              berth_error_t *err)
+docker_container_remove(struct berth_engine *e, const char *id, bool force, berth_error_t *err)
 {
   cleanup_free char *path = NULL;
   json_t *reply = NULL;
@@ -115,7 +113,9 @@ docker_container_remove(struct berth_engine *e, const char *id, bool force,
   if (docker_container_path(id, force ? "?force=1&v=1" : "?v=1", &path, err) < 0)
     return -1;
   /* a forced removal kills first; give it the stop bound as well */
-  if (docker_request_json(docker_of(e), "DELETE", path, NULL, docker_of(e)->timeout_ms * 2, &status, &reply, err) < 0)
+  if (docker_request_json(docker_of(e), "DELETE", path, NULL, docker_of(e)->timeout_ms * 2, &status,
+                          &reply, err)
+      < 0)
     return berth_error_wrap(err, "removing container %s", id);
   if (status != 404 && status >= 400) {
     cleanup_free char *ctx = berth_asprintf(NULL, "removing container %s", id);
@@ -127,7 +127,7 @@ docker_container_remove(struct berth_engine *e, const char *id, bool force,
 
 int
 docker_container_inspect(struct berth_engine *e, const char *id_or_name, json_t **info,
-                               berth_error_t *err)
+                         berth_error_t *err)
 {
   cleanup_free char *path = NULL;
   json_t *reply = NULL;
@@ -156,8 +156,7 @@ docker_container_inspect(struct berth_engine *e, const char *id_or_name, json_t 
 }
 
 int
-docker_container_list(struct berth_engine *e, const char *label, json_t **list,
-                            berth_error_t *err)
+docker_container_list(struct berth_engine *e, const char *label, json_t **list, berth_error_t *err)
 {
   cleanup_free char *path = NULL;
   json_t *reply = NULL;

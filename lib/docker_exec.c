@@ -13,8 +13,8 @@
 #include "docker.h"
 
 int
-docker_exec_create(struct berth_engine *e, const char *container, json_t *spec,
-                         char **exec_id, berth_error_t *err)
+docker_exec_create(struct berth_engine *e, const char *container, json_t *spec, char **exec_id,
+                   berth_error_t *err)
 {
   cleanup_free char *path = NULL;
   json_t *reply = NULL;
@@ -34,7 +34,8 @@ docker_exec_create(struct berth_engine *e, const char *container, json_t *spec,
   const char *s = json_string_value(json_object_get(reply, "Id"));
   if (s == NULL || *s == '\0') {
     berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
-                     "creating exec in container %s: reply has no Id (HTTP %ld)", container, status);
+                     "creating exec in container %s: reply has no Id (HTTP %ld)", container,
+                     status);
     goto out;
   }
   if ((*exec_id = berth_strdup(s, err)) == NULL)
@@ -47,7 +48,7 @@ out:
 
 int
 docker_exec_resize(struct berth_engine *e, const char *exec_id, unsigned rows, unsigned cols,
-                         berth_error_t *err)
+                   berth_error_t *err)
 {
   cleanup_free char *q = NULL, *path = NULL;
   json_t *reply = NULL;
@@ -73,8 +74,8 @@ docker_exec_resize(struct berth_engine *e, const char *exec_id, unsigned rows, u
 }
 
 int
-docker_exec_inspect(struct berth_engine *e, const char *exec_id, bool *running,
-                          int *exit_code, long *pid, berth_error_t *err)
+docker_exec_inspect(struct berth_engine *e, const char *exec_id, bool *running, int *exit_code,
+                    long *pid, berth_error_t *err)
 {
   cleanup_free char *q = NULL, *path = NULL;
   json_t *reply = NULL, *v;

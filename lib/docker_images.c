@@ -52,7 +52,8 @@ docker_image_inspect(struct berth_engine *e, const char *image, char **id, berth
     goto out;
   const char *s = json_string_value(json_object_get(reply, "Id"));
   if (s == NULL) {
-    berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO, "inspecting image %s: reply has no Id", image);
+    berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO, "inspecting image %s: reply has no Id",
+                     image);
     goto out;
   }
   if (id && (*id = berth_strdup(s, err)) == NULL)
@@ -100,7 +101,7 @@ split_reference(const char *image, char **repo, char **tag, berth_error_t *err)
  * HTTP 200: the failure is an object with "error" / "errorDetail". */
 struct pull_state {
   struct docker_buf pending;
-  char *error;      /* first error reported in the stream */
+  char *error; /* first error reported in the stream */
   bool malformed;
 };
 
@@ -179,7 +180,8 @@ docker_image_pull(struct berth_engine *e, const char *image, berth_error_t *err)
 {
   cleanup_free char *repo = NULL, *tag = NULL, *qrepo = NULL, *qtag = NULL, *path = NULL;
   struct pull_state ps = { .pending = { .max = PULL_OBJECT_MAX } };
-  struct docker_request r = { .method = "POST", .versioned = true, .sink = pull_sink, .sink_ctx = &ps };
+  struct docker_request r
+      = { .method = "POST", .versioned = true, .sink = pull_sink, .sink_ctx = &ps };
   int ret = -1;
 
   if (image == NULL || *image == '\0')
@@ -215,8 +217,8 @@ docker_image_pull(struct berth_engine *e, const char *image, berth_error_t *err)
     goto out;
   }
   if (r.status >= 400) {
-    berth_error_make(err, BERTH_E_PULL, berth_http_errno(r.status), "pulling %s: HTTP %ld from the engine",
-                     image, r.status);
+    berth_error_make(err, BERTH_E_PULL, berth_http_errno(r.status),
+                     "pulling %s: HTTP %ld from the engine", image, r.status);
     goto out;
   }
   if (ps.malformed) {

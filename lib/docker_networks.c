@@ -53,8 +53,7 @@ network_inspect(struct berth_engine *e, const char *q, const char *name, bool *i
 }
 
 int
-docker_network_ensure(struct berth_engine *e, const char *name, bool *isolated,
-                            berth_error_t *err)
+docker_network_ensure(struct berth_engine *e, const char *name, bool *isolated, berth_error_t *err)
 {
   cleanup_free char *q = NULL;
   json_t *body, *reply = NULL;
@@ -78,8 +77,7 @@ docker_network_ensure(struct berth_engine *e, const char *name, bool *isolated,
   if (r < 0)
     return berth_error_wrap(err, "creating network %s", name);
   /* 409: another login created it first; what it is, the inspect says */
-  if (status != 409 && docker_check(status, reply, BERTH_E_ENGINE, "creating network",
-                                          err) < 0) {
+  if (status != 409 && docker_check(status, reply, BERTH_E_ENGINE, "creating network", err) < 0) {
     json_decref(reply);
     return berth_error_wrap(err, "%s", name);
   }

@@ -22,8 +22,8 @@ static const struct berth_entry_mode *const modes[] = {
 };
 
 int
-berth_entry_prepare(struct berth_engine *e, const struct berth_box *b, struct berth_entry_prep **out,
-                    berth_error_t *err)
+berth_entry_prepare(struct berth_engine *e, const struct berth_box *b,
+                    struct berth_entry_prep **out, berth_error_t *err)
 {
   unsigned m = (unsigned) b->cfg->entry;
   struct berth_entry_prep *en;

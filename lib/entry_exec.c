@@ -64,8 +64,8 @@ berth_utf8_valid(const char *s, size_t len)
       cp = (cp << 6) | (p[i + k] & 0x3f);
     }
     /* overlongs, surrogates, beyond Unicode */
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff
+        || (cp >= 0xd800 && cp <= 0xdfff))
       return false;
     i += n + 1;
   }
@@ -134,9 +134,8 @@ berth_exec_spec(const struct berth_box *b, const struct berth_exec_req *r, unsig
    * resolve to anybody else (nor fail on an image without the user). */
   snprintf(user, sizeof(user), "%lu:%lu", (unsigned long) b->user->uid,
            (unsigned long) b->user->gid);
-  spec = json_pack("{s:b, s:b, s:b, s:b, s:o, s:o, s:s, s:s}",
-                   "AttachStdin", 1, "AttachStdout", 1, "AttachStderr", 1,
-                   "Tty", r->tty ? 1 : 0, "Cmd", cmd, "Env", env, "User", user,
+  spec = json_pack("{s:b, s:b, s:b, s:b, s:o, s:o, s:s, s:s}", "AttachStdin", 1, "AttachStdout", 1,
+                   "AttachStderr", 1, "Tty", r->tty ? 1 : 0, "Cmd", cmd, "Env", env, "User", user,
                    "DetachKeys", BERTH_DETACH_KEYS);
   if (spec == NULL) {
     berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
@@ -152,8 +151,9 @@ berth_exec_spec(const struct berth_box *b, const struct berth_exec_req *r, unsig
   /* ConsoleSize exists from API 1.42 on; older engines reject nothing but
    * ignore it, and we resize right after start anyway. */
   if (r->tty && console_size && rows > 0 && cols > 0) {
-    if (json_object_set_new(spec, "ConsoleSize", json_pack("[I, I]", (json_int_t) rows,
-                                                           (json_int_t) cols)) < 0) {
+    if (json_object_set_new(spec, "ConsoleSize",
+                            json_pack("[I, I]", (json_int_t) rows, (json_int_t) cols))
+        < 0) {
       json_decref(spec);
       berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
       return NULL;
@@ -170,11 +170,11 @@ struct session {
   bool tty;
   struct berth_proxy px;
 
-  long pid;            /* host PID of the exec'd process, 0 until known */
-  int pidfd;           /* pins pid against reuse, -1 when unavailable */
-  int ending_sig;      /* the signal we asked the command to end with, 0 = none */
-  int64_t kill_at;     /* when to send SIGKILL (0 = not armed) */
-  int64_t give_up_at;  /* when to stop waiting for the stream (0 = not armed) */
+  long pid;           /* host PID of the exec'd process, 0 until known */
+  int pidfd;          /* pins pid against reuse, -1 when unavailable */
+  int ending_sig;     /* the signal we asked the command to end with, 0 = none */
+  int64_t kill_at;    /* when to send SIGKILL (0 = not armed) */
+  int64_t give_up_at; /* when to stop waiting for the stream (0 = not armed) */
   bool killed;
 };
 
@@ -297,8 +297,7 @@ signal_command(struct session *s, int sig)
   else
     r = kill((pid_t) s->pid, sig);
   if (r < 0 && errno != ESRCH)
-    berth_log(LOG_WARNING, "exec=%.12s pid=%ld cannot send signal %d: %m", s->exec_id, s->pid,
-              sig);
+    berth_log(LOG_WARNING, "exec=%.12s pid=%ld cannot send signal %d: %m", s->exec_id, s->pid, sig);
 }
 
 /* ------------------------------------------------------------ proxy hooks */
@@ -359,12 +358,8 @@ on_signal(void *ctx, int sig)
     /* Forwarded like a terminal would deliver them; the command decides. */
     signal_command(s, sig);
     break;
-  case SIGTERM:
-    on_end(s, SIGTERM);
-    break;
-  case SIGHUP:
-    berth_proxy_hangup(&s->px, SIGHUP);
-    break;
+  case SIGTERM: on_end(s, SIGTERM); break;
+  case SIGHUP: berth_proxy_hangup(&s->px, SIGHUP); break;
   }
 }
 
@@ -391,7 +386,10 @@ on_tick(void *ctx)
 }
 
 static const struct berth_proxy_ops exec_proxy_ops = {
-  .started = on_started, .end = on_end, .signal = on_signal, .tick = on_tick,
+  .started = on_started,
+  .end = on_end,
+  .signal = on_signal,
+  .tick = on_tick,
 };
 
 /* ------------------------------------------------------------ after the stream */
@@ -513,8 +511,7 @@ exec_session(struct session *s, struct berth_conn *conn, struct berth_hijack *h,
 
   if (r->tty)
     berth_tty_raw(STDIN_FILENO, &tty);
-  if (berth_proxy_init(&s->px, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, conn, r->tty, err) <
-      0) {
+  if (berth_proxy_init(&s->px, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, conn, r->tty, err) < 0) {
     berth_tty_restore(STDIN_FILENO, &tty);
     return -1;
   }
@@ -558,9 +555,9 @@ berth_entry_exec(struct berth_engine *e, struct berth_conn *hijack, const struct
     return -1;
   /* The size also rides on the start request: Podman applies it before the
    * process runs (its 101 comes too late for a resize); Docker ignores it. */
-  if (berth_engine_exec_attach_size(conn, berth_engine_api_version(e),
-                                    exec_id, r->tty, rows, cols,
-                                    b->cfg ? b->cfg->engine.timeout_ms : 0, &h, err) < 0) {
+  if (berth_engine_exec_attach_size(conn, berth_engine_api_version(e), exec_id, r->tty, rows, cols,
+                                    b->cfg ? b->cfg->engine.timeout_ms : 0, &h, err)
+      < 0) {
     berth_signals_restore(&sigs);
     return berth_error_wrap(err, "starting the exec in %s", b->name);
   }

@@ -73,7 +73,7 @@ berth_env_session_edits(char *const *env, const struct berth_user *u, berth_erro
     return NULL;
   for (size_t i = 0; i < n; i++) {
     const char *kv = env[i], *eq = strchr(kv, '=');
-    size_t len = eq ? (size_t)(eq - kv) : strlen(kv);
+    size_t len = eq ? (size_t) (eq - kv) : strlen(kv);
     const char *value;
     bool identity;
     char *edit;
@@ -84,9 +84,9 @@ berth_env_session_edits(char *const *env, const struct berth_user *u, berth_erro
     if (identity && *value != '\0') {
       if (eq != NULL && strcmp(eq + 1, value) == 0)
         continue; /* already right */
-      edit = berth_asprintf(err, "%.*s=%s", (int)len, kv, value);
+      edit = berth_asprintf(err, "%.*s=%s", (int) len, kv, value);
     } else {
-      edit = berth_asprintf(err, "%.*s", (int)len, kv);
+      edit = berth_asprintf(err, "%.*s", (int) len, kv);
     }
     if (edit == NULL)
       return NULL;

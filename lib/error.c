@@ -133,7 +133,8 @@ berth_error_reason(const berth_error_t err)
   case BERTH_E_PERM: return "permission denied";
   case BERTH_E_POLICY:
     return "your group membership could not be read; the user directory may be unreachable";
-  case BERTH_E_INTERNAL: default: return "an internal error occurred";
+  case BERTH_E_INTERNAL:
+  default: return "an internal error occurred";
   }
 }
 
@@ -156,6 +157,7 @@ berth_error_kind_name(enum berth_error_kind kind)
   case BERTH_E_USAGE: return "usage";
   case BERTH_E_PERM: return "permission";
   case BERTH_E_POLICY: return "policy";
-  case BERTH_E_INTERNAL: default: return "internal";
+  case BERTH_E_INTERNAL:
+  default: return "internal";
   }
 }

@@ -202,16 +202,15 @@ berth_merge_passwd(const char *image_passwd, const struct berth_user *u, const c
   const char *s = image_passwd ? image_passwd : "";
 
   if (u->uid == 0)
-    return berth_error_make(err, BERTH_E_USER, EPERM, "refusing to write an entry for uid 0"),
-           NULL;
+    return berth_error_make(err, BERTH_E_USER, EPERM, "refusing to write an entry for uid 0"), NULL;
   if (check_field("user name", u->name, err) < 0 || check_field("home", home, err) < 0
       || check_field("shell", shell, err) < 0)
     return NULL;
   gecos = clean_gecos(u->gecos, err);
   if (gecos == NULL)
     return NULL;
-  line = berth_asprintf(err, "%s:x:%u:%u:%s:%s:%s\n", u->name, (unsigned) u->uid,
-                        (unsigned) u->gid, gecos, home, shell);
+  line = berth_asprintf(err, "%s:x:%u:%u:%s:%s:%s\n", u->name, (unsigned) u->uid, (unsigned) u->gid,
+                        gecos, home, shell);
   if (line == NULL)
     return NULL;
 
@@ -539,7 +538,10 @@ berth_tar_first_file(const char *tar, size_t len, char **data, size_t *dlen, ber
         *dlen = (size_t) size;
       return 0;
     }
-    case 'x': case 'g': case 'L': case 'K':
+    case 'x':
+    case 'g':
+    case 'L':
+    case 'K':
       /* pax / GNU extended headers describe the next entry: skip them */
       off += ((size_t) size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
       continue;
@@ -626,8 +628,8 @@ berth_etc_host_path(const char *name, const char *file, berth_error_t *err)
 }
 
 static int
-merged(const struct berth_box *b, const char *image_pw, const char *image_gr, char **pw,
-       char **gr, berth_error_t *err)
+merged(const struct berth_box *b, const char *image_pw, const char *image_gr, char **pw, char **gr,
+       berth_error_t *err)
 {
   *gr = NULL;
   *pw = berth_merge_passwd(image_pw, b->user, b->user->home, b->shell, err);
@@ -697,7 +699,6 @@ berth_etc_host_present(const char *name)
   struct stat st;
 
   berth_error_release(&err);
-  return dfd >= 0 && fstatat(dfd, "passwd", &st, AT_SYMLINK_NOFOLLOW) == 0
-         && S_ISREG(st.st_mode) && fstatat(dfd, "group", &st, AT_SYMLINK_NOFOLLOW) == 0
-         && S_ISREG(st.st_mode);
+  return dfd >= 0 && fstatat(dfd, "passwd", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)
+         && fstatat(dfd, "group", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }

@@ -72,8 +72,8 @@ berth_engine_exec_attach(struct berth_conn *conn, const char *api_version, const
 }
 
 static char *
-start_request(const char *api_version, const char *exec_id, bool tty, unsigned rows,
-              unsigned cols, berth_error_t *err)
+start_request(const char *api_version, const char *exec_id, bool tty, unsigned rows, unsigned cols,
+              berth_error_t *err)
 {
   cleanup_free char *id = NULL, *target = NULL, *head = NULL;
   char body[96];
@@ -104,7 +104,8 @@ start_request(const char *api_version, const char *exec_id, bool tty, unsigned r
   if (target == NULL)
     return NULL;
   head = berth_http_request_head("POST", target, "application/json",
-                                 "Connection: Upgrade\r\nUpgrade: tcp\r\n", (long) strlen(body), err);
+                                 "Connection: Upgrade\r\nUpgrade: tcp\r\n", (long) strlen(body),
+                                 err);
   if (head == NULL)
     return NULL;
   return berth_asprintf(err, "%s%s", head, body);
@@ -125,7 +126,8 @@ start_failed(struct berth_conn *conn, const char *buf, size_t n, int status, int
   berth_error_t ignored = NULL;
 
   if (berth_http_read_reply(conn, buf, n, ERROR_BODY_MAX, deadline, &st, &ebody, &elen, &reusable,
-                            &ignored) == 0)
+                            &ignored)
+      == 0)
     j = json_loadb(ebody, elen, 0, NULL);
   berth_error_release(&ignored);
   if (json_is_object(j))
@@ -141,9 +143,9 @@ start_failed(struct berth_conn *conn, const char *buf, size_t n, int status, int
 }
 
 int
-berth_engine_exec_attach_size(struct berth_conn *conn, const char *api_version,
-                              const char *exec_id, bool tty, unsigned rows, unsigned cols,
-                              long timeout_ms, struct berth_hijack *h, berth_error_t *err)
+berth_engine_exec_attach_size(struct berth_conn *conn, const char *api_version, const char *exec_id,
+                              bool tty, unsigned rows, unsigned cols, long timeout_ms,
+                              struct berth_hijack *h, berth_error_t *err)
 {
   int64_t deadline = timeout_ms > 0 ? berth_now_ms() + timeout_ms : -1;
   cleanup_free char *req = NULL;
@@ -173,7 +175,8 @@ berth_engine_exec_attach_size(struct berth_conn *conn, const char *api_version,
       return berth_error_wrap(err, "exec %s", exec_id);
     if (r == 0)
       return berth_error_make(err, BERTH_E_ENGINE_REPLY, ECONNRESET,
-                              "exec %s: the engine closed the connection before answering", exec_id);
+                              "exec %s: the engine closed the connection before answering",
+                              exec_id);
     n += (size_t) r;
     head_len = berth_http_parse_head(buf, n, &status, err);
     if (head_len < 0)

@@ -72,7 +72,7 @@ check_home_path(const char *home, berth_error_t *err)
     return berth_error_make(err, BERTH_E_HOME, EINVAL, "home %s: trailing '/'", home);
   for (p = home; *p;) {
     const char *c = p + 1, *e = strchrnul(c, '/');
-    size_t n = (size_t)(e - c);
+    size_t n = (size_t) (e - c);
     if (n == 0)
       return berth_error_make(err, BERTH_E_HOME, EINVAL, "home %s: contains \"//\"", home);
     if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
@@ -96,9 +96,25 @@ check_home_path(const char *home, berth_error_t *err)
  * own run directory and the engine socket's directory are added at run
  * time (a socket configured outside /run). */
 static const char *const system_paths[] = {
-  "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root",
-  "/run", "/sbin", "/sys", "/usr", "/var/run", "/var/lib/docker", "/var/lib/containers",
-  "/var/lib/containerd", NULL,
+  "/bin",
+  "/boot",
+  "/dev",
+  "/etc",
+  "/lib",
+  "/lib32",
+  "/lib64",
+  "/libx32",
+  "/proc",
+  "/root",
+  "/run",
+  "/sbin",
+  "/sys",
+  "/usr",
+  "/var/run",
+  "/var/lib/docker",
+  "/var/lib/containers",
+  "/var/lib/containerd",
+  NULL,
 };
 
 /* a == b, or one lies below the other ("/var" and "/var/run", not "/var/r") */
@@ -125,7 +141,8 @@ refuse_system(const char *home, const char *real, const char *sys, berth_error_t
   if (real != NULL && strcmp(real, home) != 0)
     return berth_error_make(err, BERTH_E_HOME, EPERM,
                             "home %s (really %s): refusing a home at, below or above the system "
-                            "path %s", home, real, sys);
+                            "path %s",
+                            home, real, sys);
   return berth_error_make(err, BERTH_E_HOME, EPERM,
                           "home %s: refusing a home at, below or above the system path %s", home,
                           sys);
@@ -173,7 +190,7 @@ real_path(int fd, char *buf, size_t len)
 
   snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
   n = readlink(proc, buf, len - 1);
-  if (n <= 0 || (size_t)n >= len - 1 || buf[0] != '/')
+  if (n <= 0 || (size_t) n >= len - 1 || buf[0] != '/')
     return -1;
   buf[n] = '\0';
   return 0;
@@ -235,7 +252,7 @@ copy_file(struct copy_ctx *c, int src, int dst, const char *name, berth_error_t 
                                c->rel);
     if (r == 0)
       break;
-    if (berth_write_all(out, buf, (size_t)r, err) < 0)
+    if (berth_write_all(out, buf, (size_t) r, err) < 0)
       return berth_error_wrap(err, "writing %s", c->rel);
   }
   {
@@ -272,7 +289,7 @@ copy_entry(struct copy_ctx *c, int src, int dst, const char *name, int depth, be
     if (symlinkat(target, dst, name) < 0
         || fchownat(dst, name, c->u->uid, c->u->gid, AT_SYMLINK_NOFOLLOW) < 0)
       return berth_error_errno(err, BERTH_E_HOME, errno, "creating link %s", c->rel);
-    (void)utimensat(dst, name, lt, AT_SYMLINK_NOFOLLOW);
+    (void) utimensat(dst, name, lt, AT_SYMLINK_NOFOLLOW);
     return 0;
   }
   if (S_ISDIR(st.st_mode)) {
@@ -319,7 +336,7 @@ copy_tree(struct copy_ctx *c, int src, int dst, int depth, berth_error_t *err)
   for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
-    if ((size_t)snprintf(c->rel + base, sizeof(c->rel) - base, "%s%s", base ? "/" : "", e->d_name)
+    if ((size_t) snprintf(c->rel + base, sizeof(c->rel) - base, "%s%s", base ? "/" : "", e->d_name)
         >= sizeof(c->rel) - base)
       return berth_error_make(err, BERTH_E_HOME, ENAMETOOLONG, "skel %s: path too long", c->skel);
     if (copy_entry(c, src, dst, e->d_name, depth, err) < 0)
@@ -386,9 +403,9 @@ static void
 temp_name(char *buf, size_t len)
 {
   uint64_t r = 0;
-  if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
-    r = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)buf;
-  snprintf(buf, len, ".berth-newhome.%016llx", (unsigned long long)r);
+  if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t) sizeof(r))
+    r = (uint64_t) getpid() << 32 ^ (uint64_t) time(NULL) ^ (uint64_t) (uintptr_t) buf;
+  snprintf(buf, len, ".berth-newhome.%016llx", (unsigned long long) r);
 }
 
 /* Remove our half-made home.  Taken back to root 0700 first, in case it
@@ -396,8 +413,8 @@ temp_name(char *buf, size_t len)
 static void
 discard_temp(const struct berth_user *u, int parent, int hfd, const char *tmp)
 {
-  (void)!fchown(hfd, 0, 0);
-  (void)!fchmod(hfd, 0700);
+  (void) !fchown(hfd, 0, 0);
+  (void) !fchmod(hfd, 0700);
   remove_contents(hfd, 0);
   if (unlinkat(parent, tmp, AT_REMOVEDIR) < 0)
     berth_log(LOG_WARNING, "home: user=%s could not remove partial home %s next to %s: %m",
@@ -432,11 +449,12 @@ check_existing(const struct berth_config *cfg, const struct berth_user *u, int p
   if (st.st_uid != u->uid)
     return berth_error_make(err, BERTH_E_HOME, EPERM,
                             "home %s is owned by uid %u, not by the user (uid %u): refusing to "
-                            "mount it", home, (unsigned)st.st_uid, (unsigned)u->uid);
+                            "mount it",
+                            home, (unsigned) st.st_uid, (unsigned) u->uid);
   if (st.st_mode & S_IWOTH)
     return berth_error_make(err, BERTH_E_HOME, EPERM,
                             "home %s is writable by everyone (mode %04o): refusing to mount it",
-                            home, (unsigned)(st.st_mode & 07777));
+                            home, (unsigned) (st.st_mode & 07777));
   if (real_path(fd, real, sizeof(real)) < 0)
     return berth_error_errno(err, BERTH_E_HOME, errno ? errno : EINVAL,
                              "home %s: cannot tell where it really is", home);
@@ -561,12 +579,14 @@ berth_home_sweep(const char *home, time_t now, time_t min_age, int *removed, ber
       continue;
     remove_contents(fd, 0);
     if (unlinkat(parent, e->d_name, AT_REMOVEDIR) < 0) {
-      berth_log(LOG_WARNING, "action=sweep leftover=home-temp home=%s name=%s outcome=failed "
-                "error=home: %m", BERTH_LOG_VAL(home), e->d_name);
+      berth_log(LOG_WARNING,
+                "action=sweep leftover=home-temp home=%s name=%s outcome=failed "
+                "error=home: %m",
+                BERTH_LOG_VAL(home), e->d_name);
       continue;
     }
     berth_log(LOG_NOTICE, "action=sweep leftover=home-temp home=%s name=%s age=%lld outcome=ok",
-              BERTH_LOG_VAL(home), e->d_name, (long long)(now - st.st_mtime));
+              BERTH_LOG_VAL(home), e->d_name, (long long) (now - st.st_mtime));
     (*removed)++;
   }
   return 0;
@@ -592,15 +612,15 @@ berth_home_ensure(const struct berth_config *cfg, const struct berth_user *u, bo
   if (!cfg->home.create)
     return berth_error_make(err, BERTH_E_HOME, ENOENT, "home %s: home directory does not exist",
                             u->home);
-  parent = berth_path_open(u->home, BERTH_PATH_PARENT | BERTH_PATH_MKDIR, BERTH_E_HOME, &name,
-                           err);
+  parent = berth_path_open(u->home, BERTH_PATH_PARENT | BERTH_PATH_MKDIR, BERTH_E_HOME, &name, err);
   if (parent < 0)
     return berth_error_wrap(err, "creating home %s", u->home);
   /* root's own links among the parents were followed: where would it be? */
   {
     char real[PATH_MAX];
     size_t n;
-    if (real_path(parent, real, sizeof(real)) < 0 || (n = strlen(real)) + strlen(name) + 2 > sizeof(real))
+    if (real_path(parent, real, sizeof(real)) < 0
+        || (n = strlen(real)) + strlen(name) + 2 > sizeof(real))
       return berth_error_make(err, BERTH_E_HOME, EINVAL,
                               "home %s: cannot tell where it would really be", u->home);
     snprintf(real + n, sizeof(real) - n, "%s%s", n > 1 ? "/" : "", name);

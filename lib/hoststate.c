@@ -56,4 +56,3 @@ berth_host_state_remove(const char *name)
   if (lfd >= 0 && file != NULL)
     unlinkat(lfd, file, 0);
 }
-

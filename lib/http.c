@@ -23,20 +23,20 @@
 static bool
 is_tchar(unsigned char c)
 {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         strchr("!#$%&'*+-.^_`|~", c) != NULL;
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+         || strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
 /* "HTTP/1.x NNN[ reason]" */
 static int
 parse_status_line(const char *l, size_t n, int *status, berth_error_t *err)
 {
-  if (n < 12 || memcmp(l, "HTTP/1.", 7) != 0 || l[7] < '0' || l[7] > '9' || l[8] != ' ' ||
-      l[9] < '1' || l[9] > '5' || l[10] < '0' || l[10] > '9' || l[11] < '0' || l[11] > '9' ||
-      (n > 12 && l[12] != ' '))
+  if (n < 12 || memcmp(l, "HTTP/1.", 7) != 0 || l[7] < '0' || l[7] > '9' || l[8] != ' '
+      || l[9] < '1' || l[9] > '5' || l[10] < '0' || l[10] > '9' || l[11] < '0' || l[11] > '9'
+      || (n > 12 && l[12] != ' '))
     return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
-                            "malformed HTTP status line from the engine: %.*s", (int) (n > 80 ? 80 : n),
-                            l);
+                            "malformed HTTP status line from the engine: %.*s",
+                            (int) (n > 80 ? 80 : n), l);
   for (size_t i = 13; i < n; i++)
     if ((unsigned char) l[i] < 0x20 && l[i] != '\t')
       return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
@@ -55,8 +55,8 @@ check_header_line(const char *l, size_t n, berth_error_t *err)
     i++;
   if (i == 0 || i == n || l[i] != ':')
     return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
-                            "malformed HTTP header line from the engine: %.*s", (int) (n > 80 ? 80 : n),
-                            l);
+                            "malformed HTTP header line from the engine: %.*s",
+                            (int) (n > 80 ? 80 : n), l);
   for (i++; i < n; i++)
     if (((unsigned char) l[i] < 0x20 && l[i] != '\t') || l[i] == 0x7f)
       return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
@@ -77,16 +77,19 @@ berth_http_parse_head(const char *buf, size_t len, int *status, berth_error_t *e
                             "the engine's reply does not start with an HTTP/1 status line");
   for (size_t i = 0; i < scan; i++) {
     if (buf[i] == '\0')
-      return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO, "NUL byte in the engine's HTTP head");
+      return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
+                              "NUL byte in the engine's HTTP head");
     if (buf[i] == '\r') {
       if (i + 1 < scan && buf[i + 1] != '\n')
-        return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO, "bare CR in the engine's HTTP head");
+        return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
+                                "bare CR in the engine's HTTP head");
       continue;
     }
     if (buf[i] != '\n')
       continue;
     if (i == 0 || buf[i - 1] != '\r')
-      return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO, "bare LF in the engine's HTTP head");
+      return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
+                              "bare LF in the engine's HTTP head");
     size_t n = i - 1 - start; /* line without CRLF */
     if (first) {
       if (parse_status_line(buf + start, n, status, err) < 0)
@@ -165,21 +168,22 @@ berth_http_dechunk(const char *in, size_t len, char *out, size_t outsz, size_t *
     while (in + i < eol && isxdigit((unsigned char) in[i])) {
       if (sz > (ULONG_MAX >> 4))
         return -1;
-      sz = sz * 16 + (unsigned long) (isdigit((unsigned char) in[i]) ? in[i] - '0'
-                                                                      : (in[i] | 0x20) - 'a' + 10);
+      sz = sz * 16
+           + (unsigned long) (isdigit((unsigned char) in[i]) ? in[i] - '0'
+                                                             : (in[i] | 0x20) - 'a' + 10);
       i++;
     }
     digits = i - pos;
     /* HEX CRLF, or HEX ;extension CRLF */
-    if (digits == 0 || (in[i] != '\r' && in[i] != ';') || eol == in + pos || eol[-1] != '\r' ||
-        (in[i] == '\r' && in + i + 1 != eol))
+    if (digits == 0 || (in[i] != '\r' && in[i] != ';') || eol == in + pos || eol[-1] != '\r'
+        || (in[i] == '\r' && in + i + 1 != eol))
       return -1;
     pos = (size_t) (eol - in) + 1;
     if (sz == 0) {
       *outlen = o;
       if (consumed == NULL)
         return 1; /* trailers, if any, do not matter */
-      for (;;) { /* trailer lines, then the empty line */
+      for (;;) {  /* trailer lines, then the empty line */
         const char *l = memchr(in + pos, '\n', len - pos);
         if (l == NULL)
           return len - pos > HEAD_MAX ? -1 : 0;
@@ -249,8 +253,8 @@ berth_http_escape(const char *s, const char *keep, berth_error_t *err)
   if (out == NULL)
     return NULL;
   for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-        strchr("-._~", *p) != NULL || (keep != NULL && strchr(keep, *p) != NULL)) {
+    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+        || strchr("-._~", *p) != NULL || (keep != NULL && strchr(keep, *p) != NULL)) {
       *o++ = (char) *p;
     } else {
       *o++ = '%';
@@ -311,8 +315,8 @@ frame_body(struct reader *r, berth_error_t *err)
   char value[64];
   size_t hl = (size_t) r->head_len;
 
-  if (berth_http_header(r->acc, hl, "Connection", value, sizeof(value)) &&
-      strcasecmp(value, "close") == 0)
+  if (berth_http_header(r->acc, hl, "Connection", value, sizeof(value))
+      && strcasecmp(value, "close") == 0)
     r->close_after = true;
   if (berth_http_header(r->acc, hl, "Transfer-Encoding", value, sizeof(value))) {
     if (strcasecmp(value, "chunked") != 0)
@@ -408,9 +412,10 @@ berth_http_read_reply(struct berth_conn *c, const char *have, size_t n_have, siz
                       bool *reusable, berth_error_t *err)
 {
   /* a chunked body carries framing overhead on top of max */
-  struct reader r = { .max = max, .clen = -1,
-                      .limit = max > (SIZE_MAX - 2 * HEAD_MAX) / 2 ? SIZE_MAX / 2
-                                                                   : max * 2 + 2 * HEAD_MAX };
+  struct reader r
+      = { .max = max,
+          .clen = -1,
+          .limit = max > (SIZE_MAX - 2 * HEAD_MAX) / 2 ? SIZE_MAX / 2 : max * 2 + 2 * HEAD_MAX };
   int done = 0;
 
   *reply = NULL;
@@ -467,9 +472,9 @@ fail:
 }
 
 int
-berth_http_raw_request(struct berth_conn *c, const char *head, const char *body,
-                       size_t body_len, size_t max, long timeout_ms, int *status, char **reply,
-                       size_t *reply_len, bool *reusable, berth_error_t *err)
+berth_http_raw_request(struct berth_conn *c, const char *head, const char *body, size_t body_len,
+                       size_t max, long timeout_ms, int *status, char **reply, size_t *reply_len,
+                       bool *reusable, berth_error_t *err)
 {
   int64_t deadline = timeout_ms > 0 ? berth_now_ms() + timeout_ms : -1;
   berth_error_t idle = NULL;
@@ -479,14 +484,14 @@ berth_http_raw_request(struct berth_conn *c, const char *head, const char *body,
   *reusable = false;
   /* A kept connection the engine closed while idle reads EOF; one with
    * stray bytes is out of step.  Either way: not this one. */
-  if (berth_conn_wait(c, POLLIN, berth_now_ms(), &idle) == 0 ||
-      idle->kind != BERTH_E_ENGINE_TIMEOUT) {
+  if (berth_conn_wait(c, POLLIN, berth_now_ms(), &idle) == 0
+      || idle->kind != BERTH_E_ENGINE_TIMEOUT) {
     berth_error_release(&idle);
     return 1;
   }
   berth_error_release(&idle);
-  if (berth_conn_send_all(c, head, strlen(head), deadline, err) < 0 ||
-      (body_len > 0 && berth_conn_send_all(c, body, body_len, deadline, err) < 0)) {
+  if (berth_conn_send_all(c, head, strlen(head), deadline, err) < 0
+      || (body_len > 0 && berth_conn_send_all(c, body, body_len, deadline, err) < 0)) {
     if ((*err)->status == EPIPE || (*err)->status == ECONNRESET) {
       berth_error_release(err);
       return 1;

@@ -22,8 +22,8 @@ struct berth_image_source {
   struct berth_engine *e;
   const struct berth_box *b;
   const char *image_id;
-  const char *fresh;  /* a just-created container of image_id, or NULL */
-  char *scratch;      /* made on demand when fresh is NULL, never started */
+  const char *fresh; /* a just-created container of image_id, or NULL */
+  char *scratch;     /* made on demand when fresh is NULL, never started */
 };
 /* Remove the scratch container, if one was made. */
 void berth_image_source_done(struct berth_image_source *s);

@@ -24,10 +24,9 @@
  * this big, and an overflow still proves existence. */
 #define SHELL_PROBE_MAX (32 * 1024 * 1024)
 
-
 int
 berth_image_resolve(struct berth_engine *e, const struct berth_container_conf *c, char **id,
-              berth_error_t *err)
+                    berth_error_t *err)
 {
   int r;
 
@@ -81,8 +80,7 @@ berth_image_daemon_userns(struct berth_engine *e, bool *on, berth_error_t *err)
 
 /* One file out of a container: 1 and *data (NUL-terminated), 0 when absent. */
 static int
-get_file(struct berth_engine *e, const char *id, const char *path, char **data,
-         berth_error_t *err)
+get_file(struct berth_engine *e, const char *id, const char *path, char **data, berth_error_t *err)
 {
   cleanup_free char *tar = NULL;
   size_t len = 0;
@@ -142,10 +140,10 @@ source_container(struct berth_image_source *s, berth_error_t *err)
    * behind by a killed login from one in use (berth_box_sweep_scratch) */
   if (scratch_owner(owner, sizeof(owner)) < 0)
     return berth_error_errno(err, BERTH_E_INTERNAL, errno, "naming this process"), NULL;
-  spec = json_pack("{s:s, s:[s], s:{s:s, s:s}, s:b, s:{s:s}}", "Image", s->image_id,
-                   "Entrypoint", BERTH_KEEPER_TARGET, "Labels", BERTH_LABEL_SCRATCH,
-                   s->b->user->name, BERTH_LABEL_SCRATCH_OWNER, owner, "NetworkDisabled", 1,
-                   "HostConfig", "NetworkMode", "none");
+  spec = json_pack("{s:s, s:[s], s:{s:s, s:s}, s:b, s:{s:s}}", "Image", s->image_id, "Entrypoint",
+                   BERTH_KEEPER_TARGET, "Labels", BERTH_LABEL_SCRATCH, s->b->user->name,
+                   BERTH_LABEL_SCRATCH_OWNER, owner, "NetworkDisabled", 1, "HostConfig",
+                   "NetworkMode", "none");
   if (spec == NULL)
     return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory"), NULL;
   if (berth_engine_container_create(s->e, NULL, spec, &s->scratch, err) < 0) {
@@ -208,7 +206,8 @@ berth_image_etc(struct berth_image_source *s, char **pw, char **gr, berth_error_
   if ((*pw == NULL && (*pw = berth_strdup("", err)) == NULL)
       || (*gr == NULL && (*gr = berth_strdup("", err)) == NULL))
     goto fail;
-  if (berth_etc_write_file(dfd, "passwd", *pw, err) < 0 || berth_etc_write_file(dfd, "group", *gr, err) < 0)
+  if (berth_etc_write_file(dfd, "passwd", *pw, err) < 0
+      || berth_etc_write_file(dfd, "group", *gr, err) < 0)
     goto fail;
   return 0;
 fail:
@@ -291,7 +290,8 @@ berth_box_sweep_scratch(struct berth_engine *e, time_t now, time_t max_age_s, in
   host[sizeof(host) - 1] = '\0';
   if (berth_engine_container_list(e, BERTH_LABEL_SCRATCH, &list, err) < 0)
     return -1;
-  json_array_foreach(list, i, item) {
+  json_array_foreach(list, i, item)
+  {
     json_t *labels = json_object_get(item, "Labels");
     const char *id = json_string_value(json_object_get(item, "Id"));
     const char *state = json_string_value(json_object_get(item, "State"));
@@ -299,7 +299,7 @@ berth_box_sweep_scratch(struct berth_engine *e, time_t now, time_t max_age_s, in
     const char *user = json_string_value(json_object_get(labels, BERTH_LABEL_SCRATCH));
     json_int_t created = json_integer_value(json_object_get(item, "Created"));
     const char *colon = owner ? strrchr(owner, ':') : NULL;
-    bool ours = colon && (size_t)(colon - owner) == strlen(host)
+    bool ours = colon && (size_t) (colon - owner) == strlen(host)
                 && strncmp(owner, host, strlen(host)) == 0;
     const char *why;
     berth_error_t rm_err = NULL;
@@ -308,20 +308,23 @@ berth_box_sweep_scratch(struct berth_engine *e, time_t now, time_t max_age_s, in
       continue; /* never started; anything else is not one of ours */
     if (ours && !berth_session_proc_id_live(colon + 1))
       why = "maker-gone";
-    else if (!ours && created > 0 && now - (time_t)created > max_age_s)
+    else if (!ours && created > 0 && now - (time_t) created > max_age_s)
       why = "old";
     else
       continue;
     if (berth_engine_container_remove(e, id, true, &rm_err) < 0) {
-      berth_log(LOG_WARNING, "action=sweep leftover=scratch container=%.12s user=%s "
-                "outcome=failed error=%s: %s", id, BERTH_LOG_VAL(user),
-                berth_error_kind_name(rm_err->kind), BERTH_LOG_TEXT(rm_err->msg));
+      berth_log(LOG_WARNING,
+                "action=sweep leftover=scratch container=%.12s user=%s "
+                "outcome=failed error=%s: %s",
+                id, BERTH_LOG_VAL(user), berth_error_kind_name(rm_err->kind),
+                BERTH_LOG_TEXT(rm_err->msg));
       berth_error_release(&rm_err);
       continue;
     }
-    berth_log(LOG_NOTICE, "action=sweep leftover=scratch container=%.12s user=%s why=%s "
-              "age=%lld outcome=ok", id, BERTH_LOG_VAL(user), why,
-              (long long)(now - (time_t)created));
+    berth_log(LOG_NOTICE,
+              "action=sweep leftover=scratch container=%.12s user=%s why=%s "
+              "age=%lld outcome=ok",
+              id, BERTH_LOG_VAL(user), why, (long long) (now - (time_t) created));
     (*removed)++;
   }
   return 0;

@@ -42,8 +42,12 @@ static void
 log_act(enum berth_lc_op op, const struct berth_row *r, const char *trigger, const char *extra,
         berth_error_t err)
 {
-  struct berth_action a = { .user = r->user, .container = r->name, .trigger = trigger,
-                            .extra = extra, .outcome = err ? "failed" : "ok", .err = err };
+  struct berth_action a = { .user = r->user,
+                            .container = r->name,
+                            .trigger = trigger,
+                            .extra = extra,
+                            .outcome = err ? "failed" : "ok",
+                            .err = err };
   berth_log_action(err ? LOG_ERR : LOG_NOTICE, op == BERTH_LC_RM ? "rm" : "stop", &a);
 }
 
@@ -64,8 +68,7 @@ act(struct berth_engine *e, const struct berth_config *cfg, const struct berth_r
 
 /* Under the lock: the container's state now; 0 when it is gone. */
 static int
-current_state(struct berth_engine *e, struct berth_row *r, bool *running,
-              berth_error_t *err)
+current_state(struct berth_engine *e, struct berth_row *r, bool *running, berth_error_t *err)
 {
   struct berth_row_detail d;
   int ir = berth_listing_detail(e, r, &d, err);
@@ -79,9 +82,9 @@ current_state(struct berth_engine *e, struct berth_row *r, bool *running,
 }
 
 int
-berth_lifecycle_admin(struct berth_engine *e, const struct berth_config *cfg,
-                      struct berth_row *r, enum berth_lc_op op, bool force, int *live,
-                      enum berth_lc_outcome *out, berth_error_t *err)
+berth_lifecycle_admin(struct berth_engine *e, const struct berth_config *cfg, struct berth_row *r,
+                      enum berth_lc_op op, bool force, int *live, enum berth_lc_outcome *out,
+                      berth_error_t *err)
 {
   char extra[64];
   bool running = false;
@@ -188,8 +191,7 @@ berth_gc_plan(const struct berth_config *cfg, const struct berth_row *r, time_t 
 
 int
 berth_gc_apply(struct berth_engine *e, const struct berth_config *cfg, struct berth_row *r,
-               time_t now, struct berth_gc_plan *p, enum berth_lc_outcome *out,
-               berth_error_t *err)
+               time_t now, struct berth_gc_plan *p, enum berth_lc_outcome *out, berth_error_t *err)
 {
   char extra[128], reason[BERTH_LOG_VALUE_MAX + 16];
   long lock_ms = berth_box_lock_timeout(cfg);
@@ -202,15 +204,17 @@ berth_gc_apply(struct berth_engine *e, const struct berth_config *cfg, struct be
   snprintf(extra, sizeof(extra), "idle=%lld idle_timeout=%" PRId64, p->idle, p->idle_timeout);
   lock = berth_session_lock(r->name, lock_ms < GC_LOCK_WAIT_MS ? lock_ms : GC_LOCK_WAIT_MS, err);
   if (lock < 0) {
-    if ((*err)->kind != BERTH_E_SESSION
-        || ((*err)->status != EBUSY && (*err)->status != ETIMEDOUT))
+    if ((*err)->kind != BERTH_E_SESSION || ((*err)->status != EBUSY && (*err)->status != ETIMEDOUT))
       return -1;
     snprintf(reason, sizeof(reason), "reason=%s", BERTH_LOG_VAL((*err)->msg));
     snprintf(p->busy, sizeof(p->busy), "%s", (*err)->msg);
     berth_log_action(LOG_NOTICE, p->op == BERTH_LC_RM ? "rm" : "stop",
-                     &(struct berth_action){ .user = r->user, .container = r->name,
-                                             .trigger = "gc", .extra = extra,
-                                             .outcome = "skipped", .tail = reason });
+                     &(struct berth_action){ .user = r->user,
+                                             .container = r->name,
+                                             .trigger = "gc",
+                                             .extra = extra,
+                                             .outcome = "skipped",
+                                             .tail = reason });
     berth_error_release(err);
     *out = BERTH_LC_BUSY;
     return 0;

@@ -151,8 +151,8 @@ row_cmp(const void *a, const void *b)
 }
 
 int
-berth_listing_rows(struct berth_engine *e, const char *user, struct berth_row **out,
-                   size_t *n_out, berth_error_t *err)
+berth_listing_rows(struct berth_engine *e, const char *user, struct berth_row **out, size_t *n_out,
+                   berth_error_t *err)
 {
   cleanup_json json_t *list = NULL;
   cleanup_free char *label = NULL;
@@ -189,8 +189,8 @@ berth_listing_detail_clear(struct berth_row_detail *d)
 }
 
 int
-berth_listing_detail(struct berth_engine *e, const struct berth_row *r,
-                     struct berth_row_detail *d, berth_error_t *err)
+berth_listing_detail(struct berth_engine *e, const struct berth_row *r, struct berth_row_detail *d,
+                     berth_error_t *err)
 {
   cleanup_json json_t *info = NULL;
   int ir;
@@ -200,9 +200,10 @@ berth_listing_detail(struct berth_engine *e, const struct berth_row *r,
   if (ir != 0)
     return ir;
   d->status = strdup(jstr_or_empty(json_object_get(info, "State"), "Status"));
-  d->spec = strdup(jstr_or_empty(json_object_get(json_object_get(info, "Config"), "Labels"),
-                        BERTH_LABEL_SPEC));
-  d->userns_host = strcmp(jstr_or_empty(json_object_get(info, "HostConfig"), "UsernsMode"), "host") == 0;
+  d->spec = strdup(
+      jstr_or_empty(json_object_get(json_object_get(info, "Config"), "Labels"), BERTH_LABEL_SPEC));
+  d->userns_host
+      = strcmp(jstr_or_empty(json_object_get(info, "HostConfig"), "UsernsMode"), "host") == 0;
   if (d->status == NULL || d->spec == NULL) {
     berth_listing_detail_clear(d);
     return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");

@@ -82,10 +82,22 @@ escape_byte(unsigned char c, bool quoted, char tok[4])
   static const char hex[] = "0123456789abcdef";
 
   switch (c) {
-  case '\\': tok[0] = '\\'; tok[1] = '\\'; return 2;
-  case '\n': tok[0] = '\\'; tok[1] = 'n'; return 2;
-  case '\r': tok[0] = '\\'; tok[1] = 'r'; return 2;
-  case '\t': tok[0] = '\\'; tok[1] = 't'; return 2;
+  case '\\':
+    tok[0] = '\\';
+    tok[1] = '\\';
+    return 2;
+  case '\n':
+    tok[0] = '\\';
+    tok[1] = 'n';
+    return 2;
+  case '\r':
+    tok[0] = '\\';
+    tok[1] = 'r';
+    return 2;
+  case '\t':
+    tok[0] = '\\';
+    tok[1] = 't';
+    return 2;
   case '"':
     if (quoted) {
       tok[0] = '\\';
@@ -93,8 +105,7 @@ escape_byte(unsigned char c, bool quoted, char tok[4])
       return 2;
     }
     break;
-  default:
-    break;
+  default: break;
   }
   if (c < 0x20 || c >= 0x7f) {
     tok[0] = '\\';
@@ -192,8 +203,8 @@ berth_log_action(int priority, const char *action, const struct berth_action *a)
              berth_error_kind_name(e ? e->kind : BERTH_E_INTERNAL),
              BERTH_LOG_TEXT(e ? e->msg : "an internal error occurred"));
   berth_log(priority, "action=%s%s%s%s%s%s%s%s%s%s%s%s", action, usr, cont, sess,
-            opt_kv(trig, sizeof(trig), "trigger", a->trigger),
-            a->extra && *a->extra ? " " : "", a->extra ? a->extra : "",
+            opt_kv(trig, sizeof(trig), "trigger", a->trigger), a->extra && *a->extra ? " " : "",
+            a->extra ? a->extra : "",
             a->engine ? opt_kv(eng, sizeof(eng), "engine", BERTH_LOG_VAL(a->engine)) : "",
             opt_kv(out, sizeof(out), "outcome", a->outcome), a->tail && *a->tail ? " " : "",
             a->tail ? a->tail : "", err);

@@ -47,8 +47,7 @@ berth_login_box(struct berth_login *l, berth_error_t *err)
 }
 
 int
-berth_core_connect(const struct berth_config *cfg, struct berth_engine **out,
-                   berth_error_t *err)
+berth_core_connect(const struct berth_config *cfg, struct berth_engine **out, berth_error_t *err)
 {
   struct berth_engine *e = NULL;
 

@@ -52,7 +52,7 @@ check_components(const char *tmpl, const char *out, const char *taint, size_t le
       return berth_error_make(err, BERTH_E_USER, EINVAL,
                               "template \"%s\" expands to \"%s\": the path component \"%.*s\" "
                               "is refused (it comes from a user or group name or a home)",
-                              tmpl, out, (int)(e - b), out + b);
+                              tmpl, out, (int) (e - b), out + b);
     b = e + 1;
   }
   return 0;
@@ -97,11 +97,9 @@ berth_expand_template(const char *tmpl, const struct berth_user *u, berth_error_
     }
     before = ftell(f);
     switch (p[1]) {
-    case 'u':
-      put(f, t, u->name, true);
-      break;
+    case 'u': put(f, t, u->name, true); break;
     case 'U':
-      snprintf(num, sizeof(num), "%u", (unsigned)u->uid);
+      snprintf(num, sizeof(num), "%u", (unsigned) u->uid);
       put(f, t, num, false);
       break;
     case 'g':
@@ -112,15 +110,11 @@ berth_expand_template(const char *tmpl, const struct berth_user *u, berth_error_
       /* an unnamed group is its gid */
       __attribute__((fallthrough));
     case 'G':
-      snprintf(num, sizeof(num), "%u", (unsigned)u->gid);
+      snprintf(num, sizeof(num), "%u", (unsigned) u->gid);
       put(f, t, num, false);
       break;
-    case 'h':
-      put(f, t, u->home, true);
-      break;
-    case '%':
-      put(f, t, "%", false);
-      break;
+    case 'h': put(f, t, u->home, true); break;
+    case '%': put(f, t, "%", false); break;
     case '\0':
       fclose(f);
       fclose(t);
@@ -142,7 +136,8 @@ berth_expand_template(const char *tmpl, const struct berth_user *u, berth_error_
       fclose(t);
       berth_error_make(err, BERTH_E_USER, EINVAL,
                        "template \"%s\": %%%c is empty for this user (a path component "
-                       "\"\" is refused)", tmpl, p[1]);
+                       "\"\" is refused)",
+                       tmpl, p[1]);
       return NULL;
     }
     p++;
@@ -167,7 +162,7 @@ with_hash(const char *body, size_t keep, const char *orig, berth_error_t *err)
   hex[HASH_LEN] = '\0';
   if (blen > keep)
     blen = keep;
-  return berth_asprintf(err, "%.*s-%s", (int)blen, body, hex);
+  return berth_asprintf(err, "%.*s-%s", (int) blen, body, hex);
 }
 
 /* True when s ends like a hash suffix: an unchanged name that merely looks
@@ -245,7 +240,7 @@ berth_sanitize_hostname(const char *name, berth_error_t *err)
   for (size_t i = 0; i < n; i++) {
     char c = name[i];
     if (c >= 'A' && c <= 'Z')
-      c = (char)(c - 'A' + 'a');
+      c = (char) (c - 'A' + 'a');
     else if (c == '.' || c == '_' || c == '@')
       c = '-';
     else if (!is_alnum(c) && c != '-') {

@@ -108,7 +108,7 @@ berth_config_policy(const struct berth_config *cfg, const struct berth_user *u, 
       berth_error_make(&unread, BERTH_E_USER, ENOENT,
                        "policy.only_groups: gid %u of user %s has no group entry (no such "
                        "group, or its source is unreachable)",
-                       (unsigned)u->groups[i].gid, u->name);
+                       (unsigned) u->groups[i].gid, u->name);
       return denied(&unread, why, "a group of the user could not be read", err);
     }
   *why = "user is in none of the groups in policy.only_groups";

@@ -19,7 +19,7 @@
 static int
 cmp_gid(const void *a, const void *b)
 {
-  gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
+  gid_t x = *(const gid_t *) a, y = *(const gid_t *) b;
   return x < y ? -1 : x > y;
 }
 
@@ -33,7 +33,7 @@ verify_groups(const gid_t *groups, size_t n, berth_error_t *err)
 
   if (got < 0)
     return berth_error_errno(err, BERTH_E_INTERNAL, errno, "getgroups");
-  if ((size_t)got != n)
+  if ((size_t) got != n)
     return berth_error_make(err, BERTH_E_INTERNAL, EPERM,
                             "privilege drop: %d supplementary groups, expected %zu", got, n);
   if (n == 0)
@@ -42,7 +42,7 @@ verify_groups(const gid_t *groups, size_t n, berth_error_t *err)
   have = malloc(n * sizeof(gid_t));
   if (want == NULL || have == NULL)
     return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
-  if (getgroups((int)n, have) != (int)n)
+  if (getgroups((int) n, have) != (int) n)
     return berth_error_errno(err, BERTH_E_INTERNAL, errno, "getgroups");
   memcpy(want, groups, n * sizeof(gid_t));
   qsort(want, n, sizeof(gid_t), cmp_gid);
@@ -82,24 +82,24 @@ berth_privs_drop(uid_t uid, gid_t gid, const gid_t *groups, size_t n_groups, ber
                              "setgroups");
   if (setresgid(gid, gid, gid) < 0)
     return berth_error_errno(err, errno == EPERM ? BERTH_E_PERM : BERTH_E_INTERNAL, errno,
-                             "setresgid %u", (unsigned)gid);
+                             "setresgid %u", (unsigned) gid);
   if (setresuid(uid, uid, uid) < 0)
     return berth_error_errno(err, errno == EPERM ? BERTH_E_PERM : BERTH_E_INTERNAL, errno,
-                             "setresuid %u", (unsigned)uid);
+                             "setresuid %u", (unsigned) uid);
 
   if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
     return berth_error_errno(err, BERTH_E_INTERNAL, errno, "getresuid");
   if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid || sg != gid)
     return berth_error_make(err, BERTH_E_INTERNAL, EPERM,
                             "privilege drop: ids are %u/%u/%u:%u/%u/%u, expected %u:%u",
-                            (unsigned)ru, (unsigned)eu, (unsigned)su, (unsigned)rg, (unsigned)eg,
-                            (unsigned)sg, (unsigned)uid, (unsigned)gid);
+                            (unsigned) ru, (unsigned) eu, (unsigned) su, (unsigned) rg,
+                            (unsigned) eg, (unsigned) sg, (unsigned) uid, (unsigned) gid);
   if (verify_groups(groups, n_groups, err) < 0)
     return -1;
 
   if (uid != 0) {
     /* Any success here means root (or a capability) survived the drop. */
-    if (setuid(0) == 0 || seteuid(0) == 0 || setreuid((uid_t)-1, 0) == 0)
+    if (setuid(0) == 0 || seteuid(0) == 0 || setreuid((uid_t) -1, 0) == 0)
       return berth_error_make(err, BERTH_E_INTERNAL, EPERM,
                               "privilege drop: uid 0 could be regained");
     if (gid != 0 && (setgid(0) == 0 || setegid(0) == 0))

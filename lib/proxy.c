@@ -65,8 +65,8 @@ set_nonblock(int fd)
 }
 
 int
-berth_proxy_init(struct berth_proxy *p, int in_fd, int out_fd, int err_fd,
-                 struct berth_conn *conn, bool tty, berth_error_t *err)
+berth_proxy_init(struct berth_proxy *p, int in_fd, int out_fd, int err_fd, struct berth_conn *conn,
+                 bool tty, berth_error_t *err)
 {
   memset(p, 0, sizeof(*p));
   p->in_fd = in_fd;
@@ -406,9 +406,9 @@ berth_proxy_run(struct berth_proxy *p, const char *pending, size_t n_pending, be
     if (p->stdin_open && (pfd[I_IN].revents & (POLLIN | POLLHUP | POLLERR)))
       read_stdin(p, rbuf);
     send_stdin(p);
-    if ((pfd[I_CONN].events & POLLIN) &&
-        ((pfd[I_CONN].revents & (POLLIN | POLLHUP | POLLERR)) || berth_conn_pending(p->conn)) &&
-        read_stream(p, rbuf, room, err) < 0)
+    if ((pfd[I_CONN].events & POLLIN)
+        && ((pfd[I_CONN].revents & (POLLIN | POLLHUP | POLLERR)) || berth_conn_pending(p->conn))
+        && read_stream(p, rbuf, room, err) < 0)
       return -1;
     /* Likewise write out at once what the stream just gave. */
     flush_outputs(p);

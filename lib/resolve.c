@@ -12,7 +12,6 @@
 #include "berth/util.h"
 #include "config-internal.h"
 
-
 static int
 mounts_copy(struct berth_mount **out, size_t *n_out, const struct berth_mount *m, size_t n,
             berth_error_t *err)
@@ -211,4 +210,3 @@ berth_container_conf_free(struct berth_container_conf *c)
   cfg_conf_clear(c);
   free(c);
 }
-

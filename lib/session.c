@@ -388,7 +388,8 @@ berth_session_lock(const char *name, long timeout_ms, berth_error_t *err)
         } else if (now - stopped_since >= HOLDER_STOPPED_MS) {
           return berth_error_make(err, BERTH_E_SESSION, EBUSY,
                                   "the lock of %s is held by pid %ld, which is stopped "
-                                  "(state %c); not waiting for it", name, (long) h, state);
+                                  "(state %c); not waiting for it",
+                                  name, (long) h, state);
         }
       } else {
         stopped_pid = 0;

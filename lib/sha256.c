@@ -29,8 +29,8 @@ block(uint32_t h[8], const uint8_t p[64])
   uint32_t w[64], a, b, c, d, e, f, g, hh;
 
   for (int i = 0; i < 16; i++)
-    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8
-           | (uint32_t)p[4 * i + 3];
+    w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 | (uint32_t) p[4 * i + 2] << 8
+           | (uint32_t) p[4 * i + 3];
   for (int i = 16; i < 64; i++) {
     uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
     uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -117,13 +117,13 @@ berth_sha256_final(struct berth_sha256 *c, uint8_t out[32])
   }
   memset(c->buf + c->fill, 0, 56 - c->fill);
   for (int i = 0; i < 8; i++)
-    c->buf[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
+    c->buf[56 + i] = (uint8_t) (bits >> (56 - 8 * i));
   block(c->h, c->buf);
   for (int i = 0; i < 8; i++) {
-    out[4 * i] = (uint8_t)(c->h[i] >> 24);
-    out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
-    out[4 * i + 2] = (uint8_t)(c->h[i] >> 8);
-    out[4 * i + 3] = (uint8_t)c->h[i];
+    out[4 * i] = (uint8_t) (c->h[i] >> 24);
+    out[4 * i + 1] = (uint8_t) (c->h[i] >> 16);
+    out[4 * i + 2] = (uint8_t) (c->h[i] >> 8);
+    out[4 * i + 3] = (uint8_t) c->h[i];
   }
   memset(c, 0, sizeof(*c));
 }

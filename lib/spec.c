@@ -17,13 +17,11 @@
 #include "etcfiles-internal.h"
 #include "spec-internal.h"
 
-
 static int
 oom(berth_error_t *err)
 {
   return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
 }
-
 
 /* v NULL: the builder of v failed (its error stands) or jansson ran out of
  * memory. */
@@ -290,13 +288,11 @@ berth_box_spec_hash(json_t *spec, char out[65])
 
 /* ---------------------------------------------------------------- inspect readers */
 
-
 const char *
 berth_box_label(json_t *info, const char *label)
 {
-  return json_string_value(json_object_get(json_object_get(json_object_get(info, "Config"),
-                                                            "Labels"),
-                                           label));
+  return json_string_value(
+      json_object_get(json_object_get(json_object_get(info, "Config"), "Labels"), label));
 }
 
 /* The name may have been taken by something else (or by another user whose
@@ -432,8 +428,8 @@ berth_box_has_etc_bind(json_t *info)
 /* For the fuzzer (tests/fuzz/fuzz_inspect.c): the owner labels, then what
  * it grants beyond spec. */
 int
-berth_box_inspect_check(const struct berth_box *b, json_t *info, json_t *spec, char *what,
-                        size_t n, berth_error_t *err)
+berth_box_inspect_check(const struct berth_box *b, json_t *info, json_t *spec, char *what, size_t n,
+                        berth_error_t *err)
 {
   if (berth_box_check_owner(b, info, err) < 0)
     return -1;

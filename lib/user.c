@@ -15,8 +15,8 @@
 
 /* NSS buffers grow on ERANGE up to these caps; AD groups with thousands of
  * members need large group buffers. */
-#define PW_BUF_MAX ((size_t)1 << 20)
-#define GR_BUF_MAX ((size_t)1 << 26)
+#define PW_BUF_MAX ((size_t) 1 << 20)
+#define GR_BUF_MAX ((size_t) 1 << 26)
 #define GROUPS_MAX 65536
 
 /* getpwnam_r and friends report "no such entry" as 0 with a NULL result, but
@@ -64,8 +64,8 @@ read_group(const char *name, gid_t gid, struct group *gr, char **buf, berth_erro
   size_t cap = 4096;
   long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
 
-  if (hint > 0 && (size_t)hint > cap)
-    cap = (size_t)hint;
+  if (hint > 0 && (size_t) hint > cap)
+    cap = (size_t) hint;
   *buf = NULL;
   for (;;) {
     struct group *res = NULL;
@@ -81,12 +81,12 @@ read_group(const char *name, gid_t gid, struct group *gr, char **buf, berth_erro
       r = getgrgid_r(gid, gr, *buf, cap, &res);
     if (r == ERANGE) {
       if (cap >= GR_BUF_MAX)
-        return name != NULL ? berth_error_make(err, BERTH_E_USER, ERANGE,
-                                               "group %s: entry larger than %zu bytes", name,
-                                               GR_BUF_MAX)
-                            : berth_error_make(err, BERTH_E_USER, ERANGE,
-                                               "group %u: entry larger than %zu bytes",
-                                               (unsigned)gid, GR_BUF_MAX);
+        return name != NULL
+                   ? berth_error_make(err, BERTH_E_USER, ERANGE,
+                                      "group %s: entry larger than %zu bytes", name, GR_BUF_MAX)
+                   : berth_error_make(err, BERTH_E_USER, ERANGE,
+                                      "group %u: entry larger than %zu bytes", (unsigned) gid,
+                                      GR_BUF_MAX);
       cap *= 2;
       continue;
     }
@@ -95,7 +95,7 @@ read_group(const char *name, gid_t gid, struct group *gr, char **buf, berth_erro
     if (res == NULL)
       return name != NULL ? berth_error_errno(err, BERTH_E_USER, r, "group %s: lookup failed", name)
                           : berth_error_errno(err, BERTH_E_USER, r, "group %u: lookup failed",
-                                              (unsigned)gid);
+                                              (unsigned) gid);
     return 1;
   }
 }
@@ -125,7 +125,7 @@ fill_groups(struct berth_user *u, berth_error_t *err)
 
   for (;;) {
     int want = n;
-    gid_t *nl = realloc(list, (size_t)want * sizeof(gid_t));
+    gid_t *nl = realloc(list, (size_t) want * sizeof(gid_t));
     if (nl == NULL)
       return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
     list = nl;
@@ -140,7 +140,7 @@ fill_groups(struct berth_user *u, berth_error_t *err)
                               GROUPS_MAX);
   }
 
-  u->groups = berth_malloc0(((size_t)n + 1) * sizeof(*u->groups), err);
+  u->groups = berth_malloc0(((size_t) n + 1) * sizeof(*u->groups), err);
   if (u->groups == NULL)
     return -1;
   u->groups[0].gid = u->gid;
@@ -172,7 +172,7 @@ from_passwd(const struct passwd *pw, struct berth_user **out, berth_error_t *err
 
   if (pw->pw_name == NULL || pw->pw_name[0] == '\0' || has_bad_char(pw->pw_name, "/:\n"))
     return berth_error_make(err, BERTH_E_USER, EINVAL, "user %u: invalid user name in passwd entry",
-                            (unsigned)pw->pw_uid);
+                            (unsigned) pw->pw_uid);
   if (pw->pw_dir == NULL || pw->pw_dir[0] != '/')
     return berth_error_make(err, BERTH_E_USER, EINVAL,
                             "user %s: home directory \"%s\" is not an absolute path", pw->pw_name,
@@ -206,7 +206,7 @@ static size_t
 pw_buf_start(void)
 {
   long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
-  return hint > 1024 ? (size_t)hint : 1024;
+  return hint > 1024 ? (size_t) hint : 1024;
 }
 
 /* getpwnam_r (name != NULL) or getpwuid_r, with a buffer that grows on
@@ -236,11 +236,11 @@ lookup_passwd(const char *name, uid_t uid, struct berth_user **out, berth_error_
       return name != NULL
                  ? berth_error_make(err, BERTH_E_USER, ENOENT, "user %s: no such user", name)
                  : berth_error_make(err, BERTH_E_USER, ENOENT, "uid %u: no such user",
-                                    (unsigned)uid);
+                                    (unsigned) uid);
     if (res == NULL)
-      return name != NULL ? berth_error_errno(err, BERTH_E_USER, r, "looking up user %s", name)
-                          : berth_error_errno(err, BERTH_E_USER, r, "looking up uid %u",
-                                              (unsigned)uid);
+      return name != NULL
+                 ? berth_error_errno(err, BERTH_E_USER, r, "looking up user %s", name)
+                 : berth_error_errno(err, BERTH_E_USER, r, "looking up uid %u", (unsigned) uid);
     return from_passwd(&pw, out, err);
   }
 }

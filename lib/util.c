@@ -141,7 +141,8 @@ berth_read_file(const char *path, size_t max, char **out, size_t *len, berth_err
     if (used == cap) {
       char *nb;
       if (cap >= max)
-        return berth_error_make(err, BERTH_E_INTERNAL, EFBIG, "%s is larger than %zu bytes", path, max);
+        return berth_error_make(err, BERTH_E_INTERNAL, EFBIG, "%s is larger than %zu bytes", path,
+                                max);
       cap = cap ? cap * 2 : 4096;
       if (cap > max)
         cap = max;
@@ -268,7 +269,7 @@ berth_buf_free(struct berth_buf *b)
 
 /* ---------------------------------------------------------------- paths */
 
-#define PATH_HOPS_MAX 40 /* the kernel's MAXSYMLINKS */
+#define PATH_HOPS_MAX 40  /* the kernel's MAXSYMLINKS */
 #define PROC_MAGIC 0x9fa0 /* PROC_SUPER_MAGIC */
 
 /* Whether only root can replace `entry` in `dir` (shown as dpath); if
@@ -419,16 +420,15 @@ berth_path_open(const char *path, unsigned flags, enum berth_error_kind kind, ch
       if (n < 0)
         return berth_error_errno(err, kind, errno, "reading link %s", shown);
       if (n == 0 || (size_t) n >= sizeof(target))
-        return berth_error_make(err, kind, n ? ENAMETOOLONG : ENOENT,
-                                "%s: unusable link target", shown);
+        return berth_error_make(err, kind, n ? ENAMETOOLONG : ENOENT, "%s: unusable link target",
+                                shown);
       target[n] = '\0';
       next_todo = berth_asprintf(err, "%s%s", target, todo + pos);
       if (next_todo == NULL)
         return -1;
       if (strlen(next_todo) >= PATH_MAX) {
         free(next_todo);
-        return berth_error_make(err, kind, ENAMETOOLONG, "%s: path too long after %s", path,
-                                shown);
+        return berth_error_make(err, kind, ENAMETOOLONG, "%s: path too long after %s", path, shown);
       }
       free(todo);
       todo = next_todo;
@@ -448,12 +448,11 @@ berth_path_open(const char *path, unsigned flags, enum berth_error_kind kind, ch
     if (final) {
       if (!((S_ISDIR(es.st_mode) && (flags & BERTH_PATH_DIR))
             || (S_ISREG(es.st_mode) && (flags & BERTH_PATH_FILE))))
-        return berth_error_make(err, kind, S_ISDIR(es.st_mode) ? EISDIR : ENOTDIR,
-                                "%s is not a %s", shown,
-                                (flags & BERTH_PATH_DIR) && (flags & BERTH_PATH_FILE)
-                                    ? "directory or regular file"
-                                : (flags & BERTH_PATH_DIR) ? "directory"
-                                                           : "regular file");
+        return berth_error_make(
+            err, kind, S_ISDIR(es.st_mode) ? EISDIR : ENOTDIR, "%s is not a %s", shown,
+            (flags & BERTH_PATH_DIR) && (flags & BERTH_PATH_FILE) ? "directory or regular file"
+            : (flags & BERTH_PATH_DIR)                            ? "directory"
+                                                                  : "regular file");
       next = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     } else {
       if (!S_ISDIR(es.st_mode))
@@ -496,9 +495,21 @@ berth_parse_size(const char *s, int64_t *out)
     return -1;
   switch (*end) {
   case '\0': break;
-  case 'k': case 'K': mul = 1024; end++; break;
-  case 'm': case 'M': mul = 1024 * 1024; end++; break;
-  case 'g': case 'G': mul = 1024LL * 1024 * 1024; end++; break;
+  case 'k':
+  case 'K':
+    mul = 1024;
+    end++;
+    break;
+  case 'm':
+  case 'M':
+    mul = 1024 * 1024;
+    end++;
+    break;
+  case 'g':
+  case 'G':
+    mul = 1024LL * 1024 * 1024;
+    end++;
+    break;
   default: return -1;
   }
   if (*end == 'b' || *end == 'B')

@@ -62,14 +62,17 @@
  * session (agent socket, X11, Kerberos cache...): the host shell runs with
  * nothing but the user's own privileges. */
 static const char *const keep_host_only[] = {
-  "SSH_TTY", "SSH_AUTH_SOCK", "DISPLAY", "MAIL", "KRB5CCNAME", "XDG_RUNTIME_DIR",
-  "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_SESSION_CLASS", "DBUS_SESSION_BUS_ADDRESS",
-  "MOTD_SHOWN", NULL,
+  "SSH_TTY",           "SSH_AUTH_SOCK",
+  "DISPLAY",           "MAIL",
+  "KRB5CCNAME",        "XDG_RUNTIME_DIR",
+  "XDG_SESSION_ID",    "XDG_SESSION_TYPE",
+  "XDG_SESSION_CLASS", "DBUS_SESSION_BUS_ADDRESS",
+  "MOTD_SHOWN",        NULL,
 };
 
 struct kept_var {
-  char *kv;          /* "NAME=VALUE" */
-  bool container;    /* also passed into the container */
+  char *kv;       /* "NAME=VALUE" */
+  bool container; /* also passed into the container */
 };
 
 static struct kept_var *kept;
@@ -79,16 +82,15 @@ static size_t n_kept;
 static const char *log_user = "-";
 static const char *log_container = "-";
 static const char *log_engine = "-";
-static bool entered;        /* the entry line was logged: a failure ends the session */
-static int64_t entered_ms;  /* berth_now_ms() then */
+static bool entered;       /* the entry line was logged: a failure ends the session */
+static int64_t entered_ms; /* berth_now_ms() then */
 
 static struct rlimit saved_fsize;
 static mode_t saved_umask;
 
 /* ------------------------------------------------------------ reporting */
 
-static _Noreturn void
-die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static _Noreturn void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static _Noreturn void
 die(int status, const char *fmt, ...)
@@ -110,9 +112,12 @@ log_failure(const berth_error_t err, int status)
 {
   bool usage = err->kind == BERTH_E_USAGE;
   char extra[64];
-  struct berth_action a = { .user = log_user, .container = log_container,
-                            .session = (long) getpid(), .engine = usage ? NULL : log_engine,
-                            .outcome = "failed", .err = err };
+  struct berth_action a = { .user = log_user,
+                            .container = log_container,
+                            .session = (long) getpid(),
+                            .engine = usage ? NULL : log_engine,
+                            .outcome = "failed",
+                            .err = err };
 
   if (entered) {
     snprintf(extra, sizeof(extra), "duration=%lld status=%d",
@@ -271,9 +276,9 @@ sanitize_process(void)
 /* ------------------------------------------------------------ invocation */
 
 struct invocation {
-  bool login;          /* argv[0] starts with '-', or -l */
-  const char *cmd;     /* NULL: interactive */
-  char **extra;        /* arguments after -c CMD ($0 $1 ... for the shell) */
+  bool login;      /* argv[0] starts with '-', or -l */
+  const char *cmd; /* NULL: interactive */
+  char **extra;    /* arguments after -c CMD ($0 $1 ... for the shell) */
 };
 
 static bool
@@ -344,7 +349,8 @@ parse_invocation(int argc, char **argv, struct invocation *inv, berth_error_t *e
  * same ARGS: through the shell, like the `-c /usr/lib/openssh/sftp-server`
  * subsystem, from where the distributions keep it, with one plain line
  * when there is none.  cmd is replaced; anything else is left alone. */
-#define SFTP_SERVERS "/usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server " \
+#define SFTP_SERVERS                                               \
+  "/usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server " \
   "/usr/lib/ssh/sftp-server /usr/libexec/sftp-server /usr/lib/sftp-server"
 static void
 map_internal_sftp(struct invocation *inv)
@@ -358,9 +364,12 @@ map_internal_sftp(struct invocation *inv)
   args = inv->cmd + sizeof(name) - 1;
   if (*args != '\0' && *args != ' ' && *args != '\t')
     return; /* internal-sftpd or the like: some other command */
-  if (asprintf(&cmd, "for p in " SFTP_SERVERS "; do if [ -x \"$p\" ]; then exec \"$p\"%s; fi; "
+  if (asprintf(&cmd,
+               "for p in " SFTP_SERVERS "; do if [ -x \"$p\" ]; then exec \"$p\"%s; fi; "
                "done; echo 'berth: sftp is not available here (no sftp-server is installed); "
-               "please contact your administrator' >&2; exit 127", args) < 0)
+               "please contact your administrator' >&2; exit 127",
+               args)
+      < 0)
     die(EXIT_FAILURE_BERTH, "out of memory");
   inv->cmd = cmd;
 }
@@ -416,16 +425,19 @@ log_host_entry(const struct berth_user *u, const char *shell, const char *word, 
            isatty(STDIN_FILENO) ? "yes" : "no", word);
   snprintf(tail, sizeof(tail), "excluded=%s", BERTH_LOG_VAL(why));
   berth_log_action(LOG_INFO, "entry",
-                   &(struct berth_action){ .user = u ? u->name : "root", .container = NULL,
-                                           .session = (long) getpid(), .extra = extra,
-                                           .outcome = "ok", .tail = tail });
+                   &(struct berth_action){ .user = u ? u->name : "root",
+                                           .container = NULL,
+                                           .session = (long) getpid(),
+                                           .extra = extra,
+                                           .outcome = "ok",
+                                           .tail = tail });
 }
 
 /* Excluded users (root always) get the configured host shell, as themselves.
  * Never reached by a berthed user. */
 static _Noreturn void
-exec_host_shell(const struct berth_user *u, uid_t uid, const char *shell, const char *why,
-                int argc, char **argv)
+exec_host_shell(const struct berth_user *u, uid_t uid, const char *shell, const char *why, int argc,
+                char **argv)
 {
   char word[64];
   struct envb env = { 0 };
@@ -527,9 +539,7 @@ identify_and_decide(struct berth_login *l, uid_t uid, int argc, char **argv)
     }
     log_engine = l->cfg->engine.socket;
     exec_host_shell(l->u, uid, l->cfg->shell.host, l->why ? l->why : "policy", argc, argv);
-  case BERTH_POLICY_BERTHED:
-    log_engine = l->cfg->engine.socket;
-    return;
+  case BERTH_POLICY_BERTHED: log_engine = l->cfg->engine.socket; return;
   case BERTH_POLICY_DENIED:
   default:
     /* Neither a container nor the host shell: not knowing whether the user
@@ -551,8 +561,10 @@ prepare_as_root(struct berth_login *l, uid_t uid, struct berth_entry_prep **entr
   berth_error_t err = NULL;
 
   if (geteuid() != 0 || uid == 0) {
-    berth_error_make(&err, BERTH_E_PERM, EPERM, "berth-shell is not running setuid root "
-                     "(euid %u, uid %u)", (unsigned) geteuid(), (unsigned) uid);
+    berth_error_make(&err, BERTH_E_PERM, EPERM,
+                     "berth-shell is not running setuid root "
+                     "(euid %u, uid %u)",
+                     (unsigned) geteuid(), (unsigned) uid);
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   }
   if (berth_login_box(l, &err) < 0)
@@ -566,7 +578,8 @@ prepare_as_root(struct berth_login *l, uid_t uid, struct berth_entry_prep **entr
   if (berth_entry_prepare(l->engine, l->box, entry, &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   if (berth_box_open(l->engine, l->box,
-                     berth_session_owned_by_ancestor(l->box->name) ? 0 : getpid(), &err) < 0)
+                     berth_session_owned_by_ancestor(l->box->name) ? 0 : getpid(), &err)
+      < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
 }
 
@@ -586,12 +599,11 @@ drop_to_user(const struct berth_user *u, uid_t uid)
     die(EXIT_FAILURE_BERTH, "out of memory");
   for (size_t i = 0; i < u->n_groups; i++)
     gids[i] = u->groups[i].gid;
-  if (berth_privs_drop(u->uid, u->gid, gids, u->n_groups, &err) < 0 ||
-      berth_privs_harden(&err) < 0)
+  if (berth_privs_drop(u->uid, u->gid, gids, u->n_groups, &err) < 0 || berth_privs_harden(&err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
-  if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != uid || eu != uid ||
-      su != uid || rg != u->gid || eg != u->gid || sg != u->gid ||
-      prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0 || setuid(0) == 0) {
+  if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != uid || eu != uid
+      || su != uid || rg != u->gid || eg != u->gid || sg != u->gid
+      || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0 || setuid(0) == 0) {
     berth_error_make(&err, BERTH_E_INTERNAL, EPERM, "privilege drop could not be verified");
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   }
@@ -631,11 +643,13 @@ user_command(const struct berth_box *b, int argc, char **argv, struct berth_exec
   }
   for (size_t i = 0; req->argv[i]; i++) {
     if (!berth_utf8_valid(req->argv[i], strlen(req->argv[i]))) {
-      berth_error_make(&err, BERTH_E_USAGE, EILSEQ, "argument %zu of the command is not valid "
-                       "UTF-8", i);
+      berth_error_make(&err, BERTH_E_USAGE, EILSEQ,
+                       "argument %zu of the command is not valid "
+                       "UTF-8",
+                       i);
       log_failure(err, EXIT_FAILURE_BERTH);
       die(EXIT_FAILURE_BERTH, "your command is not valid UTF-8 text, and berth passes commands "
-          "into your container only as UTF-8; nothing was run");
+                              "into your container only as UTF-8; nothing was run");
     }
   }
 }
@@ -657,11 +671,15 @@ container_env(const struct berth_login *l, struct berth_exec_req *req)
     if (!berth_utf8_valid(env.v[i], strlen(env.v[i]))) {
       const char *eq = strchr(env.v[i], '=');
       int len = eq ? (int) (eq - env.v[i]) : 0;
-      berth_error_make(&err, BERTH_E_USAGE, EILSEQ, "environment variable %.*s is not "
-                       "valid UTF-8", len, env.v[i]);
+      berth_error_make(&err, BERTH_E_USAGE, EILSEQ,
+                       "environment variable %.*s is not "
+                       "valid UTF-8",
+                       len, env.v[i]);
       log_failure(err, EXIT_FAILURE_BERTH);
-      die(EXIT_FAILURE_BERTH, "the environment variable %.*s is not valid UTF-8 text and "
-          "cannot be passed into your container; nothing was run", len, env.v[i]);
+      die(EXIT_FAILURE_BERTH,
+          "the environment variable %.*s is not valid UTF-8 text and "
+          "cannot be passed into your container; nothing was run",
+          len, env.v[i]);
     }
   }
   req->env = env.v;
@@ -697,11 +715,12 @@ enter(struct berth_login *l, struct berth_entry_prep *entry, struct berth_exec_r
     if (r < 0 && err->status == ESRCH) {
       log_failure(err, rc);
       die(rc, "your session ended: your container was stopped or removed while it ran; log in "
-          "again to get a new one");
+              "again to get a new one");
     }
     if (r < 0 && err->status == ENOMEM) {
       log_failure(err, EXIT_FAILURE_BERTH);
-      die(EXIT_FAILURE_BERTH, "your container is out of memory and your other sessions are using "
+      die(EXIT_FAILURE_BERTH,
+          "your container is out of memory and your other sessions are using "
           "it; free memory there (delete large files in /tmp or /dev/shm) or end them, then log "
           "in again");
     }
@@ -709,10 +728,11 @@ enter(struct berth_login *l, struct berth_entry_prep *entry, struct berth_exec_r
       fail(&err, "your container is out of memory and could not be restarted", EXIT_FAILURE_BERTH);
     if (r > 0 && !berth_entry_can_rerun(entry))
       die(rc, "your container is out of memory; it has been restarted (files in /tmp and "
-          "/dev/shm are gone): log in again");
+              "/dev/shm are gone): log in again");
     if (r > 0) {
       fputs("berth: your container is out of memory; it has been restarted (files in /tmp and "
-            "/dev/shm are gone)\n", stderr);
+            "/dev/shm are gone)\n",
+            stderr);
       rc = berth_entry_run(entry, req, &err);
     }
   }
@@ -722,7 +742,7 @@ enter(struct berth_login *l, struct berth_entry_prep *entry, struct berth_exec_r
       /* the engine ran nothing: like a shell's "cannot execute" */
       log_failure(err, EXIT_CANNOT_START);
       die(EXIT_CANNOT_START, "your command could not be started in your container; please "
-          "contact your administrator");
+                             "contact your administrator");
     }
     fail(&err, "your session in your container failed", EXIT_FAILURE_BERTH);
   }
@@ -734,8 +754,10 @@ static void
 log_entry_ok(const char *action, const char *extra)
 {
   berth_log_action(LOG_INFO, action,
-                   &(struct berth_action){ .user = log_user, .container = log_container,
-                                           .session = (long) getpid(), .extra = extra,
+                   &(struct berth_action){ .user = log_user,
+                                           .container = log_container,
+                                           .session = (long) getpid(),
+                                           .extra = extra,
                                            .outcome = "ok" });
 }
 

@@ -87,7 +87,7 @@ parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
 static void
 pam_sink(void *ctx, int priority, const char *msg)
 {
-  pam_syslog((pam_handle_t *)ctx, priority, "%s", msg);
+  pam_syslog((pam_handle_t *) ctx, priority, "%s", msg);
 }
 
 static void
@@ -128,7 +128,7 @@ scrub_env(pam_handle_t *pamh, const struct berth_user *u, berth_error_t *err)
       failed = edits[i];
   if (failed != NULL)
     return berth_error_make(err, BERTH_E_INTERNAL, 0, "pam_putenv %.*s failed: %s",
-                            (int)strcspn(failed, "="), failed, pam_strerror(pamh, rc));
+                            (int) strcspn(failed, "="), failed, pam_strerror(pamh, rc));
   berth_debug("user=%s session environment reduced to the whitelist (%zu edits)", u ? u->name : "-",
               berth_strv_len(edits));
   return 0;
@@ -169,8 +169,7 @@ prepare(pam_handle_t *pamh, const struct args *a, const char *user, struct berth
   case BERTH_POLICY_EXCLUDED:
     berth_debug("user=%s excluded: %s", BERTH_LOG_VAL(user), l->why ? l->why : "policy");
     return PAM_IGNORE;
-  case BERTH_POLICY_BERTHED:
-    break;
+  case BERTH_POLICY_BERTHED: break;
   case BERTH_POLICY_DENIED:
   default:
     /* a berthed user whose open fails; berth-shell denies the entry.  The
@@ -183,7 +182,7 @@ prepare(pam_handle_t *pamh, const struct args *a, const char *user, struct berth
     return PAM_SESSION_ERR;
   if (geteuid() != 0) {
     berth_error_make(err, BERTH_E_PERM, 0, "pam_berth must run as root (euid %ld)",
-                     (long)geteuid());
+                     (long) geteuid());
     return PAM_SESSION_ERR;
   }
   if (berth_login_box(l, err) < 0 || berth_login_connect(l, false, err) < 0)
@@ -197,11 +196,14 @@ prepare(pam_handle_t *pamh, const struct args *a, const char *user, struct berth
  * and the full error.  Through berth_log (the sink is pam_syslog while a hook
  * runs), so every value is escaped and the line scrubbed (docs/logging.md). */
 static void
-log_line(const char *action, const char *user, const char *container,
-         const struct berth_login *l, const char *extra, bool ok, berth_error_t err)
+log_line(const char *action, const char *user, const char *container, const struct berth_login *l,
+         const char *extra, bool ok, berth_error_t err)
 {
-  struct berth_action x = { .user = user, .container = container, .session = (long)getpid(),
-                            .extra = extra, .outcome = ok ? "ok" : "failed" };
+  struct berth_action x = { .user = user,
+                            .container = container,
+                            .session = (long) getpid(),
+                            .extra = extra,
+                            .outcome = ok ? "ok" : "failed" };
   if (!ok) {
     x.engine = l->cfg ? l->cfg->engine.socket : "-";
     x.err = err;
@@ -240,12 +242,12 @@ record_age(const char *name, pid_t owner)
       close(fd);
     return -1;
   }
-  snprintf(prefix, sizeof(prefix), "%ld-", (long)owner);
+  snprintf(prefix, sizeof(prefix), "%ld-", (long) owner);
   while ((de = readdir(d)) != NULL) {
     struct stat st;
     if (strncmp(de->d_name, prefix, strlen(prefix)) == 0
         && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
-      age = (long)(time(NULL) - st.st_mtime);
+      age = (long) (time(NULL) - st.st_mtime);
       if (age < 0)
         age = 0;
       break;
@@ -347,7 +349,7 @@ close_session(pam_handle_t *pamh, const struct args *a, const char *user)
   int left = -1;
   int rc;
 
-  if (pam_get_data(pamh, DATA_KEY, (const void **)&o) == PAM_SUCCESS && o != NULL)
+  if (pam_get_data(pamh, DATA_KEY, (const void **) &o) == PAM_SUCCESS && o != NULL)
     user = o->user;
   rc = prepare(pamh, a, user, &c, false, &err);
   if (c.box != NULL && o != NULL && strcmp(o->container, c.box->name) != 0) {
@@ -364,7 +366,7 @@ close_session(pam_handle_t *pamh, const struct args *a, const char *user)
   /* Timed from open's data; without it (close in another process), from our
    * session record, read before the release removes it. */
   if (o != NULL)
-    age = (long)((berth_now_ms() - o->opened_ms) / 1000);
+    age = (long) ((berth_now_ms() - o->opened_ms) / 1000);
   else if (c.box != NULL)
     age = record_age(c.box->name, getpid());
 
@@ -402,13 +404,14 @@ run(pam_handle_t *pamh, int flags, int argc, const char **argv, bool open)
   parse_args(pamh, argc, argv, &a);
   berth_log_set_sink(pam_sink, pamh);
   berth_log_set_debug(a.debug);
-  if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL
+  if (pam_get_item(pamh, PAM_USER, (const void **) &user) != PAM_SUCCESS || user == NULL
       || *user == '\0') {
     berth_error_t err = NULL;
     berth_error_make(&err, BERTH_E_USER, 0, "PAM_USER is not set");
-    berth_log_action(LOG_ERR, open ? "login" : "logout",
-                     &(struct berth_action){ .session = (long)getpid(), .engine = "-",
-                                             .outcome = "failed", .err = err });
+    berth_log_action(
+        LOG_ERR, open ? "login" : "logout",
+        &(struct berth_action){
+            .session = (long) getpid(), .engine = "-", .outcome = "failed", .err = err });
     berth_error_release(&err);
     rc = PAM_SESSION_ERR;
   } else {

@@ -18,18 +18,18 @@
 #define BERTH_KEEPER_TARGET "/.berth/keeper"
 
 struct berth_box {
-  const struct berth_config *cfg;   /* borrowed */
-  const struct berth_user *user;    /* borrowed */
+  const struct berth_config *cfg;    /* borrowed */
+  const struct berth_user *user;     /* borrowed */
   struct berth_container_conf *conf; /* resolved for this user, owned */
-  char *name;        /* sanitized container name */
-  char *hostname;    /* sanitized hostname */
-  char *image_id;    /* after ensure */
-  char *spec_hash;   /* after ensure */
-  char *id;          /* container id after ensure */
-  char *shell;       /* shell to run inside: user's if the image has it, else fallback */
+  char *name;                        /* sanitized container name */
+  char *hostname;                    /* sanitized hostname */
+  char *image_id;                    /* after ensure */
+  char *spec_hash;                   /* after ensure */
+  char *id;                          /* container id after ensure */
+  char *shell;             /* shell to run inside: user's if the image has it, else fallback */
   const char *keeper_path; /* host path of berth-keeper; BERTH_KEEPER_PATH unless changed */
-  bool userns_host;  /* the daemon runs userns-remap: opt out (UsernsMode "host"); set by ensure */
-  int others_live;   /* live sessions besides this one, as berth_box_open found them */
+  bool userns_host; /* the daemon runs userns-remap: opt out (UsernsMode "host"); set by ensure */
+  int others_live;  /* live sessions besides this one, as berth_box_open found them */
 };
 
 #endif

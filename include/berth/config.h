@@ -22,7 +22,7 @@ enum berth_entry { BERTH_ENTRY_EXEC, BERTH_ENTRY_JOIN };
 enum berth_on_logout { BERTH_LOGOUT_KEEP, BERTH_LOGOUT_STOP, BERTH_LOGOUT_REMOVE };
 
 struct berth_mount {
-  char *source;   /* may hold %-templates; expanded per user */
+  char *source; /* may hold %-templates; expanded per user */
   char *target;
   bool readonly;
 };
@@ -39,45 +39,60 @@ struct berth_mount {
 struct berth_container_conf {
   char *image;
   enum berth_pull pull;
-  char *name;        /* template, default "berth-%u" */
-  char *hostname;    /* template, default "%u-box" */
-  char **keeper;     /* NULL-terminated; empty = built-in berth-keeper */
-  int64_t memory;    /* bytes, 0 = unlimited */
-  double cpus;       /* 0 = unlimited */
-  int64_t pids;      /* 0 = unlimited */
-  char *network;     /* BERTH_NETWORK (default), "bridge", "none", "host", ... */
+  char *name;     /* template, default "berth-%u" */
+  char *hostname; /* template, default "%u-box" */
+  char **keeper;  /* NULL-terminated; empty = built-in berth-keeper */
+  int64_t memory; /* bytes, 0 = unlimited */
+  double cpus;    /* 0 = unlimited */
+  int64_t pids;   /* 0 = unlimited */
+  char *network;  /* BERTH_NETWORK (default), "bridge", "none", "host", ... */
   bool readonly_rootfs;
-  char **tmpfs;      /* "PATH[:OPTIONS]" */
+  char **tmpfs; /* "PATH[:OPTIONS]" */
   bool no_new_privileges;
   struct berth_mount *mounts;
   size_t n_mounts;
-  char **env;        /* "KEY=VALUE" */
+  char **env; /* "KEY=VALUE" */
   enum berth_on_logout on_logout;
   int64_t idle_timeout; /* seconds, 0 = never */
 };
 
 struct berth_override {
-  char *match;       /* group or user name */
-  int line;          /* where it is defined, for messages */
+  char *match; /* group or user name */
+  int line;    /* where it is defined, for messages */
   /* which fields the override sets */
   bool has_image, has_pull, has_memory, has_cpus, has_pids, has_network, has_readonly_rootfs,
-       has_tmpfs, has_mounts, has_env, has_on_logout, has_idle_timeout, has_keeper;
-  struct berth_container_conf c;  /* only the has_* fields are meaningful */
+      has_tmpfs, has_mounts, has_env, has_on_logout, has_idle_timeout, has_keeper;
+  struct berth_container_conf c; /* only the has_* fields are meaningful */
 };
 
 struct berth_config {
   char *path;
-  struct { char *socket; long timeout_ms; } engine;
+  struct {
+    char *socket;
+    long timeout_ms;
+  } engine;
   enum berth_entry entry;
-  struct { bool mount; bool create; char *skel; mode_t mode; } home;
-  struct { char *fallback; char *host; } shell;
-  struct berth_container_conf container;  /* global image/pull live in here too */
-  struct { char **only_groups; char **exclude_users; char **exclude_groups; } policy;
+  struct {
+    bool mount;
+    bool create;
+    char *skel;
+    mode_t mode;
+  } home;
+  struct {
+    char *fallback;
+    char *host;
+  } shell;
+  struct berth_container_conf container; /* global image/pull live in here too */
+  struct {
+    char **only_groups;
+    char **exclude_users;
+    char **exclude_groups;
+  } policy;
   struct berth_override *groups;
   size_t n_groups;
   struct berth_override *users;
   size_t n_users;
-  bool debug;        /* top-level `debug`: log debug messages */
+  bool debug; /* top-level `debug`: log debug messages */
 };
 
 /* Load and validate path.  Errors are BERTH_E_CONFIG and read

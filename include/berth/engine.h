@@ -58,8 +58,8 @@ bool berth_engine_api_at_least(const struct berth_engine *e, int major, int mino
  * body may be NULL.  *status gets the HTTP status; *reply the parsed JSON body
  * (NULL when empty or not JSON).  Transport failures are errors; HTTP errors
  * are not (callers decide), use berth_engine_check() to turn them into one. */
-int berth_engine_request(struct berth_engine *e, const char *method, const char *path,
-                         json_t *body, long *status, json_t **reply, berth_error_t *err);
+int berth_engine_request(struct berth_engine *e, const char *method, const char *path, json_t *body,
+                         long *status, json_t **reply, berth_error_t *err);
 /* Make an error out of an HTTP status >= 400, surfacing the engine's
  * "message".  Returns 0 when status < 400. */
 int berth_engine_check(long status, json_t *reply, enum berth_error_kind kind, const char *what,
@@ -79,8 +79,8 @@ int berth_engine_image_pull(struct berth_engine *e, const char *image, berth_err
 /* ---- containers */
 /* POST /containers/create?name=.  Returns 0 and *id, or -1.  A name conflict
  * (409) fails with status EEXIST so callers can inspect and reuse. */
-int berth_engine_container_create(struct berth_engine *e, const char *name, json_t *spec,
-                                  char **id, berth_error_t *err);
+int berth_engine_container_create(struct berth_engine *e, const char *name, json_t *spec, char **id,
+                                  berth_error_t *err);
 int berth_engine_container_start(struct berth_engine *e, const char *id, berth_error_t *err);
 int berth_engine_container_stop(struct berth_engine *e, const char *id, int timeout_s,
                                 berth_error_t *err);
@@ -107,8 +107,8 @@ int berth_engine_archive_put(struct berth_engine *e, const char *id, const char 
                              const void *tar, size_t len, berth_error_t *err);
 /* GET /containers/{id}/archive?path=file -> tar bytes (bounded by max). 0 = ok,
  * 1 = not found (404), -1 = error. */
-int berth_engine_archive_get(struct berth_engine *e, const char *id, const char *path,
-                             size_t max, char **tar, size_t *len, berth_error_t *err);
+int berth_engine_archive_get(struct berth_engine *e, const char *id, const char *path, size_t max,
+                             char **tar, size_t *len, berth_error_t *err);
 
 /* ---- exec */
 int berth_engine_exec_create(struct berth_engine *e, const char *container, json_t *spec,

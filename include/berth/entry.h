@@ -38,10 +38,10 @@
 #define BERTH_DETACH_KEYS "ctrl-\\,ctrl-],ctrl-^,ctrl-_,ctrl-\\,ctrl-],ctrl-^,ctrl-_"
 
 struct berth_exec_req {
-  char **argv;       /* command inside the container */
-  char **env;        /* "KEY=VALUE", already whitelisted */
+  char **argv; /* command inside the container */
+  char **env;  /* "KEY=VALUE", already whitelisted */
   const char *workdir;
-  bool tty;          /* allocate a TTY (stdin is a terminal) */
+  bool tty; /* allocate a TTY (stdin is a terminal) */
 };
 
 /* true when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or
@@ -69,7 +69,8 @@ int berth_entry_prepare(struct berth_engine *e, const struct berth_box *b,
                         struct berth_entry_prep **out, berth_error_t *err);
 /* User side: run r.  Returns the command's exit status (0-255) or -1 with err
  * (kind BERTH_E_EXEC when the engine could not start the process). */
-int berth_entry_run(struct berth_entry_prep *en, const struct berth_exec_req *r, berth_error_t *err);
+int berth_entry_run(struct berth_entry_prep *en, const struct berth_exec_req *r,
+                    berth_error_t *err);
 /* What prepare kept allows one more run (exec: the spare connection). */
 bool berth_entry_can_rerun(const struct berth_entry_prep *en);
 void berth_entry_free(struct berth_entry_prep *en);

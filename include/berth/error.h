@@ -13,28 +13,28 @@
 
 /* What went wrong, in the terms a user is told.  The kind survives wrapping. */
 enum berth_error_kind {
-  BERTH_E_INTERNAL = 0,     /* a bug or resource exhaustion */
-  BERTH_E_CONFIG,           /* berth.conf is invalid */
-  BERTH_E_USER,             /* the user cannot be resolved through NSS */
-  BERTH_E_HOME,             /* the home directory could not be prepared */
+  BERTH_E_INTERNAL = 0,       /* a bug or resource exhaustion */
+  BERTH_E_CONFIG,             /* berth.conf is invalid */
+  BERTH_E_USER,               /* the user cannot be resolved through NSS */
+  BERTH_E_HOME,               /* the home directory could not be prepared */
   BERTH_E_ENGINE_UNREACHABLE, /* cannot connect to the engine socket */
-  BERTH_E_ENGINE_TIMEOUT,   /* the engine did not answer in time */
-  BERTH_E_ENGINE,           /* the engine answered with an error */
-  BERTH_E_ENGINE_REPLY,     /* the engine's reply could not be understood */
-  BERTH_E_IMAGE_MISSING,    /* image absent and pull = never */
-  BERTH_E_PULL,             /* the image pull failed */
-  BERTH_E_CONTAINER,        /* the container could not be created or started */
-  BERTH_E_EXEC,             /* the command could not be started in the container */
-  BERTH_E_SESSION,          /* session bookkeeping (locks, records) failed */
-  BERTH_E_USAGE,            /* bad arguments or input */
-  BERTH_E_PERM,             /* caller lacks the privilege */
-  BERTH_E_POLICY,           /* the policy could not decide: membership unreadable */
+  BERTH_E_ENGINE_TIMEOUT,     /* the engine did not answer in time */
+  BERTH_E_ENGINE,             /* the engine answered with an error */
+  BERTH_E_ENGINE_REPLY,       /* the engine's reply could not be understood */
+  BERTH_E_IMAGE_MISSING,      /* image absent and pull = never */
+  BERTH_E_PULL,               /* the image pull failed */
+  BERTH_E_CONTAINER,          /* the container could not be created or started */
+  BERTH_E_EXEC,               /* the command could not be started in the container */
+  BERTH_E_SESSION,            /* session bookkeeping (locks, records) failed */
+  BERTH_E_USAGE,              /* bad arguments or input */
+  BERTH_E_PERM,               /* caller lacks the privilege */
+  BERTH_E_POLICY,             /* the policy could not decide: membership unreadable */
 };
 
 struct berth_error_s {
-  int status;                 /* errno value, 0 when none applies */
+  int status; /* errno value, 0 when none applies */
   enum berth_error_kind kind;
-  char *msg;                  /* detailed, for syslog; never NULL once set */
+  char *msg; /* detailed, for syslog; never NULL once set */
 };
 typedef struct berth_error_s *berth_error_t;
 
@@ -42,16 +42,17 @@ typedef struct berth_error_s *berth_error_t;
  * already in *err is released and replaced: the newest failure is the one
  * reported, and nothing leaks when a fallback fails too.  A NULL err is
  * allowed (the caller does not want the detail). */
-int berth_error_make(berth_error_t *err, enum berth_error_kind kind, int status,
-                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int berth_error_make(berth_error_t *err, enum berth_error_kind kind, int status, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
 /* Same, appending strerror(status) to the message. */
-int berth_error_errno(berth_error_t *err, enum berth_error_kind kind, int status,
-                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int berth_error_errno(berth_error_t *err, enum berth_error_kind kind, int status, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
 /* Prefix context: "context: previous message", keeping status and kind.
  * Returns -1.  With no error in *err (a callee that failed without setting
  * one: a bug) it makes a BERTH_E_INTERNAL one saying so, so a failure never
  * reaches the user or syslog without a message. */
-int berth_error_wrap(berth_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int berth_error_wrap(berth_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Free *err and set it to NULL; safe on NULL. */
 void berth_error_release(berth_error_t *err);
 /* The plain reason shown to users, e.g. "the container service is not reachable". */

@@ -29,9 +29,8 @@ struct berth_conn *berth_engine_hijack_connect_timeout(const char *socket_path, 
  * On success fills *h (taking ownership of conn); on failure conn stays the
  * caller's.  Errors surface the engine message.  api_version is e.g. "1.43".
  * timeout_ms bounds the handshake only (<= 0: unbounded), not the stream. */
-int berth_engine_exec_attach(struct berth_conn *conn, const char *api_version,
-                             const char *exec_id, bool tty, long timeout_ms,
-                             struct berth_hijack *h, berth_error_t *err);
+int berth_engine_exec_attach(struct berth_conn *conn, const char *api_version, const char *exec_id,
+                             bool tty, long timeout_ms, struct berth_hijack *h, berth_error_t *err);
 /* The same with a TTY's initial size (rows, cols; 0 = unknown): Podman sizes
  * the terminal before the process starts; Docker ignores it (use ConsoleSize
  * at exec create from 1.42, and resize after the start). */

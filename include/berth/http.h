@@ -23,8 +23,7 @@ long berth_http_parse_head(const char *buf, size_t len, int *status, berth_error
 /* The value of header `name` in one header line line[0..n) ("Name: v",
  * with or without the CRLF), trimmed, into out.  false when the line is
  * another header (or the value does not fit outsz). */
-bool berth_http_header_line(const char *line, size_t n, const char *name, char *out,
-                            size_t outsz);
+bool berth_http_header_line(const char *line, size_t n, const char *name, char *out, size_t outsz);
 /* The same over a whole head accepted by berth_http_parse_head. */
 bool berth_http_header(const char *head, size_t head_len, const char *name, char *out,
                        size_t outsz);

@@ -40,7 +40,7 @@ int berth_lifecycle_admin(struct berth_engine *e, const struct berth_config *cfg
 
 /* gc's view of one row. */
 struct berth_gc_plan {
-  bool act;             /* idle long enough and something to do */
+  bool act; /* idle long enough and something to do */
   enum berth_lc_op op;
   bool gone;            /* the account no longer resolves: global settings */
   int64_t idle_timeout; /* the effective setting */

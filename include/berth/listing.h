@@ -20,7 +20,7 @@ struct berth_row {
   char *name;
   char *id;
   char *state;
-  char *image;       /* a tag of the image when it has one, else its short id */
+  char *image; /* a tag of the image when it has one, else its short id */
   char *image_id;
   time_t created;
   int sessions;      /* -1 when the count failed (logged) */

@@ -28,8 +28,11 @@ bool berth_log_debug_enabled(void);
 /* Formats the line, replaces any control character left in it with '?'
  * (the last guard: a line stays one line), and hands it to the sink. */
 void berth_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define berth_debug(...) \
-  do { if (berth_log_debug_enabled()) berth_log(LOG_DEBUG, __VA_ARGS__); } while (0)
+#define berth_debug(...)                 \
+  do {                                   \
+    if (berth_log_debug_enabled())       \
+      berth_log(LOG_DEBUG, __VA_ARGS__); \
+  } while (0)
 
 /* Most bytes a value takes in a line (quotes included), and the error text. */
 #define BERTH_LOG_VALUE_MAX 256
@@ -75,7 +78,7 @@ struct berth_action {
   const char *outcome; /* "ok", "failed", "skipped" */
   const char *tail;    /* after outcome= */
   bool no_user, no_container;
-  berth_error_t err;   /* borrowed: ends the line as error=KIND: TEXT */
+  berth_error_t err; /* borrowed: ends the line as error=KIND: TEXT */
 };
 void berth_log_action(int priority, const char *action, const struct berth_action *a);
 

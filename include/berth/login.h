@@ -20,11 +20,11 @@
  * berth_login_clear. */
 struct berth_login {
   struct berth_user *u;
-  struct berth_config *cfg;    /* uid 0: NULL when berth.conf does not load */
+  struct berth_config *cfg; /* uid 0: NULL when berth.conf does not load */
   struct berth_box *box;
   struct berth_engine *engine;
-  const char *why;             /* excluded: why (static) */
-  berth_error_t cfg_err;       /* uid 0: why berth.conf did not load, for the host shell */
+  const char *why;       /* excluded: why (static) */
+  berth_error_t cfg_err; /* uid 0: why berth.conf did not load, for the host shell */
 };
 
 /* Phase 1, who: by name (PAM_USER, berthctl's argument) or by real uid. */

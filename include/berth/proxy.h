@@ -68,7 +68,7 @@ struct berth_proxy {
   bool verified;       /* ops->started said yes (or no ops->started) */
   bool start_failed;   /* ops->started said no: output held */
   int64_t recheck_until;
-  int fl_saved[3];     /* O_NONBLOCK not set before init: restore, else -1 */
+  int fl_saved[3]; /* O_NONBLOCK not set before init: restore, else -1 */
 };
 
 /* Set p up over the three fds and conn (NULL ops: deliver at once, no

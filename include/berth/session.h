@@ -25,8 +25,7 @@ const char *berth_session_rundir(void);
  * caller (root) and writable by nobody else, never following a link; with
  * `create`, missing levels are made 0755.  Returns an O_DIRECTORY|O_CLOEXEC
  * fd, -2 (err untouched) when absent and !create, -1 on error. */
-int berth_session_rundir_open(const char *sub, const char *name, bool create,
-                              berth_error_t *err);
+int berth_session_rundir_open(const char *sub, const char *name, bool create, berth_error_t *err);
 
 /* Take the per-container lock (flock), waiting at most timeout_ms.  Returns
  * an fd (O_CLOEXEC) to pass to berth_session_unlock, or -1: status

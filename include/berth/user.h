@@ -9,7 +9,7 @@
 
 struct berth_group {
   gid_t gid;
-  char *name;   /* NULL when the gid has no name in NSS */
+  char *name; /* NULL when the gid has no name in NSS */
 };
 
 struct berth_user {
@@ -19,8 +19,8 @@ struct berth_user {
   char *gecos;
   char *home;
   char *shell;
-  char *group;                 /* primary group name (NULL when unnamed) */
-  struct berth_group *groups;  /* every group incl. the primary one, primary first */
+  char *group;                /* primary group name (NULL when unnamed) */
+  struct berth_group *groups; /* every group incl. the primary one, primary first */
   size_t n_groups;
 };
 

@@ -22,7 +22,8 @@ void berth_strv_freep(char ***v);
 #define cleanup_json __attribute__((cleanup(json_decrefp)))
 
 /* Hand ownership out of a function: returns *pp and sets *pp = NULL. */
-static inline void *berth_steal_pointer(void *pp)
+static inline void *
+berth_steal_pointer(void *pp)
 {
   void **p = (void **) pp;
   void *ret = *p;
@@ -32,7 +33,8 @@ static inline void *berth_steal_pointer(void *pp)
 #define steal_pointer(pp) berth_steal_pointer(pp)
 
 /* The same for a file descriptor: returns *fd and sets it to -1. */
-static inline int berth_steal_fd(int *fd)
+static inline int
+berth_steal_fd(int *fd)
 {
   int ret = *fd;
   *fd = -1;
@@ -76,7 +78,8 @@ void berth_buf_free(struct berth_buf *b);
 /* Allocation that reports failure through err (never aborts). */
 void *berth_malloc0(size_t n, berth_error_t *err);
 char *berth_strdup(const char *s, berth_error_t *err);
-char *berth_asprintf(berth_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *berth_asprintf(berth_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* NULL-terminated string vectors. */
 size_t berth_strv_len(char *const *v);

@@ -262,17 +262,15 @@ test_first_login(void **state)
   assert_string_equal(out_of("docker exec %s cat /proc/1/cmdline", cname), BERTH_KEEPER_TARGET);
   assert_string_equal(out_of("docker exec %s hostname", cname), c.b->hostname);
   /* labels */
-  assert_string_equal(out_of("docker inspect -f '{{index .Config.Labels \"berth.user\"}}' %s",
-                             cname),
-                      uname_);
+  assert_string_equal(
+      out_of("docker inspect -f '{{index .Config.Labels \"berth.user\"}}' %s", cname), uname_);
   assert_string_equal(
       out_of("docker inspect -f '{{index .Config.Labels \"berth.uid\"}}' %s", cname),
       out_of("id -u %s", uname_));
   assert_string_equal(
       out_of("docker inspect -f '{{index .Config.Labels \"berth.spec\"}}' %s", cname),
       c.b->spec_hash);
-  assert_string_equal(out_of("docker inspect -f '{{.HostConfig.Memory}}' %s", cname),
-                      "268435456");
+  assert_string_equal(out_of("docker inspect -f '{{.HostConfig.Memory}}' %s", cname), "268435456");
 
   /* what berth keeps about the image is the image's, not this user's */
   assert_int_equal(sh("grep -rq clashuser '%s/images'", rundir), 0);
@@ -368,8 +366,7 @@ test_recreate_on_spec_change(void **state)
   must(berth_box_open(E, c.b, 0, &err), &err);
   snprintf(id2, sizeof(id2), "%s", c.b->id);
   assert_string_not_equal(id1, id2);
-  assert_string_equal(out_of("docker inspect -f '{{.HostConfig.Memory}}' %s", cname),
-                      "314572800");
+  assert_string_equal(out_of("docker inspect -f '{{.HostConfig.Memory}}' %s", cname), "314572800");
   assert_string_equal(out_of("docker ps -aq --filter id=%s | wc -l", id1), "0");
   /* the new one has the user's entries too */
   assert_string_equal(out_of("docker exec %s whoami", cname), uname_);
@@ -384,8 +381,7 @@ test_recreate_on_spec_change(void **state)
   box_for(&c, "memory = \"320m\";");
   must(berth_box_open(E, c.b, 0, &err), &err);
   assert_string_equal(c.b->id, id2);
-  assert_string_equal(out_of("docker inspect -f '{{.HostConfig.Memory}}' %s", cname),
-                      "314572800");
+  assert_string_equal(out_of("docker inspect -f '{{.HostConfig.Memory}}' %s", cname), "314572800");
   /* the label still says what the container is, not what is wanted */
   assert_string_not_equal(
       out_of("docker inspect -f '{{index .Config.Labels \"berth.spec\"}}' %s", cname),
@@ -396,8 +392,7 @@ test_recreate_on_spec_change(void **state)
   box_for(&c, "memory = \"320m\";");
   must(berth_box_open(E, c.b, 0, &err), &err);
   assert_string_not_equal(c.b->id, id2);
-  assert_string_equal(out_of("docker inspect -f '{{.HostConfig.Memory}}' %s", cname),
-                      "335544320");
+  assert_string_equal(out_of("docker inspect -f '{{.HostConfig.Memory}}' %s", cname), "335544320");
   ctx_free(&c);
 }
 
@@ -435,7 +430,7 @@ test_logout(void **state)
    * a live one does */
   box_for(&c, "on_logout = \"remove\";");
   must(berth_box_open(E, c.b, b, &err), &err);
-  reap(a); /* sshd killed: never closed */
+  reap(a);                                                    /* sshd killed: never closed */
   must(berth_box_close(E, c.b, getpid(), &left, &err), &err); /* someone else's logout */
   assert_int_equal(left, 1);
   assert_string_equal(state_of(cname), "running");
@@ -512,8 +507,7 @@ test_readonly_rootfs(void **state)
   assert_int_not_equal(sh("docker exec %s sh -c 'touch /x' 2>/dev/null", cname), 0);
   assert_int_equal(sh("docker exec %s sh -c 'touch /tmp/x ~/y'", cname), 0);
   /* no scratch container left behind */
-  assert_string_equal(out_of("docker ps -aq --filter label=berth.scratch=%s | wc -l", uname_),
-                      "0");
+  assert_string_equal(out_of("docker ps -aq --filter label=berth.scratch=%s | wc -l", uname_), "0");
 
   /* after a reboot (/run emptied) a stopped container still starts */
   sh("docker stop -t 1 %s >/dev/null", cname);
@@ -580,8 +574,9 @@ test_failures(void **state)
     struct berth_config *cfg = NULL;
     struct berth_box *b = NULL;
     assert_non_null(f);
-    fprintf(f, "engine = { socket = \"%s\"; };\nimage = \"berth-test-no-such-image:%d\";\n"
-               "pull = \"never\";\n",
+    fprintf(f,
+            "engine = { socket = \"%s\"; };\nimage = \"berth-test-no-such-image:%d\";\n"
+            "pull = \"never\";\n",
             sock, (int) getpid());
     fclose(f);
     must(berth_config_load(conf_path, &cfg, &err), &err);
@@ -614,8 +609,8 @@ user_dir(const char *rel)
 {
   static char p[512];
   snprintf(p, sizeof(p), "%s/%s", tmpdir, rel);
-  assert_int_equal(sh("mkdir -p '%s' && chown %u:%u '%s' && chmod 0755 '%s'", p,
-                      (unsigned) U->uid, (unsigned) U->gid, p, p),
+  assert_int_equal(sh("mkdir -p '%s' && chown %u:%u '%s' && chmod 0755 '%s'", p, (unsigned) U->uid,
+                      (unsigned) U->gid, p, p),
                    0);
   return p;
 }
@@ -654,8 +649,8 @@ test_mount_sources(void **state)
   /* a source below a directory the user owns: refused at create, no
    * container made */
   user_dir("userdir");
-  snprintf(conf, sizeof(conf),
-           "mounts = ( { source = \"%s/userdir/%%u\"; target = \"/data\"; } );", tmpdir);
+  snprintf(conf, sizeof(conf), "mounts = ( { source = \"%s/userdir/%%u\"; target = \"/data\"; } );",
+           tmpdir);
   user_dir(out_of("printf %%s 'userdir/%s'", uname_));
   box_for(&c, conf);
   expect_open_refused(&c, "refusing to mount", "owned by uid");
@@ -666,8 +661,8 @@ test_mount_sources(void **state)
    * they can replace it with a link at any time */
   assert_int_equal(sh("mkdir -m 1777 '%s/sticky' && chmod 1777 '%s/sticky'", tmpdir, tmpdir), 0);
   user_dir(out_of("printf %%s 'sticky/%s'", uname_));
-  snprintf(conf, sizeof(conf),
-           "mounts = ( { source = \"%s/sticky/%%u\"; target = \"/data\"; } );", tmpdir);
+  snprintf(conf, sizeof(conf), "mounts = ( { source = \"%s/sticky/%%u\"; target = \"/data\"; } );",
+           tmpdir);
   box_for(&c, conf);
   expect_open_refused(&c, "refusing to mount", "others can write");
   assert_string_equal(state_of(cname), "");
@@ -727,8 +722,8 @@ test_mount_sources(void **state)
   assert_int_equal(sh("mkdir -p '%s/var/data' && ln -s '%s/var/data' '%s/data' && "
                       "ln -s data '%s/data2' && mkdir -m 0700 '%s/var/data/%s' && "
                       "chown %u '%s/var/data/%s' && echo linked > '%s/var/data/%s/f'",
-                      tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, uname_, (unsigned) U->uid,
-                      tmpdir, uname_, tmpdir, uname_),
+                      tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, uname_, (unsigned) U->uid, tmpdir,
+                      uname_, tmpdir, uname_),
                    0);
   snprintf(conf, sizeof(conf),
            "mounts = ( { source = \"%s/data2/%%u\"; target = \"/data\"; readonly = true; } );",
@@ -869,8 +864,7 @@ test_lock_wait(void **state)
     struct berth_box *b = NULL;
     berth_error_t cerr = NULL;
     close(ready[0]);
-    if (berth_engine_new(sock, 1000, &e, &cerr) < 0
-        || berth_config_load(conf_path, &cfg, &cerr) < 0
+    if (berth_engine_new(sock, 1000, &e, &cerr) < 0 || berth_config_load(conf_path, &cfg, &cerr) < 0
         || berth_box_new(cfg, U, &b, &cerr) < 0) {
       fprintf(stderr, "child setup: %s\n", cerr->msg);
       _exit(2);
@@ -913,8 +907,7 @@ make_user(void)
   if (sh("groupadd %s %s && groupadd %s", uid_opt[0] ? "-g 1000" : "", gprim, gsup) != 0)
     die_skip("groupadd failed");
   groups_made = true;
-  if (sh("useradd -M -N %s -g %s -G %s -d %s -s /bin/bash %s", uid_opt, gprim, gsup, home,
-         uname_)
+  if (sh("useradd -M -N %s -g %s -G %s -d %s -s /bin/bash %s", uid_opt, gprim, gsup, home, uname_)
       != 0)
     die_skip("useradd failed");
   user_made = true;
@@ -941,8 +934,8 @@ make_image(void)
          "echo 'clashgroup:x:%u:clashuser' >> \"$d/group\"; "
          "docker cp \"$d/passwd\" %s:/etc/passwd; docker cp \"$d/group\" %s:/etc/group; "
          "docker commit %s %s >/dev/null; docker rm %s >/dev/null",
-         tmpdir, mk, base_image, mk, mk, (unsigned) U->uid, (unsigned) U->uid, (unsigned) sup,
-         mk, mk, mk, image, mk)
+         tmpdir, mk, base_image, mk, mk, (unsigned) U->uid, (unsigned) U->uid, (unsigned) sup, mk,
+         mk, mk, image, mk)
       != 0) {
     sh("docker rm -f %s >/dev/null 2>&1", mk);
     fprintf(stderr, "FAIL: could not derive the test image from %s\n", base_image);

@@ -43,7 +43,7 @@ static char own_image[128]; /* set when this test imported its own image */
 static char label[64];      /* berth.test.engine=<pid> */
 static char label_value[32];
 static struct berth_engine *E;
-static bool podman;         /* the engine is Podman's compat service */
+static bool podman; /* the engine is Podman's compat service */
 
 /* die_skip, must: tests/lib/testlib.h */
 #define must_ok must
@@ -95,7 +95,7 @@ tar_one(char *out, size_t cap, const char *name, const char *data, size_t len)
 static char *
 tar_first_file(const char *tar, size_t len, char *name, size_t namesz)
 {
-  for (size_t off = 0; off + 512 <= len; ) {
+  for (size_t off = 0; off + 512 <= len;) {
     const char *h = tar + off;
     unsigned long long size = strtoull(h + 124, NULL, 8);
     if (h[0] == '\0')
@@ -233,8 +233,9 @@ exec_create(const char *container, bool tty, json_t *cmd)
 {
   berth_error_t err = NULL;
   char *id = NULL;
-  json_t *spec = json_pack("{s:b,s:b,s:b,s:b,s:o,s:s}", "AttachStdin", 1, "AttachStdout", 1,
-                           "AttachStderr", 1, "Tty", tty, "Cmd", cmd, "DetachKeys", "ctrl-^,ctrl-@");
+  json_t *spec
+      = json_pack("{s:b,s:b,s:b,s:b,s:o,s:s}", "AttachStdin", 1, "AttachStdout", 1, "AttachStderr",
+                  1, "Tty", tty, "Cmd", cmd, "DetachKeys", "ctrl-^,ctrl-@");
   assert_non_null(spec);
   must_ok(berth_engine_exec_create(E, container, spec, &id, &err), &err);
   json_decref(spec);
@@ -308,7 +309,8 @@ test_check_surfaces_engine_message(void **state)
   snprintf(path, sizeof(path), "/images/berth-enginetest-absent-%d/json", (int) getpid());
   must_ok(berth_engine_request(E, "GET", path, NULL, &status, &reply, &err), &err);
   assert_int_equal(status, 404);
-  assert_int_equal(berth_engine_check(status, reply, BERTH_E_IMAGE_MISSING, "inspecting image", &err), -1);
+  assert_int_equal(
+      berth_engine_check(status, reply, BERTH_E_IMAGE_MISSING, "inspecting image", &err), -1);
   assert_non_null(strstr(err->msg, "inspecting image: engine said: "));
   assert_non_null(strstr(err->msg, "o such image"));
   assert_non_null(strstr(err->msg, "(HTTP 404)"));
@@ -348,11 +350,10 @@ test_container_lifecycle(void **state)
   cleanup_free char *id = NULL;
   char *dup = NULL;
   json_t *info = NULL, *list = NULL;
-  json_t *spec = json_pack(
-    "{s:s,s:[s,s,s],s:s,s:{s:s,s:s},s:{s:s}}", "Image", image, "Cmd", "/bin/sh", "-c",
-    "trap 'exit 0' TERM; while :; do sleep 1; done", "User", "1000:1000", "Labels",
-    "berth.test.engine", label_value, "berth.user", "enginetest", "HostConfig", "NetworkMode",
-    "none");
+  json_t *spec = json_pack("{s:s,s:[s,s,s],s:s,s:{s:s,s:s},s:{s:s}}", "Image", image, "Cmd",
+                           "/bin/sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done", "User",
+                           "1000:1000", "Labels", "berth.test.engine", label_value, "berth.user",
+                           "enginetest", "HostConfig", "NetworkMode", "none");
 
   /* create, and a second create under the same name */
   must_ok(berth_engine_container_create(E, name, spec, &id, &err), &err);
@@ -368,8 +369,9 @@ test_container_lifecycle(void **state)
   assert_string_equal(json_string_value(json_object_get(info, "Id")), id);
   json_t *config = json_object_get(info, "Config");
   assert_string_equal(json_string_value(json_object_get(config, "User")), "1000:1000");
-  assert_string_equal(json_string_value(json_object_get(json_object_get(config, "Labels"), "berth.user")),
-                      "enginetest");
+  assert_string_equal(
+      json_string_value(json_object_get(json_object_get(config, "Labels"), "berth.user")),
+      "enginetest");
   assert_false(json_is_true(json_object_get(json_object_get(info, "State"), "Running")));
   json_decref(info);
 
@@ -378,8 +380,8 @@ test_container_lifecycle(void **state)
   bool found = false;
   size_t i;
   json_t *c;
-  json_array_foreach(list, i, c)
-    found |= strcmp(json_string_value(json_object_get(c, "Id")), id) == 0;
+  json_array_foreach(list, i, c) found
+      |= strcmp(json_string_value(json_object_get(c, "Id")), id) == 0;
   assert_true(found);
   json_decref(list);
 
@@ -419,7 +421,8 @@ test_container_lifecycle(void **state)
   } else {
     /* ... Podman creates it (mkdir -p) and extracts there */
     must_ok(berth_engine_archive_put(E, id, "/no/such/dir", tar, n, &err), &err);
-    must_ok(berth_engine_archive_get(E, id, "/no/such/dir/etc/passwd", 1 << 20, &got, &glen, &err), &err);
+    must_ok(berth_engine_archive_get(E, id, "/no/such/dir/etc/passwd", 1 << 20, &got, &glen, &err),
+            &err);
     content = tar_first_file(got, glen, fname, sizeof(fname));
     assert_non_null(content);
     assert_string_equal(content, passwd);
@@ -437,9 +440,8 @@ test_container_lifecycle(void **state)
   /* ---- exec without a TTY: stdin in, EOF by half-close, stdout and stderr apart */
   {
     static const char input[] = "hello engine\n\0\001\377binary\n";
-    char *exec_id = exec_create(id, false,
-                                json_pack("[s,s,s]", "sh", "-c",
-                                          "cat; echo err >&2; id -un; exit 3"));
+    char *exec_id = exec_create(
+        id, false, json_pack("[s,s,s]", "sh", "-c", "cat; echo err >&2; id -un; exit 3"));
     struct berth_hijack h;
     struct captured *cap = calloc(1, sizeof(*cap));
     int code = -1;
@@ -476,7 +478,8 @@ test_container_lifecycle(void **state)
     struct berth_conn *hc = berth_engine_hijack_connect(sock, &err);
     must_ok(hc ? 0 : -1, &err);
     if (berth_engine_exec_attach_size(hc, berth_engine_api_version(E), exec_id, true, 22, 77, 5000,
-                                      &h, &err) < 0) {
+                                      &h, &err)
+        < 0) {
       berth_conn_free(hc);
       must_ok(-1, &err);
     }
@@ -518,7 +521,8 @@ test_container_lifecycle(void **state)
     struct berth_conn *hc = berth_engine_hijack_connect(sock, &err);
     int code = -1;
     must_ok(hc ? 0 : -1, &err);
-    if (berth_engine_exec_attach(hc, berth_engine_api_version(E), exec_id, false, 5000, &h, &err) == 0) {
+    if (berth_engine_exec_attach(hc, berth_engine_api_version(E), exec_id, false, 5000, &h, &err)
+        == 0) {
       must_ok(berth_conn_shutdown_write(h.conn, &err), &err);
       read_stream(&h, true, cap);
       berth_hijack_close(&h);
@@ -544,7 +548,8 @@ test_container_lifecycle(void **state)
     struct berth_conn *hc = berth_engine_hijack_connect(sock, &err);
     must_ok(hc ? 0 : -1, &err);
     assert_int_equal(berth_engine_exec_attach(hc, berth_engine_api_version(E), "berthnosuchexec",
-                                              false, 5000, &h, &err), -1);
+                                              false, 5000, &h, &err),
+                     -1);
     berth_conn_free(hc);
     assert_int_equal(err->kind, BERTH_E_EXEC);
     assert_non_null(strstr(err->msg, "berthnosuchexec"));
@@ -556,7 +561,8 @@ test_container_lifecycle(void **state)
     bool running;
     int code;
     long pid;
-    assert_int_equal(berth_engine_exec_inspect(E, "berthnosuchexec", &running, &code, &pid, &err), -1);
+    assert_int_equal(berth_engine_exec_inspect(E, "berthnosuchexec", &running, &code, &pid, &err),
+                     -1);
     berth_error_release(&err);
   }
 
@@ -592,7 +598,8 @@ test_create_errors(void **state)
   char img[128];
 
   snprintf(img, sizeof(img), "berth-enginetest-absent-%d:nope", (int) getpid());
-  json_t *spec = json_pack("{s:s,s:{s:s}}", "Image", img, "Labels", "berth.test.engine", label_value);
+  json_t *spec
+      = json_pack("{s:s,s:{s:s}}", "Image", img, "Labels", "berth.test.engine", label_value);
   assert_int_equal(berth_engine_container_create(E, name, spec, &id, &err), -1);
   assert_int_equal(err->kind, BERTH_E_CONTAINER);
   assert_int_equal(err->status, ENOENT);
@@ -653,10 +660,9 @@ test_network_ensure(void **state)
   info = network_get(name);
   assert_string_equal(json_string_value(json_object_get(info, "Driver")), "bridge");
   assert_string_equal(
-      json_string_value(json_object_get(json_object_get(info, "Labels"), "berth.network")),
-      "true");
-  icc = json_string_value(json_object_get(json_object_get(info, "Options"),
-                                          "com.docker.network.bridge.enable_icc"));
+      json_string_value(json_object_get(json_object_get(info, "Labels"), "berth.network")), "true");
+  icc = json_string_value(
+      json_object_get(json_object_get(info, "Options"), "com.docker.network.bridge.enable_icc"));
   if (podman)
     assert_null(icc);
   else
@@ -741,23 +747,24 @@ test_connections_survive_privilege_drop(void **state)
     c = berth_engine_hijack_connect(sock, &err);
     if (c == NULL)
       _exit(11);
-    if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
-        setresuid(65534, 65534, 65534) < 0 || setuid(0) == 0)
+    if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0
+        || setresuid(65534, 65534, 65534) < 0 || setuid(0) == 0)
       _exit(12);
     /* the kept connection */
     if (berth_engine_image_inspect(e, image, NULL, &err) != 0)
       _exit(13);
     /* the early hijack socket answers (an unknown exec: the engine's 404) */
-    if (berth_engine_exec_attach(c, berth_engine_api_version(e), "berthnosuchexec", false, 5000,
-                                 &h, &err) != -1 || err->kind != BERTH_E_EXEC ||
-        strstr(err->msg, "(HTTP 404)") == NULL)
+    if (berth_engine_exec_attach(c, berth_engine_api_version(e), "berthnosuchexec", false, 5000, &h,
+                                 &err)
+            != -1
+        || err->kind != BERTH_E_EXEC || strstr(err->msg, "(HTTP 404)") == NULL)
       _exit(14);
     berth_error_release(&err);
     /* anything new is refused */
     if (berth_engine_new(sock, 5000, &e2, &err) < 0)
       _exit(15);
-    if (berth_engine_ping(e2, &err) != -1 || err->kind != BERTH_E_ENGINE_UNREACHABLE ||
-        err->status != EACCES)
+    if (berth_engine_ping(e2, &err) != -1 || err->kind != BERTH_E_ENGINE_UNREACHABLE
+        || err->status != EACCES)
       _exit(16);
     berth_error_release(&err);
     if (berth_engine_hijack_connect(sock, &err) != NULL || err->status != EACCES)
@@ -806,11 +813,11 @@ idle_session(const char *isock, const char *id)
   c = berth_engine_hijack_connect(isock, &err);
   if (c == NULL)
     return 11;
-  if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
-      setresuid(65534, 65534, 65534) < 0 || setuid(0) == 0)
+  if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0
+      || setresuid(65534, 65534, 65534) < 0 || setuid(0) == 0)
     return 12;
-  json_t *spec = json_pack("{s:b,s:b,s:b,s:[s,s,s]}", "AttachStdout", 1, "AttachStderr", 1, "Tty", 1,
-                           "Cmd", "sh", "-c", "sleep 11; echo done; exit 4");
+  json_t *spec = json_pack("{s:b,s:b,s:b,s:[s,s,s]}", "AttachStdout", 1, "AttachStderr", 1, "Tty",
+                           1, "Cmd", "sh", "-c", "sleep 11; echo done; exit 4");
   if (berth_engine_exec_create(e, id, spec, &exec_id, &err) < 0)
     return 13;
   json_decref(spec);
@@ -827,8 +834,8 @@ idle_session(const char *isock, const char *id)
     return 16; /* the connection was never closed: nothing was shown */
   /* the first spare is closed too by now; the last one is not for a resize */
   sleep(5);
-  if (berth_engine_exec_resize(e, exec_id, 31, 101, &err) != -1 ||
-      err->kind != BERTH_E_ENGINE_UNREACHABLE)
+  if (berth_engine_exec_resize(e, exec_id, 31, 101, &err) != -1
+      || err->kind != BERTH_E_ENGINE_UNREACHABLE)
     return 17;
   berth_error_release(&err);
   if (berth_engine_exec_inspect(e, exec_id, &running, &code, &pid, &err) < 0) {
@@ -889,8 +896,8 @@ test_podman_idle_close(void **state)
     fprintf(stderr, "# not Podman: no idle close to survive\n");
     return;
   }
-  json_t *spec = json_pack("{s:s,s:[s,s,s],s:{s:s},s:{s:s}}", "Image", image, "Cmd", "/bin/sh", "-c",
-                           "trap 'exit 0' TERM; while :; do sleep 1; done", "Labels",
+  json_t *spec = json_pack("{s:s,s:[s,s,s],s:{s:s},s:{s:s}}", "Image", image, "Cmd", "/bin/sh",
+                           "-c", "trap 'exit 0' TERM; while :; do sleep 1; done", "Labels",
                            "berth.test.engine", label_value, "HostConfig", "NetworkMode", "none");
   must_ok(berth_engine_container_create(E, name, spec, &id, &err), &err);
   json_decref(spec);
@@ -959,7 +966,8 @@ remove_test_containers(void)
     berth_error_release(&err);
     return;
   }
-  json_array_foreach(list, i, c) {
+  json_array_foreach(list, i, c)
+  {
     const char *id = json_string_value(json_object_get(c, "Id"));
     if (id && berth_engine_container_remove(E, id, true, &err) < 0) {
       fprintf(stderr, "# cleanup: %s\n", err->msg);
@@ -1011,7 +1019,8 @@ engine_is_podman(void)
     berth_error_release(&err);
     return false;
   }
-  json_array_foreach(json_object_get(reply, "Components"), i, c) {
+  json_array_foreach(json_object_get(reply, "Components"), i, c)
+  {
     const char *n = json_string_value(json_object_get(c, "Name"));
     found |= n != NULL && strstr(n, "Podman") != NULL;
   }
@@ -1043,10 +1052,13 @@ prepare_image(void)
   }
   snprintf(own_image, sizeof(own_image), "berth-enginetest-%d:latest", (int) getpid());
   snprintf(cmd, sizeof(cmd),
-           "set -e; d=$(mktemp -d); trap 'rm -rf \"$d\"' EXIT; mkdir -p \"$d/bin\" \"$d/etc\" \"$d/tmp\"; "
+           "set -e; d=$(mktemp -d); trap 'rm -rf \"$d\"' EXIT; mkdir -p \"$d/bin\" \"$d/etc\" "
+           "\"$d/tmp\"; "
            "cp /bin/busybox \"$d/bin/busybox\"; "
-           "for a in $(/bin/busybox --list); do [ -e \"$d/bin/$a\" ] || ln -s busybox \"$d/bin/$a\"; done; "
-           "echo 'root:x:0:0:root:/root:/bin/sh' >\"$d/etc/passwd\"; echo 'root:x:0:' >\"$d/etc/group\"; "
+           "for a in $(/bin/busybox --list); do [ -e \"$d/bin/$a\" ] || ln -s busybox "
+           "\"$d/bin/$a\"; done; "
+           "echo 'root:x:0:0:root:/root:/bin/sh' >\"$d/etc/passwd\"; echo 'root:x:0:' "
+           ">\"$d/etc/group\"; "
            "tar --numeric-owner -C \"$d\" -cf - . | %s import -c 'ENV PATH=/bin' - '%s' >/dev/null",
            podman ? "podman" : "docker", own_image);
   if (system(cmd) != 0 || !have_image(own_image))
@@ -1059,8 +1071,8 @@ main(void)
 {
   berth_error_t err = NULL;
   const char *s = getenv("BERTH_TEST_SOCKET");
-  static const char *proxies[] = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
-                                   "ALL_PROXY", "all_proxy" };
+  static const char *proxies[]
+      = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy" };
   int rc;
 
   if (s == NULL || *s == '\0')

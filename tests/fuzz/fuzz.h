@@ -36,12 +36,12 @@ fuzz_split(const uint8_t *data, size_t size, char **a, char **b)
   *b = sep ? fuzz_str(data + n + 4, size - n - 4) : fuzz_str(data, 0);
 }
 
-#define FUZZ_ASSERT(cond)                                                              \
-  do {                                                                                 \
-    if (!(cond)) {                                                                     \
-      fprintf(stderr, "%s:%d: property broken: %s\n", __FILE__, __LINE__, #cond);    \
-      abort();                                                                         \
-    }                                                                                  \
+#define FUZZ_ASSERT(cond)                                                         \
+  do {                                                                            \
+    if (!(cond)) {                                                                \
+      fprintf(stderr, "%s:%d: property broken: %s\n", __FILE__, __LINE__, #cond); \
+      abort();                                                                    \
+    }                                                                             \
   } while (0)
 
 #endif

@@ -43,8 +43,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   struct berth_group g = { 4242, cfg->n_groups ? cfg->groups[0].match : (char *) "g" };
   struct berth_user u = {
     .name = cfg->n_users ? cfg->users[0].match : (char *) "u",
-    .uid = 4242, .gid = 4242, .gecos = (char *) "", .home = (char *) "/home/u",
-    .shell = (char *) "/bin/sh", .group = g.name, .groups = &g, .n_groups = 1,
+    .uid = 4242,
+    .gid = 4242,
+    .gecos = (char *) "",
+    .home = (char *) "/home/u",
+    .shell = (char *) "/bin/sh",
+    .group = g.name,
+    .groups = &g,
+    .n_groups = 1,
   };
   struct berth_container_conf *c = NULL;
   if (berth_config_resolve(cfg, &u, &c, &err) < 0) {

@@ -150,12 +150,8 @@ call(struct berth_engine *e, int op)
     r = berth_engine_container_list(e, "berth.user=alice", &j, &err);
     FUZZ_ASSERT(r != 0 || json_is_array(j));
     break;
-  case 4:
-    r = berth_engine_exec_inspect(e, "exec1", &running, &code, &pid, &err);
-    break;
-  case 5:
-    r = berth_engine_image_pull(e, "img:1", &err);
-    break;
+  case 4: r = berth_engine_exec_inspect(e, "exec1", &running, &code, &pid, &err); break;
+  case 5: r = berth_engine_image_pull(e, "img:1", &err); break;
   case 6: {
     json_t *spec = json_pack("{s:s}", "Image", "img");
     r = berth_engine_container_create(e, "box", spec, &s, &err);

@@ -16,9 +16,15 @@ static struct berth_box *box;
 static json_t *spec;
 static struct berth_group groups[] = { { 1000, (char *) "alice" }, { 2001, (char *) "devs" } };
 static struct berth_user alice = {
-  .name = (char *) "alice", .uid = 1000, .gid = 1000, .gecos = (char *) "",
-  .home = (char *) "/home/alice", .shell = (char *) "/bin/sh", .group = (char *) "alice",
-  .groups = groups, .n_groups = 2,
+  .name = (char *) "alice",
+  .uid = 1000,
+  .gid = 1000,
+  .gecos = (char *) "",
+  .home = (char *) "/home/alice",
+  .shell = (char *) "/bin/sh",
+  .group = (char *) "alice",
+  .groups = groups,
+  .n_groups = 2,
 };
 
 static void
@@ -28,12 +34,12 @@ setup(void)
   json_t *info;
   char what[256];
 
-  if (berth_config_defaults(&cfg, &err) < 0 || berth_box_new(cfg, &alice, &box, &err) < 0 ||
-      (spec = berth_box_spec(box, "sha256:0123", "/usr/libexec/berth/berth-keeper", &err)) == NULL)
+  if (berth_config_defaults(&cfg, &err) < 0 || berth_box_new(cfg, &alice, &box, &err) < 0
+      || (spec = berth_box_spec(box, "sha256:0123", "/usr/libexec/berth/berth-keeper", &err))
+             == NULL)
     abort();
   /* the spec as an inspect reply would carry it */
-  info = json_pack("{s:O,s:O}", "Config", spec, "HostConfig",
-                   json_object_get(spec, "HostConfig"));
+  info = json_pack("{s:O,s:O}", "Config", spec, "HostConfig", json_object_get(spec, "HostConfig"));
   FUZZ_ASSERT(berth_box_inspect_check(box, info, spec, what, sizeof(what), &err) == 0);
   json_decref(info);
 }

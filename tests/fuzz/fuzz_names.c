@@ -51,8 +51,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   fuzz_split(data, size, &tmpl, &name);
   struct berth_user u = {
-    .name = name, .uid = 1000, .gid = 1000, .gecos = (char *) "", .home = (char *) "/home/x",
-    .shell = (char *) "/bin/sh", .group = name,
+    .name = name,
+    .uid = 1000,
+    .gid = 1000,
+    .gecos = (char *) "",
+    .home = (char *) "/home/x",
+    .shell = (char *) "/bin/sh",
+    .group = name,
   };
   char *out = berth_expand_template(tmpl, &u, &err);
   FUZZ_ASSERT((out == NULL) == (err != NULL));

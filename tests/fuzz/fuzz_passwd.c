@@ -19,9 +19,15 @@ static struct berth_group groups[] = {
   { 2003, NULL },
 };
 static struct berth_user alice = {
-  .name = (char *) "alice", .uid = 1000, .gid = 1000, .gecos = (char *) "Alice",
-  .home = (char *) "/home/alice", .shell = (char *) "/bin/sh", .group = (char *) "alice",
-  .groups = groups, .n_groups = 3,
+  .name = (char *) "alice",
+  .uid = 1000,
+  .gid = 1000,
+  .gecos = (char *) "Alice",
+  .home = (char *) "/home/alice",
+  .shell = (char *) "/bin/sh",
+  .group = (char *) "alice",
+  .groups = groups,
+  .n_groups = 3,
 };
 
 static const char *

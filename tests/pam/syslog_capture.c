@@ -27,7 +27,7 @@ capture(int pri, const char *fmt, va_list ap)
   char line[4096];
   int n = snprintf(line, sizeof(line), "<%d>", pri & 7);
 
-  vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+  vsnprintf(line + n, sizeof(line) - (size_t) n, fmt, ap);
   fprintf(stderr, "# syslog%s\n", line);
   if (loglen + strlen(line) + 2 < sizeof(logbuf)) {
     memcpy(logbuf + loglen, line, strlen(line));
@@ -98,7 +98,7 @@ captured_log_line(const char *needle)
   for (start = hit; start > logbuf && start[-1] != '\n'; start--)
     ;
   end = strchr(hit, '\n');
-  snprintf(line, sizeof(line), "%.*s", (int)(end ? end - start : (long)strlen(start)), start);
+  snprintf(line, sizeof(line), "%.*s", (int) (end ? end - start : (long) strlen(start)), start);
   return line;
 }
 

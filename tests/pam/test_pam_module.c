@@ -97,14 +97,14 @@ conv(int n, const struct pam_message **m, struct pam_response **resp, void *appd
     if (strncmp(m[i]->msg, "open_session=", 13) == 0
         || strncmp(m[i]->msg, "close_session=", 14) == 0)
       continue; /* pam_debug's, see write_service() */
-    if (n_msgs < (int)(sizeof(msgs) / sizeof(msgs[0]))) {
+    if (n_msgs < (int) (sizeof(msgs) / sizeof(msgs[0]))) {
       msgs[n_msgs].style = m[i]->msg_style;
       snprintf(msgs[n_msgs].text, sizeof(msgs[n_msgs].text), "%s", m[i]->msg);
       n_msgs++;
     }
     fprintf(stderr, "# conv<%d>: %s\n", m[i]->msg_style, m[i]->msg);
   }
-  *resp = calloc((size_t)n, sizeof(**resp));
+  *resp = calloc((size_t) n, sizeof(**resp));
   return *resp ? PAM_SUCCESS : PAM_BUF_ERR;
 }
 
@@ -347,7 +347,7 @@ signal_state(void *out[65])
 {
   for (int s = 1; s < 65; s++) {
     struct sigaction sa;
-    out[s] = sigaction(s, NULL, &sa) == 0 ? (void *)sa.sa_handler : NULL;
+    out[s] = sigaction(s, NULL, &sa) == 0 ? (void *) sa.sa_handler : NULL;
   }
 }
 
@@ -404,7 +404,7 @@ has_record(pid_t pid)
   DIR *d;
 
   snprintf(dir, sizeof(dir), BERTH_RUNDIR "/sessions/%s", container);
-  snprintf(prefix, sizeof(prefix), "%ld-", (long)pid);
+  snprintf(prefix, sizeof(prefix), "%ld-", (long) pid);
   d = opendir(dir);
   while (d != NULL && (de = readdir(d)) != NULL)
     if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
@@ -419,7 +419,7 @@ now_s(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 /* ---------------------------------------------------------------- scenarios: no engine */
@@ -491,7 +491,7 @@ test_unknown_user(void)
     snprintf(want, sizeof(want),
              "action=login user=berth-no-such-user-xyz container=- session=%ld engine=- "
              "outcome=failed error=user: ",
-             (long)getpid());
+             (long) getpid());
     m = captured_log_line("action=login");
     check(m != NULL && strncmp(m, want_line(3, want), strlen(want_line(3, want))) == 0,
           "unknown user: one err line action=login user= container=- session=PID "
@@ -722,7 +722,7 @@ test_engine_unreachable(void)
     snprintf(want, sizeof(want),
              "action=login user=%s container=%s session=%ld engine=%s outcome=failed "
              "error=engine-unreachable: ",
-             user, container, (long)getpid(), sock);
+             user, container, (long) getpid(), sock);
     check(l != NULL && strncmp(l, want_line(3, want), strlen(want_line(3, want))) == 0,
           "engine unreachable: err line with user=, container=, session=, engine=, outcome=failed "
           "and the error (%s)",
@@ -755,7 +755,7 @@ test_engine_timeout(void)
     bail("socket path too long: %s", slow_sock);
   memcpy(sa.sun_path, slow_sock, strlen(slow_sock) + 1);
   slow_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (slow_fd < 0 || bind(slow_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0
+  if (slow_fd < 0 || bind(slow_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0
       || listen(slow_fd, 128) < 0)
     bail("slow engine socket: %s", strerror(errno));
   write_conf(slow_sock, 60000, "remove");
@@ -820,7 +820,7 @@ test_success_remove(void)
     const char *l = action_line("login", user);
     snprintf(msg, sizeof(msg),
              "action=login user=%s container=%s session=%ld home=created outcome=ok", user,
-             container, (long)getpid());
+             container, (long) getpid());
     check(l != NULL && strcmp(l, want_line(6, msg)) == 0, "login line: %s (got %s)", msg,
           l ? l : "none");
     check(captured_log_count("action=login") == 1, "exactly one login line at open");
@@ -838,7 +838,7 @@ test_success_remove(void)
     snprintf(msg, sizeof(msg),
              "action=logout user=%s container=%s session=%ld duration=%ld "
              "remaining=0 on_logout=remove outcome=ok",
-             user, container, (long)getpid(), d);
+             user, container, (long) getpid(), d);
     check(l != NULL && strcmp(l, want_line(6, msg)) == 0,
           "logout line: user=, container=, session=, duration, remaining=0, on_logout=remove, "
           "outcome=ok (got %s)",
@@ -846,7 +846,8 @@ test_success_remove(void)
     check(d >= 2 && d < 30, "logout line: duration is the seconds since open (2 s slept, got %ld)",
           d);
     check(captured_log_count("action=logout") == 1, "exactly one logout line at close");
-    check(captured_log_count("action=rm user=") == 1 && captured_log_has(" trigger=logout outcome=ok"),
+    check(captured_log_count("action=rm user=") == 1
+              && captured_log_has(" trigger=logout outcome=ok"),
           "the core logs the removal at the last logout once");
   }
   pam_end(pamh, rc);
@@ -901,7 +902,8 @@ test_keep_stop(void)
   open_close("", "stop");
   check(container_state("exited"), "on_logout = stop: stopped, not removed, after the last logout");
   check(has(action_line("logout", user), " remaining=0 on_logout=stop outcome=ok")
-            && captured_log_has("action=stop user=") && captured_log_has(" trigger=logout outcome=ok"),
+            && captured_log_has("action=stop user=")
+            && captured_log_has(" trigger=logout outcome=ok"),
         "on_logout = stop: logout line says on_logout=stop, the core logs the stop");
   write_service("");
   reset();
@@ -951,7 +953,7 @@ spawn_session(int *go_fd)
   if (read(up[0], &rc, sizeof(rc)) != sizeof(rc))
     rc = -1;
   close(up[0]);
-  check(rc == PAM_SUCCESS, "a session opened in process %ld (got %d)", (long)pid, rc);
+  check(rc == PAM_SUCCESS, "a session opened in process %ld (got %d)", (long) pid, rc);
   *go_fd = down[1];
   return pid;
 }
@@ -1128,9 +1130,9 @@ main(void)
   }
   if (geteuid() != 0)
     bail("engine scenarios need root");
-  snprintf(user, sizeof(user), "bpam%ld", (long)getpid());
+  snprintf(user, sizeof(user), "bpam%ld", (long) getpid());
   snprintf(container, sizeof(container), "berth-%s", user);
-  test_uid = 61000 + (uid_t)(getpid() % 3000);
+  test_uid = 61000 + (uid_t) (getpid() % 3000);
   while (getpwuid(test_uid) != NULL || getgrgid(test_uid) != NULL || getgrgid(test_uid + 1) != NULL)
     test_uid++;
   fflush(NULL);

@@ -22,8 +22,6 @@
 
 char tmpdir[] = "/tmp/berth-test-config.XXXXXX";
 
-
-
 char *
 write_conf_mode(const char *name, const char *text, mode_t mode)
 {
@@ -34,7 +32,7 @@ write_conf_mode(const char *name, const char *text, mode_t mode)
   unlink(path);
   fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   assert_true(fd >= 0);
-  assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
   assert_int_equal(fchmod(fd, mode), 0);
   close(fd);
   return path;
@@ -77,22 +75,22 @@ free_user(struct berth_user *u)
 static int
 rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
-  (void)st;
-  (void)flag;
-  (void)ftw;
+  (void) st;
+  (void) flag;
+  (void) ftw;
   return remove(p);
 }
 
 int
 conf_fixture_setup(void **state)
 {
-  (void)state;
+  (void) state;
   return mkdtemp(tmpdir) ? 0 : -1;
 }
 
 int
 conf_fixture_teardown(void **state)
 {
-  (void)state;
+  (void) state;
   return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

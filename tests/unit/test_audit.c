@@ -59,7 +59,7 @@ audit_user(const char *fixture, const char *name, const char *shell, char **grou
   berth_error_t err = NULL;
   struct berth_sshd_settings *s = load_sshd(fixture);
   struct berth_audit *a = NULL;
-  struct berth_audit_user u = { .name = (char *)name, .shell = (char *)shell, .groups = groups };
+  struct berth_audit_user u = { .name = (char *) name, .shell = (char *) shell, .groups = groups };
 
   assert_int_equal(berth_audit_new(&a, &err), 0);
   assert_int_equal(berth_audit_sshd_user(a, s, &u, SHELL, &err), 0);
@@ -72,7 +72,7 @@ audit_user(const char *fixture, const char *name, const char *shell, char **grou
 static void
 sshd_parse_stock(void **state)
 {
-  (void)state;
+  (void) state;
   struct berth_sshd_settings *s = load_sshd("sshd-T-debian12.txt");
   assert_string_equal(berth_sshd_get(s, "allowtcpforwarding"), "yes");
   assert_string_equal(berth_sshd_get(s, "x11forwarding"), "yes");
@@ -86,7 +86,7 @@ sshd_parse_stock(void **state)
 static void
 sshd_parse_text(void **state)
 {
-  (void)state;
+  (void) state;
   berth_error_t err = NULL;
   struct berth_sshd_settings *s = NULL;
   assert_int_equal(
@@ -102,7 +102,7 @@ sshd_parse_text(void **state)
 static void
 permitopen_restricted(void **state)
 {
-  (void)state;
+  (void) state;
   assert_false(berth_sshd_permitopen_restricted("any"));
   assert_false(berth_sshd_permitopen_restricted(NULL));
   assert_false(berth_sshd_permitopen_restricted(""));
@@ -120,7 +120,7 @@ permitopen_restricted(void **state)
 static void
 stock_login_shell(void **state)
 {
-  (void)state;
+  (void) state;
   struct berth_audit *a = audit_user("sshd-T-debian12.txt", "alice", SHELL, NULL);
   const struct berth_audit_finding *f = find(a, "sshd-tcp-forwarding");
   assert_non_null(f);
@@ -145,7 +145,7 @@ stock_login_shell(void **state)
 static void
 stock_plain_shell(void **state)
 {
-  (void)state;
+  (void) state;
   struct berth_audit *a = audit_user("sshd-T-debian12.txt", "bob", "/bin/sh", NULL);
   assert_true(has_door(a, "sshd-no-berth-shell"));
   assert_true(has_door(a, "sshd-user-rc"));
@@ -161,7 +161,7 @@ stock_plain_shell(void **state)
 static void
 guide_clean(void **state)
 {
-  (void)state;
+  (void) state;
   struct berth_audit *a = audit_user("sshd-T-guide.txt", "carol", "/bin/sh", NULL);
   for (size_t i = 0; i < a->n; i++)
     print_message("unexpected: %s %s\n", a->findings[i].id, a->findings[i].what);
@@ -174,7 +174,7 @@ guide_clean(void **state)
 static void
 forcecommand_bash(void **state)
 {
-  (void)state;
+  (void) state;
   struct berth_audit *a = audit_user("sshd-T-guide.txt", "dave", "/bin/bash", NULL);
   const struct berth_audit_finding *f = find(a, "sshd-forcecommand-rc-shell");
   assert_non_null(f);
@@ -192,7 +192,7 @@ forcecommand_bash(void **state)
 static void
 bastion_restricted(void **state)
 {
-  (void)state;
+  (void) state;
   struct berth_audit *a = audit_user("sshd-T-bastion.txt", "frank", "/bin/sh", NULL);
   const struct berth_audit_finding *f = find(a, "sshd-tcp-forwarding");
   assert_non_null(f);
@@ -207,7 +207,7 @@ bastion_restricted(void **state)
 static void
 internal_sftp(void **state)
 {
-  (void)state;
+  (void) state;
   struct berth_audit *a = audit_user("sshd-T-internal-sftp.txt", "gina", SHELL, NULL);
   assert_true(has_door(a, "sshd-internal-sftp"));
   assert_true(has_door(a, "sshd-user-environment"));
@@ -222,7 +222,7 @@ internal_sftp(void **state)
 static void
 findings_merge(void **state)
 {
-  (void)state;
+  (void) state;
   berth_error_t err = NULL;
   struct berth_audit *a = NULL;
   assert_int_equal(berth_audit_new(&a, &err), 0);
@@ -299,7 +299,7 @@ index_of(const struct berth_pam_stack *st, const char *type, const char *mod, si
 {
   for (size_t i = 0; i < st->n; i++)
     if (strcmp(st->e[i].type, type) == 0 && berth_pam_is(&st->e[i], mod) && nth-- == 0)
-      return (ssize_t)i;
+      return (ssize_t) i;
   return -1;
 }
 
@@ -309,7 +309,8 @@ audit_pam_text(const char *sshd_text, char **groups)
   berth_error_t err = NULL;
   struct berth_audit *a = NULL;
   struct berth_pam_stack *st = load_pam(pam_dir_with(sshd_text));
-  struct berth_audit_user u = { .name = (char *)"alice", .shell = (char *)SHELL, .groups = groups };
+  struct berth_audit_user u
+      = { .name = (char *) "alice", .shell = (char *) SHELL, .groups = groups };
   assert_int_equal(berth_audit_new(&a, &err), 0);
   assert_int_equal(berth_audit_pam(a, st, &u, 1, &err), 0);
   berth_pam_stack_free(st);
@@ -321,7 +322,7 @@ audit_pam_text(const char *sshd_text, char **groups)
 static void
 pam_load_debian(void **state)
 {
-  (void)state;
+  (void) state;
   struct berth_pam_stack *st = load_pam(FIX "/pam.d-debian12");
   ssize_t unix_auth = index_of(st, "auth", "pam_unix.so", 0);
   ssize_t nologin = index_of(st, "account", "pam_nologin.so", 0);
@@ -344,7 +345,7 @@ pam_load_debian(void **state)
 static void
 pam_loop(void **state)
 {
-  (void)state;
+  (void) state;
   berth_error_t err = NULL;
   struct berth_pam_stack *st = NULL;
   assert_int_equal(berth_pam_load(FIX "/pam.d-loop", "sshd", &st, &err), -1);
@@ -359,7 +360,7 @@ pam_loop(void **state)
 static void
 pam_include_type(void **state)
 {
-  (void)state;
+  (void) state;
   berth_error_t err = NULL;
   struct berth_pam_stack *st;
   ssize_t env;
@@ -391,9 +392,9 @@ pam_include_type(void **state)
 static void
 pam_skip_logic(void **state)
 {
-  (void)state;
-  char *berthed[] = { (char *)"users", (char *)"berthed", NULL };
-  char *other[] = { (char *)"users", NULL };
+  (void) state;
+  char *berthed[] = { (char *) "users", (char *) "berthed", NULL };
+  char *other[] = { (char *) "users", NULL };
   bool r[16];
   struct berth_pam_stack *st = load_pam(pam_dir_with(
       "session [default=1] pam_permit.so\n" /* 0 */
@@ -445,8 +446,8 @@ with_berth(const char *extra)
 static void
 pam_stock(void **state)
 {
-  (void)state;
-  char *groups[] = { (char *)"berthed", NULL };
+  (void) state;
+  char *groups[] = { (char *) "berthed", NULL };
   struct berth_audit *a = audit_pam_text(with_berth(""), groups);
   assert_true(has_door(a, "pam-berth-missing"));
   assert_true(has_door(a, "pam-env-user-readenv"));
@@ -467,8 +468,8 @@ pam_stock(void **state)
 static void
 pam_order(void **state)
 {
-  (void)state;
-  char *groups[] = { (char *)"berthed", NULL };
+  (void) state;
+  char *groups[] = { (char *) "berthed", NULL };
   struct berth_audit *a = audit_pam_text(
       "session optional pam_berth.so\nsession required pam_env.so envfile=/etc/default/locale\n",
       groups);
@@ -490,9 +491,9 @@ pam_order(void **state)
 static void
 pam_guide(void **state)
 {
-  (void)state;
-  char *member[] = { (char *)"berthed", NULL };
-  char *outsider[] = { (char *)"staff", NULL };
+  (void) state;
+  char *member[] = { (char *) "berthed", NULL };
+  char *outsider[] = { (char *) "staff", NULL };
   cleanup_free char *guide = read_fixture("etc/pam.d-sshd.example");
   struct berth_audit *a = audit_pam_text(guide, member);
   for (size_t i = 0; i < a->n; i++)

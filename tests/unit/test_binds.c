@@ -122,9 +122,8 @@ test_bind_source_rule(void **state)
   /* /proc links do not go where their text says */
   source_refused("proc/etc", ANY, "/proc");
   /* not absolute */
-  assert_int_equal(berth_path_open("relative/x", BERTH_PATH_TRUSTED | ANY, BERTH_E_CONTAINER,
-                                   NULL, &err),
-                   -1);
+  assert_int_equal(
+      berth_path_open("relative/x", BERTH_PATH_TRUSTED | ANY, BERTH_E_CONTAINER, NULL, &err), -1);
   berth_error_release(&err);
 }
 

@@ -129,7 +129,7 @@ make_user(const char *name, uid_t uid, const char *group, ...)
   u->n_groups = 1;
   va_start(ap, group);
   while ((g = va_arg(ap, const char *)) != NULL && u->n_groups < 16) {
-    u->groups[u->n_groups].gid = (gid_t)(5000 + u->n_groups);
+    u->groups[u->n_groups].gid = (gid_t) (5000 + u->n_groups);
     u->groups[u->n_groups].name = strdup(g);
     u->n_groups++;
   }
@@ -185,7 +185,7 @@ test_defaults(void **state)
   struct berth_config *cfg = NULL;
   berth_error_t err = NULL;
 
-  (void)state;
+  (void) state;
   assert_int_equal(berth_config_defaults(&cfg, &err), 0);
   assert_defaults(cfg);
   berth_config_free(cfg);
@@ -199,7 +199,7 @@ test_defaults(void **state)
 static void
 test_names(void **state)
 {
-  (void)state;
+  (void) state;
   assert_string_equal(berth_pull_name(BERTH_PULL_NEVER), "never");
   assert_string_equal(berth_pull_name(BERTH_PULL_MISSING), "missing");
   assert_string_equal(berth_pull_name(BERTH_PULL_ALWAYS), "always");
@@ -218,7 +218,7 @@ test_shipped_conf(void **state)
   berth_error_t err = NULL;
   size_t len;
 
-  (void)state;
+  (void) state;
   assert_true(asprintf(&src, "%s/etc/berth.conf", top && *top ? top : TOP_SRCDIR) > 0);
   if (berth_read_file(src, 1 << 20, &text, &len, &err) < 0)
     fail_msg("%s", err->msg);
@@ -283,7 +283,7 @@ test_full(void **state)
   const struct berth_container_conf *c = &cfg->container;
   const struct berth_override *g;
 
-  (void)state;
+  (void) state;
   assert_true(cfg->debug);
   assert_string_equal(cfg->engine.socket, "/run/podman/podman.sock");
   assert_int_equal(cfg->engine.timeout_ms, 2500);
@@ -368,7 +368,7 @@ test_value_forms(void **state)
 {
   struct berth_config *cfg;
 
-  (void)state;
+  (void) state;
   cfg = load_ok(
       "container = { memory = 268435456; cpus = 2; tmpfs = ( \"/tmp:size=1m\" ); mounts = []; };\n"
       "home = { mode = \"0755\"; };\ngroups = [];\nusers = ();\n");
@@ -433,7 +433,7 @@ test_unknown_keys(void **state)
       "); } );\n",
       2, "groups[0].mounts[0].ro", "unknown key" },
   };
-  (void)state;
+  (void) state;
   EXPECT_ERRORS(cases);
 }
 
@@ -467,7 +467,7 @@ test_wrong_types(void **state)
       "expected true or false" },
     { "home = { mode = true; };\n", 1, "home.mode", "expected an octal mode" },
   };
-  (void)state;
+  (void) state;
   EXPECT_ERRORS(cases);
 }
 
@@ -486,7 +486,7 @@ test_bad_sizes(void **state)
     { "groups = ( { group = \"g\"; memory = \"16q\"; } );\n", 1, "groups[0].memory",
       "\"16q\" is not a size" },
   };
-  (void)state;
+  (void) state;
   EXPECT_ERRORS(cases);
 }
 
@@ -506,7 +506,7 @@ test_bad_enums(void **state)
       "is not one of" },
     { "pull = 1;\n", 1, "pull", "expected a string" },
   };
-  (void)state;
+  (void) state;
   EXPECT_ERRORS(cases);
 }
 
@@ -538,8 +538,8 @@ test_invalid_values(void **state)
     { "container = { cpus = 0.001; };\n", 1, "container.cpus", "smallest CPU limit, 0.01" },
     { "container = { mounts = ( { source = \"%h/data\"; target = \"/d\"; } ); };\n", 1,
       "container.mounts[0].source", "inside the user's home" },
-    { "users = ( { user = \"a\"; mounts = ( { source = \"%h//x/\"; target = \"/d\"; } ); } );\n",
-      1, "users[0].mounts[0].source", "inside the user's home" },
+    { "users = ( { user = \"a\"; mounts = ( { source = \"%h//x/\"; target = \"/d\"; } ); } );\n", 1,
+      "users[0].mounts[0].source", "inside the user's home" },
     { "container = { pids = -1; };\n", 1, "container.pids", "negative" },
     { "container = { idle_timeout = -1; };\n", 1, "container.idle_timeout", "negative" },
     { "container = { network = \"\"; };\n", 1, "container.network", "not a network mode" },
@@ -555,7 +555,8 @@ test_invalid_values(void **state)
     /* A tmpfs is memory: filled to the limit, every login is OOM-killed. */
     { "container = {\n  memory = \"96m\";\n  tmpfs = [ \"/tmp:size=512m\" ];\n};\n", 3,
       "container.tmpfs", "exceed three quarters of the memory limit" },
-    { "container = { memory = \"96m\"; tmpfs = [ \"/tmp:size=40m\", \"/run:mode=755,size=40m\" ]; };\n",
+    { "container = { memory = \"96m\"; tmpfs = [ \"/tmp:size=40m\", \"/run:mode=755,size=40m\" ]; "
+      "};\n",
       1, "container.tmpfs", "(83886080 bytes together)" },
     { "container = { memory = \"1g\"; tmpfs = [ \"/tmp\" ]; };\n", 1, "container.tmpfs",
       "tmpfs \"/tmp\" needs a size" },
@@ -601,10 +602,11 @@ test_invalid_values(void **state)
       3, "users[0]", "for members of group \"g\"" },
     { "groups = (\n  { group = \"a\"; pids = 5; },\n  { group = \"g\";\n    mounts = ( { source = "
       "\"/s\"; target = \"/x/\"; } ); }\n);\n"
-      "users = (\n  { user = \"v\"; pids = 5; },\n  { user = \"u\"; tmpfs = [ \"/x:size=1m\" ]; }\n);\n",
+      "users = (\n  { user = \"v\"; pids = 5; },\n  { user = \"u\"; tmpfs = [ \"/x:size=1m\" ]; "
+      "}\n);\n",
       8, "users[1]", "/x is both a mount target and a tmpfs for members of group \"g\"" },
   };
-  (void)state;
+  (void) state;
   EXPECT_ERRORS(cases);
 }
 
@@ -622,7 +624,7 @@ test_overrides_bad(void **state)
     { "users = (\n  { user = \"alice\"; pids = 1; },\n\n  { user = \"alice\"; pids = 2; }\n);\n", 4,
       "users[1].user", "duplicate entry for user \"alice\" (first at line 2)" },
   };
-  (void)state;
+  (void) state;
   EXPECT_ERRORS(cases);
 }
 
@@ -653,14 +655,14 @@ test_templates_and_env(void **state)
     { "container = { env = [ \"TZ=UTC\", \"TZ=CET\" ]; };\n", 1, "container.env[1]",
       "TZ is set twice" },
   };
-  (void)state;
+  (void) state;
   EXPECT_ERRORS(cases);
 }
 
 static void
 test_syntax_errors(void **state)
 {
-  (void)state;
+  (void) state;
   expect_error("image = \"x\";\npull = ;\n", 2, NULL, "syntax error");
   expect_error("container = {\n  memory = \"1g\"\n  cpus = 1;\n  pids = ;\n};\n", 4, NULL,
                "syntax error");
@@ -675,7 +677,7 @@ test_file_errors(void **state)
   berth_error_t err = NULL;
   char *missing = NULL, *path, *inc;
 
-  (void)state;
+  (void) state;
   /* a missing file names the path */
   assert_true(asprintf(&missing, "%s/does-not-exist.conf", tmpdir) > 0);
   assert_int_equal(berth_config_load(missing, &cfg, &err), -1);
@@ -759,12 +761,13 @@ test_file_owner(void **state)
   berth_error_t err = NULL;
   char *path, *inc, *sub = NULL, *subinc = NULL, *link = NULL, *text = NULL;
 
-  (void)state;
+  (void) state;
   /* the limits still load */
   cfg = load_ok("container = { cpus = 1024; };\n");
   assert_true(cfg->container.cpus == 1024.0);
   berth_config_free(cfg);
-  cfg = load_ok("container = { cpus = 0.01; mounts = ( { source = \"%h\"; target = \"/h\"; } ); };\n");
+  cfg = load_ok(
+      "container = { cpus = 0.01; mounts = ( { source = \"%h\"; target = \"/h\"; } ); };\n");
   berth_config_free(cfg);
   cfg = NULL;
 
@@ -888,7 +891,7 @@ test_resolve(void **state)
   struct berth_user *dave = make_user("dave", 1003, "staff", NULL);
   struct berth_container_conf *c;
 
-  (void)state;
+  (void) state;
   /* no override: the global settings, unchanged */
   c = resolve(cfg, carol);
   assert_string_equal(c->image, "base:1");
@@ -968,8 +971,7 @@ main(void)
     cmocka_unit_test(test_bad_enums),     cmocka_unit_test(test_invalid_values),
     cmocka_unit_test(test_overrides_bad), cmocka_unit_test(test_templates_and_env),
     cmocka_unit_test(test_syntax_errors), cmocka_unit_test(test_file_errors),
-    cmocka_unit_test(test_file_owner),
-    cmocka_unit_test(test_resolve),
+    cmocka_unit_test(test_file_owner),    cmocka_unit_test(test_resolve),
   };
   return cmocka_run_group_tests(tests, conf_fixture_setup, conf_fixture_teardown);
 }

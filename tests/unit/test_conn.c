@@ -41,7 +41,7 @@ test_send_recv_again(void **state)
   int peer;
   struct berth_conn *c = pair(&peer);
 
-  (void)state;
+  (void) state;
   /* nothing to read yet: the call says so instead of blocking */
   assert_int_equal(berth_conn_recv(c, buf, sizeof(buf), &err), BERTH_CONN_AGAIN);
   assert_int_equal(berth_conn_send_all(c, "hello", 5, berth_now_ms() + 1000, &err), 0);
@@ -70,7 +70,7 @@ test_deadline(void **state)
   int peer;
   struct berth_conn *c = pair(&peer);
 
-  (void)state;
+  (void) state;
   assert_int_equal(berth_conn_recv_wait(c, buf, sizeof(buf), berth_now_ms() + 50, &err), -1);
   assert_non_null(err);
   assert_int_equal(err->kind, BERTH_E_ENGINE_TIMEOUT);
@@ -87,7 +87,7 @@ test_shutdown_write(void **state)
   int peer;
   cleanup_conn struct berth_conn *c = pair(&peer);
 
-  (void)state;
+  (void) state;
   assert_int_equal(berth_conn_shutdown_write(c, &err), 0);
   assert_int_equal(read(peer, buf, sizeof(buf)), 0); /* the peer sees EOF */
   /* and can still answer */
@@ -105,7 +105,7 @@ test_open_unix(void **state)
   char dir[] = "/tmp/berth-conn-XXXXXX";
   int lfd;
 
-  (void)state;
+  (void) state;
   assert_non_null(mkdtemp(dir));
   snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
   /* nobody listening */
@@ -113,7 +113,7 @@ test_open_unix(void **state)
   assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
   berth_error_release(&err);
   lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-  assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  assert_int_equal(bind(lfd, (struct sockaddr *) &sa, sizeof(sa)), 0);
   assert_int_equal(listen(lfd, 0), 0);
   assert_int_equal(berth_conn_open_unix(sa.sun_path, 500, &c, &err), 0);
   berth_conn_free(c);

@@ -12,10 +12,15 @@
 #include "../../lib/entry_internal.h"
 
 static struct berth_user user = {
-  .name = (char *) "alice", .uid = 1234, .gid = 5678, .home = (char *) "/home/alice",
+  .name = (char *) "alice",
+  .uid = 1234,
+  .gid = 5678,
+  .home = (char *) "/home/alice",
 };
 static struct berth_box box = {
-  .user = &user, .name = (char *) "berth-alice", .shell = (char *) "/bin/sh",
+  .user = &user,
+  .name = (char *) "berth-alice",
+  .shell = (char *) "/bin/sh",
 };
 
 /* Encode and decode again, as the engine would: what survives is what the
@@ -189,30 +194,34 @@ test_invalid_utf8_refused(void **state)
 static void
 test_utf8_valid(void **state)
 {
-  static const struct { const char *s; size_t len; bool ok; } cases[] = {
+  static const struct {
+    const char *s;
+    size_t len;
+    bool ok;
+  } cases[] = {
     { "", 0, true },
     { "plain ascii $(x)", 16, true },
     { "caf\xc3\xa9", 5, true },
-    { "\xe2\x82\xac", 3, true },                 /* U+20AC */
-    { "\xf0\x9f\x90\xb3", 4, true },             /* U+1F433 */
-    { "\xf4\x8f\xbf\xbf", 4, true },             /* U+10FFFF */
-    { "\xef\xbf\xbf", 3, true },                 /* U+FFFF */
-    { "a\0b", 3, true },                         /* NUL is ASCII (never in argv) */
+    { "\xe2\x82\xac", 3, true },     /* U+20AC */
+    { "\xf0\x9f\x90\xb3", 4, true }, /* U+1F433 */
+    { "\xf4\x8f\xbf\xbf", 4, true }, /* U+10FFFF */
+    { "\xef\xbf\xbf", 3, true },     /* U+FFFF */
+    { "a\0b", 3, true },             /* NUL is ASCII (never in argv) */
     { "\xff", 1, false },
     { "\xfe", 1, false },
-    { "\x80", 1, false },                        /* lone continuation */
-    { "\xc0\xaf", 2, false },                    /* overlong '/' */
+    { "\x80", 1, false },     /* lone continuation */
+    { "\xc0\xaf", 2, false }, /* overlong '/' */
     { "\xc1\xbf", 2, false },
-    { "\xe0\x80\xaf", 3, false },                /* overlong */
-    { "\xf0\x80\x80\xaf", 4, false },            /* overlong */
-    { "\xed\xa0\x80", 3, false },                /* surrogate U+D800 */
-    { "\xed\xbf\xbf", 3, false },                /* surrogate U+DFFF */
-    { "\xf4\x90\x80\x80", 4, false },            /* U+110000 */
+    { "\xe0\x80\xaf", 3, false },     /* overlong */
+    { "\xf0\x80\x80\xaf", 4, false }, /* overlong */
+    { "\xed\xa0\x80", 3, false },     /* surrogate U+D800 */
+    { "\xed\xbf\xbf", 3, false },     /* surrogate U+DFFF */
+    { "\xf4\x90\x80\x80", 4, false }, /* U+110000 */
     { "\xf5\x80\x80\x80", 4, false },
-    { "\xc3", 1, false },                        /* truncated */
+    { "\xc3", 1, false }, /* truncated */
     { "\xe2\x82", 2, false },
     { "\xf0\x9f\x90", 3, false },
-    { "\xc3(", 2, false },                       /* bad continuation */
+    { "\xc3(", 2, false }, /* bad continuation */
     { "ok\xe2\x28\xa1", 5, false },
   };
 
@@ -253,12 +262,9 @@ int
 main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_spec_fields),
-    cmocka_unit_test(test_console_size),
-    cmocka_unit_test(test_hostile_argv),
-    cmocka_unit_test(test_invalid_utf8_refused),
-    cmocka_unit_test(test_utf8_valid),
-    cmocka_unit_test(test_detach_keys),
+    cmocka_unit_test(test_spec_fields),  cmocka_unit_test(test_console_size),
+    cmocka_unit_test(test_hostile_argv), cmocka_unit_test(test_invalid_utf8_refused),
+    cmocka_unit_test(test_utf8_valid),   cmocka_unit_test(test_detach_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

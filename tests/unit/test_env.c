@@ -26,12 +26,31 @@ static void
 test_passes(void **state)
 {
   (void) state;
-  const char *yes[] = { "TERM", "LANG", "TZ", "SSH_CONNECTION", "SSH_CLIENT",
-                        "SSH_ORIGINAL_COMMAND", "LC_ALL", "LC_CTYPE", "LC_MY_OWN", NULL };
-  const char *no[] = { "LD_PRELOAD", "LD_LIBRARY_PATH", "BASH_ENV", "ENV", "PATH", "HOME",
-                       "LC_", "LC_all", "LC_X1", "TERMINFO", "TER", "TERMX", "LANGUAGE",
-                       "SSH_TTY", "SSH_AUTH_SOCK", "GCONV_PATH", "LOCPATH", "TZDIR",
-                       "BERTH_CONTAINER", "", NULL };
+  const char *yes[] = {
+    "TERM",     "LANG",      "TZ", "SSH_CONNECTION", "SSH_CLIENT", "SSH_ORIGINAL_COMMAND", "LC_ALL",
+    "LC_CTYPE", "LC_MY_OWN", NULL
+  };
+  const char *no[] = { "LD_PRELOAD",
+                       "LD_LIBRARY_PATH",
+                       "BASH_ENV",
+                       "ENV",
+                       "PATH",
+                       "HOME",
+                       "LC_",
+                       "LC_all",
+                       "LC_X1",
+                       "TERMINFO",
+                       "TER",
+                       "TERMX",
+                       "LANGUAGE",
+                       "SSH_TTY",
+                       "SSH_AUTH_SOCK",
+                       "GCONV_PATH",
+                       "LOCPATH",
+                       "TZDIR",
+                       "BERTH_CONTAINER",
+                       "",
+                       NULL };
   for (size_t i = 0; yes[i]; i++)
     assert_true(passes(yes[i]));
   for (size_t i = 0; no[i]; i++)
@@ -44,8 +63,11 @@ test_passes(void **state)
 }
 
 static struct berth_user alice = {
-  .name = (char *) "alice", .uid = 1000, .gid = 1000,
-  .home = (char *) "/home/alice", .shell = (char *) "/usr/bin/berth-shell",
+  .name = (char *) "alice",
+  .uid = 1000,
+  .gid = 1000,
+  .home = (char *) "/home/alice",
+  .shell = (char *) "/usr/bin/berth-shell",
 };
 
 static char **
@@ -164,8 +186,9 @@ test_unknown_user(void **state)
   cleanup_strv char **e = edits(hostile, NULL);
   cleanup_strv char **result = apply(hostile, e);
   const char *want[] = {
-    "LANG=C.UTF-8", "PATH=" BERTH_ENV_HOST_PATH, "TERM=$(touch /tmp/x)",
-    "LC_ALL=../../../home/alice/loc", "TZ=:/home/alice/tz", NULL,
+    "LANG=C.UTF-8",         "PATH=" BERTH_ENV_HOST_PATH,
+    "TERM=$(touch /tmp/x)", "LC_ALL=../../../home/alice/loc",
+    "TZ=:/home/alice/tz",   NULL,
   };
   assert_env(result, want);
 
@@ -194,10 +217,8 @@ int
 main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_passes),
-    cmocka_unit_test(test_hostile_env),
-    cmocka_unit_test(test_nothing_to_do),
-    cmocka_unit_test(test_unknown_user),
+    cmocka_unit_test(test_passes),        cmocka_unit_test(test_hostile_env),
+    cmocka_unit_test(test_nothing_to_do), cmocka_unit_test(test_unknown_user),
     cmocka_unit_test(test_no_equals),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -184,8 +184,8 @@ test_group_merge(void **state)
   berth_error_t err = NULL;
   const char *img = "root:x:0:\n"
                     "imggroup:x:1000:imguser\n"
-                    "devs:x:3000:imguser\n"         /* same name as alice's 2001 */
-                    "wheel:x:10:alice,imguser\n"    /* host does not give alice wheel */
+                    "devs:x:3000:imguser\n"      /* same name as alice's 2001 */
+                    "wheel:x:10:alice,imguser\n" /* host does not give alice wheel */
                     "audio:x:29:alice\n"
                     "garbage line\n"
                     "nogroup:x:65534:\n";
@@ -368,32 +368,31 @@ test_tar_reader_gnu(void **state)
 
 /* Image lines that glibc's nss_files reads as alice or as uid 1000 although
  * their fields are not literally "alice" / "1000". */
-static const char hostile_passwd[] =
-    "root:x:0:0:root:/root:/bin/sh\n"
-    " alice:x:0:0::/root:/bin/bash\n"          /* leading blank: getpwnam("alice") = uid 0 */
-    "\talice:x:0:0::/root:/bin/bash\n"
-    "alice:x:0:0::/root:/bin/bash:extra\n"     /* 8 fields: the shell takes the rest */
-    "+alice:x:0:0:::\n"                        /* nss_compat */
-    "m1:x: 1000:0::/:/bin/sh\n"                /* strtoul skips blanks */
-    "m2:x:+1000:0::/:/bin/sh\n"                /* and takes a sign */
-    "m3:x:01000:0::/:/bin/sh\n"
-    "m4:x:4294968296:0::/:/bin/sh\n"           /* 2^32 + 1000, truncated to uid_t */
-    "m5:x:-4294966296:0::/:/bin/sh\n"          /* wraps to 1000 as well */
-    "   # comment\n"
-    "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n";
+static const char hostile_passwd[]
+    = "root:x:0:0:root:/root:/bin/sh\n"
+      " alice:x:0:0::/root:/bin/bash\n" /* leading blank: getpwnam("alice") = uid 0 */
+      "\talice:x:0:0::/root:/bin/bash\n"
+      "alice:x:0:0::/root:/bin/bash:extra\n" /* 8 fields: the shell takes the rest */
+      "+alice:x:0:0:::\n"                    /* nss_compat */
+      "m1:x: 1000:0::/:/bin/sh\n"            /* strtoul skips blanks */
+      "m2:x:+1000:0::/:/bin/sh\n"            /* and takes a sign */
+      "m3:x:01000:0::/:/bin/sh\n"
+      "m4:x:4294968296:0::/:/bin/sh\n"  /* 2^32 + 1000, truncated to uid_t */
+      "m5:x:-4294966296:0::/:/bin/sh\n" /* wraps to 1000 as well */
+      "   # comment\n"
+      "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n";
 
-static const char hostile_group[] =
-    "root:x:0:\n"
-    "wheel:x:10: alice\n"                      /* leading blank in the member list */
-    "adm:x:4:bob,\talice,carol\n"
-    " devs:x:0:\n"                             /* alice's group name, leading blank */
-    "e1:x: 2001:\n"                            /* devs' gid with a blank */
-    "e2:x:+1000:\n"                            /* alice's primary gid with a sign */
-    "e3:x:4294969298:\n"                       /* 2^32 + 2002: ops */
-    "ops:x:0\n"                                /* no member field: still a group */
-    "+devs:x:0:\n"
-    "+devs\n"                                  /* nss_compat: glibc reads gid 0 */
-    "staff:x:50:bob\n";
+static const char hostile_group[] = "root:x:0:\n"
+                                    "wheel:x:10: alice\n" /* leading blank in the member list */
+                                    "adm:x:4:bob,\talice,carol\n"
+                                    " devs:x:0:\n"       /* alice's group name, leading blank */
+                                    "e1:x: 2001:\n"      /* devs' gid with a blank */
+                                    "e2:x:+1000:\n"      /* alice's primary gid with a sign */
+                                    "e3:x:4294969298:\n" /* 2^32 + 2002: ops */
+                                    "ops:x:0\n"          /* no member field: still a group */
+                                    "+devs:x:0:\n"
+                                    "+devs\n" /* nss_compat: glibc reads gid 0 */
+                                    "staff:x:50:bob\n";
 
 static void
 test_passwd_as_glibc_reads_it(void **state)
@@ -413,8 +412,8 @@ test_passwd_as_glibc_reads_it(void **state)
   while ((pw = fgetpwent(f)) != NULL) {
     root |= strcmp(pw->pw_name, "root") == 0 && pw->pw_uid == 0;
     daemon_kept |= strcmp(pw->pw_name, "daemon") == 0;
-    if (strcmp(pw->pw_name, "alice") == 0 || (pw->pw_name[0] && strcmp(pw->pw_name + 1, "alice") == 0) ||
-        pw->pw_uid == 1000) {
+    if (strcmp(pw->pw_name, "alice") == 0
+        || (pw->pw_name[0] && strcmp(pw->pw_name + 1, "alice") == 0) || pw->pw_uid == 1000) {
       assert_string_equal(pw->pw_name, "alice");
       assert_int_equal(pw->pw_uid, 1000);
       assert_int_equal(pw->pw_gid, 1000);
@@ -448,8 +447,8 @@ test_group_as_glibc_reads_it(void **state)
   while ((gr = fgetgrent(f)) != NULL) {
     bool is_ours = false;
     for (size_t i = 0; i < 3; i++) {
-      const char *nm = gr->gr_name[0] == '+' || gr->gr_name[0] == '-' ? gr->gr_name + 1
-                                                                       : gr->gr_name;
+      const char *nm
+          = gr->gr_name[0] == '+' || gr->gr_name[0] == '-' ? gr->gr_name + 1 : gr->gr_name;
       if (strcmp(nm, ours[i]) == 0 || gr->gr_gid == our_gids[i]) {
         /* only the host's line for that group */
         assert_string_equal(gr->gr_name, ours[i]);
@@ -470,8 +469,8 @@ test_group_as_glibc_reads_it(void **state)
     if (strcmp(gr->gr_name, "wheel") == 0)
       wheel = gr->gr_gid == 10 && gr->gr_mem[0] == NULL;
     if (strcmp(gr->gr_name, "adm") == 0)
-      adm = gr->gr_mem[0] && strcmp(gr->gr_mem[0], "bob") == 0 && gr->gr_mem[1] &&
-            strcmp(gr->gr_mem[1], "carol") == 0 && gr->gr_mem[2] == NULL;
+      adm = gr->gr_mem[0] && strcmp(gr->gr_mem[0], "bob") == 0 && gr->gr_mem[1]
+            && strcmp(gr->gr_mem[1], "carol") == 0 && gr->gr_mem[2] == NULL;
   }
   fclose(f);
   for (size_t i = 0; i < 3; i++)

@@ -220,9 +220,9 @@ static void
 test_bad_type(void **state)
 {
   static const char bad[][8] = {
-    { 3, 0, 0, 0, 0, 0, 0, 1 },      /* unknown stream */
+    { 3, 0, 0, 0, 0, 0, 0, 1 }, /* unknown stream */
     { (char) 0xff, 0, 0, 0, 0, 0, 0, 1 },
-    { 1, 1, 0, 0, 0, 0, 0, 1 },      /* padding must be zero */
+    { 1, 1, 0, 0, 0, 0, 0, 1 }, /* padding must be zero */
     { 1, 0, 0, 7, 0, 0, 0, 1 },
     { 'H', 'T', 'T', 'P', '/', '1', '.', '1' }, /* an HTTP reply read as frames */
   };
@@ -294,7 +294,10 @@ test_large_frame(void **state)
     want = want * 31 + (unsigned char) buf[8 + i];
   buf[0] = 2;
   buf[1] = buf[2] = buf[3] = 0;
-  buf[4] = 0x00; buf[5] = 0x10; buf[6] = 0x00; buf[7] = 0x00; /* 1 MiB, big-endian */
+  buf[4] = 0x00;
+  buf[5] = 0x10;
+  buf[6] = 0x00;
+  buf[7] = 0x00; /* 1 MiB, big-endian */
   berth_demux_init(&d);
   /* odd chunk size so chunk edges never line up with the header */
   for (size_t off = 0; off < len + 8; off += 4093) {
@@ -329,16 +332,11 @@ int
 main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_whole_buffer),
-    cmocka_unit_test(test_every_split),
-    cmocka_unit_test(test_one_byte_at_a_time),
-    cmocka_unit_test(test_partial_frame_not_idle),
-    cmocka_unit_test(test_interleaved),
-    cmocka_unit_test(test_zero_length_frames),
-    cmocka_unit_test(test_bad_type),
-    cmocka_unit_test(test_stdin_type_accepted),
-    cmocka_unit_test(test_large_frame),
-    cmocka_unit_test(test_callback_failure),
+    cmocka_unit_test(test_whole_buffer),       cmocka_unit_test(test_every_split),
+    cmocka_unit_test(test_one_byte_at_a_time), cmocka_unit_test(test_partial_frame_not_idle),
+    cmocka_unit_test(test_interleaved),        cmocka_unit_test(test_zero_length_frames),
+    cmocka_unit_test(test_bad_type),           cmocka_unit_test(test_stdin_type_accepted),
+    cmocka_unit_test(test_large_frame),        cmocka_unit_test(test_callback_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,17 +32,17 @@
 
 static char tmp[PATH_MAX];
 
-static struct berth_group groups[] = { { GID, (char *)"dana-group" }, { SUPGID, NULL } };
+static struct berth_group groups[] = { { GID, (char *) "dana-group" }, { SUPGID, NULL } };
 
 static struct berth_user
 user_at(const char *home)
 {
-  struct berth_user u = { .name = (char *)"dana@corp.example",
+  struct berth_user u = { .name = (char *) "dana@corp.example",
                           .uid = UID,
                           .gid = GID,
-                          .home = (char *)home,
-                          .shell = (char *)"/bin/sh",
-                          .group = (char *)"dana-group",
+                          .home = (char *) home,
+                          .shell = (char *) "/bin/sh",
+                          .group = (char *) "dana-group",
                           .groups = groups,
                           .n_groups = 2 };
   return u;
@@ -55,7 +55,7 @@ config(bool create, const char *skel, mode_t mode)
   memset(&c, 0, sizeof(c));
   c.home.create = create;
   c.home.mount = true;
-  c.home.skel = (char *)skel;
+  c.home.skel = (char *) skel;
   c.home.mode = mode;
   return c;
 }
@@ -87,7 +87,7 @@ write_file(const char *p, const char *content, mode_t mode)
 {
   int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   assert_true(fd >= 0);
-  assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+  assert_int_equal(write(fd, content, strlen(content)), (ssize_t) strlen(content));
   assert_int_equal(fchmod(fd, mode), 0);
   close(fd);
 }
@@ -113,8 +113,8 @@ assert_owner_mode(const char *p, uid_t uid, gid_t gid, mode_t mode)
   if (lstat(p, &st) < 0)
     fail_msg("%s: %s", p, strerror(errno));
   if (st.st_uid != uid || st.st_gid != gid || (st.st_mode & 07777) != mode)
-    fail_msg("%s: %u:%u %04o, expected %u:%u %04o", p, (unsigned)st.st_uid, (unsigned)st.st_gid,
-             (unsigned)(st.st_mode & 07777), (unsigned)uid, (unsigned)gid, (unsigned)mode);
+    fail_msg("%s: %u:%u %04o, expected %u:%u %04o", p, (unsigned) st.st_uid, (unsigned) st.st_gid,
+             (unsigned) (st.st_mode & 07777), (unsigned) uid, (unsigned) gid, (unsigned) mode);
 }
 
 static bool
@@ -294,10 +294,22 @@ static void
 test_system_paths(void **state)
 {
   struct berth_config cfg = config(true, NULL, 0700);
-  const char *bad[] = { "/etc", "/etc/bt-home-test-x", "/run/user/4242421", "/run/bt-home-test",
-                        "/var/run/bt-home-test", "/var", "/var/lib", "/usr/local/bt-home-test",
-                        "/proc/self", "/sys/fs", "/dev/shm/bt-home-test", "/root", "/lib64/x",
-                        "/boot/x", "/var/lib/docker/volumes/x", NULL };
+  const char *bad[] = { "/etc",
+                        "/etc/bt-home-test-x",
+                        "/run/user/4242421",
+                        "/run/bt-home-test",
+                        "/var/run/bt-home-test",
+                        "/var",
+                        "/var/lib",
+                        "/usr/local/bt-home-test",
+                        "/proc/self",
+                        "/sys/fs",
+                        "/dev/shm/bt-home-test",
+                        "/root",
+                        "/lib64/x",
+                        "/boot/x",
+                        "/var/lib/docker/volumes/x",
+                        NULL };
   struct berth_user u;
 
   for (size_t i = 0; bad[i]; i++) {
@@ -668,20 +680,13 @@ int
 main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_create_nested),
-    cmocka_unit_test(test_existing_untouched),
-    cmocka_unit_test(test_system_paths),
-    cmocka_unit_test(test_existing_modes),
-    cmocka_unit_test(test_mode_from_config),
-    cmocka_unit_test(test_parent_symlink),
-    cmocka_unit_test(test_parent_root_symlink),
-    cmocka_unit_test(test_home_symlink),
-    cmocka_unit_test(test_skel_secret_link),
-    cmocka_unit_test(test_no_create),
-    cmocka_unit_test(test_bad_paths),
-    cmocka_unit_test(test_failed_copy_leaves_nothing),
-    cmocka_unit_test(test_concurrent),
-    cmocka_unit_test(test_sweep),
+    cmocka_unit_test(test_create_nested),       cmocka_unit_test(test_existing_untouched),
+    cmocka_unit_test(test_system_paths),        cmocka_unit_test(test_existing_modes),
+    cmocka_unit_test(test_mode_from_config),    cmocka_unit_test(test_parent_symlink),
+    cmocka_unit_test(test_parent_root_symlink), cmocka_unit_test(test_home_symlink),
+    cmocka_unit_test(test_skel_secret_link),    cmocka_unit_test(test_no_create),
+    cmocka_unit_test(test_bad_paths),           cmocka_unit_test(test_failed_copy_leaves_nothing),
+    cmocka_unit_test(test_concurrent),          cmocka_unit_test(test_sweep),
   };
   if (geteuid() != 0) {
     const char *ci = getenv("CI");

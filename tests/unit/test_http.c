@@ -124,12 +124,12 @@ test_head_malformed(void **state)
     "http/1.1 200 OK\r\n\r\n",
     "ICY 200 OK\r\n\r\n",
     "{\"message\":\"x\"}",
-    "HTTP/1.1 200 OK\nContent-Length: 0\n\n",        /* bare LF */
-    "HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n",       /* space in a name */
+    "HTTP/1.1 200 OK\nContent-Length: 0\n\n",   /* bare LF */
+    "HTTP/1.1 200 OK\r\nBad Header: x\r\n\r\n", /* space in a name */
     "HTTP/1.1 200 OK\r\n: empty\r\n\r\n",
     "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
-    "HTTP/1.1 200 OK\r\n folded: x\r\n\r\n",           /* obsolete folding */
-    "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n",             /* bare CR */
+    "HTTP/1.1 200 OK\r\n folded: x\r\n\r\n", /* obsolete folding */
+    "HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n",    /* bare CR */
     "HTTP/1.1 200 O\001K\r\n\r\n",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -146,7 +146,8 @@ test_head_malformed(void **state)
   assert_int_equal(parse("XTTP", &status), -1);
   /* a NUL byte inside the head */
   berth_error_t err = NULL;
-  assert_int_equal(berth_http_parse_head("HTTP/1.1 200 OK\r\nA: \0\r\n\r\n", 25, &status, &err), -1);
+  assert_int_equal(berth_http_parse_head("HTTP/1.1 200 OK\r\nA: \0\r\n\r\n", 25, &status, &err),
+                   -1);
   berth_error_release(&err);
 }
 
@@ -188,21 +189,16 @@ test_dechunk(void **state)
   char out[64];
   size_t olen = 0, used = 0;
   static const char *bad[] = {
-    "5\r\nhelloXX0\r\n\r\n",   /* the case: no CRLF after the chunk */
-    "5\r\nhello\n0\r\n\r\n",   /* bare LF after the chunk */
-    "5\r\nhello\rX0\r\n\r\n",
-    "5\n\rhello\r\n0\r\n\r\n", /* bare LF after the size */
-    "5\rX\nhello\r\n0\r\n\r\n",
-    "0x5\r\nhello\r\n0\r\n\r\n",
-    " 5\r\nhello\r\n0\r\n\r\n",
-    "+5\r\nhello\r\n0\r\n\r\n",
-    "5 \r\nhello\r\n0\r\n\r\n",
-    "\r\nhello\r\n0\r\n\r\n",
-    "fffffffffffffffff\r\n",   /* overflows */
+    "5\r\nhelloXX0\r\n\r\n", /* the case: no CRLF after the chunk */
+    "5\r\nhello\n0\r\n\r\n", /* bare LF after the chunk */
+    "5\r\nhello\rX0\r\n\r\n",   "5\n\rhello\r\n0\r\n\r\n", /* bare LF after the size */
+    "5\rX\nhello\r\n0\r\n\r\n", "0x5\r\nhello\r\n0\r\n\r\n", " 5\r\nhello\r\n0\r\n\r\n",
+    "+5\r\nhello\r\n0\r\n\r\n", "5 \r\nhello\r\n0\r\n\r\n",  "\r\nhello\r\n0\r\n\r\n",
+    "fffffffffffffffff\r\n", /* overflows */
   };
 
-  assert_int_equal(dechunk_str("5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n", out, sizeof(out),
-                               &olen, &used), 1);
+  assert_int_equal(
+      dechunk_str("5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n", out, sizeof(out), &olen, &used), 1);
   assert_int_equal(olen, 11);
   assert_memory_equal(out, "hello world", 11);
   assert_int_equal(used, strlen("5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n"));
@@ -211,8 +207,8 @@ test_dechunk(void **state)
   assert_int_equal(dechunk_str("5\r\nhello", out, sizeof(out), &olen, &used), 0);
   assert_int_equal(dechunk_str("5\r\nhello\r", out, sizeof(out), &olen, &used), 0);
   assert_int_equal(dechunk_str("5\r\nhello\r\n0\r\n", out, sizeof(out), &olen, &used), 0);
-  assert_int_equal(dechunk_str("A\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\n", out, sizeof(out), &olen,
-                               &used), 1);
+  assert_int_equal(
+      dechunk_str("A\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\n", out, sizeof(out), &olen, &used), 1);
   assert_int_equal(olen, 10);
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     if (dechunk_str(bad[i], out, sizeof(out), &olen, &used) != -1)
@@ -286,8 +282,11 @@ static char *
 json_reply(const char *status, const char *body)
 {
   char *s = NULL;
-  assert_true(asprintf(&s, "HTTP/1.1 %s\r\nApi-Version: 1.44\r\nContent-Type: application/json\r\n"
-                           "Content-Length: %zu\r\n\r\n%s", status, strlen(body), body) > 0);
+  assert_true(asprintf(&s,
+                       "HTTP/1.1 %s\r\nApi-Version: 1.44\r\nContent-Type: application/json\r\n"
+                       "Content-Length: %zu\r\n\r\n%s",
+                       status, strlen(body), body)
+              > 0);
   return s;
 }
 
@@ -325,7 +324,8 @@ static void
 test_ping_keeps_older_engine_version(void **state)
 {
   const struct route routes[] = {
-    { "GET /_ping ", "HTTP/1.1 200 OK\r\nAPI-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK", 0, RESPOND },
+    { "GET /_ping ", "HTTP/1.1 200 OK\r\nAPI-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK", 0,
+      RESPOND },
     { NULL, NULL, 0, RESPOND },
   };
   struct berth_engine *e;
@@ -344,7 +344,8 @@ static void
 test_ping_refuses_old_engine(void **state)
 {
   const struct route routes[] = {
-    { "GET /_ping ", "HTTP/1.1 200 OK\r\nApi-Version: 1.40\r\nContent-Length: 2\r\n\r\nOK", 0, RESPOND },
+    { "GET /_ping ", "HTTP/1.1 200 OK\r\nApi-Version: 1.40\r\nContent-Length: 2\r\n\r\nOK", 0,
+      RESPOND },
     { NULL, NULL, 0, RESPOND },
   };
   struct berth_engine *e;
@@ -388,7 +389,8 @@ static void
 test_ping_garbage_version(void **state)
 {
   const struct route routes[] = {
-    { "GET /_ping ", "HTTP/1.1 200 OK\r\nApi-Version: one.two\r\nContent-Length: 2\r\n\r\nOK", 0, RESPOND },
+    { "GET /_ping ", "HTTP/1.1 200 OK\r\nApi-Version: one.two\r\nContent-Length: 2\r\n\r\nOK", 0,
+      RESPOND },
     { NULL, NULL, 0, RESPOND },
   };
   struct berth_engine *e;
@@ -413,7 +415,8 @@ test_check_surfaces_engine_message(void **state)
   assert_int_equal(berth_engine_check(200, reply, BERTH_E_ENGINE, "inspecting image", &err), 0);
   assert_int_equal(berth_engine_check(304, NULL, BERTH_E_ENGINE, "x", &err), 0);
   assert_null(err);
-  assert_int_equal(berth_engine_check(404, reply, BERTH_E_IMAGE_MISSING, "inspecting image", &err), -1);
+  assert_int_equal(berth_engine_check(404, reply, BERTH_E_IMAGE_MISSING, "inspecting image", &err),
+                   -1);
   assert_string_equal(err->msg, "inspecting image: engine said: No such image: x (HTTP 404)");
   assert_int_equal(err->kind, BERTH_E_IMAGE_MISSING);
   assert_int_equal(err->status, ENOENT);
@@ -428,7 +431,9 @@ static void
 test_errors_through_the_client(void **state)
 {
   char *boom = json_reply("500 Internal Server Error", "{\"message\":\"boom\"}");
-  char *conflict = json_reply("409 Conflict", "{\"message\":\"Conflict. The container name \\\"/box\\\" is already in use\"}");
+  char *conflict
+      = json_reply("409 Conflict",
+                   "{\"message\":\"Conflict. The container name \\\"/box\\\" is already in use\"}");
   char *gone = json_reply("404 Not Found", "{\"message\":\"No such container: box\"}");
   char *nostart = json_reply("304 Not Modified", "");
   const struct route routes[] = {
@@ -463,7 +468,7 @@ test_errors_through_the_client(void **state)
   assert_int_equal(berth_engine_container_start(e, "box", &err), 0);        /* 304: running */
   assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 1);
   assert_null(info);
-  assert_int_equal(berth_engine_container_stop(e, "box", 0, &err), -1);     /* no route: 404 */
+  assert_int_equal(berth_engine_container_stop(e, "box", 0, &err), -1); /* no route: 404 */
   assert_int_equal(err->kind, BERTH_E_CONTAINER);
   assert_int_equal(err->status, ENOENT);
   berth_error_release(&err);
@@ -514,7 +519,8 @@ test_requests_on_the_wire(void **state)
   cleanup_free char *log = read_log();
   /* the first request pinged; every body is JSON with the right type */
   assert_non_null(strstr(log, "GET /_ping HTTP/1.1 ct=- "));
-  assert_non_null(strstr(log, "POST /v1.43/containers/create?name=berth-a%20b HTTP/1.1 ct=application/json "));
+  assert_non_null(
+      strstr(log, "POST /v1.43/containers/create?name=berth-a%20b HTTP/1.1 ct=application/json "));
   assert_non_null(strstr(log, "body={\"Image\":\"img\",\"Labels\":{\"berth.user\":\"alice\"}}"));
   /* a body-less POST carries no (form) content type */
   assert_non_null(strstr(log, "POST /v1.43/containers/c0ffee/start HTTP/1.1 ct=- "));
@@ -546,9 +552,10 @@ test_escape(void **state)
 
 /* ---------------------------------------------------------------- pull */
 
-static const char pull_progress[] =
-  "{\"status\":\"Pulling from library/img\",\"id\":\"latest\"}\r\n"
-  "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1,\"total\":2},\"id\":\"abc\"}\r\n";
+static const char pull_progress[]
+    = "{\"status\":\"Pulling from library/img\",\"id\":\"latest\"}\r\n"
+      "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1,\"total\":2},\"id\":\"abc\"}"
+      "\r\n";
 
 static void
 test_pull_reference_split(void **state)
@@ -627,14 +634,17 @@ test_pull_error_in_200_stream(void **state)
   run_pull_error(resp, "engine said: manifest for nosuch/img:latest not found (HTTP 200)");
 
   /* objects back to back, no separators, only "error" */
-  snprintf(body, sizeof(body), "{\"status\":\"a\"}{\"status\":\"b\"}{\"error\":\"denied: access\"}");
-  snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+  snprintf(body, sizeof(body),
+           "{\"status\":\"a\"}{\"status\":\"b\"}{\"error\":\"denied: access\"}");
+  snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s", strlen(body),
+           body);
   run_pull_error(resp, "denied: access");
 
   /* an HTTP error with a plain message (Docker: registry unreachable) */
   snprintf(body, sizeof(body), "{\"message\":\"Get \\\"https://nosuch/v2/\\\": no such host\"}\n");
-  snprintf(resp, sizeof(resp), "HTTP/1.1 500 Internal Server Error\r\nContent-Length: %zu\r\n\r\n%s",
-           strlen(body), body);
+  snprintf(resp, sizeof(resp),
+           "HTTP/1.1 500 Internal Server Error\r\nContent-Length: %zu\r\n\r\n%s", strlen(body),
+           body);
   run_pull_error(resp, "no such host (HTTP 500)");
 
   /* a stream that is not JSON */
@@ -664,7 +674,9 @@ test_reply_bound(void **state)
   size_t len = 0;
 
   assert_non_null(resp);
-  hl = snprintf(resp, 128, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n", big);
+  hl = snprintf(resp, 128,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                big);
   memset(resp + hl, ' ', big);
   resp[hl] = '[';
   resp[hl + big - 1] = ']';
@@ -772,8 +784,8 @@ test_proxy_variables_ignored(void **state)
     { "GET /_ping ", PING_143, 0, RESPOND },
     { NULL, NULL, 0, RESPOND },
   };
-  static const char *vars[] = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
-                                "ALL_PROXY", "all_proxy" };
+  static const char *vars[]
+      = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy" };
   struct berth_engine *e;
   berth_error_t err = NULL;
 
@@ -875,8 +887,10 @@ test_ping_version_failure_frees_reply(void **state)
   int hl;
 
   assert_non_null(resp);
-  hl = snprintf(resp, 128, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                           "Content-Length: %zu\r\n\r\n", big);
+  hl = snprintf(resp, 128,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                "Content-Length: %zu\r\n\r\n",
+                big);
   memset(resp + hl, ' ', big);
   const struct route routes[] = {
     { "GET /_ping ", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK", 0, RESPOND },

@@ -44,7 +44,9 @@ test_forgery_is_quoted_and_escaped(void **state)
   /* bytes from 0x80: escaped, so no C1 control or broken UTF-8 reaches a
    * terminal that shows the log */
   assert_value("J\xc3\xbcrgen", "\"J\\xc3\\xbcrgen\"");
-  assert_value("\xc2\x9b" "31m", "\"\\xc2\\x9b31m\"");
+  assert_value("\xc2\x9b"
+               "31m",
+               "\"\\xc2\\x9b31m\"");
 }
 
 static void
@@ -133,24 +135,32 @@ test_action_line(void **state)
 
   berth_log_set_sink(capture, NULL);
   berth_log_action(LOG_INFO, "login",
-                   &(struct berth_action){ .user = "alice", .container = "berth-alice",
-                                           .session = 42, .extra = "home=created",
+                   &(struct berth_action){ .user = "alice",
+                                           .container = "berth-alice",
+                                           .session = 42,
+                                           .extra = "home=created",
                                            .outcome = "ok" });
   assert_string_equal(last, "action=login user=alice container=berth-alice session=42 "
                             "home=created outcome=ok");
   berth_error_make(&err, BERTH_E_ENGINE, 0, "no such\ncontainer");
   berth_log_action(LOG_ERR, "rm",
-                   &(struct berth_action){ .user = "a b\nuser=root", .container = NULL,
-                                           .trigger = "gc", .extra = "idle=7", .engine = "/s",
-                                           .outcome = "failed", .tail = "reason=x", .err = err });
+                   &(struct berth_action){ .user = "a b\nuser=root",
+                                           .container = NULL,
+                                           .trigger = "gc",
+                                           .extra = "idle=7",
+                                           .engine = "/s",
+                                           .outcome = "failed",
+                                           .tail = "reason=x",
+                                           .err = err });
   assert_string_equal(last, "action=rm user=\"a b\\nuser=root\" container=- trigger=gc idle=7 "
                             "engine=/s outcome=failed reason=x error=engine: no such\\ncontainer");
   berth_log_action(LOG_ERR, "login",
                    &(struct berth_action){ .user = "bob", .no_container = true, .err = err });
   assert_string_equal(last, "action=login user=bob error=engine: no such\\ncontainer");
-  berth_log_action(LOG_NOTICE, "sweep",
-                   &(struct berth_action){ .no_user = true, .no_container = true,
-                                           .extra = "leftover=home-temp", .outcome = "ok" });
+  berth_log_action(
+      LOG_NOTICE, "sweep",
+      &(struct berth_action){
+          .no_user = true, .no_container = true, .extra = "leftover=home-temp", .outcome = "ok" });
   assert_string_equal(last, "action=sweep leftover=home-temp outcome=ok");
   berth_log_action(LOG_ERR, "logout", &(struct berth_action){ .outcome = "failed" });
   assert_string_equal(last, "action=logout user=- container=- outcome=failed "

@@ -273,12 +273,12 @@ test_hostnames(void **state)
 /* ------------------------------------------------------------ templates */
 
 static struct berth_user alice = {
-  .name = (char *)"alice@corp.example",
+  .name = (char *) "alice@corp.example",
   .uid = 1234,
   .gid = 5678,
-  .home = (char *)"/home/corp.example/alice",
-  .shell = (char *)"/bin/bash",
-  .group = (char *)"domain users",
+  .home = (char *) "/home/corp.example/alice",
+  .shell = (char *) "/bin/bash",
+  .group = (char *) "domain users",
 };
 
 static void
@@ -357,13 +357,13 @@ test_templates_dot_names(void **state)
   struct berth_user dot = alice, dotdot = alice, empty = alice, slashy = alice, gdot = alice;
   struct berth_user badhome = alice, dots = alice;
 
-  dot.name = (char *)".";
-  dotdot.name = (char *)"..";
-  empty.name = (char *)"";
-  slashy.name = (char *)"x/../y";
-  gdot.group = (char *)"..";
-  badhome.home = (char *)"/home/../etc";
-  dots.name = (char *)"...";
+  dot.name = (char *) ".";
+  dotdot.name = (char *) "..";
+  empty.name = (char *) "";
+  slashy.name = (char *) "x/../y";
+  gdot.group = (char *) "..";
+  badhome.home = (char *) "/home/../etc";
+  dots.name = (char *) "...";
 
   assert_widening_refused(&dot, "/srv/%u", ".");
   assert_widening_refused(&dot, "/srv/%u/data", ".");

@@ -49,7 +49,7 @@ int
 __wrap_getgrnam_r(const char *name, struct group *grp, char *buf, size_t buflen,
                   struct group **result)
 {
-  (void)buf;
+  (void) buf;
   *result = NULL;
   if (fake_down != NULL && strcmp(name, fake_down) == 0)
     return fake_down_errno;
@@ -58,12 +58,12 @@ __wrap_getgrnam_r(const char *name, struct group *grp, char *buf, size_t buflen,
       continue;
     if (strcmp(name, "big") == 0 && buflen < 100000)
       return ERANGE;
-    grp->gr_name = (char *)fake_groups[i].name;
-    grp->gr_passwd = (char *)"x";
+    grp->gr_name = (char *) fake_groups[i].name;
+    grp->gr_passwd = (char *) "x";
     grp->gr_gid = fake_groups[i].gid;
     static char *mem[4];
     for (size_t j = 0; j < 4; j++)
-      mem[j] = (char *)fake_groups[i].mem[j];
+      mem[j] = (char *) fake_groups[i].mem[j];
     grp->gr_mem = mem;
     *result = grp;
     return 0;
@@ -89,7 +89,7 @@ policy_user(const char *name, uid_t uid, gid_t gid, ...)
   u->n_groups = 1;
   va_start(ap, gid);
   while ((g = va_arg(ap, int)) != 0 && u->n_groups < 16)
-    u->groups[u->n_groups++].gid = (gid_t)g;
+    u->groups[u->n_groups++].gid = (gid_t) g;
   va_end(ap);
   for (size_t i = 0; i < u->n_groups; i++)
     for (size_t j = 0; j < sizeof(fake_groups) / sizeof(fake_groups[0]); j++)
@@ -157,7 +157,7 @@ test_policy(void **state)
   struct berth_user *frank = policy_user("frank", 1005, 50, 9999, 0); /* gid without a name */
   struct berth_user *gina = policy_user("gina", 1006, 50, 9999, 0);
 
-  (void)state;
+  (void) state;
   assert_string_equal(berth_policy_name(BERTH_POLICY_BERTHED), "berthed");
   assert_string_equal(berth_policy_name(BERTH_POLICY_EXCLUDED), "excluded");
   assert_string_equal(berth_policy_name(BERTH_POLICY_DENIED), "denied");

@@ -21,7 +21,7 @@
 
 /* Run fn in a child; it returns NULL on success or a failure description. */
 static void
-in_child(const char *(*fn)(void))
+in_child(const char *(*fn)(void) )
 {
   int p[2], st;
   char msg[512] = "";
@@ -36,7 +36,7 @@ in_child(const char *(*fn)(void))
     close(p[0]);
     why = fn();
     if (why != NULL) {
-      (void)!write(p[1], why, strlen(why));
+      (void) !write(p[1], why, strlen(why));
       _exit(1);
     }
     _exit(0);
@@ -76,7 +76,7 @@ drop_nobody(void)
     if (have[i] != 65534 && have[i] != 4242430 && have[i] != 4242431)
       return "unexpected supplementary group";
   /* what an attacker would try next */
-  if (setuid(0) == 0 || seteuid(0) == 0 || setreuid((uid_t)-1, 0) == 0 || setgid(0) == 0
+  if (setuid(0) == 0 || seteuid(0) == 0 || setreuid((uid_t) -1, 0) == 0 || setgid(0) == 0
       || setgroups(0, NULL) == 0)
     return "root regained";
   if (errno != EPERM)

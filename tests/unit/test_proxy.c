@@ -27,7 +27,7 @@ struct rig {
   int in_w, in_r;   /* the user's keyboard / the proxy's stdin */
   int out_r, out_w; /* the proxy's stdout / what the user sees */
   int err_r, err_w;
-  int peer;         /* the engine's end of the stream */
+  int peer; /* the engine's end of the stream */
   struct berth_conn *conn;
   struct berth_proxy p;
 };
@@ -95,8 +95,13 @@ write_all(int fd, const void *buf, size_t len)
 static void
 frame(int fd, int stream, const void *data, uint32_t len)
 {
-  unsigned char h[8] = { (unsigned char) stream, 0, 0, 0, (unsigned char) (len >> 24),
-                         (unsigned char) (len >> 16), (unsigned char) (len >> 8),
+  unsigned char h[8] = { (unsigned char) stream,
+                         0,
+                         0,
+                         0,
+                         (unsigned char) (len >> 24),
+                         (unsigned char) (len >> 16),
+                         (unsigned char) (len >> 8),
                          (unsigned char) len };
   write_all(fd, h, sizeof(h));
   write_all(fd, data, len);
@@ -149,7 +154,8 @@ static void
 test_tty_raw_bytes(void **state)
 {
   /* looks like a frame header: in TTY mode it is the command's output */
-  static const char raw[] = "\x01\0\0\0\0\0\0\x03" "abc\r\n\x1b[0m";
+  static const char raw[] = "\x01\0\0\0\0\0\0\x03"
+                            "abc\r\n\x1b[0m";
   struct rig g;
   char out[64];
 
@@ -279,8 +285,7 @@ test_binary_both_ways(void **state)
   for (size_t i = 0; i < BIG; i++)
     src[i] = (char) (i * 7 + i / 256);
   rig_up(&g, false);
-  kb = (struct pump){ .fd = g.in_w, .buf = src, .len = BIG, .chunk = 4093,
-                      .close_after = true };
+  kb = (struct pump){ .fd = g.in_w, .buf = src, .len = BIG, .chunk = 4093, .close_after = true };
   eng_in = (struct pump){ .fd = g.peer, .buf = to_engine, .chunk = 1021 };
   eng_out = (struct pump){ .fd = g.peer, .buf = src, .len = BIG, .chunk = 10007, .framed = true };
   user = (struct pump){ .fd = g.out_r, .buf = to_user, .chunk = 997 };
@@ -333,8 +338,8 @@ test_peer_closes_early(void **state)
 
 struct seen {
   int end_sig;
-  int peer;      /* closed when asked to end: the command died */
-  int started;   /* what ops->started answers */
+  int peer;    /* closed when asked to end: the command died */
+  int started; /* what ops->started answers */
   int asked;
 };
 
@@ -427,12 +432,9 @@ int
 main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_framed_streams_apart),
-    cmocka_unit_test(test_tty_raw_bytes),
-    cmocka_unit_test(test_stdin_eof_half_closes),
-    cmocka_unit_test(test_binary_both_ways),
-    cmocka_unit_test(test_peer_closes_early),
-    cmocka_unit_test(test_stdout_epipe),
+    cmocka_unit_test(test_framed_streams_apart),  cmocka_unit_test(test_tty_raw_bytes),
+    cmocka_unit_test(test_stdin_eof_half_closes), cmocka_unit_test(test_binary_both_ways),
+    cmocka_unit_test(test_peer_closes_early),     cmocka_unit_test(test_stdout_epipe),
     cmocka_unit_test(test_start_failure_held),
   };
   alarm(60); /* a proxy that hangs fails the test instead of the CI job */

@@ -84,7 +84,7 @@ test_incremental(void **state)
   char msg[200], one[65], split[65];
 
   for (size_t i = 0; i < sizeof(msg); i++)
-    msg[i] = (char)(i * 7 + 3);
+    msg[i] = (char) (i * 7 + 3);
   for (size_t len = 0; len <= 130; len++) {
     berth_sha256_hex(msg, len, one);
     for (size_t cut = 0; cut <= len; cut += 13) {

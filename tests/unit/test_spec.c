@@ -46,17 +46,17 @@ static struct berth_user alice = {
   .n_groups = 4,
 };
 
-static const char full_conf[] =
-    "image = \"berth-test:latest\";\n"
-    "pull = \"never\";\n"
-    "container = {\n"
-    "  memory = \"2g\"; cpus = 1.5; pids = 512; network = \"none\";\n"
-    "  tmpfs = [ \"/tmp:size=64m,mode=1777\", \"/run:size=8m\" ];\n"
-    "  no_new_privileges = true;\n"
-    "  mounts = ( { source = \"/srv/data/%u\"; target = \"/data/%U\"; readonly = true; },\n"
-    "             { source = \"/srv/scratch\"; target = \"%h/scratch\"; readonly = false; } );\n"
-    "  env = [ \"TZ=UTC\", \"LANG=C.UTF-8\" ];\n"
-    "};\n";
+static const char full_conf[]
+    = "image = \"berth-test:latest\";\n"
+      "pull = \"never\";\n"
+      "container = {\n"
+      "  memory = \"2g\"; cpus = 1.5; pids = 512; network = \"none\";\n"
+      "  tmpfs = [ \"/tmp:size=64m,mode=1777\", \"/run:size=8m\" ];\n"
+      "  no_new_privileges = true;\n"
+      "  mounts = ( { source = \"/srv/data/%u\"; target = \"/data/%U\"; readonly = true; },\n"
+      "             { source = \"/srv/scratch\"; target = \"%h/scratch\"; readonly = false; } );\n"
+      "  env = [ \"TZ=UTC\", \"LANG=C.UTF-8\" ];\n"
+      "};\n";
 
 static struct berth_config *
 load_conf(const char *text)
@@ -420,12 +420,9 @@ int
 main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_spec_fields),
-    cmocka_unit_test(test_spec_defaults_and_options),
-    cmocka_unit_test(test_names_sanitized),
-    cmocka_unit_test(test_uid0_refused),
-    cmocka_unit_test(test_bad_mount_template),
-    cmocka_unit_test(test_hash),
+    cmocka_unit_test(test_spec_fields),        cmocka_unit_test(test_spec_defaults_and_options),
+    cmocka_unit_test(test_names_sanitized),    cmocka_unit_test(test_uid0_refused),
+    cmocka_unit_test(test_bad_mount_template), cmocka_unit_test(test_hash),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

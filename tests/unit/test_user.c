@@ -53,7 +53,7 @@ test_root(void **state)
 static void
 test_unknown(void **state)
 {
-  struct berth_user *u = (struct berth_user *)0x1;
+  struct berth_user *u = (struct berth_user *) 0x1;
   berth_error_t err = NULL;
 
   assert_int_equal(berth_user_lookup("bt-no-such-user-xyz", &u, &err), -1);
@@ -95,7 +95,7 @@ static int
 sh(const char *cmd)
 {
   char full[4096];
-  if ((size_t)snprintf(full, sizeof(full), "(%s) >/dev/null 2>&1", cmd) >= sizeof(full))
+  if ((size_t) snprintf(full, sizeof(full), "(%s) >/dev/null 2>&1", cmd) >= sizeof(full))
     return -1;
   return system(full);
 }
@@ -183,7 +183,7 @@ test_temp_user(void **state)
     else if (u->groups[i].gid == s2)
       assert_string_equal(u->groups[i].name, TSUP2);
     else
-      fail_msg("unexpected gid %u", (unsigned)u->groups[i].gid);
+      fail_msg("unexpected gid %u", (unsigned) u->groups[i].gid);
   }
   assert_int_not_equal(u->groups[1].gid, u->groups[2].gid);
   assert_true(berth_user_in_group(u, TPRIM));

@@ -85,9 +85,8 @@ static void
 test_jstr(void **state)
 {
   json_error_t je;
-  cleanup_json json_t *j
-      = json_loads("{\"State\":{\"Status\":\"running\",\"Pid\":7},\"Id\":\"abc\",\"L\":[\"x\"]}",
-                   0, &je);
+  cleanup_json json_t *j = json_loads(
+      "{\"State\":{\"Status\":\"running\",\"Pid\":7},\"Id\":\"abc\",\"L\":[\"x\"]}", 0, &je);
 
   (void) state;
   assert_non_null(j);
