@@ -312,6 +312,92 @@ path_pop(char *done)
     *s = '\0';
 }
 
+/* berth_path_open met the symbolic link `name` in *fd (shown as shown):
+ * (lstat'ed into *es) follow it only when root owns it and nobody else can replace it (untrusted:
+ * why not, or NULL when it is trusted) and it is not in /proc.  The rest of
+ * the walk becomes target + what was left (*todo from *pos); an absolute
+ * target restarts at "/". */
+static int
+follow_link(int *fd, const char *name, const struct stat *es, const char *shown,
+            const char *untrusted, char **todo, size_t *pos, char *done, enum berth_error_kind kind,
+            berth_error_t *err)
+{
+  struct statfs fs;
+  char target[PATH_MAX];
+  char *next_todo;
+  ssize_t n;
+
+  if (es->st_uid != 0)
+    return berth_error_make(err, kind, ELOOP,
+                            "%s is a symbolic link owned by uid %u; berth follows only links "
+                            "owned by root in directories only root can write",
+                            shown, (unsigned) es->st_uid);
+  if (untrusted != NULL)
+    return berth_error_make(err, kind, ELOOP,
+                            "%s is a symbolic link others could replace: %s; berth follows "
+                            "only links owned by root in directories only root can write",
+                            shown, untrusted);
+  if (fstatfs(*fd, &fs) == 0 && fs.f_type == PROC_MAGIC)
+    return berth_error_make(err, kind, ELOOP, "%s: links in /proc are not followed", shown);
+  n = readlinkat(*fd, name, target, sizeof(target));
+  if (n < 0)
+    return berth_error_errno(err, kind, errno, "reading link %s", shown);
+  if (n == 0 || (size_t) n >= sizeof(target))
+    return berth_error_make(err, kind, n ? ENAMETOOLONG : ENOENT, "%s: unusable link target",
+                            shown);
+  target[n] = '\0';
+  next_todo = berth_asprintf(err, "%s%s", target, *todo + *pos);
+  if (next_todo == NULL)
+    return -1;
+  if (strlen(next_todo) >= PATH_MAX) {
+    free(next_todo);
+    return berth_error_make(err, kind, ENAMETOOLONG, "%s: path too long after the link", shown);
+  }
+  free(*todo);
+  *todo = next_todo;
+  *pos = 0;
+  if (target[0] == '/') {
+    close(*fd);
+    if ((*fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+      return berth_error_errno(err, kind, errno, "opening /");
+    done[0] = '\0';
+  }
+  return 0;
+}
+
+/* One step of berth_path_open: open `name` (already lstat'ed into *es) in
+ * fd without following links, as the kind flags want for the last
+ * component, and check it is still what was looked at. */
+static int
+open_step(int fd, const char *name, const struct stat *es, bool final, unsigned flags,
+          const char *shown, enum berth_error_kind kind, berth_error_t *err)
+{
+  struct stat ns;
+  int next;
+
+  if (final) {
+    if (!((S_ISDIR(es->st_mode) && (flags & BERTH_PATH_DIR))
+          || (S_ISREG(es->st_mode) && (flags & BERTH_PATH_FILE))))
+      return berth_error_make(
+          err, kind, S_ISDIR(es->st_mode) ? EISDIR : ENOTDIR, "%s is not a %s", shown,
+          (flags & BERTH_PATH_DIR) && (flags & BERTH_PATH_FILE) ? "directory or regular file"
+          : (flags & BERTH_PATH_DIR)                            ? "directory"
+                                                                : "regular file");
+    next = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  } else {
+    if (!S_ISDIR(es->st_mode))
+      return berth_error_make(err, kind, ENOTDIR, "%s is not a directory", shown);
+    next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (next < 0)
+    return berth_error_errno(err, kind, errno, "opening %s", shown);
+  if (fstat(next, &ns) < 0 || ns.st_dev != es->st_dev || ns.st_ino != es->st_ino) {
+    close(next);
+    return berth_error_make(err, kind, EAGAIN, "%s changed while it was checked", shown);
+  }
+  return next;
+}
+
 int
 berth_path_open(const char *path, unsigned flags, enum berth_error_kind kind, char **last,
                 berth_error_t *err)
@@ -397,77 +483,20 @@ berth_path_open(const char *path, unsigned flags, enum berth_error_kind kind, ch
     trusted = entry_trusted(&ds, &es, done[0] ? done : "/", why, sizeof(why));
 
     if (S_ISLNK(es.st_mode)) {
-      char target[PATH_MAX];
-      struct statfs fs;
-      char *next_todo;
-      ssize_t n;
-
-      if (es.st_uid != 0)
-        return berth_error_make(err, kind, ELOOP,
-                                "%s is a symbolic link owned by uid %u; berth follows only links "
-                                "owned by root in directories only root can write",
-                                shown, (unsigned) es.st_uid);
-      if (!trusted)
-        return berth_error_make(err, kind, ELOOP,
-                                "%s is a symbolic link others could replace: %s; berth follows "
-                                "only links owned by root in directories only root can write",
-                                shown, why);
-      if (fstatfs(fd, &fs) == 0 && fs.f_type == PROC_MAGIC)
-        return berth_error_make(err, kind, ELOOP, "%s: links in /proc are not followed", shown);
       if (++hops > PATH_HOPS_MAX)
         return berth_error_make(err, kind, ELOOP, "%s: too many levels of symbolic links", path);
-      n = readlinkat(fd, name, target, sizeof(target));
-      if (n < 0)
-        return berth_error_errno(err, kind, errno, "reading link %s", shown);
-      if (n == 0 || (size_t) n >= sizeof(target))
-        return berth_error_make(err, kind, n ? ENAMETOOLONG : ENOENT, "%s: unusable link target",
-                                shown);
-      target[n] = '\0';
-      next_todo = berth_asprintf(err, "%s%s", target, todo + pos);
-      if (next_todo == NULL)
+      if (follow_link(&fd, name, &es, shown, trusted ? NULL : why, &todo, &pos, done, kind, err)
+          < 0)
         return -1;
-      if (strlen(next_todo) >= PATH_MAX) {
-        free(next_todo);
-        return berth_error_make(err, kind, ENAMETOOLONG, "%s: path too long after %s", path, shown);
-      }
-      free(todo);
-      todo = next_todo;
-      pos = 0;
-      if (target[0] == '/') {
-        close(fd);
-        if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-          return berth_error_errno(err, kind, errno, "opening /");
-        done[0] = '\0';
-      }
       continue;
     }
     if ((flags & BERTH_PATH_TRUSTED) && !trusted)
       return berth_error_make(err, kind, EPERM,
                               "%s could be replaced by someone other than root: %s", shown, why);
 
-    if (final) {
-      if (!((S_ISDIR(es.st_mode) && (flags & BERTH_PATH_DIR))
-            || (S_ISREG(es.st_mode) && (flags & BERTH_PATH_FILE))))
-        return berth_error_make(
-            err, kind, S_ISDIR(es.st_mode) ? EISDIR : ENOTDIR, "%s is not a %s", shown,
-            (flags & BERTH_PATH_DIR) && (flags & BERTH_PATH_FILE) ? "directory or regular file"
-            : (flags & BERTH_PATH_DIR)                            ? "directory"
-                                                                  : "regular file");
-      next = openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    } else {
-      if (!S_ISDIR(es.st_mode))
-        return berth_error_make(err, kind, ENOTDIR, "%s is not a directory", shown);
-      next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    }
+    next = open_step(fd, name, &es, final, flags, shown, kind, err);
     if (next < 0)
-      return berth_error_errno(err, kind, errno, "opening %s", shown);
-    {
-      struct stat ns;
-      if (fstat(next, &ns) < 0 || ns.st_dev != es.st_dev || ns.st_ino != es.st_ino) {
-        close(next);
-        return berth_error_make(err, kind, EAGAIN, "%s changed while it was checked", shown);
-      }
-    }
+      return -1;
     close(fd);
     fd = next;
     /* made 0700 and only then opened up, so the umask does not matter and
