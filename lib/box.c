@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,28 @@
 /* Grace period for `docker stop` at logout (the keeper exits on SIGTERM at
  * once; the rest of the container gets this long). */
 #define LOGOUT_STOP_S 5
+
+/* The action line of something done to b's container (berth_log_action);
+ * fmt (or NULL): printf-style "key=value" pairs from ids and hashes. */
+static void __attribute__((format(printf, 5, 6)))
+box_action(int priority, const char *action, const struct berth_box *b, const char *trigger,
+           const char *fmt, ...)
+{
+  char extra[128] = "";
+  va_list ap;
+
+  if (fmt != NULL) {
+    va_start(ap, fmt);
+    vsnprintf(extra, sizeof(extra), fmt, ap);
+    va_end(ap);
+  }
+  berth_log_action(priority, action,
+                   &(struct berth_action){ .user = b->user->name,
+                                           .container = b->name,
+                                           .trigger = trigger,
+                                           .extra = extra,
+                                           .outcome = "ok" });
+}
 
 static int
 oom(berth_error_t *err)
@@ -209,8 +232,7 @@ use_existing(struct berth_engine *e, struct berth_box *b, json_t *info, berth_er
   if (start_checked(e, b, id, err) < 0)
     return -1;
   /* stopped at logout, by gc, or killed from outside: worth a line */
-  berth_log(LOG_INFO, "action=start user=%s container=%s id=%.12s outcome=ok",
-            BERTH_LOG_VAL(b->user->name), b->name, id);
+  box_action(LOG_INFO, "start", b, NULL, "id=%.12s", id);
   return 0;
 }
 
@@ -273,8 +295,7 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
       return as_container_error(err);
     return adopt_concurrent(e, b, err);
   }
-  berth_log(LOG_INFO, "action=create user=%s container=%s id=%.12s outcome=ok",
-            BERTH_LOG_VAL(b->user->name), b->name, id);
+  box_action(LOG_INFO, "create", b, NULL, "id=%.12s", id);
   if (created)
     *created = true;
   free(b->id);
@@ -376,8 +397,8 @@ ensure_stale(struct berth_engine *e, struct berth_box *b, bool may_recreate, jso
   id = json_string_value(json_object_get(*info, "Id"));
   if (berth_engine_container_remove(e, id ? id : b->name, true, err) < 0)
     return as_container_error(err);
-  berth_log(LOG_INFO, "action=recreate user=%s container=%s spec=%.12s wanted=%.12s outcome=ok",
-            BERTH_LOG_VAL(b->user->name), b->name, have ? have : "none", b->spec_hash);
+  box_action(LOG_INFO, "recreate", b, NULL, "spec=%.12s wanted=%.12s", have ? have : "none",
+             b->spec_hash);
   json_decref(*info);
   *info = NULL;
   if (berth_image_daemon_userns(e, &b->userns_host, err) < 0)
@@ -623,8 +644,7 @@ berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status, lo
                             b->name, used, limit, b->others_live);
   if (berth_engine_container_stop(e, id, 1, err) < 0 || start_checked(e, b, id, err) < 0)
     return berth_error_wrap(err, "restarting container %s, which is out of memory", b->name);
-  berth_log(LOG_NOTICE, "action=restart user=%s container=%s trigger=out-of-memory outcome=ok",
-            BERTH_LOG_VAL(b->user->name), b->name);
+  box_action(LOG_NOTICE, "restart", b, "out-of-memory", NULL);
   return 1;
 }
 
@@ -676,14 +696,12 @@ berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *r
     }
     if (berth_engine_container_stop(e, id, t, err) < 0)
       goto out;
-    berth_log(LOG_INFO, "action=stop user=%s container=%s trigger=logout outcome=ok",
-              BERTH_LOG_VAL(b->user->name), b->name);
+    box_action(LOG_INFO, "stop", b, "logout", NULL);
   } else {
     if (berth_engine_container_remove(e, id, true, err) < 0)
       goto out;
     berth_host_state_remove(b->name); /* etc files, session records, the lock file */
-    berth_log(LOG_INFO, "action=rm user=%s container=%s trigger=logout outcome=ok",
-              BERTH_LOG_VAL(b->user->name), b->name);
+    box_action(LOG_INFO, "rm", b, "logout", NULL);
   }
   ret = 0;
 out:
