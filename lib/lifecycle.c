@@ -66,13 +66,13 @@ act(struct berth_engine *e, const struct berth_config *cfg, const struct berth_r
   return 0;
 }
 
-/* Under the lock: the container's state now; 0 when it is gone. */
+/* Under the lock: the container's state now: 0 found, 1 gone, -1 error. */
 static int
 current_state(struct berth_engine *e, struct berth_row *r, bool *running, berth_error_t *err)
 {
   struct berth_row_detail d;
   int ir = berth_listing_detail(e, r, &d, err);
-  if (ir > 0) {
+  if (ir == 0) {
     *running = berth_listing_running(d.status);
     free(r->state); /* what the caller reports */
     r->state = steal_pointer(&d.status);
@@ -104,8 +104,8 @@ berth_lifecycle_admin(struct berth_engine *e, const struct berth_config *cfg, st
     goto out;
   }
   ir = current_state(e, r, &running, err);
-  if (ir <= 0) {
-    ret = ir;
+  if (ir != 0) {
+    ret = ir < 0 ? -1 : 0;
     *out = BERTH_LC_GONE;
     goto out;
   }
