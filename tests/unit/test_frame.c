@@ -345,11 +345,19 @@ int
 main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_whole_buffer),       cmocka_unit_test(test_every_split),
-    cmocka_unit_test(test_one_byte_at_a_time), cmocka_unit_test(test_partial_frame_not_idle),
-    cmocka_unit_test(test_interleaved),        cmocka_unit_test(test_zero_length_frames),
-    cmocka_unit_test(test_bad_type),           cmocka_unit_test(test_stdin_type_accepted),
-    cmocka_unit_test(test_large_frame),        cmocka_unit_test(test_callback_failure),
+    /* the sample, however it is cut */
+    cmocka_unit_test(test_whole_buffer),
+    cmocka_unit_test(test_every_split),
+    cmocka_unit_test(test_one_byte_at_a_time),
+    /* frame edges */
+    cmocka_unit_test(test_partial_frame_not_idle),
+    cmocka_unit_test(test_interleaved),
+    cmocka_unit_test(test_zero_length_frames),
+    cmocka_unit_test(test_large_frame),
+    /* stream types and failures */
+    cmocka_unit_test(test_bad_type),
+    cmocka_unit_test(test_stdin_type_accepted),
+    cmocka_unit_test(test_callback_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -314,8 +314,9 @@ stop_server(void)
 #define PING_143 "HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Length: 2\r\n\r\nOK"
 static const char json_ok_list[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                    "Content-Length: 2\r\n\r\n[]";
-#define ROUTE_PING_143 { "GET /_ping ", PING_143, 0, RESPOND }
-#define ROUTE_END { NULL, NULL, 0, RESPOND }
+/* Every fake starts with a ping route and ends with the terminator. */
+static const struct route route_ping_143 = { "GET /_ping ", PING_143, 0, RESPOND };
+static const struct route route_end = { NULL, NULL, 0, RESPOND };
 
 static char *
 json_reply(const char *status, const char *body)
@@ -336,9 +337,9 @@ test_ping_negotiates_down_to_ours(void **state)
 {
   char *inspect = json_reply("200 OK", "{\"Id\":\"abc\",\"State\":{}}");
   const struct route routes[] = {
-    ROUTE_PING_143,
+    route_ping_143,
     { "GET /v1.43/containers/box/json ", inspect, 0, RESPOND },
-    ROUTE_END,
+    route_end,
   };
   berth_error_t err = NULL;
   json_t *info = NULL;
@@ -360,30 +361,39 @@ test_ping_negotiates_down_to_ours(void **state)
  * it) answers, and what the client makes of it. */
 struct ping_case {
   const char *what;
-  const char *ping;         /* the whole /_ping reply */
-  const char *version_body; /* JSON of /version; NULL: no such route */
-  int rc;                   /* of berth_engine_ping */
-  const char *version;      /* negotiated, when rc == 0 */
-  int minor_yes, minor_no;  /* api_at_least(1, yes) holds, (1, no) not; 0: unchecked */
+  const char *ping;           /* the whole /_ping reply */
+  const char *version_body;   /* JSON of /version; NULL: no such route */
+  int rc;                     /* of berth_engine_ping */
+  const char *version;        /* negotiated, when rc == 0 */
+  int minor_yes, minor_no;    /* api_at_least(1, yes) holds, (1, no) not; 0: unchecked */
   enum berth_error_kind kind; /* when rc < 0 */
-  const char *msg[2];       /* substrings of the error message */
-  const char *logged;       /* a request the fake must have seen */
+  const char *msg[2];         /* substrings of the error message */
+  const char *logged;         /* a request the fake must have seen */
 };
 
 static const struct ping_case ping_cases[] = {
-  { "keeps an older engine's version",
-    "HTTP/1.1 200 OK\r\nAPI-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK", NULL, 0, "1.41",
-    41, 42 /* no ConsoleSize */, 0, { NULL, NULL }, NULL },
-  { "refuses an engine older than ours",
-    "HTTP/1.1 200 OK\r\nApi-Version: 1.40\r\nContent-Length: 2\r\n\r\nOK", NULL, -1, NULL, 0, 0,
-    BERTH_E_ENGINE, { "1.40", "1.41" }, NULL },
+  { .what = "keeps an older engine's version",
+    .ping = "HTTP/1.1 200 OK\r\nAPI-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK",
+    .rc = 0,
+    .version = "1.41",
+    .minor_yes = 41,
+    .minor_no = 42 /* no ConsoleSize */ },
+  { .what = "refuses an engine older than ours",
+    .ping = "HTTP/1.1 200 OK\r\nApi-Version: 1.40\r\nContent-Length: 2\r\n\r\nOK",
+    .rc = -1,
+    .kind = BERTH_E_ENGINE,
+    .msg = { "1.40", "1.41" } },
   /* an old Podman: no Api-Version on /_ping, semver in /version */
-  { "falls back to /version", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK",
-    "{\"Version\":\"3.0.1\",\"ApiVersion\":\"1.41.0\"}", 0, "1.41", 0, 0, 0, { NULL, NULL },
-    "GET /version HTTP/1.1" },
-  { "refuses a garbage version",
-    "HTTP/1.1 200 OK\r\nApi-Version: one.two\r\nContent-Length: 2\r\n\r\nOK", NULL, -1, NULL,
-    0, 0, BERTH_E_ENGINE_REPLY, { NULL, NULL }, NULL },
+  { .what = "falls back to /version",
+    .ping = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK",
+    .version_body = "{\"Version\":\"3.0.1\",\"ApiVersion\":\"1.41.0\"}",
+    .rc = 0,
+    .version = "1.41",
+    .logged = "GET /version HTTP/1.1" },
+  { .what = "refuses a garbage version",
+    .ping = "HTTP/1.1 200 OK\r\nApi-Version: one.two\r\nContent-Length: 2\r\n\r\nOK",
+    .rc = -1,
+    .kind = BERTH_E_ENGINE_REPLY },
 };
 
 static void
@@ -393,7 +403,7 @@ run_ping_case(const struct ping_case *c)
   const struct route routes[] = {
     { "GET /_ping ", c->ping, 0, RESPOND },
     { c->version_body ? "GET /version " : NULL, version, 0, RESPOND },
-    ROUTE_END,
+    route_end,
   };
   berth_error_t err = NULL;
   struct berth_engine *e;
@@ -464,14 +474,14 @@ test_errors_through_the_client(void **state)
   char *gone = json_reply("404 Not Found", "{\"message\":\"No such container: box\"}");
   char *nostart = json_reply("304 Not Modified", "");
   const struct route routes[] = {
-    ROUTE_PING_143,
+    route_ping_143,
     { "GET /v1.43/images/bad/json ", boom, 0, RESPOND },
     { "GET /v1.43/images/missing/json ", gone, 0, RESPOND },
     { "POST /v1.43/containers/create?name=box ", conflict, 0, RESPOND },
     { "DELETE /v1.43/containers/box?force=1&v=1 ", gone, 0, RESPOND },
     { "POST /v1.43/containers/box/start ", nostart, 0, RESPOND },
     { "GET /v1.43/containers/box/json ", gone, 0, RESPOND },
-    ROUTE_END,
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -516,13 +526,13 @@ test_requests_on_the_wire(void **state)
   char *ok = json_reply("200 OK", "");
   const char *nocontent = "HTTP/1.1 204 No Content\r\n\r\n";
   const struct route routes[] = {
-    ROUTE_PING_143,
+    route_ping_143,
     { "POST /v1.43/containers/create", created, 0, RESPOND },
     { "POST /v1.43/containers/c0ffee/start ", nocontent, 0, RESPOND },
     { "GET /v1.43/containers/json", list, 0, RESPOND },
     { "PUT /v1.43/containers/c0ffee/archive", ok, 0, RESPOND },
     { "POST /v1.43/exec/e%2F1/resize?h=40&w=120 ", ok, 0, RESPOND },
-    ROUTE_END,
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -588,9 +598,9 @@ test_pull_reference_split(void **state)
   const char *ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 32\r\n\r\n"
                    "{\"status\":\"Status: Downloaded\"}\n";
   const struct route routes[] = {
-    ROUTE_PING_143,
+    route_ping_143,
     { "POST /v1.43/images/create?", ok, 0, RESPOND },
-    ROUTE_END,
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -619,9 +629,9 @@ static void
 run_pull_error(const char *response, const char *want)
 {
   const struct route routes[] = {
-    ROUTE_PING_143,
+    route_ping_143,
     { "POST /v1.43/images/create?", response, 0, RESPOND_CLOSE },
-    ROUTE_END,
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -701,10 +711,10 @@ test_reply_bound(void **state)
   resp[hl] = '[';
   resp[hl + big - 1] = ']';
   const struct route routes[] = {
-    ROUTE_PING_143,
+    route_ping_143,
     { "GET /v1.43/containers/json", resp, (size_t) hl + big, RESPOND },
     { "GET /v1.43/containers/box/archive", tiny, 0, RESPOND },
-    ROUTE_END,
+    route_end,
   };
   e = serve(routes, 5000);
   assert_int_equal(berth_engine_container_list(e, NULL, &arr, &err), -1);
@@ -727,7 +737,7 @@ test_timeout(void **state)
 {
   const struct route routes[] = {
     { "GET /_ping ", NULL, 0, HANG },
-    ROUTE_END,
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -799,8 +809,8 @@ static void
 test_proxy_variables_ignored(void **state)
 {
   const struct route routes[] = {
-    ROUTE_PING_143,
-    ROUTE_END,
+    route_ping_143,
+    route_end,
   };
   static const char *vars[]
       = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy" };
@@ -831,7 +841,7 @@ test_pinned_connection_is_not_reopened(void **state)
   const struct route routes[] = {
     { "GET /_ping ", closing, 0, RESPOND_CLOSE },
     { "GET /v1.43/containers/box/json ", inspect, 0, RESPOND },
-    ROUTE_END,
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -867,9 +877,9 @@ test_pinned_connection_still_serves(void **state)
 {
   char *inspect = json_reply("200 OK", "{\"Id\":\"abc\"}");
   const struct route routes[] = {
-    ROUTE_PING_143,
+    route_ping_143,
     { "GET /v1.43/containers/box/json ", inspect, 0, RESPOND },
-    ROUTE_END,
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -906,7 +916,7 @@ test_ping_version_failure_frees_reply(void **state)
   const struct route routes[] = {
     { "GET /_ping ", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK", 0, RESPOND },
     { "GET /version ", resp, (size_t) hl + big, RESPOND },
-    ROUTE_END,
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -929,10 +939,10 @@ test_folded_header_after_status(void **state)
 {
   static const char folded[] = "HTTP/1.1 200 OK\n :\n\n";
   const struct route routes[] = {
-    ROUTE_PING_143,
+    route_ping_143,
     { "GET /v1.43/containers/box/json ", folded, 0, RESPOND_CLOSE },
     { "GET /v1.43/containers/json", json_ok_list, 0, RESPOND },
-    ROUTE_END,
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -958,9 +968,9 @@ static void
 test_one_connection_for_many_requests(void **state)
 {
   const struct route routes[] = {
-    ROUTE_PING_143,
+    route_ping_143,
     { "GET /v1.43/containers/json", json_ok_list, 0, RESPOND },
-    ROUTE_END,
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -999,7 +1009,7 @@ test_attach_101_keeps_pending_bytes(void **state)
                    "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n$ prompt";
   const struct route routes[] = {
     { "POST /v1.43/exec/abc/start ", up, 0, STREAM_MORE },
-    ROUTE_END,
+    route_end,
   };
   struct berth_hijack h;
   berth_error_t err = NULL;
@@ -1036,7 +1046,7 @@ test_attach_200_is_a_stream(void **state)
   const char *ok = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n";
   const struct route routes[] = {
     { "POST /v1.41/exec/abc/start ", ok, 0, STREAM_MORE },
-    ROUTE_END,
+    route_end,
   };
   struct berth_hijack h;
   berth_error_t err = NULL;
@@ -1072,7 +1082,7 @@ test_attach_errors(void **state)
     { "POST /v1.43/exec/garbage/start ", "SSH-2.0-OpenSSH\r\n\r\n", 0, RESPOND },
     { "POST /v1.43/exec/silent/start ", "", 0, RESPOND_CLOSE },
     { "POST /v1.43/exec/hang/start ", NULL, 0, HANG },
-    ROUTE_END,
+    route_end,
   };
   struct berth_hijack h;
   berth_error_t err = NULL;
