@@ -55,6 +55,7 @@ struct rig {
   struct berth_demux d;
   struct sink s;
   berth_error_t err;
+  char frame[64]; /* the one frame rig_frame built */
 };
 
 static void
@@ -105,12 +106,12 @@ check_sample(const struct sink *s)
   assert_string_equal(s->order, "oeo");
 }
 
-/* A fresh rig, and one frame of TYPE in BUF for it; returns its length. */
+/* A fresh rig holding one frame of TYPE in r->frame; returns its length. */
 static size_t
-rig_frame(struct rig *r, char *buf, int type, const char *payload, size_t len)
+rig_frame(struct rig *r, int type, const char *payload, size_t len)
 {
   rig_init(r);
-  return put_frame(buf, type, payload, len);
+  return put_frame(r->frame, type, payload, len);
 }
 
 /* The whole sample went in: no error, all of it out, nothing half read. */
@@ -174,23 +175,22 @@ test_one_byte_at_a_time(void **state)
 static void
 test_partial_frame_not_idle(void **state)
 {
-  char buf[64];
   struct rig r;
-  size_t n = rig_frame(&r, buf, 1, "abcdef", 6);
+  size_t n = rig_frame(&r, 1, "abcdef", 6);
 
   /* header only: not idle, nothing delivered */
-  assert_int_equal(feed(&r, buf, 8), 0);
+  assert_int_equal(feed(&r, r.frame, 8), 0);
   assert_false(berth_demux_idle(&r.d));
   assert_int_equal(r.s.calls, 0);
   /* part of the payload is passed on at once, not held back */
-  assert_int_equal(feed(&r, buf + 8, 2), 0);
+  assert_int_equal(feed(&r, r.frame + 8, 2), 0);
   assert_int_equal(r.s.n_out, 2);
   assert_false(berth_demux_idle(&r.d));
-  assert_int_equal(feed(&r, buf + 10, n - 10), 0);
+  assert_int_equal(feed(&r, r.frame + 10, n - 10), 0);
   assert_true(berth_demux_idle(&r.d));
   assert_memory_equal(r.s.out, "abcdef", 6);
   /* three header bytes of the next frame: a truncated stream is visible */
-  assert_int_equal(feed(&r, buf, 3), 0);
+  assert_int_equal(feed(&r, r.frame, 3), 0);
   assert_false(berth_demux_idle(&r.d));
 }
 
@@ -265,11 +265,10 @@ test_bad_type(void **state)
 static void
 test_stdin_type_accepted(void **state)
 {
-  char buf[32];
   struct rig r;
-  size_t n = rig_frame(&r, buf, 0, "in", 2);
+  size_t n = rig_frame(&r, 0, "in", 2);
 
-  assert_int_equal(feed(&r, buf, n), 0);
+  assert_int_equal(feed(&r, r.frame, n), 0);
   assert_string_equal(r.s.order, "i");
 }
 
@@ -330,12 +329,11 @@ test_large_frame(void **state)
 static void
 test_callback_failure(void **state)
 {
-  char buf[32];
   struct rig r;
-  size_t n = rig_frame(&r, buf, 1, "abc", 3);
+  size_t n = rig_frame(&r, 1, "abc", 3);
 
   r.s.fail_with = -EPIPE;
-  assert_int_equal(feed(&r, buf, n), -1);
+  assert_int_equal(feed(&r, r.frame, n), -1);
   assert_non_null(r.err);
   assert_int_equal(r.err->status, EPIPE);
   berth_error_release(&r.err);
