@@ -318,6 +318,16 @@ static const char json_ok_list[] = "HTTP/1.1 200 OK\r\nContent-Type: application
 static const struct route route_ping_143 = { "GET /_ping ", PING_143, 0, RESPOND };
 static const struct route route_end = { NULL, NULL, 0, RESPOND };
 
+/* The usual fake: our ping and ONE more route.  The array may go with this
+ * frame: the server is a forked child that never returns into it. */
+static void
+start_server_one(struct route one)
+{
+  const struct route routes[] = { route_ping_143, one, route_end };
+
+  start_server(routes);
+}
+
 static char *
 json_reply(const char *status, const char *body)
 {
@@ -336,14 +346,12 @@ static void
 test_ping_negotiates_down_to_ours(void **state)
 {
   char *inspect = json_reply("200 OK", "{\"Id\":\"abc\",\"State\":{}}");
-  const struct route routes[] = {
-    route_ping_143,
-    { "GET /v1.43/containers/box/json ", inspect, 0, RESPOND },
-    route_end,
-  };
   berth_error_t err = NULL;
   json_t *info = NULL;
-  struct berth_engine *e = pinged_engine(routes, 2000);
+  struct berth_engine *e;
+
+  start_server_one((struct route){ "GET /v1.43/containers/box/json ", inspect, 0, RESPOND });
+  e = engine_up(2000);
 
   assert_string_equal(berth_engine_api_version(e), "1.43");
   assert_true(berth_engine_api_at_least(e, 1, 41));
@@ -597,15 +605,11 @@ test_pull_reference_split(void **state)
 {
   const char *ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 32\r\n\r\n"
                    "{\"status\":\"Status: Downloaded\"}\n";
-  const struct route routes[] = {
-    route_ping_143,
-    { "POST /v1.43/images/create?", ok, 0, RESPOND },
-    route_end,
-  };
   struct berth_engine *e;
   berth_error_t err = NULL;
 
-  e = serve(routes, 2000);
+  start_server_one((struct route){ "POST /v1.43/images/create?", ok, 0, RESPOND });
+  e = new_engine(2000);
   assert_int_equal(berth_engine_image_pull(e, "debian:bookworm", &err), 0);
   assert_int_equal(berth_engine_image_pull(e, "busybox", &err), 0);
   assert_int_equal(berth_engine_image_pull(e, "host:5000/team/img", &err), 0);
@@ -628,15 +632,11 @@ test_pull_reference_split(void **state)
 static void
 run_pull_error(const char *response, const char *want)
 {
-  const struct route routes[] = {
-    route_ping_143,
-    { "POST /v1.43/images/create?", response, 0, RESPOND_CLOSE },
-    route_end,
-  };
-  struct berth_engine *e;
   berth_error_t err = NULL;
+  struct berth_engine *e;
 
-  e = serve(routes, 2000);
+  start_server_one((struct route){ "POST /v1.43/images/create?", response, 0, RESPOND_CLOSE });
+  e = new_engine(2000);
   assert_int_equal(berth_engine_image_pull(e, "nosuch/img", &err), -1);
   assert_non_null(err);
   assert_int_equal(err->kind, BERTH_E_PULL);
@@ -876,16 +876,12 @@ static void
 test_pinned_connection_still_serves(void **state)
 {
   char *inspect = json_reply("200 OK", "{\"Id\":\"abc\"}");
-  const struct route routes[] = {
-    route_ping_143,
-    { "GET /v1.43/containers/box/json ", inspect, 0, RESPOND },
-    route_end,
-  };
   struct berth_engine *e;
   berth_error_t err = NULL;
   json_t *info = NULL;
 
-  e = pinged_engine(routes, 2000);
+  start_server_one((struct route){ "GET /v1.43/containers/box/json ", inspect, 0, RESPOND });
+  e = engine_up(2000);
   berth_engine_pin_connection(e);
   for (int i = 0; i < 5; i++) {
     assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 0);
@@ -967,16 +963,12 @@ test_folded_header_after_status(void **state)
 static void
 test_one_connection_for_many_requests(void **state)
 {
-  const struct route routes[] = {
-    route_ping_143,
-    { "GET /v1.43/containers/json", json_ok_list, 0, RESPOND },
-    route_end,
-  };
   struct berth_engine *e;
   berth_error_t err = NULL;
   json_t *list = NULL;
 
-  e = pinged_engine(routes, 2000);
+  start_server_one((struct route){ "GET /v1.43/containers/json", json_ok_list, 0, RESPOND });
+  e = engine_up(2000);
   for (int i = 0; i < 10; i++) {
     assert_int_equal(berth_engine_container_list(e, NULL, &list, &err), 0);
     json_decref(list);
