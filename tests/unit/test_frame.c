@@ -50,6 +50,27 @@ collect(void *ctx, int stream, const char *data, size_t len)
   return 0;
 }
 
+/* One demuxer feeding one sink, fresh for each stream a test sends. */
+struct rig {
+  struct berth_demux d;
+  struct sink s;
+  berth_error_t err;
+  char frame[64]; /* the one frame rig_frame built */
+};
+
+static void
+rig_init(struct rig *r)
+{
+  memset(r, 0, sizeof(*r));
+  berth_demux_init(&r->d);
+}
+
+static int
+feed(struct rig *r, const char *buf, size_t n)
+{
+  return berth_demux_feed(&r->d, buf, n, collect, &r->s, &r->err);
+}
+
 static size_t
 put_frame(char *buf, int type, const char *payload, size_t len)
 {
@@ -85,21 +106,34 @@ check_sample(const struct sink *s)
   assert_string_equal(s->order, "oeo");
 }
 
+/* A fresh rig holding one frame of TYPE in r->frame; returns its length. */
+static size_t
+rig_frame(struct rig *r, int type, const char *payload, size_t len)
+{
+  rig_init(r);
+  return put_frame(r->frame, type, payload, len);
+}
+
+/* The whole sample went in: no error, all of it out, nothing half read. */
+static void
+sample_done(const struct rig *r)
+{
+  assert_null(r->err);
+  check_sample(&r->s);
+  assert_true(berth_demux_idle(&r->d));
+}
+
 static void
 test_whole_buffer(void **state)
 {
   char buf[128];
   size_t n = sample(buf);
-  struct berth_demux d;
-  struct sink s = { 0 };
-  berth_error_t err = NULL;
+  struct rig r;
 
-  berth_demux_init(&d);
-  assert_true(berth_demux_idle(&d));
-  assert_int_equal(berth_demux_feed(&d, buf, n, collect, &s, &err), 0);
-  assert_null(err);
-  check_sample(&s);
-  assert_true(berth_demux_idle(&d));
+  rig_init(&r);
+  assert_true(berth_demux_idle(&r.d));
+  assert_int_equal(feed(&r, buf, n), 0);
+  sample_done(&r);
 }
 
 /* Split the sample in two at every byte offset, then in three at every pair. */
@@ -111,16 +145,12 @@ test_every_split(void **state)
 
   for (size_t i = 0; i <= n; i++) {
     for (size_t j = i; j <= n; j++) {
-      struct berth_demux d;
-      struct sink s = { 0 };
-      berth_error_t err = NULL;
-      berth_demux_init(&d);
-      assert_int_equal(berth_demux_feed(&d, buf, i, collect, &s, &err), 0);
-      assert_int_equal(berth_demux_feed(&d, buf + i, j - i, collect, &s, &err), 0);
-      assert_int_equal(berth_demux_feed(&d, buf + j, n - j, collect, &s, &err), 0);
-      assert_null(err);
-      check_sample(&s);
-      assert_true(berth_demux_idle(&d));
+      struct rig r;
+      rig_init(&r);
+      assert_int_equal(feed(&r, buf, i), 0);
+      assert_int_equal(feed(&r, buf + i, j - i), 0);
+      assert_int_equal(feed(&r, buf + j, n - j), 0);
+      sample_done(&r);
     }
   }
 }
@@ -130,44 +160,38 @@ test_one_byte_at_a_time(void **state)
 {
   char buf[128];
   size_t n = sample(buf);
-  struct berth_demux d;
-  struct sink s = { 0 };
-  berth_error_t err = NULL;
+  struct rig r;
 
-  berth_demux_init(&d);
+  rig_init(&r);
   for (size_t i = 0; i < n; i++) {
-    assert_int_equal(berth_demux_feed(&d, buf + i, 1, collect, &s, &err), 0);
+    assert_int_equal(feed(&r, buf + i, 1), 0);
     /* idle exactly at frame boundaries: after byte 14, 26, 34 and 45 */
     bool boundary = i + 1 == 14 || i + 1 == 26 || i + 1 == 34 || i + 1 == n;
-    assert_int_equal(berth_demux_idle(&d), boundary);
+    assert_int_equal(berth_demux_idle(&r.d), boundary);
   }
-  check_sample(&s);
+  check_sample(&r.s);
 }
 
 static void
 test_partial_frame_not_idle(void **state)
 {
-  char buf[64];
-  size_t n = put_frame(buf, 1, "abcdef", 6);
-  struct berth_demux d;
-  struct sink s = { 0 };
-  berth_error_t err = NULL;
+  struct rig r;
+  size_t n = rig_frame(&r, 1, "abcdef", 6);
 
-  berth_demux_init(&d);
   /* header only: not idle, nothing delivered */
-  assert_int_equal(berth_demux_feed(&d, buf, 8, collect, &s, &err), 0);
-  assert_false(berth_demux_idle(&d));
-  assert_int_equal(s.calls, 0);
+  assert_int_equal(feed(&r, r.frame, 8), 0);
+  assert_false(berth_demux_idle(&r.d));
+  assert_int_equal(r.s.calls, 0);
   /* part of the payload is passed on at once, not held back */
-  assert_int_equal(berth_demux_feed(&d, buf + 8, 2, collect, &s, &err), 0);
-  assert_int_equal(s.n_out, 2);
-  assert_false(berth_demux_idle(&d));
-  assert_int_equal(berth_demux_feed(&d, buf + 10, n - 10, collect, &s, &err), 0);
-  assert_true(berth_demux_idle(&d));
-  assert_memory_equal(s.out, "abcdef", 6);
+  assert_int_equal(feed(&r, r.frame + 8, 2), 0);
+  assert_int_equal(r.s.n_out, 2);
+  assert_false(berth_demux_idle(&r.d));
+  assert_int_equal(feed(&r, r.frame + 10, n - 10), 0);
+  assert_true(berth_demux_idle(&r.d));
+  assert_memory_equal(r.s.out, "abcdef", 6);
   /* three header bytes of the next frame: a truncated stream is visible */
-  assert_int_equal(berth_demux_feed(&d, buf, 3, collect, &s, &err), 0);
-  assert_false(berth_demux_idle(&d));
+  assert_int_equal(feed(&r, r.frame, 3), 0);
+  assert_false(berth_demux_idle(&r.d));
 }
 
 static void
@@ -175,24 +199,22 @@ test_interleaved(void **state)
 {
   char buf[1024];
   size_t n = 0;
-  struct berth_demux d;
-  struct sink s = { 0 };
-  berth_error_t err = NULL;
+  struct rig r;
 
   for (int i = 0; i < 10; i++) {
     char p[8];
     snprintf(p, sizeof(p), "%d", i);
     n += put_frame(buf + n, (i % 2) ? 2 : 1, p, 1);
   }
-  berth_demux_init(&d);
+  rig_init(&r);
   /* feed in chunks of 5: frames and headers straddle every call */
   for (size_t i = 0; i < n; i += 5)
-    assert_int_equal(berth_demux_feed(&d, buf + i, n - i < 5 ? n - i : 5, collect, &s, &err), 0);
-  assert_int_equal(s.n_out, 5);
-  assert_memory_equal(s.out, "02468", 5);
-  assert_int_equal(s.n_err, 5);
-  assert_memory_equal(s.err, "13579", 5);
-  assert_string_equal(s.order, "oeoeoeoeoe");
+    assert_int_equal(feed(&r, buf + i, n - i < 5 ? n - i : 5), 0);
+  assert_int_equal(r.s.n_out, 5);
+  assert_memory_equal(r.s.out, "02468", 5);
+  assert_int_equal(r.s.n_err, 5);
+  assert_memory_equal(r.s.err, "13579", 5);
+  assert_string_equal(r.s.order, "oeoeoeoeoe");
 }
 
 static void
@@ -200,20 +222,18 @@ test_zero_length_frames(void **state)
 {
   char buf[64];
   size_t n = 0;
-  struct berth_demux d;
-  struct sink s = { 0 };
-  berth_error_t err = NULL;
+  struct rig r;
 
   n += put_frame(buf + n, 1, "", 0);
   n += put_frame(buf + n, 2, "", 0);
   n += put_frame(buf + n, 1, "x", 1);
-  berth_demux_init(&d);
-  assert_int_equal(berth_demux_feed(&d, buf, 16, collect, &s, &err), 0);
-  assert_int_equal(s.calls, 0);
-  assert_true(berth_demux_idle(&d));
-  assert_int_equal(berth_demux_feed(&d, buf + 16, n - 16, collect, &s, &err), 0);
-  assert_int_equal(s.calls, 1);
-  assert_memory_equal(s.out, "x", 1);
+  rig_init(&r);
+  assert_int_equal(feed(&r, buf, 16), 0);
+  assert_int_equal(r.s.calls, 0);
+  assert_true(berth_demux_idle(&r.d));
+  assert_int_equal(feed(&r, buf + 16, n - 16), 0);
+  assert_int_equal(r.s.calls, 1);
+  assert_memory_equal(r.s.out, "x", 1);
 }
 
 static void
@@ -228,34 +248,28 @@ test_bad_type(void **state)
   };
 
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-    struct berth_demux d;
-    struct sink s = { 0 };
-    berth_error_t err = NULL;
-    berth_demux_init(&d);
+    struct rig r;
+    rig_init(&r);
     /* also byte by byte: the header is judged once complete */
     for (size_t j = 0; j < 7; j++)
-      assert_int_equal(berth_demux_feed(&d, bad[i] + j, 1, collect, &s, &err), 0);
-    assert_int_equal(berth_demux_feed(&d, bad[i] + 7, 1, collect, &s, &err), -1);
-    assert_non_null(err);
-    assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
-    assert_int_equal(err->status, EPROTO);
-    assert_int_equal(s.calls, 0);
-    berth_error_release(&err);
+      assert_int_equal(feed(&r, bad[i] + j, 1), 0);
+    assert_int_equal(feed(&r, bad[i] + 7, 1), -1);
+    assert_non_null(r.err);
+    assert_int_equal(r.err->kind, BERTH_E_ENGINE_REPLY);
+    assert_int_equal(r.err->status, EPROTO);
+    assert_int_equal(r.s.calls, 0);
+    berth_error_release(&r.err);
   }
 }
 
 static void
 test_stdin_type_accepted(void **state)
 {
-  char buf[32];
-  size_t n = put_frame(buf, 0, "in", 2);
-  struct berth_demux d;
-  struct sink s = { 0 };
-  berth_error_t err = NULL;
+  struct rig r;
+  size_t n = rig_frame(&r, 0, "in", 2);
 
-  berth_demux_init(&d);
-  assert_int_equal(berth_demux_feed(&d, buf, n, collect, &s, &err), 0);
-  assert_string_equal(s.order, "i");
+  assert_int_equal(feed(&r, r.frame, n), 0);
+  assert_string_equal(r.s.order, "i");
 }
 
 struct big_sink {
@@ -315,28 +329,33 @@ test_large_frame(void **state)
 static void
 test_callback_failure(void **state)
 {
-  char buf[32];
-  size_t n = put_frame(buf, 1, "abc", 3);
-  struct berth_demux d;
-  struct sink s = { .fail_with = -EPIPE };
-  berth_error_t err = NULL;
+  struct rig r;
+  size_t n = rig_frame(&r, 1, "abc", 3);
 
-  berth_demux_init(&d);
-  assert_int_equal(berth_demux_feed(&d, buf, n, collect, &s, &err), -1);
-  assert_non_null(err);
-  assert_int_equal(err->status, EPIPE);
-  berth_error_release(&err);
+  r.s.fail_with = -EPIPE;
+  assert_int_equal(feed(&r, r.frame, n), -1);
+  assert_non_null(r.err);
+  assert_int_equal(r.err->status, EPIPE);
+  berth_error_release(&r.err);
 }
 
 int
 main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_whole_buffer),       cmocka_unit_test(test_every_split),
-    cmocka_unit_test(test_one_byte_at_a_time), cmocka_unit_test(test_partial_frame_not_idle),
-    cmocka_unit_test(test_interleaved),        cmocka_unit_test(test_zero_length_frames),
-    cmocka_unit_test(test_bad_type),           cmocka_unit_test(test_stdin_type_accepted),
-    cmocka_unit_test(test_large_frame),        cmocka_unit_test(test_callback_failure),
+    /* the sample, however it is cut */
+    cmocka_unit_test(test_whole_buffer),
+    cmocka_unit_test(test_every_split),
+    cmocka_unit_test(test_one_byte_at_a_time),
+    /* frame edges */
+    cmocka_unit_test(test_partial_frame_not_idle),
+    cmocka_unit_test(test_interleaved),
+    cmocka_unit_test(test_zero_length_frames),
+    cmocka_unit_test(test_large_frame),
+    /* stream types and failures */
+    cmocka_unit_test(test_bad_type),
+    cmocka_unit_test(test_stdin_type_accepted),
+    cmocka_unit_test(test_callback_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -274,9 +274,59 @@ new_engine(long timeout_ms)
   return e;
 }
 
+/* The engine every client test starts from: the fake serving ROUTES and a
+ * client with TIMEOUT_MS; pinged_engine also has it negotiate. */
+static struct berth_engine *
+serve(const struct route *routes, long timeout_ms)
+{
+  start_server(routes);
+  return new_engine(timeout_ms);
+}
+
+/* A client whose ping has negotiated, against the fake already running. */
+static struct berth_engine *
+engine_up(long timeout_ms)
+{
+  berth_error_t err = NULL;
+  struct berth_engine *e = new_engine(timeout_ms);
+
+  if (berth_engine_ping(e, &err) != 0 || err != NULL)
+    fail_msg("ping failed: %s", err ? err->msg : "no error set");
+  return e;
+}
+
+static struct berth_engine *
+pinged_engine(const struct route *routes, long timeout_ms)
+{
+  start_server(routes);
+  return engine_up(timeout_ms);
+}
+
+/* For tests that start several engines in turn: the fake and its log go. */
+static void
+stop_server(void)
+{
+  fake_engine_stop(server_pid);
+  server_pid = -1;
+  unlink(log_path);
+}
+
 #define PING_143 "HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Length: 2\r\n\r\nOK"
 static const char json_ok_list[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                    "Content-Length: 2\r\n\r\n[]";
+/* Every fake starts with a ping route and ends with the terminator. */
+static const struct route route_ping_143 = { "GET /_ping ", PING_143, 0, RESPOND };
+static const struct route route_end = { NULL, NULL, 0, RESPOND };
+
+/* The usual fake: our ping and ONE more route.  The array may go with this
+ * frame: the server is a forked child that never returns into it. */
+static void
+start_server_one(struct route one)
+{
+  const struct route routes[] = { route_ping_143, one, route_end };
+
+  start_server(routes);
+}
 
 static char *
 json_reply(const char *status, const char *body)
@@ -296,18 +346,13 @@ static void
 test_ping_negotiates_down_to_ours(void **state)
 {
   char *inspect = json_reply("200 OK", "{\"Id\":\"abc\",\"State\":{}}");
-  const struct route routes[] = {
-    { "GET /_ping ", PING_143, 0, RESPOND },
-    { "GET /v1.43/containers/box/json ", inspect, 0, RESPOND },
-    { NULL, NULL, 0, RESPOND },
-  };
-  struct berth_engine *e;
   berth_error_t err = NULL;
   json_t *info = NULL;
+  struct berth_engine *e;
 
-  start_server(routes);
-  e = new_engine(2000);
-  assert_int_equal(berth_engine_ping(e, &err), 0);
+  start_server_one((struct route){ "GET /v1.43/containers/box/json ", inspect, 0, RESPOND });
+  e = engine_up(2000);
+
   assert_string_equal(berth_engine_api_version(e), "1.43");
   assert_true(berth_engine_api_at_least(e, 1, 41));
   assert_true(berth_engine_api_at_least(e, 1, 43));
@@ -320,88 +365,88 @@ test_ping_negotiates_down_to_ours(void **state)
   free(inspect);
 }
 
-static void
-test_ping_keeps_older_engine_version(void **state)
-{
-  const struct route routes[] = {
-    { "GET /_ping ", "HTTP/1.1 200 OK\r\nAPI-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK", 0,
-      RESPOND },
-    { NULL, NULL, 0, RESPOND },
-  };
-  struct berth_engine *e;
-  berth_error_t err = NULL;
+/* One engine per row: what /_ping (and /version, when there is a route for
+ * it) answers, and what the client makes of it. */
+struct ping_case {
+  const char *what;
+  const char *ping;           /* the whole /_ping reply */
+  const char *version_body;   /* JSON of /version; NULL: no such route */
+  int rc;                     /* of berth_engine_ping */
+  const char *version;        /* negotiated, when rc == 0 */
+  int minor_yes, minor_no;    /* api_at_least(1, yes) holds, (1, no) not; 0: unchecked */
+  enum berth_error_kind kind; /* when rc < 0 */
+  const char *msg[2];         /* substrings of the error message */
+  const char *logged;         /* a request the fake must have seen */
+};
 
-  start_server(routes);
-  e = new_engine(2000);
-  assert_int_equal(berth_engine_ping(e, &err), 0);
-  assert_string_equal(berth_engine_api_version(e), "1.41");
-  assert_true(berth_engine_api_at_least(e, 1, 41));
-  assert_false(berth_engine_api_at_least(e, 1, 42)); /* no ConsoleSize */
-  berth_engine_free(e);
-}
-
-static void
-test_ping_refuses_old_engine(void **state)
-{
-  const struct route routes[] = {
-    { "GET /_ping ", "HTTP/1.1 200 OK\r\nApi-Version: 1.40\r\nContent-Length: 2\r\n\r\nOK", 0,
-      RESPOND },
-    { NULL, NULL, 0, RESPOND },
-  };
-  struct berth_engine *e;
-  berth_error_t err = NULL;
-
-  start_server(routes);
-  e = new_engine(2000);
-  assert_int_equal(berth_engine_ping(e, &err), -1);
-  assert_non_null(err);
-  assert_int_equal(err->kind, BERTH_E_ENGINE);
-  assert_non_null(strstr(err->msg, "1.40"));
-  assert_non_null(strstr(err->msg, "1.41"));
-  berth_error_release(&err);
-  berth_engine_free(e);
-}
-
-static void
-test_ping_falls_back_to_version(void **state)
-{
+static const struct ping_case ping_cases[] = {
+  { .what = "keeps an older engine's version",
+    .ping = "HTTP/1.1 200 OK\r\nAPI-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK",
+    .rc = 0,
+    .version = "1.41",
+    .minor_yes = 41,
+    .minor_no = 42 /* no ConsoleSize */ },
+  { .what = "refuses an engine older than ours",
+    .ping = "HTTP/1.1 200 OK\r\nApi-Version: 1.40\r\nContent-Length: 2\r\n\r\nOK",
+    .rc = -1,
+    .kind = BERTH_E_ENGINE,
+    .msg = { "1.40", "1.41" } },
   /* an old Podman: no Api-Version on /_ping, semver in /version */
-  char *version = json_reply("200 OK", "{\"Version\":\"3.0.1\",\"ApiVersion\":\"1.41.0\"}");
-  const struct route routes[] = {
-    { "GET /_ping ", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK", 0, RESPOND },
-    { "GET /version ", version, 0, RESPOND },
-    { NULL, NULL, 0, RESPOND },
-  };
-  struct berth_engine *e;
-  berth_error_t err = NULL;
+  { .what = "falls back to /version",
+    .ping = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK",
+    .version_body = "{\"Version\":\"3.0.1\",\"ApiVersion\":\"1.41.0\"}",
+    .rc = 0,
+    .version = "1.41",
+    .logged = "GET /version HTTP/1.1" },
+  { .what = "refuses a garbage version",
+    .ping = "HTTP/1.1 200 OK\r\nApi-Version: one.two\r\nContent-Length: 2\r\n\r\nOK",
+    .rc = -1,
+    .kind = BERTH_E_ENGINE_REPLY },
+};
 
-  start_server(routes);
-  e = new_engine(2000);
-  assert_int_equal(berth_engine_ping(e, &err), 0);
-  assert_string_equal(berth_engine_api_version(e), "1.41");
+static void
+run_ping_case(const struct ping_case *c)
+{
+  cleanup_free char *version = c->version_body ? json_reply("200 OK", c->version_body) : NULL;
+  const struct route routes[] = {
+    { "GET /_ping ", c->ping, 0, RESPOND },
+    { c->version_body ? "GET /version " : NULL, version, 0, RESPOND },
+    route_end,
+  };
+  berth_error_t err = NULL;
+  struct berth_engine *e;
+
+  e = serve(routes, 2000);
+  if (berth_engine_ping(e, &err) != c->rc)
+    fail_msg("ping %s: not %d", c->what, c->rc);
+  if (c->rc == 0) {
+    assert_null(err);
+    assert_string_equal(berth_engine_api_version(e), c->version);
+    if (c->minor_yes)
+      assert_true(berth_engine_api_at_least(e, 1, c->minor_yes));
+    if (c->minor_no)
+      assert_false(berth_engine_api_at_least(e, 1, c->minor_no));
+  } else {
+    assert_non_null(err);
+    assert_int_equal(err->kind, c->kind);
+    for (size_t i = 0; i < 2 && c->msg[i]; i++)
+      if (strstr(err->msg, c->msg[i]) == NULL)
+        fail_msg("ping %s: '%s' lacks '%s'", c->what, err->msg, c->msg[i]);
+  }
+  berth_error_release(&err);
   berth_engine_free(e);
-  cleanup_free char *log = read_log();
-  assert_non_null(strstr(log, "GET /version HTTP/1.1"));
-  free(version);
+  if (c->logged) {
+    cleanup_free char *log = read_log();
+    assert_non_null(strstr(log, c->logged));
+  }
+  stop_server();
 }
 
 static void
-test_ping_garbage_version(void **state)
+test_ping_cases(void **state)
 {
-  const struct route routes[] = {
-    { "GET /_ping ", "HTTP/1.1 200 OK\r\nApi-Version: one.two\r\nContent-Length: 2\r\n\r\nOK", 0,
-      RESPOND },
-    { NULL, NULL, 0, RESPOND },
-  };
-  struct berth_engine *e;
-  berth_error_t err = NULL;
-
-  start_server(routes);
-  e = new_engine(2000);
-  assert_int_equal(berth_engine_ping(e, &err), -1);
-  assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
-  berth_error_release(&err);
-  berth_engine_free(e);
+  for (size_t i = 0; i < sizeof(ping_cases) / sizeof(ping_cases[0]); i++)
+    run_ping_case(&ping_cases[i]);
 }
 
 /* ---------------------------------------------------------------- errors */
@@ -437,14 +482,14 @@ test_errors_through_the_client(void **state)
   char *gone = json_reply("404 Not Found", "{\"message\":\"No such container: box\"}");
   char *nostart = json_reply("304 Not Modified", "");
   const struct route routes[] = {
-    { "GET /_ping ", PING_143, 0, RESPOND },
+    route_ping_143,
     { "GET /v1.43/images/bad/json ", boom, 0, RESPOND },
     { "GET /v1.43/images/missing/json ", gone, 0, RESPOND },
     { "POST /v1.43/containers/create?name=box ", conflict, 0, RESPOND },
     { "DELETE /v1.43/containers/box?force=1&v=1 ", gone, 0, RESPOND },
     { "POST /v1.43/containers/box/start ", nostart, 0, RESPOND },
     { "GET /v1.43/containers/box/json ", gone, 0, RESPOND },
-    { NULL, NULL, 0, RESPOND },
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -452,8 +497,7 @@ test_errors_through_the_client(void **state)
   json_t *spec = json_pack("{s:s}", "Image", "x");
   json_t *info = NULL;
 
-  start_server(routes);
-  e = new_engine(2000);
+  e = serve(routes, 2000);
   assert_int_equal(berth_engine_image_inspect(e, "bad", &id, &err), -1);
   assert_non_null(strstr(err->msg, "engine said: boom (HTTP 500)"));
   berth_error_release(&err);
@@ -490,13 +534,13 @@ test_requests_on_the_wire(void **state)
   char *ok = json_reply("200 OK", "");
   const char *nocontent = "HTTP/1.1 204 No Content\r\n\r\n";
   const struct route routes[] = {
-    { "GET /_ping ", PING_143, 0, RESPOND },
+    route_ping_143,
     { "POST /v1.43/containers/create", created, 0, RESPOND },
     { "POST /v1.43/containers/c0ffee/start ", nocontent, 0, RESPOND },
     { "GET /v1.43/containers/json", list, 0, RESPOND },
     { "PUT /v1.43/containers/c0ffee/archive", ok, 0, RESPOND },
     { "POST /v1.43/exec/e%2F1/resize?h=40&w=120 ", ok, 0, RESPOND },
-    { NULL, NULL, 0, RESPOND },
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -504,8 +548,7 @@ test_requests_on_the_wire(void **state)
   json_t *spec = json_pack("{s:s,s:{s:s}}", "Image", "img", "Labels", "berth.user", "alice");
   json_t *arr = NULL;
 
-  start_server(routes);
-  e = new_engine(2000);
+  e = serve(routes, 2000);
   assert_int_equal(berth_engine_container_create(e, "berth-a b", spec, &id, &err), 0);
   assert_string_equal(id, "c0ffee");
   assert_int_equal(berth_engine_container_start(e, id, &err), 0);
@@ -562,15 +605,10 @@ test_pull_reference_split(void **state)
 {
   const char *ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 32\r\n\r\n"
                    "{\"status\":\"Status: Downloaded\"}\n";
-  const struct route routes[] = {
-    { "GET /_ping ", PING_143, 0, RESPOND },
-    { "POST /v1.43/images/create?", ok, 0, RESPOND },
-    { NULL, NULL, 0, RESPOND },
-  };
   struct berth_engine *e;
   berth_error_t err = NULL;
 
-  start_server(routes);
+  start_server_one((struct route){ "POST /v1.43/images/create?", ok, 0, RESPOND });
   e = new_engine(2000);
   assert_int_equal(berth_engine_image_pull(e, "debian:bookworm", &err), 0);
   assert_int_equal(berth_engine_image_pull(e, "busybox", &err), 0);
@@ -594,15 +632,10 @@ test_pull_reference_split(void **state)
 static void
 run_pull_error(const char *response, const char *want)
 {
-  const struct route routes[] = {
-    { "GET /_ping ", PING_143, 0, RESPOND },
-    { "POST /v1.43/images/create?", response, 0, RESPOND_CLOSE },
-    { NULL, NULL, 0, RESPOND },
-  };
-  struct berth_engine *e;
   berth_error_t err = NULL;
+  struct berth_engine *e;
 
-  start_server(routes);
+  start_server_one((struct route){ "POST /v1.43/images/create?", response, 0, RESPOND_CLOSE });
   e = new_engine(2000);
   assert_int_equal(berth_engine_image_pull(e, "nosuch/img", &err), -1);
   assert_non_null(err);
@@ -611,10 +644,7 @@ run_pull_error(const char *response, const char *want)
     fail_msg("pull error '%s' lacks '%s'", err->msg, want);
   berth_error_release(&err);
   berth_engine_free(e);
-  kill(-server_pid, SIGKILL);
-  waitpid(server_pid, NULL, 0);
-  server_pid = -1;
-  unlink(log_path);
+  stop_server();
 }
 
 static void
@@ -681,13 +711,12 @@ test_reply_bound(void **state)
   resp[hl] = '[';
   resp[hl + big - 1] = ']';
   const struct route routes[] = {
-    { "GET /_ping ", PING_143, 0, RESPOND },
+    route_ping_143,
     { "GET /v1.43/containers/json", resp, (size_t) hl + big, RESPOND },
     { "GET /v1.43/containers/box/archive", tiny, 0, RESPOND },
-    { NULL, NULL, 0, RESPOND },
+    route_end,
   };
-  start_server(routes);
-  e = new_engine(5000);
+  e = serve(routes, 5000);
   assert_int_equal(berth_engine_container_list(e, NULL, &arr, &err), -1);
   assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
   assert_int_equal(err->status, EFBIG);
@@ -708,14 +737,13 @@ test_timeout(void **state)
 {
   const struct route routes[] = {
     { "GET /_ping ", NULL, 0, HANG },
-    { NULL, NULL, 0, RESPOND },
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
   int64_t t0;
 
-  start_server(routes);
-  e = new_engine(300);
+  e = serve(routes, 300);
   t0 = berth_now_ms();
   assert_int_equal(berth_engine_ping(e, &err), -1);
   assert_true(berth_now_ms() - t0 < 2000);
@@ -781,21 +809,18 @@ static void
 test_proxy_variables_ignored(void **state)
 {
   const struct route routes[] = {
-    { "GET /_ping ", PING_143, 0, RESPOND },
-    { NULL, NULL, 0, RESPOND },
+    route_ping_143,
+    route_end,
   };
   static const char *vars[]
       = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy" };
   struct berth_engine *e;
-  berth_error_t err = NULL;
 
   for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
     setenv(vars[i], "http://127.0.0.1:9", 1);
   setenv("NO_PROXY", "", 1);
   setenv("CURL_HOME", tmpdir, 1);
-  start_server(routes);
-  e = new_engine(2000);
-  assert_int_equal(berth_engine_ping(e, &err), 0);
+  e = pinged_engine(routes, 2000);
   berth_engine_free(e);
   for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
     unsetenv(vars[i]);
@@ -816,7 +841,7 @@ test_pinned_connection_is_not_reopened(void **state)
   const struct route routes[] = {
     { "GET /_ping ", closing, 0, RESPOND_CLOSE },
     { "GET /v1.43/containers/box/json ", inspect, 0, RESPOND },
-    { NULL, NULL, 0, RESPOND },
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -824,8 +849,7 @@ test_pinned_connection_is_not_reopened(void **state)
 
   start_server(routes);
   /* unpinned: the engine closed, the next request reconnects */
-  e = new_engine(2000);
-  assert_int_equal(berth_engine_ping(e, &err), 0);
+  e = engine_up(2000);
   assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 0);
   json_decref(info);
   berth_engine_free(e);
@@ -834,8 +858,7 @@ test_pinned_connection_is_not_reopened(void **state)
     assert_int_equal(count_connections(log), 2);
   }
   /* pinned: the same situation is an error, not a silent reconnect */
-  e = new_engine(2000);
-  assert_int_equal(berth_engine_ping(e, &err), 0);
+  e = engine_up(2000);
   berth_engine_pin_connection(e);
   assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), -1);
   assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
@@ -853,18 +876,12 @@ static void
 test_pinned_connection_still_serves(void **state)
 {
   char *inspect = json_reply("200 OK", "{\"Id\":\"abc\"}");
-  const struct route routes[] = {
-    { "GET /_ping ", PING_143, 0, RESPOND },
-    { "GET /v1.43/containers/box/json ", inspect, 0, RESPOND },
-    { NULL, NULL, 0, RESPOND },
-  };
   struct berth_engine *e;
   berth_error_t err = NULL;
   json_t *info = NULL;
 
-  start_server(routes);
-  e = new_engine(2000);
-  assert_int_equal(berth_engine_ping(e, &err), 0);
+  start_server_one((struct route){ "GET /v1.43/containers/box/json ", inspect, 0, RESPOND });
+  e = engine_up(2000);
   berth_engine_pin_connection(e);
   for (int i = 0; i < 5; i++) {
     assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 0);
@@ -895,13 +912,12 @@ test_ping_version_failure_frees_reply(void **state)
   const struct route routes[] = {
     { "GET /_ping ", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK", 0, RESPOND },
     { "GET /version ", resp, (size_t) hl + big, RESPOND },
-    { NULL, NULL, 0, RESPOND },
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
 
-  start_server(routes);
-  e = new_engine(5000);
+  e = serve(routes, 5000);
   assert_int_equal(berth_engine_ping(e, &err), -1);
   assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
   assert_int_equal(err->status, EFBIG);
@@ -919,18 +935,16 @@ test_folded_header_after_status(void **state)
 {
   static const char folded[] = "HTTP/1.1 200 OK\n :\n\n";
   const struct route routes[] = {
-    { "GET /_ping ", PING_143, 0, RESPOND },
+    route_ping_143,
     { "GET /v1.43/containers/box/json ", folded, 0, RESPOND_CLOSE },
     { "GET /v1.43/containers/json", json_ok_list, 0, RESPOND },
-    { NULL, NULL, 0, RESPOND },
+    route_end,
   };
   struct berth_engine *e;
   berth_error_t err = NULL;
   json_t *info = NULL, *list = NULL;
 
-  start_server(routes);
-  e = new_engine(2000);
-  assert_int_equal(berth_engine_ping(e, &err), 0);
+  e = pinged_engine(routes, 2000);
   for (int i = 0; i < 3; i++) {
     assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), -1);
     assert_non_null(err);
@@ -949,18 +963,12 @@ test_folded_header_after_status(void **state)
 static void
 test_one_connection_for_many_requests(void **state)
 {
-  const struct route routes[] = {
-    { "GET /_ping ", PING_143, 0, RESPOND },
-    { "GET /v1.43/containers/json", json_ok_list, 0, RESPOND },
-    { NULL, NULL, 0, RESPOND },
-  };
   struct berth_engine *e;
   berth_error_t err = NULL;
   json_t *list = NULL;
 
-  start_server(routes);
-  e = new_engine(2000);
-  assert_int_equal(berth_engine_ping(e, &err), 0);
+  start_server_one((struct route){ "GET /v1.43/containers/json", json_ok_list, 0, RESPOND });
+  e = engine_up(2000);
   for (int i = 0; i < 10; i++) {
     assert_int_equal(berth_engine_container_list(e, NULL, &list, &err), 0);
     json_decref(list);
@@ -993,7 +1001,7 @@ test_attach_101_keeps_pending_bytes(void **state)
                    "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n$ prompt";
   const struct route routes[] = {
     { "POST /v1.43/exec/abc/start ", up, 0, STREAM_MORE },
-    { NULL, NULL, 0, RESPOND },
+    route_end,
   };
   struct berth_hijack h;
   berth_error_t err = NULL;
@@ -1030,7 +1038,7 @@ test_attach_200_is_a_stream(void **state)
   const char *ok = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n";
   const struct route routes[] = {
     { "POST /v1.41/exec/abc/start ", ok, 0, STREAM_MORE },
-    { NULL, NULL, 0, RESPOND },
+    route_end,
   };
   struct berth_hijack h;
   berth_error_t err = NULL;
@@ -1066,37 +1074,39 @@ test_attach_errors(void **state)
     { "POST /v1.43/exec/garbage/start ", "SSH-2.0-OpenSSH\r\n\r\n", 0, RESPOND },
     { "POST /v1.43/exec/silent/start ", "", 0, RESPOND_CLOSE },
     { "POST /v1.43/exec/hang/start ", NULL, 0, HANG },
-    { NULL, NULL, 0, RESPOND },
+    route_end,
   };
   struct berth_hijack h;
   berth_error_t err = NULL;
   int64_t t0;
 
+  /* exec id, the error kind, its status (0: unchecked), a message part */
+  static const struct {
+    const char *id;
+    enum berth_error_kind kind;
+    int status;
+    const char *msg;
+  } refused[] = {
+    { "nope", BERTH_E_EXEC, ENOENT, "engine said: No such exec instance: nope (HTTP 404)" },
+    { "stopped", BERTH_E_EXEC, 0, "engine said: Container box is not running (HTTP 409)" },
+    { "plain", BERTH_E_EXEC, 0, "HTTP 500" },
+    { "garbage", BERTH_E_ENGINE_REPLY, 0, NULL },
+    { "silent", BERTH_E_ENGINE_REPLY, 0, NULL },
+  };
+
   start_server(routes);
-  assert_int_equal(attach("nope", false, 2000, &h, &err), -1);
-  assert_int_equal(err->kind, BERTH_E_EXEC);
-  assert_int_equal(err->status, ENOENT);
-  assert_non_null(strstr(err->msg, "engine said: No such exec instance: nope (HTTP 404)"));
-  assert_null(h.conn);
-  berth_error_release(&err);
-
-  assert_int_equal(attach("stopped", false, 2000, &h, &err), -1);
-  assert_int_equal(err->kind, BERTH_E_EXEC);
-  assert_non_null(strstr(err->msg, "engine said: Container box is not running (HTTP 409)"));
-  berth_error_release(&err);
-
-  assert_int_equal(attach("plain", false, 2000, &h, &err), -1);
-  assert_int_equal(err->kind, BERTH_E_EXEC);
-  assert_non_null(strstr(err->msg, "HTTP 500"));
-  berth_error_release(&err);
-
-  assert_int_equal(attach("garbage", false, 2000, &h, &err), -1);
-  assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
-  berth_error_release(&err);
-
-  assert_int_equal(attach("silent", false, 2000, &h, &err), -1);
-  assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
-  berth_error_release(&err);
+  for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+    h.conn = (struct berth_conn *) &h; /* must be cleared on failure */
+    if (attach(refused[i].id, false, 2000, &h, &err) != -1)
+      fail_msg("attach %s did not fail", refused[i].id);
+    assert_int_equal(err->kind, refused[i].kind);
+    if (refused[i].status)
+      assert_int_equal(err->status, refused[i].status);
+    if (refused[i].msg && strstr(err->msg, refused[i].msg) == NULL)
+      fail_msg("attach %s: '%s' lacks '%s'", refused[i].id, err->msg, refused[i].msg);
+    assert_null(h.conn);
+    berth_error_release(&err);
+  }
 
   t0 = berth_now_ms();
   assert_int_equal(attach("hang", false, 300, &h, &err), -1);
@@ -1167,10 +1177,7 @@ main(void)
     cmocka_unit_test(test_escape),
     cmocka_unit_test(test_check_surfaces_engine_message),
     cmocka_unit_test_setup_teardown(test_ping_negotiates_down_to_ours, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_ping_keeps_older_engine_version, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_ping_refuses_old_engine, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_ping_falls_back_to_version, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_ping_garbage_version, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_ping_cases, setup, teardown),
     cmocka_unit_test_setup_teardown(test_errors_through_the_client, setup, teardown),
     cmocka_unit_test_setup_teardown(test_requests_on_the_wire, setup, teardown),
     cmocka_unit_test_setup_teardown(test_pull_reference_split, setup, teardown),

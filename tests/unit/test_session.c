@@ -83,6 +83,39 @@ record_exists(pid_t pid, unsigned long long st)
   return access(path, F_OK) == 0;
 }
 
+/* A child that waits to be killed: a live session owner until reap(). */
+static pid_t
+spawn_owner(void)
+{
+  pid_t c = fork();
+
+  assert_true(c >= 0);
+  if (c == 0) {
+    pause();
+    _exit(0);
+  }
+  return c;
+}
+
+static void
+reap(pid_t c)
+{
+  kill(c, SIGKILL);
+  waitpid(c, NULL, 0);
+}
+
+/* Our last release: the idle clock reads NOW (or a moment after). */
+static void
+release_moves_clock(time_t now)
+{
+  berth_error_t err = NULL;
+  time_t since = 0;
+
+  assert_int_equal(berth_session_release(NAME, getpid(), &err), 0);
+  assert_int_equal(berth_session_idle_since(NAME, &since, &err), 0);
+  assert_true(since >= now && since <= now + 5);
+}
+
 static void
 test_record_count_release(void **state)
 {
@@ -140,19 +173,13 @@ test_dead_owner_pruned(void **state)
 {
   berth_error_t err = NULL;
   unsigned long long st;
-  pid_t c = fork();
+  pid_t c = spawn_owner();
 
-  assert_true(c >= 0);
-  if (c == 0) {
-    pause();
-    _exit(0);
-  }
   assert_int_equal(berth_session_record(NAME, c, &err), 0);
   st = starttime_of(c);
   assert_int_equal(berth_session_record(NAME, getpid(), &err), 0);
   assert_int_equal(berth_session_count(NAME, 0, &err), 2);
-  kill(c, SIGKILL);
-  waitpid(c, NULL, 0);
+  reap(c);
   /* sshd killed, close_session never ran: the count still drops */
   assert_int_equal(berth_session_count(NAME, 0, &err), 1);
   /* counting leaves the record (the idle clock must not move); the next
@@ -173,17 +200,11 @@ test_idle_clock_survives_pruning(void **state)
   char cmd[512], path[256];
   time_t since = 0, now;
   unsigned long long st;
-  pid_t c = fork();
+  pid_t c = spawn_owner();
 
-  assert_true(c >= 0);
-  if (c == 0) {
-    pause();
-    _exit(0);
-  }
   assert_int_equal(berth_session_record(NAME, c, &err), 0);
   st = starttime_of(c);
-  kill(c, SIGKILL);
-  waitpid(c, NULL, 0);
+  reap(c);
   /* a stale record of a pid that was reused since, too */
   snprintf(path, sizeof(path), "%s/sessions/%s/%d-%llu", rundir, NAME, (int) getpid(),
            starttime_of(getpid()) + 17);
@@ -210,9 +231,7 @@ test_idle_clock_survives_pruning(void **state)
   assert_int_equal(berth_session_record(NAME, getpid(), &err), 0);
   assert_false(record_exists(c, st));
   assert_false(access(path, F_OK) == 0);
-  assert_int_equal(berth_session_release(NAME, getpid(), &err), 0);
-  assert_int_equal(berth_session_idle_since(NAME, &since, &err), 0);
-  assert_true(since >= now && since <= now + 5);
+  release_moves_clock(now);
 }
 
 static void
@@ -408,12 +427,7 @@ test_ancestor(void **state)
   /* nothing recorded */
   check_ancestor_in_child(false, 1);
   /* a sibling's record is not an ancestor's */
-  sib = fork();
-  assert_true(sib >= 0);
-  if (sib == 0) {
-    pause();
-    _exit(0);
-  }
+  sib = spawn_owner();
   assert_int_equal(berth_session_record(NAME, sib, &err), 0);
   check_ancestor_in_child(false, 1);
   /* the parent's record, seen from a child and a grandchild (sshd's monitor
@@ -426,8 +440,7 @@ test_ancestor(void **state)
   /* once released, children no longer see it */
   assert_int_equal(berth_session_release(NAME, getpid(), &err), 0);
   check_ancestor_in_child(false, 1);
-  kill(sib, SIGKILL);
-  waitpid(sib, NULL, 0);
+  reap(sib);
   assert_int_equal(berth_session_count(NAME, 0, &err), 0);
 }
 
@@ -449,9 +462,7 @@ test_idle_since(void **state)
   assert_int_equal(since, 946782245);
   /* the last release sets it to now */
   now = time(NULL);
-  assert_int_equal(berth_session_release(NAME, getpid(), &err), 0);
-  assert_int_equal(berth_session_idle_since(NAME, &since, &err), 0);
-  assert_true(since >= now && since <= now + 5);
+  release_moves_clock(now);
 }
 
 static void
