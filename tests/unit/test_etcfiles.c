@@ -75,23 +75,27 @@ line_of(const char *file, const char *name)
   return found;
 }
 
+/* The one line of `file` for `name` reads exactly `want`. */
+static void
+assert_line(const char *file, const char *name, const char *want)
+{
+  char *l = line_of(file, name);
+  assert_string_equal(l, want);
+  free(l);
+}
+
 static void
 test_passwd_replaces_same_uid(void **state)
 {
   berth_error_t err = NULL;
   char *out = berth_merge_passwd(image_passwd, &alice, "/home/alice", "/bin/bash", &err);
-  char *l;
 
   assert_non_null(out);
   assert_null(err);
   /* imguser has uid 1000 too: alice's entry wins, imguser goes. */
   assert_null(strstr(out, "imguser"));
-  l = line_of(out, "alice");
-  assert_string_equal(l, "alice:x:1000:1000:Alice Liddell:/home/alice:/bin/bash");
-  free(l);
-  l = line_of(out, "root");
-  assert_string_equal(l, "root:x:0:0:root:/root:/bin/sh");
-  free(l);
+  assert_line(out, "alice", "alice:x:1000:1000:Alice Liddell:/home/alice:/bin/bash");
+  assert_line(out, "root", "root:x:0:0:root:/root:/bin/sh");
   assert_non_null(strstr(out, "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"));
   assert_int_equal(count_lines(out), 3);
   free(out);
@@ -105,19 +109,15 @@ test_passwd_replaces_same_name(void **state)
                     "alice:x:4242:4242:old alice:/home/old:/bin/false\n"
                     "imguser:x:1001:1001::/home/imguser:/bin/sh\n";
   struct berth_user u = alice;
-  char *out, *l;
+  char *out;
 
   u.uid = 5000;
   u.gid = 5000;
   out = berth_merge_passwd(img, &u, "/srv/homes/alice", "/bin/sh", &err);
   assert_non_null(out);
-  l = line_of(out, "alice");
-  assert_string_equal(l, "alice:x:5000:5000:Alice Liddell:/srv/homes/alice:/bin/sh");
-  free(l);
+  assert_line(out, "alice", "alice:x:5000:5000:Alice Liddell:/srv/homes/alice:/bin/sh");
   assert_null(strstr(out, "4242"));
-  l = line_of(out, "imguser");
-  assert_string_equal(l, "imguser:x:1001:1001::/home/imguser:/bin/sh");
-  free(l);
+  assert_line(out, "imguser", "imguser:x:1001:1001::/home/imguser:/bin/sh");
   assert_int_equal(count_lines(out), 3);
   free(out);
 }
@@ -133,7 +133,7 @@ test_passwd_malformed_kept_and_gecos_cleaned(void **state)
                     "broken:1000\n"
                     "root:x:0:0:root:/root:/bin/sh";
   struct berth_user u = alice;
-  char *out, *l;
+  char *out;
 
   u.gecos = (char *) "Evil:x:0:0:\nroot2";
   out = berth_merge_passwd(img, &u, "/home/alice", "/bin/sh", &err);
@@ -142,9 +142,7 @@ test_passwd_malformed_kept_and_gecos_cleaned(void **state)
   assert_non_null(strstr(out, "+::::::\n"));
   assert_non_null(strstr(out, "broken:1000\n"));
   assert_non_null(strstr(out, "root:x:0:0:root:/root:/bin/sh\n"));
-  l = line_of(out, "alice");
-  assert_string_equal(l, "alice:x:1000:1000:Evil x 0 0  root2:/home/alice:/bin/sh");
-  free(l);
+  assert_line(out, "alice", "alice:x:1000:1000:Evil x 0 0  root2:/home/alice:/bin/sh");
   assert_null(strstr(out, "\nroot2"));
   assert_int_equal(count_lines(out), 5);
   assert_int_equal(out[strlen(out) - 1], '\n');
@@ -189,30 +187,20 @@ test_group_merge(void **state)
                     "audio:x:29:alice\n"
                     "garbage line\n"
                     "nogroup:x:65534:\n";
-  char *out = berth_merge_group(img, &alice, &err), *l;
+  char *out = berth_merge_group(img, &alice, &err);
 
   assert_non_null(out);
   assert_null(err);
   /* primary: replaces imggroup (same gid 1000) */
   assert_null(strstr(out, "imggroup"));
-  l = line_of(out, "alice");
-  assert_string_equal(l, "alice:x:1000:alice");
-  free(l);
+  assert_line(out, "alice", "alice:x:1000:alice");
   /* same name, different gid: the host's gid wins */
-  l = line_of(out, "devs");
-  assert_string_equal(l, "devs:x:2001:alice");
-  free(l);
+  assert_line(out, "devs", "devs:x:2001:alice");
   assert_null(strstr(out, "3000"));
-  l = line_of(out, "ops");
-  assert_string_equal(l, "ops:x:2002:alice");
-  free(l);
+  assert_line(out, "ops", "ops:x:2002:alice");
   /* membership in groups the host does not grant is dropped */
-  l = line_of(out, "wheel");
-  assert_string_equal(l, "wheel:x:10:imguser");
-  free(l);
-  l = line_of(out, "audio");
-  assert_string_equal(l, "audio:x:29:");
-  free(l);
+  assert_line(out, "wheel", "wheel:x:10:imguser");
+  assert_line(out, "audio", "audio:x:29:");
   assert_non_null(strstr(out, "garbage line\n"));
   assert_non_null(strstr(out, "root:x:0:\n"));
   assert_non_null(strstr(out, "nogroup:x:65534:\n"));
@@ -228,7 +216,7 @@ test_group_unnamed_primary(void **state)
   berth_error_t err = NULL;
   struct berth_group g[] = { { 7000, NULL }, { 1000, (char *) "staff" } };
   struct berth_user u = alice;
-  char *out, *l;
+  char *out;
 
   u.gid = 7000;
   u.group = NULL;
@@ -237,12 +225,8 @@ test_group_unnamed_primary(void **state)
   out = berth_merge_group(image_group, &u, &err);
   assert_non_null(out);
   /* the primary group needs a name: the user's */
-  l = line_of(out, "alice");
-  assert_string_equal(l, "alice:x:7000:alice");
-  free(l);
-  l = line_of(out, "staff");
-  assert_string_equal(l, "staff:x:1000:alice");
-  free(l);
+  assert_line(out, "alice", "alice:x:7000:alice");
+  assert_line(out, "staff", "staff:x:1000:alice");
   assert_null(strstr(out, "imggroup"));
   free(out);
 }
