@@ -17,17 +17,11 @@
 #include <cmocka.h>
 
 #include "berth/util.h"
+#include "../lib/testlib.h" /* sh */
 
 /* ---------------------------------------------------------------- bind sources */
 
 static char tree[64];
-
-static int
-sh(const char *cmd)
-{
-  int st = system(cmd);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
-}
 
 /* berth_path_open as the mount check calls it: 0 when `refusal` is NULL,
  * else -1 with the message holding `refusal`. */
@@ -88,7 +82,7 @@ test_bind_source_rule(void **state)
            "ln -s secret userlink; chown -h 4242 userlink; "
            "mkfifo fifo; ln -s /proc/self/root proc",
            tree, tree);
-  assert_int_equal(sh(cmd), 0);
+  assert_int_equal(sh("%s", cmd), 0);
 
   /* rel, types, refusal (NULL: accepted) */
   static const struct source_case cases[] = {
@@ -140,7 +134,7 @@ remove_tree(void **state)
   if (tree[0] == '\0')
     return 0;
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tree);
-  return sh(cmd) == 0 ? 0 : -1;
+  return sh("%s", cmd) == 0 ? 0 : -1;
 }
 
 int
