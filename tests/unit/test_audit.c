@@ -143,7 +143,8 @@ stock_login_shell(void **state)
 {
   (void) state;
   struct berth_audit *a = audit_user("sshd-T-debian12.txt", "alice", SHELL, NULL);
-  const struct berth_audit_finding *f = expect_finding(a, "sshd-tcp-forwarding", BERTH_AUDIT_DOOR, "AllowTcpForwarding yes");
+  const struct berth_audit_finding *f
+      = expect_finding(a, "sshd-tcp-forwarding", BERTH_AUDIT_DOOR, "AllowTcpForwarding yes");
   assert_string_equal(f->users[0], "alice");
   assert_non_null(strstr(f->fix, "PermitOpen"));
   assert_true(has_door(a, "sshd-streamlocal-forwarding"));

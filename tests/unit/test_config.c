@@ -74,8 +74,8 @@ expect_refused(const char *path, const char *what, const char *also)
   assert_int_equal(berth_config_load(path, &cfg, &err), -1);
   assert_int_equal(err->kind, BERTH_E_CONFIG);
   if (strstr(err->msg, what) == NULL || (also && strstr(err->msg, also) == NULL))
-    fail_msg("%s: \"%s\" does not mention \"%s\"%s%s", path, err->msg, what,
-             also ? " and " : "", also ? also : "");
+    fail_msg("%s: \"%s\" does not mention \"%s\"%s%s", path, err->msg, what, also ? " and " : "",
+             also ? also : "");
   berth_error_release(&err);
 }
 
