@@ -42,27 +42,30 @@ assert_hostname(const char *s)
     assert_true((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-');
 }
 
+/* A sanitizer's result for `in`, which must come out and pass `check`. */
+static char *
+sanitized(char *(*sanitize)(const char *, berth_error_t *), void (*check)(const char *),
+          const char *what, const char *in)
+{
+  berth_error_t err = NULL;
+  char *out = sanitize(in, &err);
+  if (out == NULL)
+    fail_msg("%s(%s): %s", what, in, err->msg);
+  assert_null(err);
+  check(out);
+  return out;
+}
+
 static char *
 name_ok(const char *in)
 {
-  berth_error_t err = NULL;
-  char *out = berth_sanitize_name(in, &err);
-  if (out == NULL)
-    fail_msg("sanitize_name(%s): %s", in, err->msg);
-  assert_null(err);
-  assert_docker_name(out);
-  return out;
+  return sanitized(berth_sanitize_name, assert_docker_name, "sanitize_name", in);
 }
 
 static char *
 host_ok(const char *in)
 {
-  berth_error_t err = NULL;
-  char *out = berth_sanitize_hostname(in, &err);
-  if (out == NULL)
-    fail_msg("sanitize_hostname(%s): %s", in, err->msg);
-  assert_hostname(out);
-  return out;
+  return sanitized(berth_sanitize_hostname, assert_hostname, "sanitize_hostname", in);
 }
 
 /* name_ok or host_ok: what a sanitizer turns `in` into. */
@@ -84,6 +87,16 @@ assert_differ(sanitizer *ok, const char *a, const char *b)
     fail_msg("\"%s\" and \"%s\" both sanitize to \"%s\"", a, b, x);
   free(x);
   free(y);
+}
+
+/* Two 100-byte strings of `c` that differ only in their last byte. */
+static void
+long_pair(char a[101], char b[101], char c, char last)
+{
+  memset(a, c, 100);
+  a[100] = '\0';
+  memcpy(b, a, 101);
+  b[99] = last;
 }
 
 /* ---------------------------------------------------------------- names */
@@ -140,10 +153,7 @@ test_long_names(void **state)
 {
   char a[101], b[101], *x, *y, *x2;
 
-  memset(a, 'a', 100);
-  a[100] = '\0';
-  memcpy(b, a, sizeof(a));
-  b[99] = 'b';
+  long_pair(a, b, 'a', 'b');
   x = name_ok(a);
   y = name_ok(b);
   x2 = name_ok(a);
@@ -226,10 +236,7 @@ test_hostnames(void **state)
   assert_differ(host_ok, "@@@", "---");
 
   /* long: at most 63, stable, distinct */
-  memset(a, 'q', 100);
-  a[100] = '\0';
-  memcpy(b, a, sizeof(a));
-  b[99] = 'r';
+  long_pair(a, b, 'q', 'r');
   x = host_ok(a);
   y = host_ok(b);
   assert_int_equal(strlen(x), 63);
