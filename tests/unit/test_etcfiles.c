@@ -84,14 +84,34 @@ assert_line(const char *file, const char *name, const char *want)
   free(l);
 }
 
+/* The merge of `img` for `u`, which must succeed. */
+static char *
+passwd_ok(const char *img, const struct berth_user *u, const char *home, const char *shell)
+{
+  berth_error_t err = NULL;
+  char *out = berth_merge_passwd(img, u, home, shell, &err);
+  if (out == NULL)
+    fail_msg("merge_passwd: %s", err->msg);
+  assert_null(err);
+  return out;
+}
+
+static char *
+group_ok(const char *img, const struct berth_user *u)
+{
+  berth_error_t err = NULL;
+  char *out = berth_merge_group(img, u, &err);
+  if (out == NULL)
+    fail_msg("merge_group: %s", err->msg);
+  assert_null(err);
+  return out;
+}
+
 static void
 test_passwd_replaces_same_uid(void **state)
 {
-  berth_error_t err = NULL;
-  char *out = berth_merge_passwd(image_passwd, &alice, "/home/alice", "/bin/bash", &err);
+  char *out = passwd_ok(image_passwd, &alice, "/home/alice", "/bin/bash");
 
-  assert_non_null(out);
-  assert_null(err);
   /* imguser has uid 1000 too: alice's entry wins, imguser goes. */
   assert_null(strstr(out, "imguser"));
   assert_line(out, "alice", "alice:x:1000:1000:Alice Liddell:/home/alice:/bin/bash");
@@ -104,7 +124,6 @@ test_passwd_replaces_same_uid(void **state)
 static void
 test_passwd_replaces_same_name(void **state)
 {
-  berth_error_t err = NULL;
   const char *img = "root:x:0:0:root:/root:/bin/sh\n"
                     "alice:x:4242:4242:old alice:/home/old:/bin/false\n"
                     "imguser:x:1001:1001::/home/imguser:/bin/sh\n";
@@ -113,8 +132,7 @@ test_passwd_replaces_same_name(void **state)
 
   u.uid = 5000;
   u.gid = 5000;
-  out = berth_merge_passwd(img, &u, "/srv/homes/alice", "/bin/sh", &err);
-  assert_non_null(out);
+  out = passwd_ok(img, &u, "/srv/homes/alice", "/bin/sh");
   assert_line(out, "alice", "alice:x:5000:5000:Alice Liddell:/srv/homes/alice:/bin/sh");
   assert_null(strstr(out, "4242"));
   assert_line(out, "imguser", "imguser:x:1001:1001::/home/imguser:/bin/sh");
@@ -125,7 +143,6 @@ test_passwd_replaces_same_name(void **state)
 static void
 test_passwd_malformed_kept_and_gecos_cleaned(void **state)
 {
-  berth_error_t err = NULL;
   /* no trailing newline on the last line, a comment, a NIS line, a short
    * line that happens to mention uid 1000 */
   const char *img = "# comment: 1000\n"
@@ -136,8 +153,7 @@ test_passwd_malformed_kept_and_gecos_cleaned(void **state)
   char *out;
 
   u.gecos = (char *) "Evil:x:0:0:\nroot2";
-  out = berth_merge_passwd(img, &u, "/home/alice", "/bin/sh", &err);
-  assert_non_null(out);
+  out = passwd_ok(img, &u, "/home/alice", "/bin/sh");
   assert_non_null(strstr(out, "# comment: 1000\n"));
   assert_non_null(strstr(out, "+::::::\n"));
   assert_non_null(strstr(out, "broken:1000\n"));
@@ -149,8 +165,7 @@ test_passwd_malformed_kept_and_gecos_cleaned(void **state)
   free(out);
 
   /* no image file at all */
-  out = berth_merge_passwd(NULL, &alice, "/home/alice", "/bin/sh", &err);
-  assert_non_null(out);
+  out = passwd_ok(NULL, &alice, "/home/alice", "/bin/sh");
   assert_string_equal(out, "alice:x:1000:1000:Alice Liddell:/home/alice:/bin/sh\n");
   free(out);
 }
@@ -179,7 +194,6 @@ test_passwd_refuses_bad_input(void **state)
 static void
 test_group_merge(void **state)
 {
-  berth_error_t err = NULL;
   const char *img = "root:x:0:\n"
                     "imggroup:x:1000:imguser\n"
                     "devs:x:3000:imguser\n"      /* same name as alice's 2001 */
@@ -187,10 +201,8 @@ test_group_merge(void **state)
                     "audio:x:29:alice\n"
                     "garbage line\n"
                     "nogroup:x:65534:\n";
-  char *out = berth_merge_group(img, &alice, &err);
+  char *out = group_ok(img, &alice);
 
-  assert_non_null(out);
-  assert_null(err);
   /* primary: replaces imggroup (same gid 1000) */
   assert_null(strstr(out, "imggroup"));
   assert_line(out, "alice", "alice:x:1000:alice");
@@ -213,7 +225,6 @@ test_group_merge(void **state)
 static void
 test_group_unnamed_primary(void **state)
 {
-  berth_error_t err = NULL;
   struct berth_group g[] = { { 7000, NULL }, { 1000, (char *) "staff" } };
   struct berth_user u = alice;
   char *out;
@@ -222,8 +233,7 @@ test_group_unnamed_primary(void **state)
   u.group = NULL;
   u.groups = g;
   u.n_groups = 2;
-  out = berth_merge_group(image_group, &u, &err);
-  assert_non_null(out);
+  out = group_ok(image_group, &u);
   /* the primary group needs a name: the user's */
   assert_line(out, "alice", "alice:x:7000:alice");
   assert_line(out, "staff", "staff:x:1000:alice");
