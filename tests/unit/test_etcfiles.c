@@ -107,6 +107,17 @@ group_ok(const char *img, const struct berth_user *u)
   return out;
 }
 
+/* `text` as a stream, for glibc's own fgetpwent/fgetgrent. */
+static FILE *
+open_text(char *text)
+{
+  FILE *f;
+  assert_non_null(text);
+  f = fmemopen(text, strlen(text), "r");
+  assert_non_null(f);
+  return f;
+}
+
 static void
 test_passwd_replaces_same_uid(void **state)
 {
@@ -391,18 +402,15 @@ static const char hostile_group[] = "root:x:0:\n"
 static void
 test_passwd_as_glibc_reads_it(void **state)
 {
-  berth_error_t err = NULL;
-  char *out = berth_merge_passwd(hostile_passwd, &alice, "/home/alice", "/bin/bash", &err);
+  char *out = passwd_ok(hostile_passwd, &alice, "/home/alice", "/bin/bash");
   size_t mine = 0;
   bool root = false, daemon_kept = false;
   FILE *f;
   struct passwd *pw;
 
-  assert_non_null(out);
   /* glibc's own parser over the merged file: only berth's line is alice or
    * uid 1000 */
-  f = fmemopen(out, strlen(out), "r");
-  assert_non_null(f);
+  f = open_text(out);
   while ((pw = fgetpwent(f)) != NULL) {
     root |= strcmp(pw->pw_name, "root") == 0 && pw->pw_uid == 0;
     daemon_kept |= strcmp(pw->pw_name, "daemon") == 0;
@@ -426,8 +434,7 @@ test_passwd_as_glibc_reads_it(void **state)
 static void
 test_group_as_glibc_reads_it(void **state)
 {
-  berth_error_t err = NULL;
-  char *out = berth_merge_group(hostile_group, &alice, &err);
+  char *out = group_ok(hostile_group, &alice);
   const char *ours[] = { "alice", "devs", "ops" };
   const gid_t our_gids[] = { 1000, 2001, 2002 };
   size_t seen[3] = { 0 };
@@ -435,9 +442,7 @@ test_group_as_glibc_reads_it(void **state)
   FILE *f;
   struct group *gr;
 
-  assert_non_null(out);
-  f = fmemopen(out, strlen(out), "r");
-  assert_non_null(f);
+  f = open_text(out);
   while ((gr = fgetgrent(f)) != NULL) {
     bool is_ours = false;
     for (size_t i = 0; i < 3; i++) {
