@@ -65,6 +65,18 @@ expect_finding(const struct berth_audit *a, const char *id, enum berth_audit_sev
   return f;
 }
 
+/* Every id in `doors` is a door; no id in `absent` is found at all. */
+static void
+expect_doors(const struct berth_audit *a, const char *const *doors, const char *const *absent)
+{
+  for (size_t i = 0; doors[i]; i++)
+    if (!has_door(a, doors[i]))
+      fail_msg("%s: not a door", doors[i]);
+  for (size_t i = 0; absent[i]; i++)
+    if (find(a, absent[i]) != NULL)
+      fail_msg("%s: found, expected none", absent[i]);
+}
+
 /* No finding at all; the unexpected ones are printed. */
 static void
 assert_no_findings(const struct berth_audit *a)
@@ -147,14 +159,13 @@ stock_login_shell(void **state)
       = expect_finding(a, "sshd-tcp-forwarding", BERTH_AUDIT_DOOR, "AllowTcpForwarding yes");
   assert_string_equal(f->users[0], "alice");
   assert_non_null(strstr(f->fix, "PermitOpen"));
-  assert_true(has_door(a, "sshd-streamlocal-forwarding"));
-  assert_true(has_door(a, "sshd-agent-forwarding"));
-  assert_true(has_door(a, "sshd-x11-forwarding"));
-  assert_null(find(a, "sshd-tunnel"));        /* Debian: PermitTunnel no */
-  assert_null(find(a, "sshd-user-rc"));       /* berth-shell runs ~/.ssh/rc inside */
-  assert_null(find(a, "sshd-internal-sftp")); /* stock: sftp-server */
-  assert_null(find(a, "sshd-user-environment"));
-  assert_null(find(a, "sshd-no-berth-shell"));
+  expect_doors(a,
+               (const char *[]){ "sshd-streamlocal-forwarding", "sshd-agent-forwarding",
+                                 "sshd-x11-forwarding", NULL },
+               (const char *[]){ "sshd-tunnel",        /* Debian: PermitTunnel no */
+                                 "sshd-user-rc",       /* berth-shell runs ~/.ssh/rc inside */
+                                 "sshd-internal-sftp", /* stock: sftp-server */
+                                 "sshd-user-environment", "sshd-no-berth-shell", NULL });
   assert_true(berth_audit_failed(a));
   berth_audit_free(a);
 }
@@ -220,12 +231,10 @@ internal_sftp(void **state)
 {
   (void) state;
   struct berth_audit *a = audit_user("sshd-T-internal-sftp.txt", "gina", SHELL, NULL);
-  assert_true(has_door(a, "sshd-internal-sftp"));
-  assert_true(has_door(a, "sshd-user-environment"));
-  assert_true(has_door(a, "sshd-tunnel"));
-  assert_null(find(a, "sshd-streamlocal-forwarding"));
-  assert_null(find(a, "sshd-x11-forwarding"));
-  assert_null(find(a, "sshd-agent-forwarding"));
+  expect_doors(
+      a, (const char *[]){ "sshd-internal-sftp", "sshd-user-environment", "sshd-tunnel", NULL },
+      (const char *[]){ "sshd-streamlocal-forwarding", "sshd-x11-forwarding",
+                        "sshd-agent-forwarding", NULL });
   berth_audit_free(a);
 }
 
