@@ -53,6 +53,39 @@ has_door(const struct berth_audit *a, const char *id)
   return f && f->severity == BERTH_AUDIT_DOOR;
 }
 
+/* The finding `id` is there, at `severity`, its text mentioning `what`. */
+static const struct berth_audit_finding *
+expect_finding(const struct berth_audit *a, const char *id, enum berth_audit_severity severity,
+               const char *what)
+{
+  const struct berth_audit_finding *f = find(a, id);
+  assert_non_null(f);
+  assert_int_equal(f->severity, severity);
+  assert_non_null(strstr(f->what, what));
+  return f;
+}
+
+/* Every id in `doors` is a door; no id in `absent` is found at all. */
+static void
+expect_doors(const struct berth_audit *a, const char *const *doors, const char *const *absent)
+{
+  for (size_t i = 0; doors[i]; i++)
+    if (!has_door(a, doors[i]))
+      fail_msg("%s: not a door", doors[i]);
+  for (size_t i = 0; absent[i]; i++)
+    if (find(a, absent[i]) != NULL)
+      fail_msg("%s: found, expected none", absent[i]);
+}
+
+/* No finding at all; the unexpected ones are printed. */
+static void
+assert_no_findings(const struct berth_audit *a)
+{
+  for (size_t i = 0; i < a->n; i++)
+    print_message("unexpected: %s %s\n", a->findings[i].id, a->findings[i].what);
+  assert_int_equal(a->n, 0);
+}
+
 static struct berth_audit *
 audit_user(const char *fixture, const char *name, const char *shell, char **groups)
 {
@@ -122,20 +155,17 @@ stock_login_shell(void **state)
 {
   (void) state;
   struct berth_audit *a = audit_user("sshd-T-debian12.txt", "alice", SHELL, NULL);
-  const struct berth_audit_finding *f = find(a, "sshd-tcp-forwarding");
-  assert_non_null(f);
-  assert_int_equal(f->severity, BERTH_AUDIT_DOOR);
-  assert_non_null(strstr(f->what, "AllowTcpForwarding yes"));
+  const struct berth_audit_finding *f
+      = expect_finding(a, "sshd-tcp-forwarding", BERTH_AUDIT_DOOR, "AllowTcpForwarding yes");
   assert_string_equal(f->users[0], "alice");
   assert_non_null(strstr(f->fix, "PermitOpen"));
-  assert_true(has_door(a, "sshd-streamlocal-forwarding"));
-  assert_true(has_door(a, "sshd-agent-forwarding"));
-  assert_true(has_door(a, "sshd-x11-forwarding"));
-  assert_null(find(a, "sshd-tunnel"));        /* Debian: PermitTunnel no */
-  assert_null(find(a, "sshd-user-rc"));       /* berth-shell runs ~/.ssh/rc inside */
-  assert_null(find(a, "sshd-internal-sftp")); /* stock: sftp-server */
-  assert_null(find(a, "sshd-user-environment"));
-  assert_null(find(a, "sshd-no-berth-shell"));
+  expect_doors(a,
+               (const char *[]){ "sshd-streamlocal-forwarding", "sshd-agent-forwarding",
+                                 "sshd-x11-forwarding", NULL },
+               (const char *[]){ "sshd-tunnel",        /* Debian: PermitTunnel no */
+                                 "sshd-user-rc",       /* berth-shell runs ~/.ssh/rc inside */
+                                 "sshd-internal-sftp", /* stock: sftp-server */
+                                 "sshd-user-environment", "sshd-no-berth-shell", NULL });
   assert_true(berth_audit_failed(a));
   berth_audit_free(a);
 }
@@ -163,9 +193,7 @@ guide_clean(void **state)
 {
   (void) state;
   struct berth_audit *a = audit_user("sshd-T-guide.txt", "carol", "/bin/sh", NULL);
-  for (size_t i = 0; i < a->n; i++)
-    print_message("unexpected: %s %s\n", a->findings[i].id, a->findings[i].what);
-  assert_int_equal(a->n, 0);
+  assert_no_findings(a);
   assert_false(berth_audit_failed(a));
   berth_audit_free(a);
 }
@@ -176,10 +204,7 @@ forcecommand_bash(void **state)
 {
   (void) state;
   struct berth_audit *a = audit_user("sshd-T-guide.txt", "dave", "/bin/bash", NULL);
-  const struct berth_audit_finding *f = find(a, "sshd-forcecommand-rc-shell");
-  assert_non_null(f);
-  assert_int_equal(f->severity, BERTH_AUDIT_DOOR);
-  assert_non_null(strstr(f->what, "/bin/bash"));
+  expect_finding(a, "sshd-forcecommand-rc-shell", BERTH_AUDIT_DOOR, "/bin/bash");
   assert_int_equal(a->n, 1);
   berth_audit_free(a);
   a = audit_user("sshd-T-guide.txt", "erin", "/bin/dash", NULL);
@@ -194,10 +219,7 @@ bastion_restricted(void **state)
 {
   (void) state;
   struct berth_audit *a = audit_user("sshd-T-bastion.txt", "frank", "/bin/sh", NULL);
-  const struct berth_audit_finding *f = find(a, "sshd-tcp-forwarding");
-  assert_non_null(f);
-  assert_int_equal(f->severity, BERTH_AUDIT_OK);
-  assert_non_null(strstr(f->what, "inner1.example:22"));
+  expect_finding(a, "sshd-tcp-forwarding", BERTH_AUDIT_OK, "inner1.example:22");
   assert_false(berth_audit_failed(a));
   berth_audit_free(a);
 }
@@ -209,12 +231,10 @@ internal_sftp(void **state)
 {
   (void) state;
   struct berth_audit *a = audit_user("sshd-T-internal-sftp.txt", "gina", SHELL, NULL);
-  assert_true(has_door(a, "sshd-internal-sftp"));
-  assert_true(has_door(a, "sshd-user-environment"));
-  assert_true(has_door(a, "sshd-tunnel"));
-  assert_null(find(a, "sshd-streamlocal-forwarding"));
-  assert_null(find(a, "sshd-x11-forwarding"));
-  assert_null(find(a, "sshd-agent-forwarding"));
+  expect_doors(
+      a, (const char *[]){ "sshd-internal-sftp", "sshd-user-environment", "sshd-tunnel", NULL },
+      (const char *[]){ "sshd-streamlocal-forwarding", "sshd-x11-forwarding",
+                        "sshd-agent-forwarding", NULL });
   berth_audit_free(a);
 }
 
@@ -496,9 +516,7 @@ pam_guide(void **state)
   char *outsider[] = { (char *) "staff", NULL };
   cleanup_free char *guide = read_fixture("etc/pam.d-sshd.example");
   struct berth_audit *a = audit_pam_text(guide, member);
-  for (size_t i = 0; i < a->n; i++)
-    print_message("unexpected: %s %s\n", a->findings[i].id, a->findings[i].what);
-  assert_int_equal(a->n, 0);
+  assert_no_findings(a);
   berth_audit_free(a);
   a = audit_pam_text(guide, outsider);
   assert_true(has_door(a, "pam-systemd"));

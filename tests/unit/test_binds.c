@@ -17,44 +17,39 @@
 #include <cmocka.h>
 
 #include "berth/util.h"
+#include "../lib/testlib.h" /* sh */
 
 /* ---------------------------------------------------------------- bind sources */
 
 static char tree[64];
 
-static int
-sh(const char *cmd)
-{
-  int st = system(cmd);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
-}
+/* berth_path_open as the mount check calls it: 0 when `refusal` is NULL,
+ * else -1 with the message holding `refusal`. */
+struct source_case {
+  const char *rel;
+  unsigned types;
+  const char *refusal;
+};
 
-/* berth_path_open as the mount check calls it: 0, or -1 with the message
- * holding `needle`. */
 static void
-source_ok(const char *rel, unsigned types)
+check_source(const struct source_case *c)
 {
   char p[256];
   berth_error_t err = NULL;
   int fd;
-  snprintf(p, sizeof(p), "%s/%s", tree, rel);
-  fd = berth_path_open(p, BERTH_PATH_TRUSTED | types, BERTH_E_CONTAINER, NULL, &err);
-  if (fd < 0)
-    fail_msg("%s refused: %s", p, err->msg);
-  close(fd);
-}
-
-static void
-source_refused(const char *rel, unsigned types, const char *needle)
-{
-  char p[256];
-  berth_error_t err = NULL;
-  snprintf(p, sizeof(p), "%s/%s", tree, rel);
-  if (berth_path_open(p, BERTH_PATH_TRUSTED | types, BERTH_E_CONTAINER, NULL, &err) >= 0)
-    fail_msg("%s accepted; expected a refusal mentioning \"%s\"", p, needle);
+  snprintf(p, sizeof(p), "%s/%s", tree, c->rel);
+  fd = berth_path_open(p, BERTH_PATH_TRUSTED | c->types, BERTH_E_CONTAINER, NULL, &err);
+  if (c->refusal == NULL) {
+    if (fd < 0)
+      fail_msg("%s refused: %s", p, err->msg);
+    close(fd);
+    return;
+  }
+  if (fd >= 0)
+    fail_msg("%s accepted; expected a refusal mentioning \"%s\"", p, c->refusal);
   assert_int_equal(err->kind, BERTH_E_CONTAINER);
-  if (strstr(err->msg, needle) == NULL)
-    fail_msg("%s: \"%s\" does not mention \"%s\"", p, err->msg, needle);
+  if (strstr(err->msg, c->refusal) == NULL)
+    fail_msg("%s: \"%s\" does not mention \"%s\"", p, err->msg, c->refusal);
   berth_error_release(&err);
 }
 
@@ -87,40 +82,45 @@ test_bind_source_rule(void **state)
            "ln -s secret userlink; chown -h 4242 userlink; "
            "mkfifo fifo; ln -s /proc/self/root proc",
            tree, tree);
-  assert_int_equal(sh(cmd), 0);
+  assert_int_equal(sh("%s", cmd), 0);
 
-  /* the user's own directory in a root-owned 0755 one, a root file */
-  source_ok("scratch/alice", ANY);
-  source_ok("file", ANY);
-  source_ok("file", BERTH_PATH_FILE);
-  source_refused("file", BERTH_PATH_DIR, "is not a directory");
-  source_refused("scratch", BERTH_PATH_FILE, "not a regular file");
-  source_refused("fifo", ANY, "not a directory or regular file");
-  source_refused("missing", ANY, "No such file");
-  /* root's links in root-only directories: absolute, relative, chained,
-   * also as the last component, and ".." */
-  source_ok("home/alice", BERTH_PATH_DIR);
-  source_ok("abs/alice", BERTH_PATH_DIR);
-  source_ok("chain/alice", BERTH_PATH_DIR);
-  source_ok("chain", BERTH_PATH_DIR);
-  source_ok("scratch/../chain/./alice", BERTH_PATH_DIR);
-  /* below the user's own directory: they can replace anything there */
-  source_refused("home/alice/sub", ANY, "owned by uid 4242, not root");
-  /* ".." goes to the real parent, whatever the user does in theirs */
-  source_ok("scratch/alice/../alice", ANY);
-  /* world-writable sticky directory: root's entries are safe there, the
-   * user's are not, and neither is the user's link */
-  source_ok("sticky/rootdir", ANY);
-  source_ok("sticky/rootlink/home", ANY);
-  source_refused("sticky/alice", ANY, "owned by uid 4242 in");
-  source_refused("sticky/userlink", ANY, "symbolic link owned by uid 4242");
-  /* group-writable or user-owned directories, and links in them */
-  source_refused("gw/x", ANY, "writable by group or others (mode 0775)");
-  source_refused("theirs/x", ANY, "owned by uid 4242, not root");
-  source_refused("theirs/link", ANY, "others could replace");
-  source_refused("userlink", ANY, "symbolic link owned by uid 4242");
-  /* /proc links do not go where their text says */
-  source_refused("proc/etc", ANY, "/proc");
+  /* rel, types, refusal (NULL: accepted) */
+  static const struct source_case cases[] = {
+    /* the user's own directory in a root-owned 0755 one, a root file */
+    { "scratch/alice", ANY, NULL },
+    { "file", ANY, NULL },
+    { "file", BERTH_PATH_FILE, NULL },
+    { "file", BERTH_PATH_DIR, "is not a directory" },
+    { "scratch", BERTH_PATH_FILE, "not a regular file" },
+    { "fifo", ANY, "not a directory or regular file" },
+    { "missing", ANY, "No such file" },
+    /* root's links in root-only directories: absolute, relative, chained,
+     * also as the last component, and ".." */
+    { "home/alice", BERTH_PATH_DIR, NULL },
+    { "abs/alice", BERTH_PATH_DIR, NULL },
+    { "chain/alice", BERTH_PATH_DIR, NULL },
+    { "chain", BERTH_PATH_DIR, NULL },
+    { "scratch/../chain/./alice", BERTH_PATH_DIR, NULL },
+    /* below the user's own directory: they can replace anything there */
+    { "home/alice/sub", ANY, "owned by uid 4242, not root" },
+    /* ".." goes to the real parent, whatever the user does in theirs */
+    { "scratch/alice/../alice", ANY, NULL },
+    /* world-writable sticky directory: root's entries are safe there, the
+     * user's are not, and neither is the user's link */
+    { "sticky/rootdir", ANY, NULL },
+    { "sticky/rootlink/home", ANY, NULL },
+    { "sticky/alice", ANY, "owned by uid 4242 in" },
+    { "sticky/userlink", ANY, "symbolic link owned by uid 4242" },
+    /* group-writable or user-owned directories, and links in them */
+    { "gw/x", ANY, "writable by group or others (mode 0775)" },
+    { "theirs/x", ANY, "owned by uid 4242, not root" },
+    { "theirs/link", ANY, "others could replace" },
+    { "userlink", ANY, "symbolic link owned by uid 4242" },
+    /* /proc links do not go where their text says */
+    { "proc/etc", ANY, "/proc" },
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    check_source(&cases[i]);
   /* not absolute */
   assert_int_equal(
       berth_path_open("relative/x", BERTH_PATH_TRUSTED | ANY, BERTH_E_CONTAINER, NULL, &err), -1);
@@ -134,7 +134,7 @@ remove_tree(void **state)
   if (tree[0] == '\0')
     return 0;
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tree);
-  return sh(cmd) == 0 ? 0 : -1;
+  return sh("%s", cmd) == 0 ? 0 : -1;
 }
 
 int

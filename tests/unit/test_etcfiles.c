@@ -75,23 +75,58 @@ line_of(const char *file, const char *name)
   return found;
 }
 
+/* The one line of `file` for `name` reads exactly `want`. */
+static void
+assert_line(const char *file, const char *name, const char *want)
+{
+  char *l = line_of(file, name);
+  assert_string_equal(l, want);
+  free(l);
+}
+
+/* The merge of `img` for `u`, which must succeed. */
+static char *
+passwd_ok(const char *img, const struct berth_user *u, const char *home, const char *shell)
+{
+  berth_error_t err = NULL;
+  char *out = berth_merge_passwd(img, u, home, shell, &err);
+  if (out == NULL)
+    fail_msg("merge_passwd: %s", err->msg);
+  assert_null(err);
+  return out;
+}
+
+static char *
+group_ok(const char *img, const struct berth_user *u)
+{
+  berth_error_t err = NULL;
+  char *out = berth_merge_group(img, u, &err);
+  if (out == NULL)
+    fail_msg("merge_group: %s", err->msg);
+  assert_null(err);
+  return out;
+}
+
+/* `text` as a stream, for glibc's own fgetpwent/fgetgrent. */
+static FILE *
+open_text(char *text)
+{
+  FILE *f;
+  assert_non_null(text);
+  f = fmemopen(text, strlen(text), "r");
+  assert_non_null(f);
+  return f;
+}
+
 static void
 test_passwd_replaces_same_uid(void **state)
 {
-  berth_error_t err = NULL;
-  char *out = berth_merge_passwd(image_passwd, &alice, "/home/alice", "/bin/bash", &err);
-  char *l;
+  char *out = passwd_ok(image_passwd, &alice, "/home/alice", "/bin/bash");
 
-  assert_non_null(out);
-  assert_null(err);
   /* imguser has uid 1000 too: alice's entry wins, imguser goes. */
   assert_null(strstr(out, "imguser"));
-  l = line_of(out, "alice");
-  assert_string_equal(l, "alice:x:1000:1000:Alice Liddell:/home/alice:/bin/bash");
-  free(l);
-  l = line_of(out, "root");
-  assert_string_equal(l, "root:x:0:0:root:/root:/bin/sh");
-  free(l);
+  assert_line(out, "alice", "alice:x:1000:1000:Alice Liddell:/home/alice:/bin/bash");
+  assert_line(out, "root", "root:x:0:0:root:/root:/bin/sh");
   assert_non_null(strstr(out, "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"));
   assert_int_equal(count_lines(out), 3);
   free(out);
@@ -100,24 +135,18 @@ test_passwd_replaces_same_uid(void **state)
 static void
 test_passwd_replaces_same_name(void **state)
 {
-  berth_error_t err = NULL;
   const char *img = "root:x:0:0:root:/root:/bin/sh\n"
                     "alice:x:4242:4242:old alice:/home/old:/bin/false\n"
                     "imguser:x:1001:1001::/home/imguser:/bin/sh\n";
   struct berth_user u = alice;
-  char *out, *l;
+  char *out;
 
   u.uid = 5000;
   u.gid = 5000;
-  out = berth_merge_passwd(img, &u, "/srv/homes/alice", "/bin/sh", &err);
-  assert_non_null(out);
-  l = line_of(out, "alice");
-  assert_string_equal(l, "alice:x:5000:5000:Alice Liddell:/srv/homes/alice:/bin/sh");
-  free(l);
+  out = passwd_ok(img, &u, "/srv/homes/alice", "/bin/sh");
+  assert_line(out, "alice", "alice:x:5000:5000:Alice Liddell:/srv/homes/alice:/bin/sh");
   assert_null(strstr(out, "4242"));
-  l = line_of(out, "imguser");
-  assert_string_equal(l, "imguser:x:1001:1001::/home/imguser:/bin/sh");
-  free(l);
+  assert_line(out, "imguser", "imguser:x:1001:1001::/home/imguser:/bin/sh");
   assert_int_equal(count_lines(out), 3);
   free(out);
 }
@@ -125,7 +154,6 @@ test_passwd_replaces_same_name(void **state)
 static void
 test_passwd_malformed_kept_and_gecos_cleaned(void **state)
 {
-  berth_error_t err = NULL;
   /* no trailing newline on the last line, a comment, a NIS line, a short
    * line that happens to mention uid 1000 */
   const char *img = "# comment: 1000\n"
@@ -133,26 +161,22 @@ test_passwd_malformed_kept_and_gecos_cleaned(void **state)
                     "broken:1000\n"
                     "root:x:0:0:root:/root:/bin/sh";
   struct berth_user u = alice;
-  char *out, *l;
+  char *out;
 
   u.gecos = (char *) "Evil:x:0:0:\nroot2";
-  out = berth_merge_passwd(img, &u, "/home/alice", "/bin/sh", &err);
-  assert_non_null(out);
+  out = passwd_ok(img, &u, "/home/alice", "/bin/sh");
   assert_non_null(strstr(out, "# comment: 1000\n"));
   assert_non_null(strstr(out, "+::::::\n"));
   assert_non_null(strstr(out, "broken:1000\n"));
   assert_non_null(strstr(out, "root:x:0:0:root:/root:/bin/sh\n"));
-  l = line_of(out, "alice");
-  assert_string_equal(l, "alice:x:1000:1000:Evil x 0 0  root2:/home/alice:/bin/sh");
-  free(l);
+  assert_line(out, "alice", "alice:x:1000:1000:Evil x 0 0  root2:/home/alice:/bin/sh");
   assert_null(strstr(out, "\nroot2"));
   assert_int_equal(count_lines(out), 5);
   assert_int_equal(out[strlen(out) - 1], '\n');
   free(out);
 
   /* no image file at all */
-  out = berth_merge_passwd(NULL, &alice, "/home/alice", "/bin/sh", &err);
-  assert_non_null(out);
+  out = passwd_ok(NULL, &alice, "/home/alice", "/bin/sh");
   assert_string_equal(out, "alice:x:1000:1000:Alice Liddell:/home/alice:/bin/sh\n");
   free(out);
 }
@@ -181,7 +205,6 @@ test_passwd_refuses_bad_input(void **state)
 static void
 test_group_merge(void **state)
 {
-  berth_error_t err = NULL;
   const char *img = "root:x:0:\n"
                     "imggroup:x:1000:imguser\n"
                     "devs:x:3000:imguser\n"      /* same name as alice's 2001 */
@@ -189,30 +212,18 @@ test_group_merge(void **state)
                     "audio:x:29:alice\n"
                     "garbage line\n"
                     "nogroup:x:65534:\n";
-  char *out = berth_merge_group(img, &alice, &err), *l;
+  char *out = group_ok(img, &alice);
 
-  assert_non_null(out);
-  assert_null(err);
   /* primary: replaces imggroup (same gid 1000) */
   assert_null(strstr(out, "imggroup"));
-  l = line_of(out, "alice");
-  assert_string_equal(l, "alice:x:1000:alice");
-  free(l);
+  assert_line(out, "alice", "alice:x:1000:alice");
   /* same name, different gid: the host's gid wins */
-  l = line_of(out, "devs");
-  assert_string_equal(l, "devs:x:2001:alice");
-  free(l);
+  assert_line(out, "devs", "devs:x:2001:alice");
   assert_null(strstr(out, "3000"));
-  l = line_of(out, "ops");
-  assert_string_equal(l, "ops:x:2002:alice");
-  free(l);
+  assert_line(out, "ops", "ops:x:2002:alice");
   /* membership in groups the host does not grant is dropped */
-  l = line_of(out, "wheel");
-  assert_string_equal(l, "wheel:x:10:imguser");
-  free(l);
-  l = line_of(out, "audio");
-  assert_string_equal(l, "audio:x:29:");
-  free(l);
+  assert_line(out, "wheel", "wheel:x:10:imguser");
+  assert_line(out, "audio", "audio:x:29:");
   assert_non_null(strstr(out, "garbage line\n"));
   assert_non_null(strstr(out, "root:x:0:\n"));
   assert_non_null(strstr(out, "nogroup:x:65534:\n"));
@@ -225,24 +236,18 @@ test_group_merge(void **state)
 static void
 test_group_unnamed_primary(void **state)
 {
-  berth_error_t err = NULL;
   struct berth_group g[] = { { 7000, NULL }, { 1000, (char *) "staff" } };
   struct berth_user u = alice;
-  char *out, *l;
+  char *out;
 
   u.gid = 7000;
   u.group = NULL;
   u.groups = g;
   u.n_groups = 2;
-  out = berth_merge_group(image_group, &u, &err);
-  assert_non_null(out);
+  out = group_ok(image_group, &u);
   /* the primary group needs a name: the user's */
-  l = line_of(out, "alice");
-  assert_string_equal(l, "alice:x:7000:alice");
-  free(l);
-  l = line_of(out, "staff");
-  assert_string_equal(l, "staff:x:1000:alice");
-  free(l);
+  assert_line(out, "alice", "alice:x:7000:alice");
+  assert_line(out, "staff", "staff:x:1000:alice");
   assert_null(strstr(out, "imggroup"));
   free(out);
 }
@@ -397,18 +402,15 @@ static const char hostile_group[] = "root:x:0:\n"
 static void
 test_passwd_as_glibc_reads_it(void **state)
 {
-  berth_error_t err = NULL;
-  char *out = berth_merge_passwd(hostile_passwd, &alice, "/home/alice", "/bin/bash", &err);
+  char *out = passwd_ok(hostile_passwd, &alice, "/home/alice", "/bin/bash");
   size_t mine = 0;
   bool root = false, daemon_kept = false;
   FILE *f;
   struct passwd *pw;
 
-  assert_non_null(out);
   /* glibc's own parser over the merged file: only berth's line is alice or
    * uid 1000 */
-  f = fmemopen(out, strlen(out), "r");
-  assert_non_null(f);
+  f = open_text(out);
   while ((pw = fgetpwent(f)) != NULL) {
     root |= strcmp(pw->pw_name, "root") == 0 && pw->pw_uid == 0;
     daemon_kept |= strcmp(pw->pw_name, "daemon") == 0;
@@ -432,8 +434,7 @@ test_passwd_as_glibc_reads_it(void **state)
 static void
 test_group_as_glibc_reads_it(void **state)
 {
-  berth_error_t err = NULL;
-  char *out = berth_merge_group(hostile_group, &alice, &err);
+  char *out = group_ok(hostile_group, &alice);
   const char *ours[] = { "alice", "devs", "ops" };
   const gid_t our_gids[] = { 1000, 2001, 2002 };
   size_t seen[3] = { 0 };
@@ -441,9 +442,7 @@ test_group_as_glibc_reads_it(void **state)
   FILE *f;
   struct group *gr;
 
-  assert_non_null(out);
-  f = fmemopen(out, strlen(out), "r");
-  assert_non_null(f);
+  f = open_text(out);
   while ((gr = fgetgrent(f)) != NULL) {
     bool is_ours = false;
     for (size_t i = 0; i < 3; i++) {

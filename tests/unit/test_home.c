@@ -25,6 +25,7 @@
 #include "berth/home.h"
 #include "berth/session.h"
 #include "../../lib/session-internal.h"
+#include "../lib/testlib.h" /* die_skip */
 
 #define UID 4242421
 #define GID 4242422
@@ -179,6 +180,21 @@ ensure_ok(const struct berth_config *cfg, const struct berth_user *u)
   return created;
 }
 
+/* The same for a home at `rel` below the test directory. */
+static void
+expect_fail_at(const struct berth_config *cfg, const char *rel, const char *needle)
+{
+  struct berth_user u = user_at(path("%s", rel));
+  expect_fail(cfg, &u, needle);
+}
+
+static bool
+ensure_ok_at(const struct berth_config *cfg, const char *rel)
+{
+  struct berth_user u = user_at(path("%s", rel));
+  return ensure_ok(cfg, &u);
+}
+
 /* ---------------------------------------------------------------- setup */
 
 static int
@@ -283,8 +299,7 @@ test_existing_untouched(void **state)
   /* an existing directory the user does not own is refused (it would be
    * bind-mounted into their container), and left as it is */
   assert_int_equal(mkdir(path("rootowned"), 0700), 0);
-  u = user_at(path("rootowned"));
-  expect_fail(&cfg, &u, "is owned by uid 0, not by the user (uid 4242421)");
+  expect_fail_at(&cfg, "rootowned", "is owned by uid 0, not by the user (uid 4242421)");
   assert_owner_mode(path("rootowned"), 0, 0, 0700);
 }
 
@@ -323,15 +338,12 @@ test_system_paths(void **state)
   /* berth's own run directory and the engine socket's directory */
   assert_int_equal(mkdir(path("rundir"), 0755), 0);
   berth_session_set_rundir(path("rundir"));
-  u = user_at(path("rundir/u"));
-  expect_fail(&cfg, &u, "system path");
+  expect_fail_at(&cfg, "rundir/u", "system path");
   assert_false(exists(path("rundir/u")));
   assert_int_equal(mkdir(path("engine"), 0755), 0);
   cfg.engine.socket = path("engine/docker.sock");
-  u = user_at(path("engine"));
-  expect_fail(&cfg, &u, "system path");
-  u = user_at(path("engine/u"));
-  expect_fail(&cfg, &u, "system path");
+  expect_fail_at(&cfg, "engine", "system path");
+  expect_fail_at(&cfg, "engine/u", "system path");
   cfg.engine.socket = NULL;
 
   /* a link (root's own, so creation would follow it) into the run
@@ -340,10 +352,8 @@ test_system_paths(void **state)
   assert_int_equal(mkdir(path("rundir/x"), 0700), 0);
   assert_int_equal(chown(path("rundir/x"), UID, GID), 0);
   assert_int_equal(symlink(path("rundir"), path("via")), 0);
-  u = user_at(path("via/x"));
-  expect_fail(&cfg, &u, "(really ");
-  u = user_at(path("via/new"));
-  expect_fail(&cfg, &u, "(really ");
+  expect_fail_at(&cfg, "via/x", "(really ");
+  expect_fail_at(&cfg, "via/new", "(really ");
   assert_false(exists(path("rundir/new")));
   berth_session_set_rundir(NULL);
   /* the same home is fine once that is no run directory */
@@ -388,14 +398,12 @@ static void
 test_parent_symlink(void **state)
 {
   struct berth_config cfg = config(true, path("skel"), 0700);
-  struct berth_user u;
 
   /* attacker made corp.evil -> elsewhere (think /etc): a link they own */
   assert_int_equal(mkdir(path("elsewhere"), 0755), 0);
   assert_int_equal(symlink(path("elsewhere"), path("corp.evil")), 0);
   assert_int_equal(lchown(path("corp.evil"), UID, GID), 0);
-  u = user_at(path("corp.evil/gina"));
-  expect_fail(&cfg, &u, "symbolic link owned by uid");
+  expect_fail_at(&cfg, "corp.evil/gina", "symbolic link owned by uid");
   assert_int_equal(count_entries(path("elsewhere")), 0);
   assert_owner_mode(path("elsewhere"), 0, 0, 0755);
 
@@ -403,8 +411,7 @@ test_parent_symlink(void **state)
   assert_int_equal(mkdir(path("deep"), 0755), 0);
   assert_int_equal(symlink("../elsewhere", path("deep/link")), 0);
   assert_int_equal(lchown(path("deep/link"), UID, GID), 0);
-  u = user_at(path("deep/link/sub/hana"));
-  expect_fail(&cfg, &u, "symbolic link");
+  expect_fail_at(&cfg, "deep/link/sub/hana", "symbolic link");
   assert_int_equal(count_entries(path("elsewhere")), 0);
 
   /* root's link, but in a directory the user could swap it in: they own
@@ -413,25 +420,21 @@ test_parent_symlink(void **state)
   assert_int_equal(mkdir(path("userdir"), 0755), 0);
   assert_int_equal(symlink(path("elsewhere"), path("userdir/link")), 0);
   assert_int_equal(chown(path("userdir"), UID, GID), 0);
-  u = user_at(path("userdir/link/ivy"));
-  expect_fail(&cfg, &u, "owned by uid 4242421, not root");
+  expect_fail_at(&cfg, "userdir/link/ivy", "owned by uid 4242421, not root");
   assert_int_equal(mkdir(path("groupdir"), 0775), 0);
   assert_int_equal(chmod(path("groupdir"), 0775), 0);
   assert_int_equal(symlink(path("elsewhere"), path("groupdir/link")), 0);
-  u = user_at(path("groupdir/link/ivy"));
-  expect_fail(&cfg, &u, "writable by group or others");
+  expect_fail_at(&cfg, "groupdir/link/ivy", "writable by group or others");
   assert_int_equal(mkdir(path("sticky"), 01777), 0);
   assert_int_equal(chmod(path("sticky"), 01777), 0);
   assert_int_equal(symlink(path("elsewhere"), path("sticky/theirs")), 0);
   assert_int_equal(lchown(path("sticky/theirs"), UID, GID), 0);
-  u = user_at(path("sticky/theirs/ivy"));
-  expect_fail(&cfg, &u, "symbolic link");
+  expect_fail_at(&cfg, "sticky/theirs/ivy", "symbolic link");
   assert_int_equal(count_entries(path("elsewhere")), 0);
 
   /* a parent that is a file */
   write_file(path("afile"), "x", 0644);
-  u = user_at(path("afile/ian"));
-  expect_fail(&cfg, &u, NULL);
+  expect_fail_at(&cfg, "afile/ian", NULL);
 }
 
 /* /home -> /var/home (Fedora Atomic, autofs layouts): links only root can
@@ -456,13 +459,11 @@ test_parent_root_symlink(void **state)
   /* a relative link to that link, and a nested home below a link whose
    * target's parents do not exist yet */
   assert_int_equal(symlink("home", path("rel")), 0);
-  u = user_at(path("rel/corp/noah"));
-  assert_true(ensure_ok(&cfg, &u));
+  assert_true(ensure_ok_at(&cfg, "rel/corp/noah"));
   assert_owner_mode(path("var/home/corp"), 0, 0, 0755);
   assert_owner_mode(path("var/home/corp/noah"), UID, GID, 0700);
   assert_int_equal(symlink(path("var/new/homes"), path("newhomes")), 0);
-  u = user_at(path("newhomes/olga"));
-  assert_true(ensure_ok(&cfg, &u));
+  assert_true(ensure_ok_at(&cfg, "newhomes/olga"));
   assert_owner_mode(path("var/new"), 0, 0, 0755);
   assert_owner_mode(path("var/new/homes/olga"), UID, GID, 0700);
 
@@ -470,41 +471,35 @@ test_parent_root_symlink(void **state)
   assert_int_equal(mkdir(path("shared"), 01777), 0);
   assert_int_equal(chmod(path("shared"), 01777), 0);
   assert_int_equal(symlink(path("var/home"), path("shared/home")), 0);
-  u = user_at(path("shared/home/pete"));
-  assert_true(ensure_ok(&cfg, &u));
+  assert_true(ensure_ok_at(&cfg, "shared/home/pete"));
   assert_owner_mode(path("var/home/pete"), UID, GID, 0700);
 
   /* a loop ends */
   assert_int_equal(symlink("loop2", path("loop1")), 0);
   assert_int_equal(symlink("loop1", path("loop2")), 0);
-  u = user_at(path("loop1/quinn"));
-  expect_fail(&cfg, &u, "levels of symbolic links");
+  expect_fail_at(&cfg, "loop1/quinn", "levels of symbolic links");
 }
 
 static void
 test_home_symlink(void **state)
 {
   struct berth_config cfg = config(true, path("skel"), 0700);
-  struct berth_user u;
 
   assert_int_equal(mkdir(path("victim"), 0700), 0);
   assert_int_equal(mkdir(path("links"), 0755), 0);
   assert_int_equal(symlink(path("victim"), path("links/jack")), 0);
-  u = user_at(path("links/jack"));
-  expect_fail(&cfg, &u, "symbolic link");
+  expect_fail_at(&cfg, "links/jack", "symbolic link");
   assert_owner_mode(path("victim"), 0, 0, 0700);
   assert_int_equal(count_entries(path("victim")), 0);
 
   /* dangling link: must not be created through */
   assert_int_equal(symlink(path("victim-new"), path("links/kate")), 0);
-  u = user_at(path("links/kate"));
-  expect_fail(&cfg, &u, "symbolic link");
+  expect_fail_at(&cfg, "links/kate", "symbolic link");
   assert_false(exists(path("victim-new")));
 
   /* a file where the home should be */
   write_file(path("links/liam"), "x", 0644);
-  u = user_at(path("links/liam"));
-  expect_fail(&cfg, &u, "not a directory");
+  expect_fail_at(&cfg, "links/liam", "not a directory");
 }
 
 /* skel holding a link to a root-only file: the home gets the link, never
@@ -688,10 +683,7 @@ main(void)
     cmocka_unit_test(test_bad_paths),           cmocka_unit_test(test_failed_copy_leaves_nothing),
     cmocka_unit_test(test_concurrent),          cmocka_unit_test(test_sweep),
   };
-  if (geteuid() != 0) {
-    const char *ci = getenv("CI");
-    fprintf(stderr, "test_home: needs root\n");
-    return ci != NULL && strcmp(ci, "true") == 0 ? 1 : 77;
-  }
+  if (geteuid() != 0)
+    die_skip("test_home: needs root");
   return cmocka_run_group_tests(tests, setup, teardown);
 }

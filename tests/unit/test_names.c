@@ -42,45 +42,61 @@ assert_hostname(const char *s)
     assert_true((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-');
 }
 
+/* A sanitizer's result for `in`, which must come out and pass `check`. */
+static char *
+sanitized(char *(*sanitize)(const char *, berth_error_t *), void (*check)(const char *),
+          const char *what, const char *in)
+{
+  berth_error_t err = NULL;
+  char *out = sanitize(in, &err);
+  if (out == NULL)
+    fail_msg("%s(%s): %s", what, in, err->msg);
+  assert_null(err);
+  check(out);
+  return out;
+}
+
 static char *
 name_ok(const char *in)
 {
-  berth_error_t err = NULL;
-  char *out = berth_sanitize_name(in, &err);
-  if (out == NULL)
-    fail_msg("sanitize_name(%s): %s", in, err->msg);
-  assert_null(err);
-  assert_docker_name(out);
-  return out;
+  return sanitized(berth_sanitize_name, assert_docker_name, "sanitize_name", in);
 }
 
 static char *
 host_ok(const char *in)
 {
-  berth_error_t err = NULL;
-  char *out = berth_sanitize_hostname(in, &err);
-  if (out == NULL)
-    fail_msg("sanitize_hostname(%s): %s", in, err->msg);
-  assert_hostname(out);
-  return out;
+  return sanitized(berth_sanitize_hostname, assert_hostname, "sanitize_hostname", in);
 }
 
+/* name_ok or host_ok: what a sanitizer turns `in` into. */
+typedef char *sanitizer(const char *in);
+
 static void
-assert_name_is(const char *in, const char *want)
+assert_is(sanitizer *ok, const char *in, const char *want)
 {
-  char *out = name_ok(in);
+  char *out = ok(in);
   assert_string_equal(out, want);
   free(out);
 }
 
 static void
-assert_names_differ(const char *a, const char *b)
+assert_differ(sanitizer *ok, const char *a, const char *b)
 {
-  char *x = name_ok(a), *y = name_ok(b);
+  char *x = ok(a), *y = ok(b);
   if (strcmp(x, y) == 0)
     fail_msg("\"%s\" and \"%s\" both sanitize to \"%s\"", a, b, x);
   free(x);
   free(y);
+}
+
+/* Two 100-byte strings of `c` that differ only in their last byte. */
+static void
+long_pair(char a[101], char b[101], char c, char last)
+{
+  memset(a, c, 100);
+  a[100] = '\0';
+  memcpy(b, a, 101);
+  b[99] = last;
 }
 
 /* ---------------------------------------------------------------- names */
@@ -88,11 +104,11 @@ assert_names_differ(const char *a, const char *b)
 static void
 test_plain_names_unchanged(void **state)
 {
-  assert_name_is("berth-alice", "berth-alice");
-  assert_name_is("berth-Bob.Smith", "berth-Bob.Smith"); /* Docker allows uppercase */
-  assert_name_is("berth-alice_corp.example", "berth-alice_corp.example");
-  assert_name_is("berth-first.middle.last", "berth-first.middle.last");
-  assert_name_is("ab", "ab");
+  assert_is(name_ok, "berth-alice", "berth-alice");
+  assert_is(name_ok, "berth-Bob.Smith", "berth-Bob.Smith"); /* Docker allows uppercase */
+  assert_is(name_ok, "berth-alice_corp.example", "berth-alice_corp.example");
+  assert_is(name_ok, "berth-first.middle.last", "berth-first.middle.last");
+  assert_is(name_ok, "ab", "ab");
 }
 
 static void
@@ -100,9 +116,9 @@ test_ad_name(void **state)
 {
   /* the suffix is SHA-256("berth-alice@corp.example")[:8], computed with
    * python3 hashlib, independently of lib/sha256.c */
-  assert_name_is("berth-alice@corp.example", "berth-alice_corp.example-9e98cd15");
-  assert_names_differ("berth-alice@corp.example", "berth-alice_corp.example");
-  assert_names_differ("berth-CORP\\alice", "berth-CORP_alice");
+  assert_is(name_ok, "berth-alice@corp.example", "berth-alice_corp.example-9e98cd15");
+  assert_differ(name_ok, "berth-alice@corp.example", "berth-alice_corp.example");
+  assert_differ(name_ok, "berth-CORP\\alice", "berth-CORP_alice");
 }
 
 static void
@@ -122,12 +138,12 @@ test_collisions(void **state)
   size_t n = sizeof(set) / sizeof(set[0]);
   for (size_t i = 0; i < n; i++)
     for (size_t j = i + 1; j < n; j++)
-      assert_names_differ(set[i], set[j]);
+      assert_differ(name_ok, set[i], set[j]);
   /* a literal name that looks hashed gets hashed itself */
   {
     char *h = name_ok("a@b");
     assert_string_equal(h, "a_b-7508d8b5");
-    assert_names_differ(h, "a@b");
+    assert_differ(name_ok, h, "a@b");
     free(h);
   }
 }
@@ -137,10 +153,7 @@ test_long_names(void **state)
 {
   char a[101], b[101], *x, *y, *x2;
 
-  memset(a, 'a', 100);
-  a[100] = '\0';
-  memcpy(b, a, sizeof(a));
-  b[99] = 'b';
+  long_pair(a, b, 'a', 'b');
   x = name_ok(a);
   y = name_ok(b);
   x2 = name_ok(a);
@@ -156,7 +169,7 @@ test_long_names(void **state)
   /* exactly at the limit: unchanged; one over: shortened */
   memset(a, 'c', BERTH_NAME_MAX);
   a[BERTH_NAME_MAX] = '\0';
-  assert_name_is(a, a);
+  assert_is(name_ok, a, a);
   a[BERTH_NAME_MAX] = 'c';
   a[BERTH_NAME_MAX + 1] = '\0';
   x = name_ok(a);
@@ -195,8 +208,8 @@ test_empty_and_garbage(void **state)
   assert_non_null(err);
   berth_error_release(&err);
 
-  assert_names_differ("@@@", "###");
-  assert_names_differ("\xff\xfe", "\xfe\xff");
+  assert_differ(name_ok, "@@@", "###");
+  assert_differ(name_ok, "\xff\xfe", "\xfe\xff");
   x = name_ok("\n\r\t ");
   free(x);
 }
@@ -206,44 +219,24 @@ test_empty_and_garbage(void **state)
 static void
 test_hostnames(void **state)
 {
-  char *h;
   char a[101], b[101], *x, *y;
 
-  h = host_ok("alice-box");
-  assert_string_equal(h, "alice-box");
-  free(h);
-  h = host_ok("alice@corp.example-box");
-  assert_string_equal(h, "alice-corp-example-box");
-  free(h);
-  h = host_ok("Bob.Smith-box");
-  assert_string_equal(h, "bob-smith-box");
-  free(h);
-  h = host_ok("first_last-box");
-  assert_string_equal(h, "first-last-box");
-  free(h);
+  assert_is(host_ok, "alice-box", "alice-box");
+  assert_is(host_ok, "alice@corp.example-box", "alice-corp-example-box");
+  assert_is(host_ok, "Bob.Smith-box", "bob-smith-box");
+  assert_is(host_ok, "first_last-box", "first-last-box");
 
   /* lossy: other bytes, trimmed ends -> suffixed, so still distinct */
-  x = host_ok("j\xc3\xbcrgen-box");
-  y = host_ok("j\xc3\xa4rgen-box");
-  assert_string_not_equal(x, y);
-  free(x);
-  free(y);
+  assert_differ(host_ok, "j\xc3\xbcrgen-box", "j\xc3\xa4rgen-box");
   x = host_ok("-alice-");
   assert_string_not_equal(x, "alice");
   free(x);
 
   /* never empty */
-  x = host_ok("@@@");
-  y = host_ok("---");
-  assert_string_not_equal(x, y);
-  free(x);
-  free(y);
+  assert_differ(host_ok, "@@@", "---");
 
   /* long: at most 63, stable, distinct */
-  memset(a, 'q', 100);
-  a[100] = '\0';
-  memcpy(b, a, sizeof(a));
-  b[99] = 'r';
+  long_pair(a, b, 'q', 'r');
   x = host_ok(a);
   y = host_ok(b);
   assert_int_equal(strlen(x), 63);
