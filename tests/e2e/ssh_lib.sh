@@ -329,6 +329,18 @@ EOF
 	_e2e_tmux new-session -d -s "$1" -x "$3" -y "$4" "bash '$2/session.sh'" || fail "tmux new-session"
 }
 
+# _e2e_tty_wait_end SESSION DIR DESC: status 0 once the session's command
+# has ended (DIR/rc, then DIR/after); else the pane's text, not_ok DESC, 1.
+_e2e_tty_wait_end() {
+	if wait_until 20 test -s "$2/rc"; then
+		wait_until 5 test -s "$2/after" || true
+		return 0
+	fi
+	_e2e_pane_dump "$1"
+	not_ok "$3"
+	return 1
+}
+
 # _e2e_pane_wait SESSION ERE DESC: ok DESC once ERE shows in the pane (30 s);
 # else the pane's text, not_ok DESC and status 1.
 _e2e_pane_wait() {
@@ -370,14 +382,10 @@ e2e_check_tty() {
 		wait_until 10 _e2e_pane_has "$s" '^RC:130 *$'
 
 	_e2e_tmux send-keys -t "$s" 'exit' Enter
-	if wait_until 20 test -s "$d/rc"; then
+	if _e2e_tty_wait_end "$s" "$d" "exit ends the interactive session"; then
 		assert_eq 0 "$(cat "$d/rc")" "exit ends the interactive session, ssh exits 0"
-		wait_until 5 test -s "$d/after" || true
 		assert_eq "$(cat "$d/before")" "$(cat "$d/after" 2>/dev/null)" \
 			"the client's terminal settings are restored after the session"
-	else
-		_e2e_pane_dump "$s"
-		not_ok "exit ends the interactive session"
 	fi
 	_e2e_tmux kill-session -t "$s" 2>/dev/null || true
 }

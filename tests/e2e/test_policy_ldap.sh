@@ -15,11 +15,7 @@ set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/services.sh"
 
-require_root
-require_cmd ssh getent useradd userdel hostname setpriv python3
-require_installed
-start_dockerd
-require_test_image
+require_berth_stack ssh getent useradd userdel hostname setpriv python3
 rundir=/run/berth
 
 p=$TEST_PREFIX

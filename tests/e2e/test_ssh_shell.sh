@@ -58,17 +58,13 @@ _su_session() { # NAME HOW
 		fi
 		;;
 	esac
-	if wait_until 20 test -s "$d/rc"; then
-		wait_until 5 test -s "$d/after" || true
+	if _e2e_tty_wait_end "$s" "$d" "berth-shell ends ($how)"; then
 		case $how in
 		exit) assert_eq 3 "$(cat "$d/rc")" "berth-shell exits with the shell's status" ;;
 		SIGTERM) check "berth-shell ends with a failure status on SIGTERM" test "$(cat "$d/rc")" -ne 0 ;;
 		esac
 		assert_eq "$(cat "$d/before")" "$(cat "$d/after" 2>/dev/null)" \
 			"the terminal settings are restored after berth-shell ends ($how)"
-	else
-		_e2e_pane_dump "$s"
-		not_ok "berth-shell ends ($how)"
 	fi
 	_e2e_tmux kill-session -t "$s" 2>/dev/null || true
 }
