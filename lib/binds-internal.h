@@ -8,6 +8,9 @@
 #include "berth/boxdef.h"
 #include "berth/error.h"
 
+/* Whether the HostConfig.Mounts entry m is a bind; if so its source and
+ * target in *src and *dst (either may be NULL when the entry lacks it). */
+bool berth_mount_bind(json_t *m, const char **src, const char **dst);
 /* berth's own binds: the keeper (a fixed path below the reserved /.berth)
  * and the generated /etc files under the run directory. */
 bool berth_binds_is_ours(const struct berth_box *b, const char *src, const char *dst);

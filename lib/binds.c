@@ -43,6 +43,16 @@ berth_binds_is_ours(const struct berth_box *b, const char *src, const char *dst)
          && (strcmp(src + n, "/passwd") == 0 || strcmp(src + n, "/group") == 0);
 }
 
+bool
+berth_mount_bind(json_t *m, const char **src, const char **dst)
+{
+  const char *type = json_string_value(json_object_get(m, "Type"));
+
+  *src = json_string_value(json_object_get(m, "Source"));
+  *dst = json_string_value(json_object_get(m, "Target"));
+  return type != NULL && strcmp(type, "bind") == 0;
+}
+
 static bool
 bind_is_home(const struct berth_box *b, const char *src, const char *dst)
 {
@@ -57,13 +67,11 @@ berth_binds_check(const struct berth_box *b, json_t *mounts, berth_error_t *err)
 
   json_array_foreach(mounts, i, m)
   {
-    const char *type = json_string_value(json_object_get(m, "Type"));
-    const char *src = json_string_value(json_object_get(m, "Source"));
-    const char *dst = json_string_value(json_object_get(m, "Target"));
+    const char *src, *dst;
     bool home;
     int fd;
 
-    if (type == NULL || strcmp(type, "bind") != 0)
+    if (!berth_mount_bind(m, &src, &dst))
       continue;
     if (src == NULL || dst == NULL)
       return berth_error_make(err, BERTH_E_CONTAINER, EINVAL,

@@ -26,48 +26,6 @@
 #include "berth/util.h"
 #include "etcfiles-internal.h"
 
-/* ---------------------------------------------------------------- buffer */
-
-struct buf {
-  char *p;
-  size_t len, cap;
-};
-
-static int
-buf_add(struct buf *b, const char *s, size_t n, berth_error_t *err)
-{
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 1024;
-    char *np;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    np = realloc(b->p, cap);
-    if (np == NULL)
-      return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
-    b->p = np;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-  return 0;
-}
-
-static int
-buf_str(struct buf *b, const char *s, berth_error_t *err)
-{
-  return buf_add(b, s, strlen(s), err);
-}
-
-/* Hand the (always NUL-terminated) contents out. */
-static char *
-buf_steal(struct buf *b, berth_error_t *err)
-{
-  if (b->p == NULL && buf_add(b, "", 0, err) < 0)
-    return NULL;
-  return steal_pointer(&b->p);
-}
-
 /* ---------------------------------------------------------------- lines */
 
 static bool
@@ -196,7 +154,7 @@ char *
 berth_merge_passwd(const char *image_passwd, const struct berth_user *u, const char *home,
                    const char *shell, berth_error_t *err)
 {
-  struct buf out = { 0 };
+  struct berth_buf out = { 0 };
   cleanup_free char *gecos = NULL;
   cleanup_free char *line = NULL;
   const char *s = image_passwd ? image_passwd : "";
@@ -231,19 +189,20 @@ berth_merge_passwd(const char *image_passwd, const struct berth_user *u, const c
       if (l.id_at != NULL && nss_id(l.id_at, l.end, &id, &next) && id == (uint32_t) u->uid)
         drop = true;
     }
-    if (!drop && (buf_add(&out, s, n, err) < 0 || buf_str(&out, "\n", err) < 0)) {
-      free(out.p);
+    if (!drop
+        && (berth_buf_append(&out, s, n, err) < 0 || berth_buf_append_str(&out, "\n", err) < 0)) {
+      berth_buf_free(&out);
       return NULL;
     }
     s += n;
     if (*s == '\n')
       s++;
   }
-  if (buf_str(&out, line, err) < 0) {
-    free(out.p);
+  if (berth_buf_append_str(&out, line, err) < 0) {
+    berth_buf_free(&out);
     return NULL;
   }
-  return buf_steal(&out, err);
+  return berth_buf_steal(&out, NULL, err);
 }
 
 /* The user's groups as they go into the container: named ones, plus the
@@ -301,7 +260,7 @@ user_groups(const struct berth_user *u, struct ugroup *g)
 /* Member list [m, m+mlen) without `user`, appended to out: split at ','
  * with leading white space skipped, as glibc reads it (" alice" is alice). */
 static int
-add_members_without(struct buf *out, const char *m, size_t mlen, const char *user,
+add_members_without(struct berth_buf *out, const char *m, size_t mlen, const char *user,
                     berth_error_t *err)
 {
   const char *end = m + mlen;
@@ -314,7 +273,8 @@ add_members_without(struct buf *out, const char *m, size_t mlen, const char *use
       e++;
     n -= (size_t) (e - m);
     if (n > 0 && !field_is(e, n, user)) {
-      if ((!first && buf_str(out, ",", err) < 0) || buf_add(out, e, n, err) < 0)
+      if ((!first && berth_buf_append_str(out, ",", err) < 0)
+          || berth_buf_append(out, e, n, err) < 0)
         return -1;
       first = false;
     }
@@ -326,7 +286,7 @@ add_members_without(struct buf *out, const char *m, size_t mlen, const char *use
 char *
 berth_merge_group(const char *image_group, const struct berth_user *u, berth_error_t *err)
 {
-  struct buf out = { 0 };
+  struct berth_buf out = { 0 };
   cleanup_free struct ugroup *g = NULL;
   size_t ng;
   const char *s = image_group ? image_group : "";
@@ -368,20 +328,20 @@ berth_merge_group(const char *image_group, const struct berth_user *u, berth_err
       /* Membership inside must be what the host says: an image line naming
        * the user in a group the host does not give them goes without that
        * name. */
-      r = buf_add(&out, s, (size_t) (members - s), err);
+      r = berth_buf_append(&out, s, (size_t) (members - s), err);
       if (r == 0 && members > s && members[-1] != ':')
-        r = buf_str(&out, ":", err); /* "name:x:10" (no member field) */
+        r = berth_buf_append_str(&out, ":", err); /* "name:x:10" (no member field) */
       if (r == 0)
         r = add_members_without(&out, members, (size_t) (s + n - members), u->name, err);
       if (r == 0)
-        r = buf_str(&out, "\n", err);
+        r = berth_buf_append_str(&out, "\n", err);
     } else {
-      r = buf_add(&out, s, n, err);
+      r = berth_buf_append(&out, s, n, err);
       if (r == 0)
-        r = buf_str(&out, "\n", err);
+        r = berth_buf_append_str(&out, "\n", err);
     }
     if (r < 0) {
-      free(out.p);
+      berth_buf_free(&out);
       return NULL;
     }
     s += n;
@@ -391,12 +351,12 @@ berth_merge_group(const char *image_group, const struct berth_user *u, berth_err
   for (size_t i = 0; i < ng; i++) {
     cleanup_free char *line
         = berth_asprintf(err, "%s:x:%u:%s\n", g[i].name, (unsigned) g[i].gid, u->name);
-    if (line == NULL || buf_str(&out, line, err) < 0) {
-      free(out.p);
+    if (line == NULL || berth_buf_append_str(&out, line, err) < 0) {
+      berth_buf_free(&out);
       return NULL;
     }
   }
-  return buf_steal(&out, err);
+  return berth_buf_steal(&out, NULL, err);
 }
 
 /* ---------------------------------------------------------------- ustar

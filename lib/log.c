@@ -81,31 +81,18 @@ escape_byte(unsigned char c, bool quoted, char tok[4])
 {
   static const char hex[] = "0123456789abcdef";
 
-  switch (c) {
-  case '\\':
+  /* the two-byte escapes: the letter after the backslash, 0 for none */
+  char letter = c == '\\'            ? '\\'
+                : c == '\n'          ? 'n'
+                : c == '\r'          ? 'r'
+                : c == '\t'          ? 't'
+                : c == '"' && quoted ? '"'
+                                     : 0;
+
+  if (letter != 0) {
     tok[0] = '\\';
-    tok[1] = '\\';
+    tok[1] = letter;
     return 2;
-  case '\n':
-    tok[0] = '\\';
-    tok[1] = 'n';
-    return 2;
-  case '\r':
-    tok[0] = '\\';
-    tok[1] = 'r';
-    return 2;
-  case '\t':
-    tok[0] = '\\';
-    tok[1] = 't';
-    return 2;
-  case '"':
-    if (quoted) {
-      tok[0] = '\\';
-      tok[1] = '"';
-      return 2;
-    }
-    break;
-  default: break;
   }
   if (c < 0x20 || c >= 0x7f) {
     tok[0] = '\\';

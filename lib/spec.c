@@ -343,10 +343,8 @@ find_bind(json_t *mounts, const char *src, const char *dst)
   size_t i;
   json_array_foreach(mounts, i, m)
   {
-    const char *s = json_string_value(json_object_get(m, "Source"));
-    const char *d = json_string_value(json_object_get(m, "Target"));
-    const char *t = json_string_value(json_object_get(m, "Type"));
-    if (t && strcmp(t, "bind") == 0 && s && d && strcmp(s, src) == 0 && strcmp(d, dst) == 0)
+    const char *s, *d;
+    if (berth_mount_bind(m, &s, &d) && s && d && strcmp(s, src) == 0 && strcmp(d, dst) == 0)
       return m;
   }
   return NULL;
@@ -376,12 +374,10 @@ berth_box_grants_more(const struct berth_box *b, json_t *info, json_t *spec, cha
   }
   json_array_foreach(json_object_get(ohc, "Mounts"), i, v)
   {
-    const char *t = json_string_value(json_object_get(v, "Type"));
-    const char *src = json_string_value(json_object_get(v, "Source"));
-    const char *dst = json_string_value(json_object_get(v, "Target"));
+    const char *src, *dst;
     json_t *now;
 
-    if (t == NULL || strcmp(t, "bind") != 0)
+    if (!berth_mount_bind(v, &src, &dst))
       continue;
     if (src == NULL || dst == NULL) {
       snprintf(what, n, "has a bind mount berth cannot read");

@@ -315,29 +315,54 @@ _e2e_pane_dump() {
 	_e2e_tmux capture-pane -p -J -S -300 -t "$1" 2>/dev/null | sed 's/^/#   /' >&2 || true
 }
 
+# _e2e_tty_session SESSION DIR WIDTH HEIGHT COMMAND: the shell line COMMAND in
+# a detached tmux pane of that size; DIR/before and DIR/after get the pane's
+# own stty settings around it, DIR/rc its exit status.
+_e2e_tty_session() {
+	cat >"$2/session.sh" <<EOF
+stty -g >'$2/before'
+$5
+echo \$? >'$2/rc.tmp' && mv '$2/rc.tmp' '$2/rc'
+stty -g >'$2/after'
+sleep 60
+EOF
+	_e2e_tmux new-session -d -s "$1" -x "$3" -y "$4" "bash '$2/session.sh'" || fail "tmux new-session"
+}
+
+# _e2e_tty_wait_end SESSION DIR DESC: status 0 once the session's command
+# has ended (DIR/rc, then DIR/after); else the pane's text, not_ok DESC, 1.
+_e2e_tty_wait_end() {
+	if wait_until 20 test -s "$2/rc"; then
+		wait_until 5 test -s "$2/after" || true
+		return 0
+	fi
+	_e2e_pane_dump "$1"
+	not_ok "$3"
+	return 1
+}
+
+# _e2e_pane_wait SESSION ERE DESC: ok DESC once ERE shows in the pane (30 s);
+# else the pane's text, not_ok DESC and status 1.
+_e2e_pane_wait() {
+	if ! wait_until 30 _e2e_pane_has "$1" "$2"; then
+		_e2e_pane_dump "$1"
+		not_ok "$3"
+		return 1
+	fi
+	ok "$3"
+}
+
 e2e_check_tty() {
 	local u=$E2E_A d=$TEST_TMPDIR/tty s=bte-interactive
 	mkdir -p "$d"
 	# The pane's own terminal settings before and after the session: ssh puts
 	# it in raw mode and must get it back whatever happened on the far side.
-	cat >"$d/session.sh" <<EOF
-stty -g >'$d/before'
-ssh ${SSH_OPTS[*]} -tt -p $SSHD_PORT $u@127.0.0.1
-echo \$? >'$d/rc.tmp' && mv '$d/rc.tmp' '$d/rc'
-stty -g >'$d/after'
-sleep 60
-EOF
-	_e2e_tmux new-session -d -s "$s" -x 100 -y 30 "bash '$d/session.sh'" || fail "tmux new-session"
+	_e2e_tty_session "$s" "$d" 100 30 "ssh ${SSH_OPTS[*]} -tt -p $SSHD_PORT $u@127.0.0.1"
 	_e2e_tmux set-option -t "$s" remain-on-exit on >/dev/null 2>&1 || true
 
 	# Wait for a prompt (the first output from the container's shell).
 	_e2e_tmux send-keys -t "$s" 'echo "TTY:$(tty)"' Enter
-	if ! wait_until 30 _e2e_pane_has "$s" '^TTY:/dev/pts/[0-9]+'; then
-		_e2e_pane_dump "$s"
-		not_ok "an interactive ssh session gets a terminal in the container"
-		return 0
-	fi
-	ok "an interactive ssh session gets a terminal in the container"
+	_e2e_pane_wait "$s" '^TTY:/dev/pts/[0-9]+' "an interactive ssh session gets a terminal in the container" || return 0
 	_e2e_tmux send-keys -t "$s" 'echo "WHO:$(whoami)@$(hostname)"' Enter
 	check "... as the user, in the container" wait_until 10 _e2e_pane_has "$s" "^WHO:$u@$u-box"
 	_e2e_tmux send-keys -t "$s" 'echo "SZ:$(stty size)"' Enter
@@ -357,14 +382,10 @@ EOF
 		wait_until 10 _e2e_pane_has "$s" '^RC:130 *$'
 
 	_e2e_tmux send-keys -t "$s" 'exit' Enter
-	if wait_until 20 test -s "$d/rc"; then
+	if _e2e_tty_wait_end "$s" "$d" "exit ends the interactive session"; then
 		assert_eq 0 "$(cat "$d/rc")" "exit ends the interactive session, ssh exits 0"
-		wait_until 5 test -s "$d/after" || true
 		assert_eq "$(cat "$d/before")" "$(cat "$d/after" 2>/dev/null)" \
 			"the client's terminal settings are restored after the session"
-	else
-		_e2e_pane_dump "$s"
-		not_ok "exit ends the interactive session"
 	fi
 	_e2e_tmux kill-session -t "$s" 2>/dev/null || true
 }

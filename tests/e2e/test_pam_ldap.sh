@@ -17,11 +17,7 @@ set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/services.sh"
 
-require_root
-require_cmd ssh getent stat mkfifo
-require_installed
-start_dockerd
-require_test_image
+require_berth_stack ssh getent stat mkfifo
 rundir=/run/berth
 
 # ---------------------------------------------------------------- fixtures

@@ -15,11 +15,7 @@ set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/services.sh"
 
-require_root
-require_cmd ssh getent useradd userdel hostname setpriv python3
-require_installed
-start_dockerd
-require_test_image
+require_berth_stack ssh getent useradd userdel hostname setpriv python3
 rundir=/run/berth
 
 p=$TEST_PREFIX
@@ -67,15 +63,6 @@ if [ ! -e /dev/log ] && [ ! -L /dev/log ]; then # no logger here: a mount point 
 	on_exit '[ -f /dev/log ] && [ ! -s /dev/log ] && rm -f /dev/log'
 fi
 berth_ns_bind "$TEST_TMPDIR/log.sock" /dev/log
-check_syslog() { # DESC PATTERN
-	if wait_until 3 grep -qE -- "$2" "$SYSLOG"; then
-		ok "$1"
-	else
-		not_ok "$1"
-		diag "no syslog line matching: $2"
-		sed 's/^/# syslog: /' "$SYSLOG" >&2
-	fi
-}
 
 start_sshd --pam --bind "$TEST_TMPDIR/pam.sshd" /etc/pam.d/sshd "$(pick_port 2600)"
 port=$SSHD_PORT

@@ -90,27 +90,6 @@ elif [ -n "${BERTH_LOG_NS:-}" ]; then
 	mount --bind "$TEST_TMPDIR/log.sock" /dev/log || fail "cannot bind our socket over /dev/log"
 	have_syslog=true
 fi
-check_syslog() { # DESC PATTERN
-	if ! $have_syslog; then
-		ok "$1 # SKIP /dev/log belongs to the system logger"
-	elif wait_until 3 grep -qE -- "$2" "$SYSLOG"; then
-		ok "$1"
-	else
-		not_ok "$1"
-		diag "no syslog line matching: $2"
-		sed 's/^/# syslog: /' "$SYSLOG" >&2
-	fi
-}
-check_no_syslog() { # DESC PATTERN: after the lines have had time to arrive
-	if ! $have_syslog; then
-		ok "$1 # SKIP /dev/log belongs to the system logger"
-	elif sleep 0.5 && ! grep -qE -- "$2" "$SYSLOG"; then
-		ok "$1"
-	else
-		not_ok "$1"
-		grep -E -- "$2" "$SYSLOG" | sed 's/^/# syslog: /' >&2
-	fi
-}
 # The start of one of berth-shell's lines as the file has it: "<PRI>" (facility
 # authpriv: 86 info, 85 notice, 83 err), the timestamp, "berth[PID]: ";
 # PID is group 1, for backreferences to session=\1.

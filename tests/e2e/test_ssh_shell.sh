@@ -35,21 +35,10 @@ _descendant_named() { # ROOT NAME: the same among ROOT's descendants (a few leve
 _su_session() { # NAME HOW
 	local s=bte-su-$1 how=$2 d=$TEST_TMPDIR/su-$1 pid pane su_pid
 	mkdir -p "$d"
-	cat >"$d/session.sh" <<EOS
-stty -g >'$d/before'
-su "$E2E_A"
-echo \$? >'$d/rc.tmp' && mv '$d/rc.tmp' '$d/rc'
-stty -g >'$d/after'
-sleep 60
-EOS
-	_e2e_tmux new-session -d -s "$s" -x 90 -y 25 "bash '$d/session.sh'" || fail "tmux new-session"
+	_e2e_tty_session "$s" "$d" 90 25 "su \"$E2E_A\""
 	_e2e_tmux send-keys -t "$s" 'echo "WHO:$(whoami)@$(hostname) $(stty size)"' Enter
-	if ! wait_until 30 _e2e_pane_has "$s" "^WHO:$E2E_A@$E2E_A-box 25 90"; then
-		_e2e_pane_dump "$s"
-		not_ok "su to a berthed user opens a shell in the container, window size 25 90 ($how)"
-		return 0
-	fi
-	ok "su to a berthed user opens a shell in the container, window size 25 90 ($how)"
+	_e2e_pane_wait "$s" "^WHO:$E2E_A@$E2E_A-box 25 90" \
+		"su to a berthed user opens a shell in the container, window size 25 90 ($how)" || return 0
 	case $how in
 	exit) _e2e_tmux send-keys -t "$s" 'exit 3' Enter ;;
 	SIGTERM)
@@ -69,17 +58,13 @@ EOS
 		fi
 		;;
 	esac
-	if wait_until 20 test -s "$d/rc"; then
-		wait_until 5 test -s "$d/after" || true
+	if _e2e_tty_wait_end "$s" "$d" "berth-shell ends ($how)"; then
 		case $how in
 		exit) assert_eq 3 "$(cat "$d/rc")" "berth-shell exits with the shell's status" ;;
 		SIGTERM) check "berth-shell ends with a failure status on SIGTERM" test "$(cat "$d/rc")" -ne 0 ;;
 		esac
 		assert_eq "$(cat "$d/before")" "$(cat "$d/after" 2>/dev/null)" \
 			"the terminal settings are restored after berth-shell ends ($how)"
-	else
-		_e2e_pane_dump "$s"
-		not_ok "berth-shell ends ($how)"
 	fi
 	_e2e_tmux kill-session -t "$s" 2>/dev/null || true
 }

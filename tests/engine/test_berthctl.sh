@@ -75,12 +75,16 @@ conf() { # FILE <<config
 	cat >"$1"
 	chmod 0644 "$1"
 }
+# check_conf NAME <<config: `check --no-audit` on that config ($TEST_TMPDIR/NAME.conf)
+check_conf() {
+	conf "$TEST_TMPDIR/$1.conf"
+	run "$ctl" --config "$TEST_TMPDIR/$1.conf" check --no-audit
+}
 
-conf "$TEST_TMPDIR/good.conf" <<EOF
+check_conf good <<EOF
 image = "$image";
 pull = "never";
 EOF
-run "$ctl" --config "$TEST_TMPDIR/good.conf" check --no-audit
 assert_eq 0 "$rc" "check passes on a good config with a running engine"
 assert_contains "$out" "engine: /var/run/docker.sock: ok (API 1." "check reports the negotiated API version"
 assert_contains "$out" "image: $image: present" "check finds the image"
@@ -89,49 +93,44 @@ assert_eq "" "$err" "check prints no problem"
 
 # A socket file nobody listens on: what a stopped dockerd leaves behind.
 python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$TEST_TMPDIR/dead.sock"
-conf "$TEST_TMPDIR/dead.conf" <<EOF
+check_conf dead <<EOF
 engine = { socket = "$TEST_TMPDIR/dead.sock"; timeout_ms = 2000; };
 image = "$image";
 EOF
-run "$ctl" --config "$TEST_TMPDIR/dead.conf" check --no-audit
 assert_eq 1 "$rc" "check against a stopped engine exits 1"
 assert_eq 1 "$(printf '%s\n' "$err" | wc -l)" "a stopped engine is reported in one line"
 assert_contains "$err" "berthctl: engine: the container service is not reachable (" "the line says the engine is not reachable"
 assert_contains "$err" "$TEST_TMPDIR/dead.sock" "the line names the socket"
 
-conf "$TEST_TMPDIR/typo.conf" <<EOF
+check_conf typo <<EOF
 image = "$image";
 container = {
   memroy = "2g";
 };
 EOF
-run "$ctl" --config "$TEST_TMPDIR/typo.conf" check --no-audit
 assert_eq 1 "$rc" "check rejects a config with an unknown key"
 assert_contains "$err" "berthctl: config: $TEST_TMPDIR/typo.conf:3: container.memroy" "the unknown key is reported with file:line"
 assert_eq 1 "$(printf '%s\n' "$err" | wc -l)" "the config error is one line"
 
-conf "$TEST_TMPDIR/enum.conf" <<EOF
+check_conf enum <<EOF
 image = "$image";
 pull = "sometimes";
 EOF
-run "$ctl" --config "$TEST_TMPDIR/enum.conf" check --no-audit
 assert_eq 1 "$rc" "check rejects a bad pull value"
 assert_contains "$err" "enum.conf:2: pull" "the bad value is reported with file:line and key"
 
-conf "$TEST_TMPDIR/never.conf" <<EOF
+check_conf never <<EOF
 image = "berth-absent-$TEST_PREFIX:none";
 pull = "never";
 EOF
-run "$ctl" --config "$TEST_TMPDIR/never.conf" check --no-audit
 assert_eq 1 "$rc" "check fails for a missing image under pull = never"
 assert_contains "$err" "not present and pull = never" "the missing image is explained"
 
-conf "$TEST_TMPDIR/missing.conf" <<EOF
+check_conf missing <<EOF
 image = "berth-absent-$TEST_PREFIX:none";
 pull = "missing";
 groups = ( { group = "root"; image = "$image"; } );
 EOF
-run "$ctl" --config "$TEST_TMPDIR/missing.conf" check --no-audit
 assert_eq 0 "$rc" "a missing image under pull = missing is not a problem"
 assert_contains "$out" "will be pulled at first login (pull = missing)" "check says the image will be pulled"
 assert_contains "$out" "image: $image (group root): present" "check also checks the images of overrides"

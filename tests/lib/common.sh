@@ -153,6 +153,31 @@ with open(sys.argv[2], "ab", buffering=0) as f:
 	wait_until 10 test -S "$1" || fail "cannot serve a syslog socket at $1"
 }
 
+# check_syslog DESC ERE: a line matching ERE reaches $SYSLOG within 3 s;
+# check_no_syslog DESC ERE: none has, half a second on.  Both pass as a skip
+# when the test set have_syslog=false (/dev/log belongs to the system logger).
+check_syslog() {
+	if ! "${have_syslog:-true}"; then
+		ok "$1 # SKIP /dev/log belongs to the system logger"
+	elif wait_until 3 grep -qE -- "$2" "$SYSLOG"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		diag "no syslog line matching: $2"
+		sed 's/^/# syslog: /' "$SYSLOG" >&2
+	fi
+}
+check_no_syslog() {
+	if ! "${have_syslog:-true}"; then
+		ok "$1 # SKIP /dev/log belongs to the system logger"
+	elif sleep 0.5 && ! grep -qE -- "$2" "$SYSLOG"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		grep -E -- "$2" "$SYSLOG" | sed 's/^/# syslog: /' >&2
+	fi
+}
+
 require_installed() {
 	module=${BERTH_PAMDIR:-/lib/x86_64-linux-gnu/security}/pam_berth.so
 	shell=${BERTH_BINDIR:-/usr/bin}/berth-shell

@@ -75,6 +75,16 @@ start_dockerd() {
 	}
 }
 
+# require_berth_stack CMD...: what a test of the installed berth needs: root,
+# CMDs, berth installed, dockerd answering and the test image.
+require_berth_stack() {
+	require_root
+	require_cmd "$@"
+	require_installed
+	start_dockerd
+	require_test_image
+}
+
 # ---------------------------------------------------------------- mount namespace
 
 BERTH_NS_PID=

@@ -866,8 +866,9 @@ test_success_remove(void)
   check(sigs_same, "no signal disposition changed");
 }
 
-static void
-open_close(const char *args, const char *what)
+/* A session of user opened with args (checked: PAM_SUCCESS), still open. */
+static pam_handle_t *
+open_user(const char *args, const char *what)
 {
   pam_handle_t *pamh;
   int rc;
@@ -877,6 +878,15 @@ open_close(const char *args, const char *what)
   pamh = start(user);
   rc = open_session(pamh, 0);
   check(rc == PAM_SUCCESS, "%s: open_session PAM_SUCCESS (got %s)", what, pam_strerror(pamh, rc));
+  return pamh;
+}
+
+static void
+open_close(const char *args, const char *what)
+{
+  pam_handle_t *pamh = open_user(args, what);
+  int rc;
+
   rc = close_session(pamh, 0);
   check(rc == PAM_SUCCESS, "%s: close_session PAM_SUCCESS (got %s)", what, pam_strerror(pamh, rc));
   pam_end(pamh, rc);
@@ -905,15 +915,10 @@ test_keep_stop(void)
             && captured_log_has("action=stop user=")
             && captured_log_has(" trigger=logout outcome=ok"),
         "on_logout = stop: logout line says on_logout=stop, the core logs the stop");
-  write_service("");
-  reset();
   {
-    pam_handle_t *pamh = start(user);
-    int rc = open_session(pamh, 0);
-    check(rc == PAM_SUCCESS && container_state("running"),
-          "a stopped container starts again at login");
-    rc = close_session(pamh, 0);
-    pam_end(pamh, rc);
+    pam_handle_t *pamh = open_user("", "stopped container");
+    check(container_state("running"), "a stopped container starts again at login");
+    pam_end(pamh, close_session(pamh, 0));
   }
   check(container_state("exited"), "and stops again at logout");
   remove_container();
@@ -998,12 +1003,8 @@ test_close_without_data(void)
   int rc;
 
   write_conf("/var/run/docker.sock", 60000, "remove");
-  write_service("");
-  reset();
-  pamh = start(user);
-  rc = open_session(pamh, 0);
-  check(rc == PAM_SUCCESS, "open_session (handle ended without close)");
-  pam_end(pamh, rc); /* drops the module's pam_set_data */
+  pamh = open_user("", "handle ended without close");
+  pam_end(pamh, PAM_SUCCESS); /* drops the module's pam_set_data */
   check(container_state("running"), "container running");
   sleep(2);
   reset();
@@ -1036,11 +1037,7 @@ test_close_bounded(void)
   int rc;
 
   write_conf("/var/run/docker.sock", 60000, "remove");
-  write_service("timeout=500");
-  reset();
-  pamh = start(user);
-  rc = open_session(pamh, 0);
-  check(rc == PAM_SUCCESS, "open_session with timeout=500 (got %s)", pam_strerror(pamh, rc));
+  pamh = open_user("timeout=500", "timeout=500");
   write_conf(slow_sock, 60000, "remove"); /* the engine stops answering */
   reset();
   t0 = now_s();
