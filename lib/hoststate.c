@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -41,6 +42,20 @@ remove_dir(const char *sub, const char *name)
               berth_session_rundir(), sub, BERTH_LOG_VAL(name), BERTH_LOG_TEXT(strerror(errno)));
 }
 
+/* A container name as berth makes them (berth_sanitize_name): nothing else
+ * is ever removed, whatever an engine's reply called the container. */
+static bool
+plain_name(const char *name)
+{
+  if (name == NULL || *name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    return false;
+  for (const char *p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+          || *p == '_' || *p == '.' || *p == '-'))
+      return false;
+  return true;
+}
+
 void
 berth_host_state_remove(const char *name)
 {
@@ -48,6 +63,11 @@ berth_host_state_remove(const char *name)
   cleanup_close int lfd = -1;
   cleanup_free char *file = NULL;
 
+  if (!plain_name(name)) {
+    berth_log(LOG_WARNING, "container=%s host state not removed: not a container name berth makes",
+              BERTH_LOG_VAL(name));
+    return;
+  }
   remove_dir("etc", name);
   remove_dir("sessions", name);
   lfd = berth_session_rundir_open("lock", NULL, false, &err);

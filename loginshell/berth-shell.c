@@ -39,10 +39,6 @@
 #include "berth/user.h"
 #include "berth/util.h"
 
-#ifndef BERTH_SHELL_PATH
-#define BERTH_SHELL_PATH "/usr/bin/berth-shell"
-#endif
-
 /* PATH inside the container: Docker's own default, so images behave as
  * under `docker run`.  On the host, the usual Debian login PATHs. */
 #define CONTAINER_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -726,9 +722,12 @@ enter(struct berth_login *l, struct berth_entry_prep *entry, struct berth_exec_r
     }
     if (r < 0)
       fail(&err, "your container is out of memory and could not be restarted", EXIT_FAILURE_BERTH);
-    if (r > 0 && !berth_entry_can_rerun(entry))
+    if (r > 0 && !berth_entry_can_rerun(entry)) {
+      berth_error_make(&err, BERTH_E_CONTAINER, ENOMEM, "%s: restarted (out of memory)", b->name);
+      log_failure(err, rc);
       die(rc, "your container is out of memory; it has been restarted (files in /tmp and "
               "/dev/shm are gone): log in again");
+    }
     if (r > 0) {
       fputs("berth: your container is out of memory; it has been restarted (files in /tmp and "
             "/dev/shm are gone)\n",
