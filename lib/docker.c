@@ -474,6 +474,35 @@ docker_check(long status, json_t *reply, enum berth_error_kind kind, const char 
                           what ? what : "engine request", status);
 }
 
+int
+docker_get_object(struct docker *d, const char *path, const char *kind_noun, const char *name,
+                  json_t **out, berth_error_t *err)
+{
+  char what[64];
+  json_t *reply = NULL;
+  long status = 0;
+
+  *out = NULL;
+  snprintf(what, sizeof(what), "inspecting %s", kind_noun);
+  if (docker_request_json(d, "GET", path, NULL, 0, &status, &reply, err) < 0)
+    return berth_error_wrap(err, "%s %s", what, name);
+  if (status == 404) {
+    json_decref(reply);
+    return 1;
+  }
+  if (docker_check(status, reply, BERTH_E_ENGINE, what, err) < 0) {
+    json_decref(reply);
+    return berth_error_wrap(err, "%s", name);
+  }
+  if (!json_is_object(reply)) {
+    json_decref(reply);
+    return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
+                            "%s %s: the reply is not a JSON object", what, name);
+  }
+  *out = reply;
+  return 0;
+}
+
 /* ---------------------------------------------------------------- lifecycle */
 
 int

@@ -106,6 +106,11 @@ size_t docker_buf_write(char *ptr, size_t size, size_t nmemb, void *ud);
 /* An error out of an HTTP status >= 400 (engine.h: berth_engine_check). */
 int docker_check(long status, json_t *reply, enum berth_error_kind kind, const char *what,
                  berth_error_t *err);
+/* GET path for an object the engine may not have ("container", "network"
+ * in messages, name for them): 0 with *out the reply object, 1 when the
+ * engine answered 404, -1 with err (engine.h's found/not-found convention). */
+int docker_get_object(struct docker *d, const char *path, const char *kind_noun, const char *name,
+                      json_t **out, berth_error_t *err);
 /* "/containers/{id}{suffix}" with id escaped; EINVAL on an empty id. */
 int docker_container_path(const char *id, const char *suffix, char **out, berth_error_t *err);
 

@@ -130,29 +130,11 @@ docker_container_inspect(struct berth_engine *e, const char *id_or_name, json_t 
                          berth_error_t *err)
 {
   cleanup_free char *path = NULL;
-  json_t *reply = NULL;
-  long status = 0;
 
   *info = NULL;
   if (docker_container_path(id_or_name, "/json", &path, err) < 0)
     return -1;
-  if (docker_request_json(docker_of(e), "GET", path, NULL, 0, &status, &reply, err) < 0)
-    return berth_error_wrap(err, "inspecting container %s", id_or_name);
-  if (status == 404) {
-    json_decref(reply);
-    return 1;
-  }
-  if (docker_check(status, reply, BERTH_E_ENGINE, "inspecting container", err) < 0) {
-    json_decref(reply);
-    return berth_error_wrap(err, "%s", id_or_name);
-  }
-  if (!json_is_object(reply)) {
-    json_decref(reply);
-    return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
-                            "inspecting container %s: the reply is not a JSON object", id_or_name);
-  }
-  *info = reply;
-  return 0;
+  return docker_get_object(docker_of(e), path, "container", id_or_name, info, err);
 }
 
 int

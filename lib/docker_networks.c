@@ -26,25 +26,13 @@ network_inspect(struct berth_engine *e, const char *q, const char *name, bool *i
   cleanup_free char *path = berth_asprintf(err, "/networks/%s", q);
   json_t *reply = NULL;
   const char *driver, *icc;
-  long status = 0;
+  int r;
 
   if (path == NULL)
     return -1;
-  if (docker_request_json(docker_of(e), "GET", path, NULL, 0, &status, &reply, err) < 0)
-    return berth_error_wrap(err, "inspecting network %s", name);
-  if (status == 404) {
-    json_decref(reply);
-    return 1;
-  }
-  if (docker_check(status, reply, BERTH_E_ENGINE, "inspecting network", err) < 0) {
-    json_decref(reply);
-    return berth_error_wrap(err, "%s", name);
-  }
-  if (!json_is_object(reply)) {
-    json_decref(reply);
-    return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
-                            "inspecting network %s: the reply is not a JSON object", name);
-  }
+  r = docker_get_object(docker_of(e), path, "network", name, &reply, err);
+  if (r != 0)
+    return r;
   driver = json_string_value(json_object_get(reply, "Driver"));
   icc = json_string_value(json_object_get(json_object_get(reply, "Options"), ICC_OPTION));
   *isolated = driver && strcmp(driver, "bridge") == 0 && icc && strcmp(icc, "false") == 0;
