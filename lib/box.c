@@ -180,8 +180,8 @@ inject_etc(struct berth_engine *e, struct berth_box *b, const char *id, berth_er
   return berth_etc_inject(e, b, id, pw, gr, err);
 }
 
-/* The host files of a read-only rootfs, from image_id's own (the cache or
- * a scratch container: they must exist before create). */
+/* The host files bound as /etc/passwd and /etc/group, from image_id's own
+ * (the cache or a scratch container: they must exist before create). */
 static int
 write_host_etc(struct berth_engine *e, struct berth_box *b, const char *image_id,
                berth_error_t *err)
@@ -222,9 +222,12 @@ use_existing(struct berth_engine *e, struct berth_box *b, json_t *info, berth_er
   }
   if (berth_binds_check(b, json_object_get(json_object_get(info, "HostConfig"), "Mounts"), err) < 0)
     return -1;
-  /* /run is a tmpfs: after a reboot the bind sources of the generated
-   * files are gone and the container would not start. */
-  if (berth_box_has_etc_bind(info) && !berth_etc_host_present(b->name)) {
+  /* Generated again at every start: the user's entry as NSS has it now
+   * (a changed gecos or shell, groups renamed), and after a reboot, which
+   * empties the /run tmpfs, the bind sources are back.  A running
+   * container keeps the files it started with: a bind holds the inode,
+   * and the rename leaves that one as it was. */
+  if (berth_box_has_etc_bind(info)) {
     const char *image = json_string_value(json_object_get(info, "Image"));
     if (write_host_etc(e, b, image ? image : b->image_id, err) < 0)
       return -1;
@@ -286,7 +289,7 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
 
   if (berth_binds_check(b, json_object_get(json_object_get(spec, "HostConfig"), "Mounts"), err) < 0)
     return -1;
-  if (berth_etc_by_bind(b->conf) && write_host_etc(e, b, b->image_id, err) < 0)
+  if (berth_etc_by_bind(b) && write_host_etc(e, b, b->image_id, err) < 0)
     return -1;
   if (network_ready(e, b, err) < 0)
     return -1;
@@ -300,7 +303,7 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
     *created = true;
   free(b->id);
   b->id = steal_pointer(&id);
-  if (!berth_etc_by_bind(b->conf) && inject_etc(e, b, b->id, err) < 0) {
+  if (!berth_etc_by_bind(b) && inject_etc(e, b, b->id, err) < 0) {
     /* Never leave a container without the user's entries behind: a later
      * login would reuse it as it is. */
     if (berth_engine_container_remove(e, b->id, true, &rm_err) < 0) {
@@ -327,23 +330,18 @@ prepare_image(struct berth_engine *e, struct berth_box *b, berth_error_t *err)
 }
 
 /* The existing container, checked to be this user's: 1 and *info, or 0
- * when there is none.  Sets b->userns_host either way. */
+ * when there is none. */
 static int
 ensure_inspect(struct berth_engine *e, struct berth_box *b, json_t **info, berth_error_t *err)
 {
-  const char *um;
   int r = berth_engine_container_inspect(e, b->name, info, err);
 
   if (r < 0)
     return -1;
   if (r == 1)
-    return berth_image_daemon_userns(e, &b->userns_host, err) < 0 ? -1 : 0;
+    return 0;
   if (berth_box_check_owner(b, *info, err) < 0)
     return -1;
-  /* Containers live in a data root per remap setting, so an existing one
-   * tells the daemon's mode without a GET /info on the warm path. */
-  um = json_string_value(json_object_get(json_object_get(*info, "HostConfig"), "UsernsMode"));
-  b->userns_host = um != NULL && strcmp(um, "host") == 0;
   return 1;
 }
 
@@ -366,11 +364,10 @@ ensure_spec(struct berth_box *b, json_t **spec, berth_error_t *err)
 
 /* An existing container (*info) whose spec is out of date, or that is
  * dead.  Sessions live in it (!may_recreate): refused when it grants more
- * than the spec, else kept.  None: removed, *info becomes NULL and *spec
- * is built again for the daemon's mode as it is now. */
+ * than the spec, else kept.  None: removed, and *info becomes NULL. */
 static int
 ensure_stale(struct berth_engine *e, struct berth_box *b, bool may_recreate, json_t **info,
-             json_t **spec, berth_error_t *err)
+             json_t *spec, berth_error_t *err)
 {
   const char *have = berth_box_label(*info, BERTH_LABEL_SPEC);
   const char *status
@@ -381,7 +378,7 @@ ensure_stale(struct berth_engine *e, struct berth_box *b, bool may_recreate, jso
 
   if (have != NULL && strcmp(have, b->spec_hash) == 0 && !dead)
     return 0;
-  if (!may_recreate && berth_box_grants_more(b, *info, *spec, what, sizeof(what)))
+  if (!may_recreate && berth_box_grants_more(b, *info, spec, what, sizeof(what)))
     return berth_error_make(err, BERTH_E_CONTAINER, EACCES,
                             "your account's access changed; close your other sessions (or "
                             "ask an admin to run `berthctl rm --force %s`) to continue "
@@ -401,9 +398,7 @@ ensure_stale(struct berth_engine *e, struct berth_box *b, bool may_recreate, jso
              b->spec_hash);
   json_decref(*info);
   *info = NULL;
-  if (berth_image_daemon_userns(e, &b->userns_host, err) < 0)
-    return -1;
-  return ensure_spec(b, spec, err);
+  return 0;
 }
 
 /* An existing container: the image's answer, from the cache or a scratch
@@ -441,7 +436,7 @@ ensure_container(struct berth_engine *e, struct berth_box *b, bool may_recreate,
   r = ensure_inspect(e, b, &info, err);
   if (r < 0 || ensure_spec(b, &spec, err) < 0)
     return -1;
-  if (r == 1 && ensure_stale(e, b, may_recreate, &info, &spec, err) < 0)
+  if (r == 1 && ensure_stale(e, b, may_recreate, &info, spec, err) < 0)
     return -1;
   if (info != NULL) {
     if (use_existing(e, b, info, err) < 0)
@@ -465,10 +460,11 @@ berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate,
 
 /* ---------------------------------------------------------------- open / close */
 
-/* The most engine requests a lock holder makes: open's inspect, info,
- * remove and info again, a scratch container (create, three archive reads,
- * remove), create, archive write, start and inspect, and the retry path of
- * a concurrent create; close's inspect and stop or remove.  Rounded up. */
+/* The most engine requests a lock holder makes: open's inspect, remove, a
+ * scratch container (create, three archive reads, remove), network,
+ * create, archive write (an engine that cannot bind our files), start and
+ * inspect, and the retry path of a concurrent create; close's inspect and
+ * stop or remove.  Rounded up. */
 #define LOCK_HELD_REQUESTS 16
 
 /* A waiter gives up only after the longest a holder can take: every request

@@ -46,14 +46,11 @@ int berth_etc_write_file(int dfd, const char *name, const char *data, berth_erro
  * most BERTH_ETC_FILE_MAX), or NULL. */
 char *berth_etc_read_file(int dfd, const char *name);
 
-/* Whether /etc/passwd and /etc/group are bind-mounted host files (true) or
- * written into the container through the archive API (false). */
-bool berth_etc_by_bind(const struct berth_container_conf *c);
+/* Whether b's /etc/passwd and /etc/group are bind-mounted host files
+ * (true) or written into the container through the archive API (false). */
+bool berth_etc_by_bind(const struct berth_box *b);
 /* RUNDIR/etc/NAME/FILE, the source of such a bind. */
 char *berth_etc_host_path(const char *name, const char *file, berth_error_t *err);
-/* Whether both host files of container `name` are there (a reboot empties
- * /run). */
-bool berth_etc_host_present(const char *name);
 
 /* The image's files (image_pw, image_gr) merged with b->user's entries
  * (shell b->shell), written into container id through the archive API. */

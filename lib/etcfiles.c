@@ -2,10 +2,10 @@
  * entries into the image's files, and the minimal ustar writer/reader the
  * engine's archive API needs to carry them.
  *
- * Also how the merged files reach the container: written through the
- * archive API before start, or, for a read-only rootfs, generated as host
- * files under RUNDIR/etc/NAME and bind-mounted (berth's host state for the
- * container, removed with it).  One module because both ways are the same
+ * Also how the merged files reach the container: generated as host files
+ * under RUNDIR/etc/NAME and bind-mounted read-only (berth's host state for
+ * the container, removed with it), or, for an engine that cannot see this
+ * host's files, written through the archive API before start.  One module because both ways are the same
  * two files from the same merge; the image's own files come from image.c,
  * handed in by box.c. */
 #include "config.h"
@@ -570,15 +570,19 @@ berth_etc_read_file(int dfd, const char *name)
   return steal_pointer(&buf);
 }
 
-/* How /etc/passwd and /etc/group reach the container.  The archive API
- * (written into the container before start) is the default; a read-only
- * rootfs refuses it, so there they are generated on the host and
- * bind-mounted.  Binding is also the faster way on Docker 20.10, where one
- * archive PUT costs ~65 ms of a cold login. */
+/* How /etc/passwd and /etc/group reach the container.  Generated on the
+ * host and bind-mounted read-only whenever the engine can see this host's
+ * RUNDIR, which a local engine (the only kind berth speaks to today) always
+ * can: no archive PUT (~40 ms of a cold login on Docker 20.10, which
+ * re-execs itself into a chroot for each copy), and a read-only rootfs
+ * works the same way.  The archive API (written into the container before
+ * start) stays for an engine on another host, whose containers cannot
+ * bind a file of ours. */
 bool
-berth_etc_by_bind(const struct berth_container_conf *c)
+berth_etc_by_bind(const struct berth_box *b)
 {
-  return c->readonly_rootfs;
+  (void) b; /* a remote engine (engine.host tcp://): false unless readonly_rootfs */
+  return true;
 }
 
 char *
@@ -628,11 +632,12 @@ berth_etc_inject(struct berth_engine *e, const struct berth_box *b, const char *
   return 0;
 }
 
-/* Read-only rootfs: the archive API cannot write into it, so the files are
- * generated as RUNDIR/etc/NAME/{passwd,group} and bind-mounted read-only.
- * They must exist before create, and the new container would show them
- * instead of the image's: the image's own come from the cache or a scratch
- * container (image.c). */
+/* The files bound into the container (berth_etc_by_bind), generated as
+ * RUNDIR/etc/NAME/{passwd,group}: root's, 0644, in root's 0755 directories
+ * (session.c checks each), each written to a temp file and renamed over
+ * the old one, never through a link.  They must exist before create, and
+ * the new container shows them instead of the image's: the image's own
+ * come from the cache or a scratch container (image.c). */
 int
 berth_etc_write_host(const struct berth_box *b, const char *image_pw, const char *image_gr,
                      berth_error_t *err)
@@ -649,16 +654,4 @@ berth_etc_write_host(const struct berth_box *b, const char *image_pw, const char
       || berth_etc_write_file(dfd, "group", gr, err) < 0)
     return berth_error_wrap(err, "writing %s/etc/%s", berth_session_rundir(), b->name);
   return 0;
-}
-
-bool
-berth_etc_host_present(const char *name)
-{
-  berth_error_t err = NULL;
-  cleanup_close int dfd = berth_session_rundir_open("etc", name, false, &err);
-  struct stat st;
-
-  berth_error_release(&err);
-  return dfd >= 0 && fstatat(dfd, "passwd", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)
-         && fstatat(dfd, "group", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }

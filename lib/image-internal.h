@@ -1,5 +1,5 @@
 /* image-internal.h - lib/image.c's functions for lib/box.c: the image id
- * per pull policy, the daemon's userns mode, and the image facts (its
+ * per pull policy, and the image facts (its
  * /etc/passwd and /etc/group, whether a login shell exists), cached per
  * image id and read from a container nothing has run in yet. */
 #ifndef BERTH_IMAGE_INTERNAL_H
@@ -14,8 +14,6 @@
  * *id its id, or -1 (BERTH_E_IMAGE_MISSING when absent). */
 int berth_image_resolve(struct berth_engine *e, const struct berth_container_conf *c, char **id,
                         berth_error_t *err);
-/* GET /info: *on when the daemon runs with userns-remap. */
-int berth_image_daemon_userns(struct berth_engine *e, bool *on, berth_error_t *err);
 
 /* Where image facts come from when the cache lacks them. */
 struct berth_image_source {

@@ -1,5 +1,5 @@
 /* image.c - what berth needs from the user's image: its id (inspect, pull
- * per policy), the daemon's userns mode, and the image facts (its
+ * per policy), and the image facts (its
  * /etc/passwd and /etc/group, whether the user's shell exists), cached per
  * image id under RUNDIR/images and read from a scratch container when the
  * cache lacks them; and gc's sweep of scratch containers left behind.  Its
@@ -50,31 +50,6 @@ berth_image_resolve(struct berth_engine *e, const struct berth_container_conf *c
                             berth_pull_name(c->pull));
   if (*id == NULL || **id == '\0')
     return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO, "image %s has no id", c->image);
-  return 0;
-}
-
-/* The daemon runs with userns-remap when SecurityOptions holds
- * "name=userns". */
-int
-berth_image_daemon_userns(struct berth_engine *e, bool *on, berth_error_t *err)
-{
-  cleanup_json json_t *info = NULL;
-  json_t *opts, *v;
-  long status = 0;
-  size_t i;
-
-  *on = false;
-  if (berth_engine_request(e, "GET", "/info", NULL, &status, &info, err) < 0)
-    return -1;
-  if (berth_engine_check(status, info, BERTH_E_ENGINE, "engine info", err) < 0)
-    return -1;
-  opts = json_object_get(info, "SecurityOptions");
-  json_array_foreach(opts, i, v)
-  {
-    const char *s = json_string_value(v);
-    if (s && strstr(s, "name=userns") != NULL)
-      *on = true;
-  }
   return 0;
 }
 

@@ -202,8 +202,6 @@ berth_listing_detail(struct berth_engine *e, const struct berth_row *r, struct b
   d->status = strdup(jstr_or_empty(json_object_get(info, "State"), "Status"));
   d->spec = strdup(
       jstr_or_empty(json_object_get(json_object_get(info, "Config"), "Labels"), BERTH_LABEL_SPEC));
-  d->userns_host
-      = strcmp(jstr_or_empty(json_object_get(info, "HostConfig"), "UsernsMode"), "host") == 0;
   if (d->status == NULL || d->spec == NULL) {
     berth_listing_detail_clear(d);
     return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
@@ -229,9 +227,6 @@ berth_listing_spec_state(struct berth_engine *e, struct berth_box *b,
   }
   if (r == 1)
     return "unknown (the configured image is not present; a login pulls it)";
-  /* A login reuses the existing container's user-namespace opt-out, which
-   * is part of the spec. */
-  b->userns_host = d->userns_host;
   spec = berth_box_spec(b, image_id, b->keeper_path, &err);
   if (spec == NULL) {
     berth_error_release(&err);

@@ -103,7 +103,7 @@ host_config(const struct berth_box *b, const char *keeper_path, berth_error_t *e
   if (berth_strv_len(c->keeper) == 0
       && append_new(mounts, bind_mount(keeper_path, BERTH_KEEPER_TARGET, true), err) < 0)
     return NULL;
-  if (berth_etc_by_bind(c)) {
+  if (berth_etc_by_bind(b)) {
     cleanup_free char *pw = berth_etc_host_path(b->name, "passwd", err);
     cleanup_free char *gr = pw ? berth_etc_host_path(b->name, "group", err) : NULL;
     if (pw == NULL || gr == NULL)
@@ -167,8 +167,11 @@ host_config(const struct berth_box *b, const char *keeper_path, berth_error_t *e
       || set_new(hc, "RestartPolicy", json_pack("{s:s}", "Name", "no"), err) < 0)
     return NULL;
   /* With userns-remap, uid 1000 inside would be 101000 outside and the
-   * home would belong to someone else: opt this container out. */
-  if (b->userns_host && set_new(hc, "UsernsMode", json_string("host"), err) < 0)
+   * home would belong to someone else: opt this container out.  Asked for
+   * always, because without remap "host" is what a container gets anyway
+   * (Docker and Podman accept it), and knowing the daemon's mode would
+   * cost a GET /info (~7 ms) on every cold login. */
+  if (set_new(hc, "UsernsMode", json_string("host"), err) < 0)
     return NULL;
   return steal_pointer(&hc);
 }

@@ -40,9 +40,8 @@ bool berth_listing_running(const char *state);
 
 /* What status shows of one container beyond its row. */
 struct berth_row_detail {
-  char *status;     /* State.Status */
-  char *spec;       /* its berth.spec label */
-  bool userns_host; /* HostConfig.UsernsMode "host" */
+  char *status; /* State.Status */
+  char *spec;   /* its berth.spec label */
 };
 /* 0 and *d filled, 1 when the container is gone since the list, -1 on error
  * (engine.h's found/not-found convention). */

@@ -522,6 +522,104 @@ TEST_FIXTURE(test_readonly_rootfs, fresh, NULL)
   ctx_free(&c);
 }
 
+/* The user's /etc/passwd and /etc/group are host files berth generates,
+ * bound read-only: no archive write into the container, no scratch
+ * container once the image's own files are cached, and neither the user
+ * inside nor the user on the host can change or replace them.  A changed
+ * passwd entry reaches the container at its next start. */
+TEST_FIXTURE(test_etc_files_bound, fresh, NULL)
+{
+  struct ctx c;
+  berth_error_t err = NULL;
+  char dir[256], pw[300], gr[300], t0[32], as_user[96];
+  struct stat st;
+  int left;
+
+  box_for(&c, "on_logout = \"remove\";");
+  /* a first login fills the image's cache; the next cold one is timed */
+  must(berth_box_open(E, c.b, getpid(), &err), &err);
+  must(berth_box_close(E, c.b, getpid(), &left, &err), &err);
+  assert_string_equal(state_of(cname), "");
+  snprintf(t0, sizeof(t0), "%s", out_of("date +%%s.%%N"));
+  must(berth_box_open(E, c.b, getpid(), &err), &err);
+  assert_string_equal(state_of(cname), "running");
+  /* nothing written through the archive API (Docker's extract-to-dir
+   * event), no scratch container made */
+  assert_string_equal(out_of("docker events --since %s --until \"$(date +%%s.%%N)\" "
+                             "--filter event=extract-to-dir --filter event=create "
+                             "--format '{{.Action}} {{.Actor.Attributes.name}}' "
+                             "| grep -vx 'create %s' | wc -l",
+                             t0, cname),
+                      "0");
+
+  /* root's files, 0644, in root's 0755 directories */
+  snprintf(dir, sizeof(dir), "%s/etc/%s", rundir, cname);
+  snprintf(pw, sizeof(pw), "%s/passwd", dir);
+  snprintf(gr, sizeof(gr), "%s/group", dir);
+  const char *made[] = { pw, gr, dir, NULL };
+  for (const char **p = made; *p; p++) {
+    assert_int_equal(lstat(*p, &st), 0);
+    assert_int_equal(st.st_uid, 0);
+    assert_int_equal(st.st_gid, 0);
+    assert_int_equal(st.st_mode & 07777, S_ISDIR(st.st_mode) ? 0755 : 0644);
+  }
+  /* what the container reads is that file */
+  assert_int_equal(sh("docker exec %s cat /etc/passwd | cmp -s - '%s'", cname, pw), 0);
+  assert_int_equal(sh("docker exec %s cat /etc/group | cmp -s - '%s'", cname, gr), 0);
+
+  /* the user inside: cannot write, replace, remove or unmount it */
+  assert_int_not_equal(sh("docker exec %s sh -c 'echo evil::0:0::/:/bin/sh >> /etc/passwd' "
+                          "2>/dev/null",
+                          cname),
+                       0);
+  assert_int_not_equal(sh("docker exec %s sh -c 'cp /etc/passwd ~/p && echo evil::0:0::/:/bin/sh "
+                          ">> ~/p && mv -f ~/p /etc/passwd' 2>/dev/null",
+                          cname),
+                       0);
+  assert_int_not_equal(sh("docker exec %s sh -c 'rm -f /etc/group' 2>/dev/null", cname), 0);
+  assert_int_not_equal(sh("docker exec %s sh -c 'umount /etc/passwd' 2>/dev/null", cname), 0);
+  /* the user on the host: cannot write it, add to or rename in its
+   * directory, or point it elsewhere */
+  snprintf(as_user, sizeof(as_user), "setpriv --reuid=%u --regid=%u --clear-groups",
+           (unsigned) U->uid, (unsigned) U->gid);
+  assert_int_not_equal(sh("%s sh -c 'echo evil >> %s' 2>/dev/null", as_user, pw), 0);
+  assert_int_not_equal(sh("%s sh -c 'echo evil > %s/new' 2>/dev/null", as_user, dir), 0);
+  assert_int_not_equal(sh("%s sh -c 'mv -f %s %s/x' 2>/dev/null", as_user, gr, dir), 0);
+  assert_int_not_equal(sh("%s ln -sf /tmp %s 2>/dev/null", as_user, pw), 0);
+  assert_int_equal(sh("grep -q evil '%s' '%s'", pw, gr), 1);
+  assert_int_equal(sh("docker exec %s grep -q evil /etc/passwd /etc/group", cname), 1);
+  assert_int_equal(sh("docker exec %s cat /etc/passwd | cmp -s - '%s'", cname, pw), 0);
+
+  /* a changed entry: the running container keeps what it started with,
+   * its next start (here after a stop) shows the new one */
+  {
+    struct berth_user *old = U, *now = NULL;
+    struct ctx c2;
+    assert_int_equal(sh("usermod -c 'Renamed Person' %s", uname_), 0);
+    must(berth_user_lookup(uname_, &now, &err), &err);
+    U = now;
+    box_for(&c2, "on_logout = \"remove\";");
+    must(berth_box_open(E, c2.b, 0, &err), &err);
+    assert_int_equal(sh("docker exec %s grep -q '^%s:.*Renamed Person' /etc/passwd", cname, uname_),
+                     1);
+    sh("docker stop -t 1 %s >/dev/null", cname);
+    must(berth_box_open(E, c2.b, 0, &err), &err);
+    assert_string_equal(state_of(cname), "running");
+    assert_int_equal(sh("docker exec %s grep -q '^%s:x:%u:%u:Renamed Person:' /etc/passwd", cname,
+                        uname_, (unsigned) U->uid, (unsigned) U->gid),
+                     0);
+    assert_int_equal(sh("docker exec %s cat /etc/passwd | cmp -s - '%s'", cname, pw), 0);
+    ctx_free(&c2);
+    U = old;
+    berth_user_free(now);
+  }
+
+  must(berth_box_close(E, c.b, getpid(), &left, &err), &err);
+  assert_string_equal(state_of(cname), "");
+  assert_int_equal(lstat(dir, &st), -1); /* removed with the container */
+  ctx_free(&c);
+}
+
 TEST_FIXTURE(test_failures, fresh, NULL)
 {
   struct ctx c;
