@@ -577,7 +577,11 @@ berth_etc_read_file(int dfd, const char *name)
  * re-execs itself into a chroot for each copy), and a read-only rootfs
  * works the same way.  The archive API (written into the container before
  * start) stays for an engine on another host, whose containers cannot
- * bind a file of ours. */
+ * bind a file of ours.  The engine resolves the bind source in its own
+ * view of the file system, so RUNDIR must be the same directory there as
+ * here (as homes must be the same path on the engine host): a berth in a
+ * mount namespace with its own RUNDIR mounted over /run/berth would hand
+ * the engine a path it resolves to another directory. */
 bool
 berth_etc_by_bind(const struct berth_box *b)
 {
