@@ -1,10 +1,11 @@
-/* conn.c - the engine connection object (conn.h): a unix stream socket
- * today, the place where a TLS transport goes next. */
+/* conn.c - the engine connection object (conn.h): a unix stream socket,
+ * or (c->ssl set) TCP + TLS whose side of every call is in conn_tls.c. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,12 +15,9 @@
 
 #include "berth/conn.h"
 #include "berth/util.h"
+#include "conn-internal.h"
 
-struct berth_conn {
-  int fd;
-};
-
-static int
+int
 conn_wrap(int fd, struct berth_conn **out, berth_error_t *err)
 {
   struct berth_conn *c = berth_malloc0(sizeof(*c), err);
@@ -71,6 +69,28 @@ berth_conn_open_unix(const char *path, long timeout_ms, struct berth_conn **out,
 }
 
 int
+berth_conn_open(const struct berth_endpoint *ep, long timeout_ms, struct berth_conn **out,
+                berth_error_t *err)
+{
+  *out = NULL;
+  if (ep->socket != NULL)
+    return berth_conn_open_unix(ep->socket, timeout_ms, out, err);
+  return conn_tls_open(ep, timeout_ms, out, err);
+}
+
+const char *
+berth_endpoint_name(const struct berth_endpoint *ep, char *buf, size_t len)
+{
+  if (ep->socket != NULL)
+    snprintf(buf, len, "%s", ep->socket);
+  else if (strchr(ep->host ? ep->host : "", ':') != NULL)
+    snprintf(buf, len, "tcp://[%s]:%u", ep->host, ep->port);
+  else
+    snprintf(buf, len, "tcp://%s:%u", ep->host ? ep->host : "", ep->port);
+  return buf;
+}
+
+int
 berth_conn_from_fd(int fd, struct berth_conn **out, berth_error_t *err)
 {
   *out = NULL;
@@ -87,6 +107,8 @@ berth_conn_from_fd(int fd, struct berth_conn **out, berth_error_t *err)
 ssize_t
 berth_conn_send(struct berth_conn *c, const void *buf, size_t len, berth_error_t *err)
 {
+  if (c->ssl != NULL)
+    return conn_tls_send(c, buf, len, err);
   for (;;) {
     /* MSG_NOSIGNAL: a vanished engine must not kill the caller with SIGPIPE */
     ssize_t w = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -103,6 +125,8 @@ berth_conn_send(struct berth_conn *c, const void *buf, size_t len, berth_error_t
 ssize_t
 berth_conn_recv(struct berth_conn *c, void *buf, size_t len, berth_error_t *err)
 {
+  if (c->ssl != NULL)
+    return conn_tls_recv(c, buf, len, err);
   for (;;) {
     ssize_t r = recv(c->fd, buf, len, MSG_DONTWAIT);
     if (r >= 0)
@@ -181,6 +205,8 @@ berth_conn_recv_wait(struct berth_conn *c, void *buf, size_t len, int64_t deadli
 int
 berth_conn_shutdown_write(struct berth_conn *c, berth_error_t *err)
 {
+  if (c->ssl != NULL)
+    return conn_tls_shutdown_write(c, err);
   if (shutdown(c->fd, SHUT_WR) < 0 && errno != ENOTCONN)
     return berth_error_errno(err, BERTH_E_ENGINE_UNREACHABLE, errno,
                              "closing the stream to the engine");
@@ -196,8 +222,8 @@ berth_conn_pollfd(const struct berth_conn *c)
 bool
 berth_conn_pending(const struct berth_conn *c)
 {
-  (void) c; /* a unix socket buffers nothing above the kernel */
-  return false;
+  /* a unix socket buffers nothing above the kernel; TLS may */
+  return c->ssl != NULL && conn_tls_pending(c);
 }
 
 void
@@ -205,6 +231,8 @@ berth_conn_free(struct berth_conn *c)
 {
   if (c == NULL)
     return;
+  if (c->ssl != NULL)
+    conn_tls_free(c);
   if (c->fd >= 0)
     close(c->fd);
   free(c);

@@ -583,7 +583,14 @@ struct exec_state {
 static int
 open_hijack(const struct berth_box *b, struct berth_conn **out, berth_error_t *err)
 {
-  *out = berth_engine_hijack_connect(b->cfg->engine.socket, err);
+  struct berth_endpoint ep;
+
+  berth_engine_endpoint(b->cfg, &ep);
+  *out = berth_engine_hijack_connect_endpoint(&ep,
+                                              berth_config_engine_local(b->cfg)
+                                                  ? BERTH_HIJACK_CONNECT_TIMEOUT_MS
+                                                  : b->cfg->engine.timeout_ms,
+                                              err);
   return *out == NULL ? -1 : 0;
 }
 

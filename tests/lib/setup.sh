@@ -6,7 +6,7 @@
 
 # To build berth.
 BERTH_BUILD_PACKAGES=(autoconf automake libtool pkg-config make gcc libc6-dev
-	libpam0g-dev libcurl4-openssl-dev libjansson-dev libconfig-dev libcmocka-dev
+	libpam0g-dev libcurl4-openssl-dev libssl-dev libjansson-dev libconfig-dev libcmocka-dev
 	clang-format # make format-check
 	clang libclang-rt-14-dev) # clang + libFuzzer: the fuzz stage (docs/fuzzing.md)
 # To run it and its test tiers (engine, PAM, end-to-end, benchmarks).

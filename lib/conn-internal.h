@@ -1,0 +1,32 @@
+/* conn-internal.h - what conn.c (the connection object, the unix socket)
+ * and conn_tls.c (TCP + TLS to a remote engine) share.  Not installed. */
+#ifndef BERTH_CONN_INTERNAL_H
+#define BERTH_CONN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "berth/conn.h"
+#include "berth/error.h"
+
+struct ssl_st; /* OpenSSL's SSL */
+
+struct berth_conn {
+  int fd;
+  struct ssl_st *ssl; /* NULL: plain unix socket */
+};
+
+/* Wrap fd (taken: closed on failure) into a new connection. */
+int conn_wrap(int fd, struct berth_conn **out, berth_error_t *err);
+
+/* ---- conn_tls.c: the TLS side of conn.c's functions, for c->ssl != NULL */
+int conn_tls_open(const struct berth_endpoint *ep, long timeout_ms, struct berth_conn **out,
+                  berth_error_t *err);
+ssize_t conn_tls_send(struct berth_conn *c, const void *buf, size_t len, berth_error_t *err);
+ssize_t conn_tls_recv(struct berth_conn *c, void *buf, size_t len, berth_error_t *err);
+int conn_tls_shutdown_write(struct berth_conn *c, berth_error_t *err);
+bool conn_tls_pending(const struct berth_conn *c);
+void conn_tls_free(struct berth_conn *c);
+
+#endif
