@@ -75,7 +75,17 @@ berth_conn_open(const struct berth_endpoint *ep, long timeout_ms, struct berth_c
   *out = NULL;
   if (ep->socket != NULL)
     return berth_conn_open_unix(ep->socket, timeout_ms, out, err);
-  return conn_tls_open(ep, timeout_ms, out, err);
+  return conn_tls_open(ep, timeout_ms, false, out, err);
+}
+
+int
+berth_conn_open_checked(const struct berth_endpoint *ep, long timeout_ms, struct berth_conn **out,
+                        berth_error_t *err)
+{
+  *out = NULL;
+  if (ep->socket != NULL)
+    return berth_conn_open_unix(ep->socket, timeout_ms, out, err);
+  return conn_tls_open(ep, timeout_ms, true, out, err);
 }
 
 const char *

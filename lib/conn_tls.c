@@ -349,9 +349,46 @@ handshake(struct berth_conn *c, const struct berth_endpoint *ep, int64_t deadlin
   }
 }
 
+/* TLS 1.3: the engine's verdict on our certificate comes after our side
+ * of the handshake is done: an alert when it refuses us, a session ticket
+ * when it accepts us (Go's crypto/tls, so dockerd, sends one once it has
+ * checked the client's certificate).  Wait for either, up to the deadline;
+ * no verdict in time counts as accepted (an engine may send no tickets). */
+static int
+await_verdict(struct berth_conn *c, const struct berth_endpoint *ep, int64_t deadline,
+              const char *name, berth_error_t *err)
+{
+  char what[360];
+
+  if (SSL_version(c->ssl) < TLS1_3_VERSION)
+    return 0; /* TLS 1.2 said it in the handshake */
+  snprintf(what, sizeof(what), "TLS handshake with the engine at %s", name);
+  for (;;) {
+    char b;
+    size_t n = 0;
+    int r, e;
+    ERR_clear_error();
+    r = SSL_peek_ex(c->ssl, &b, 1, &n);
+    if (r == 1)
+      return 0;
+    e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0))
+      return berth_error_make(err, BERTH_E_ENGINE_UNREACHABLE, EACCES,
+                              "%s: the engine closed the connection after the handshake "
+                              "(it refused the client certificate %s?)",
+                              what, ep->cert);
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+      return tls_failed(c, what, ep->cert, err);
+    if (SSL_SESSION_has_ticket(SSL_get0_session(c->ssl)))
+      return 0;
+    if (wait_fd(c->fd, POLLIN, deadline) <= 0)
+      return 0;
+  }
+}
+
 int
-conn_tls_open(const struct berth_endpoint *ep, long timeout_ms, struct berth_conn **out,
-              berth_error_t *err)
+conn_tls_open(const struct berth_endpoint *ep, long timeout_ms, bool verdict,
+              struct berth_conn **out, berth_error_t *err)
 {
   int64_t deadline = berth_now_ms() + (timeout_ms > 0 ? timeout_ms : 10000);
   struct berth_conn *c = NULL;
@@ -382,7 +419,8 @@ conn_tls_open(const struct berth_endpoint *ep, long timeout_ms, struct berth_con
   BIO_set_fd(bio, c->fd, BIO_NOCLOSE);
   SSL_set_bio(c->ssl, bio, bio);
   if (check_own_cert(c->ssl, ep->cert, err) < 0 || set_peer_name(c->ssl, ep->host) < 0
-      || handshake(c, ep, deadline, name, err) < 0) {
+      || handshake(c, ep, deadline, name, err) < 0
+      || (verdict && await_verdict(c, ep, deadline, name, err) < 0)) {
     if (*err == NULL)
       berth_error_make(err, BERTH_E_INTERNAL, EINVAL, "TLS: cannot set the engine's name %s",
                        ep->host);

@@ -107,6 +107,27 @@ docker_tls_apply(struct docker *d)
   return CURLE_OK;
 }
 
+/* A failed first request: ask the engine once more, this time waiting for
+ * its verdict on the client certificate.  Only while new connections may
+ * still be opened (before the pin: root, the key readable). */
+static int
+diagnose(struct docker *d, const char *what, berth_error_t *err)
+{
+  struct berth_conn *c = NULL;
+  berth_error_t e = NULL;
+
+  if (d->pinned)
+    return 0;
+  if (berth_conn_open_checked(&d->tls->ep, d->timeout_ms < 3000 ? d->timeout_ms : 3000, &c, &e)
+      == 0) {
+    berth_conn_free(c);
+    return 0;
+  }
+  berth_error_make(err, e->kind, e->status, "%s: %s", what, e->msg);
+  berth_error_release(&e);
+  return -1;
+}
+
 int
 docker_tls_failed(struct docker *d, CURLcode rc, const char *what, const char *detail,
                   berth_error_t *err)
@@ -134,11 +155,14 @@ docker_tls_failed(struct docker *d, CURLcode rc, const char *what, const char *d
   case CURLE_SEND_ERROR:
   case CURLE_GOT_NOTHING:
     /* TLS 1.3: the engine's verdict on our certificate is an alert read
-     * after the handshake, so it surfaces as a failed read */
+     * after the handshake, so it surfaces as a failed read, or (when the
+     * engine's close overtakes it) as a broken connection */
     if (strstr(detail, "alert") != NULL)
       return berth_error_make(err, BERTH_E_ENGINE_UNREACHABLE, EACCES,
                               "%s: the engine at %s rejected the client certificate %s: %s", what,
                               where, d->tls->cert, detail);
+    if (diagnose(d, what, err) < 0)
+      return -1;
     if (rc == CURLE_SSL_CONNECT_ERROR)
       return berth_error_make(err, BERTH_E_ENGINE_UNREACHABLE, EPROTO,
                               "%s: TLS handshake with the engine at %s failed: %s", what, where,

@@ -83,7 +83,7 @@ berth_core_tls_probe(const struct berth_config *cfg, struct berth_tls_info *out,
   if (berth_config_engine_local(cfg))
     return 1;
   berth_engine_endpoint(cfg, &ep);
-  if (berth_conn_open(&ep, cfg->engine.timeout_ms, &c, err) < 0)
+  if (berth_conn_open_checked(&ep, cfg->engine.timeout_ms, &c, err) < 0)
     return -1;
   return berth_conn_tls_info(c, out) < 0 ? 1 : 0;
 }

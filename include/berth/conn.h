@@ -67,6 +67,12 @@ int berth_conn_open_unix(const char *path, long timeout_ms, struct berth_conn **
  * BERTH_E_ENGINE_TIMEOUT. */
 int berth_conn_open(const struct berth_endpoint *ep, long timeout_ms, struct berth_conn **out,
                     berth_error_t *err);
+/* The same, and with TLS 1.3 also wait (within timeout_ms) for the
+ * engine's verdict on the client certificate, which that protocol delivers
+ * after the handshake: a refusal is then this call's error, not the first
+ * read's.  For diagnosis (berthctl check, a failed request). */
+int berth_conn_open_checked(const struct berth_endpoint *ep, long timeout_ms,
+                            struct berth_conn **out, berth_error_t *err);
 /* A name for messages: the socket path or "tcp://host:port", in buf. */
 const char *berth_endpoint_name(const struct berth_endpoint *ep, char *buf, size_t len);
 /* After a TLS berth_conn_open: what the handshake showed.  -1 (no err) on
