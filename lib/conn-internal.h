@@ -17,14 +17,13 @@ struct berth_conn {
   struct ssl_st *ssl; /* NULL: plain unix socket */
 };
 
-/* Wrap fd (taken: closed on failure) into a new connection. */
-int conn_wrap(int fd, struct berth_conn **out, berth_error_t *err);
-
+/* conn.c calls conn_tls.c, never the other way (no call cycle in lib/). */
 /* ---- conn_tls.c: the TLS side of conn.c's functions, for c->ssl != NULL */
-/* verdict: also wait for the engine's verdict on the client certificate
- * (TLS 1.3 gives it after the handshake: berth_conn_open_checked). */
+/* Fills c->fd and c->ssl (the caller wraps them); verdict: also wait for
+ * the engine's verdict on the client certificate (TLS 1.3 gives it after
+ * the handshake: berth_conn_open_checked). */
 int conn_tls_open(const struct berth_endpoint *ep, long timeout_ms, bool verdict,
-                  struct berth_conn **out, berth_error_t *err);
+                  struct berth_conn *c, berth_error_t *err);
 ssize_t conn_tls_send(struct berth_conn *c, const void *buf, size_t len, berth_error_t *err);
 ssize_t conn_tls_recv(struct berth_conn *c, void *buf, size_t len, berth_error_t *err);
 int conn_tls_shutdown_write(struct berth_conn *c, berth_error_t *err);

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,7 +16,7 @@
 #include "berth/util.h"
 #include "conn-internal.h"
 
-int
+static int
 conn_wrap(int fd, struct berth_conn **out, berth_error_t *err)
 {
   struct berth_conn *c = berth_malloc0(sizeof(*c), err);
@@ -68,6 +67,22 @@ berth_conn_open_unix(const char *path, long timeout_ms, struct berth_conn **out,
   return conn_wrap(berth_steal_fd(&fd), out, err);
 }
 
+static int
+open_tls(const struct berth_endpoint *ep, long timeout_ms, bool verdict, struct berth_conn **out,
+         berth_error_t *err)
+{
+  struct berth_conn tmp;
+
+  if (conn_tls_open(ep, timeout_ms, verdict, &tmp, err) < 0)
+    return -1;
+  if (conn_wrap(tmp.fd, out, err) < 0) {
+    conn_tls_free(&tmp);
+    return -1;
+  }
+  (*out)->ssl = tmp.ssl; /* transferred */
+  return 0;
+}
+
 int
 berth_conn_open(const struct berth_endpoint *ep, long timeout_ms, struct berth_conn **out,
                 berth_error_t *err)
@@ -75,7 +90,7 @@ berth_conn_open(const struct berth_endpoint *ep, long timeout_ms, struct berth_c
   *out = NULL;
   if (ep->socket != NULL)
     return berth_conn_open_unix(ep->socket, timeout_ms, out, err);
-  return conn_tls_open(ep, timeout_ms, false, out, err);
+  return open_tls(ep, timeout_ms, false, out, err);
 }
 
 int
@@ -85,19 +100,7 @@ berth_conn_open_checked(const struct berth_endpoint *ep, long timeout_ms, struct
   *out = NULL;
   if (ep->socket != NULL)
     return berth_conn_open_unix(ep->socket, timeout_ms, out, err);
-  return conn_tls_open(ep, timeout_ms, true, out, err);
-}
-
-const char *
-berth_endpoint_name(const struct berth_endpoint *ep, char *buf, size_t len)
-{
-  if (ep->socket != NULL)
-    snprintf(buf, len, "%s", ep->socket);
-  else if (strchr(ep->host ? ep->host : "", ':') != NULL)
-    snprintf(buf, len, "tcp://[%s]:%u", ep->host, ep->port);
-  else
-    snprintf(buf, len, "tcp://%s:%u", ep->host ? ep->host : "", ep->port);
-  return buf;
+  return open_tls(ep, timeout_ms, true, out, err);
 }
 
 int

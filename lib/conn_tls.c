@@ -387,24 +387,23 @@ await_verdict(struct berth_conn *c, const struct berth_endpoint *ep, int64_t dea
 }
 
 int
-conn_tls_open(const struct berth_endpoint *ep, long timeout_ms, bool verdict,
-              struct berth_conn **out, berth_error_t *err)
+conn_tls_open(const struct berth_endpoint *ep, long timeout_ms, bool verdict, struct berth_conn *c,
+              berth_error_t *err)
 {
   int64_t deadline = berth_now_ms() + (timeout_ms > 0 ? timeout_ms : 10000);
-  struct berth_conn *c = NULL;
   SSL_CTX *ctx;
   BIO *bio;
   char name[300];
-  int fd = -1;
 
-  *out = NULL;
+  c->fd = -1;
+  c->ssl = NULL;
   berth_endpoint_name(ep, name, sizeof(name));
   if (ep->host == NULL || ep->ca == NULL || ep->cert == NULL || ep->key == NULL)
     return berth_error_make(err, BERTH_E_CONFIG, EINVAL,
                             "the engine at %s has no TLS files: plain TCP is refused", name);
   if ((ctx = make_ctx(ep, err)) == NULL)
     return -1;
-  if (tcp_connect(ep, deadline, name, &fd, err) < 0 || conn_wrap(fd, &c, err) < 0) {
+  if (tcp_connect(ep, deadline, name, &c->fd, err) < 0) {
     SSL_CTX_free(ctx);
     return -1;
   }
@@ -413,8 +412,8 @@ conn_tls_open(const struct berth_endpoint *ep, long timeout_ms, bool verdict,
   bio = bio_method() != NULL ? BIO_new(bio_method()) : NULL;
   if (c->ssl == NULL || bio == NULL) {
     BIO_free(bio);
-    berth_conn_free(c);
-    return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "TLS: out of memory");
+    berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "TLS: out of memory");
+    goto fail;
   }
   BIO_set_fd(bio, c->fd, BIO_NOCLOSE);
   SSL_set_bio(c->ssl, bio, bio);
@@ -424,11 +423,28 @@ conn_tls_open(const struct berth_endpoint *ep, long timeout_ms, bool verdict,
     if (*err == NULL)
       berth_error_make(err, BERTH_E_INTERNAL, EINVAL, "TLS: cannot set the engine's name %s",
                        ep->host);
-    berth_conn_free(c);
-    return -1;
+    goto fail;
   }
-  *out = c;
   return 0;
+
+fail:
+  SSL_free(c->ssl);
+  c->ssl = NULL;
+  close(c->fd);
+  c->fd = -1;
+  return -1;
+}
+
+const char *
+berth_endpoint_name(const struct berth_endpoint *ep, char *buf, size_t len)
+{
+  if (ep->socket != NULL)
+    snprintf(buf, len, "%s", ep->socket);
+  else if (strchr(ep->host ? ep->host : "", ':') != NULL)
+    snprintf(buf, len, "tcp://[%s]:%u", ep->host, ep->port);
+  else
+    snprintf(buf, len, "tcp://%s:%u", ep->host ? ep->host : "", ep->port);
+  return buf;
 }
 
 /* ---------------------------------------------------------------- I/O */
