@@ -106,6 +106,9 @@ _stop_tls_dockerd() { # PID
 	# whatever the overlay mounts left below the data root
 	grep -o " $d/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
 	rm -rf -- "$d"
+	# the cgroup parent, once empty (another TLS dockerd may still use it)
+	find /sys/fs/cgroup -maxdepth 2 -type d -name berth-tls-test -exec rmdir {} + 2>/dev/null
+	return 0
 }
 
 # tls_config TLSDIR HOST CERT [extra engine lines]: a berth.conf engine
