@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "berth/audit.h"
+#include "berth/conn.h"
 #include "berth/listing.h"
 #include "berth/login.h"
 #include "berth/user.h"
@@ -22,6 +23,34 @@
 
 /* check's lines on stdout; none with --json, whose stdout is the findings */
 static bool check_quiet;
+
+static void __attribute__((format(printf, 1, 2))) info(const char *fmt, ...);
+
+/* A tcp:// engine: what the TLS handshake showed, and the client
+ * certificate's expiry (a warning within 30 days). */
+static int
+check_tls(struct ctl *c)
+{
+  struct berth_tls_info t;
+  berth_error_t err = NULL;
+  int r = berth_core_tls_probe(c->cfg, &t, &err);
+
+  if (r < 0) {
+    ctl_warn_err("engine", err);
+    berth_error_release(&err);
+    return -1;
+  }
+  if (r > 0)
+    return 0;
+  info("engine: tls: %s, server %s (SAN %s), issuer %s, valid until %s\n", t.protocol, t.subject,
+       t.san[0] ? t.san : "none", t.issuer, t.server_not_after);
+  info("engine: tls: client certificate %s valid until %s (%ld days)\n", c->cfg->engine.tls.cert,
+       t.client_not_after, t.client_days_left);
+  if (t.client_days_left < 30)
+    ctl_warn("engine: the client certificate %s expires in %ld days: renew it",
+             c->cfg->engine.tls.cert, t.client_days_left);
+  return 0;
+}
 
 static void __attribute__((format(printf, 1, 2))) info(const char *fmt, ...)
 {
@@ -275,7 +304,10 @@ ctl_check(struct ctl *c, const char *arg)
     check_audit(c);
     return EXIT_PROBLEM;
   }
-  info("engine: %s: ok (API %s)\n", c->cfg->engine.socket, berth_core_api_version(c->engine));
+  info("engine: %s: ok (API %s)\n", berth_config_engine_name(c->cfg),
+       berth_core_api_version(c->engine));
+  if (check_tls(c) < 0)
+    return EXIT_PROBLEM;
   if (c->o.no_audit) /* the audit names unresolved policy groups itself */
     problems += check_policy_groups(c->cfg);
   if (check_network(c) < 0)

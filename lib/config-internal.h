@@ -44,6 +44,10 @@ void cfg_mounts_free(struct berth_mount *m, size_t n);
 /* Free every field of c and zero it. */
 void cfg_conf_clear(struct berth_container_conf *c);
 
+/* ---- config_engine.c: the engine section (socket, host, tls, timeout_ms) */
+int cfg_load_engine(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *cfg);
+void cfg_engine_clear(struct berth_config *cfg);
+
 /* ---- config_check.c: value rules, and the config validated as a whole */
 
 bool cfg_has_space(const char *p);

@@ -223,33 +223,6 @@ override_mark(struct berth_override *o, enum ck id)
 /* ------------------------------------------------------------------ sections */
 
 static int
-load_engine(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *cfg)
-{
-  if (cfg_get_group(c, s) < 0)
-    return -1;
-  for (int i = 0; i < config_setting_length(s); i++) {
-    const config_setting_t *f = config_setting_get_elem(s, (unsigned) i);
-    const char *name = config_setting_name(f);
-    if (strcmp(name, "socket") == 0) {
-      if (cfg_get_string(c, f, &cfg->engine.socket) < 0
-          || cfg_check_abs_path(c, f, cfg->engine.socket) < 0)
-        return -1;
-    } else if (strcmp(name, "timeout_ms") == 0) {
-      int64_t v = 0;
-      if (cfg_get_int(c, f, &v) < 0)
-        return -1;
-      if (v <= 0 || v > INT32_MAX)
-        return cfg_fail(c, f, "%lld is not a timeout (milliseconds, greater than 0)",
-                        (long long) v);
-      cfg->engine.timeout_ms = (long) v;
-    } else {
-      return cfg_fail(c, f, "unknown key (engine has socket and timeout_ms)");
-    }
-  }
-  return 0;
-}
-
-static int
 load_home(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *cfg)
 {
   if (cfg_get_group(c, s) < 0)
@@ -441,7 +414,7 @@ load_root(struct cfg_ctx *c, const config_setting_t *root, struct berth_config *
     int r, e;
 
     if (strcmp(name, "engine") == 0)
-      r = load_engine(c, s, cfg);
+      r = cfg_load_engine(c, s, cfg);
     else if (strcmp(name, "image") == 0)
       r = get_container_key(c, s, CK_IMAGE, &cfg->container);
     else if (strcmp(name, "pull") == 0)
@@ -670,6 +643,9 @@ berth_config_load(const char *path, struct berth_config **out, berth_error_t *er
     berth_config_free(cfg);
     return -1;
   }
+  /* join mode needs the container's processes on this host */
+  if (!berth_config_engine_local(cfg))
+    cfg->entry = BERTH_ENTRY_EXEC;
   *out = cfg;
   return 0;
 }
@@ -680,7 +656,7 @@ berth_config_free(struct berth_config *cfg)
   if (cfg == NULL)
     return;
   free(cfg->path);
-  free(cfg->engine.socket);
+  cfg_engine_clear(cfg);
   free(cfg->home.skel);
   free(cfg->shell.fallback);
   free(cfg->shell.host);

@@ -1,5 +1,5 @@
-/* conn.c - the engine connection object (conn.h): a unix stream socket
- * today, the place where a TLS transport goes next. */
+/* conn.c - the engine connection object (conn.h): a unix stream socket,
+ * or (c->ssl set) TCP + TLS whose side of every call is in conn_tls.c. */
 #include "config.h"
 
 #include <errno.h>
@@ -14,10 +14,7 @@
 
 #include "berth/conn.h"
 #include "berth/util.h"
-
-struct berth_conn {
-  int fd;
-};
+#include "conn-internal.h"
 
 static int
 conn_wrap(int fd, struct berth_conn **out, berth_error_t *err)
@@ -70,6 +67,42 @@ berth_conn_open_unix(const char *path, long timeout_ms, struct berth_conn **out,
   return conn_wrap(berth_steal_fd(&fd), out, err);
 }
 
+static int
+open_tls(const struct berth_endpoint *ep, long timeout_ms, bool verdict, struct berth_conn **out,
+         berth_error_t *err)
+{
+  struct berth_conn tmp;
+
+  if (conn_tls_open(ep, timeout_ms, verdict, &tmp, err) < 0)
+    return -1;
+  if (conn_wrap(tmp.fd, out, err) < 0) {
+    conn_tls_free(&tmp);
+    return -1;
+  }
+  (*out)->ssl = tmp.ssl; /* transferred */
+  return 0;
+}
+
+int
+berth_conn_open(const struct berth_endpoint *ep, long timeout_ms, struct berth_conn **out,
+                berth_error_t *err)
+{
+  *out = NULL;
+  if (ep->socket != NULL)
+    return berth_conn_open_unix(ep->socket, timeout_ms, out, err);
+  return open_tls(ep, timeout_ms, false, out, err);
+}
+
+int
+berth_conn_open_checked(const struct berth_endpoint *ep, long timeout_ms, struct berth_conn **out,
+                        berth_error_t *err)
+{
+  *out = NULL;
+  if (ep->socket != NULL)
+    return berth_conn_open_unix(ep->socket, timeout_ms, out, err);
+  return open_tls(ep, timeout_ms, true, out, err);
+}
+
 int
 berth_conn_from_fd(int fd, struct berth_conn **out, berth_error_t *err)
 {
@@ -87,6 +120,8 @@ berth_conn_from_fd(int fd, struct berth_conn **out, berth_error_t *err)
 ssize_t
 berth_conn_send(struct berth_conn *c, const void *buf, size_t len, berth_error_t *err)
 {
+  if (c->ssl != NULL)
+    return conn_tls_send(c, buf, len, err);
   for (;;) {
     /* MSG_NOSIGNAL: a vanished engine must not kill the caller with SIGPIPE */
     ssize_t w = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -103,6 +138,8 @@ berth_conn_send(struct berth_conn *c, const void *buf, size_t len, berth_error_t
 ssize_t
 berth_conn_recv(struct berth_conn *c, void *buf, size_t len, berth_error_t *err)
 {
+  if (c->ssl != NULL)
+    return conn_tls_recv(c, buf, len, err);
   for (;;) {
     ssize_t r = recv(c->fd, buf, len, MSG_DONTWAIT);
     if (r >= 0)
@@ -181,6 +218,8 @@ berth_conn_recv_wait(struct berth_conn *c, void *buf, size_t len, int64_t deadli
 int
 berth_conn_shutdown_write(struct berth_conn *c, berth_error_t *err)
 {
+  if (c->ssl != NULL)
+    return conn_tls_shutdown_write(c, err);
   if (shutdown(c->fd, SHUT_WR) < 0 && errno != ENOTCONN)
     return berth_error_errno(err, BERTH_E_ENGINE_UNREACHABLE, errno,
                              "closing the stream to the engine");
@@ -196,8 +235,8 @@ berth_conn_pollfd(const struct berth_conn *c)
 bool
 berth_conn_pending(const struct berth_conn *c)
 {
-  (void) c; /* a unix socket buffers nothing above the kernel */
-  return false;
+  /* a unix socket buffers nothing above the kernel; TLS may */
+  return c->ssl != NULL && conn_tls_pending(c);
 }
 
 void
@@ -205,6 +244,8 @@ berth_conn_free(struct berth_conn *c)
 {
   if (c == NULL)
     return;
+  if (c->ssl != NULL)
+    conn_tls_free(c);
   if (c->fd >= 0)
     close(c->fd);
   free(c);

@@ -131,7 +131,8 @@ open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
  * - .netrc only when CURLOPT_NETRC asks; cookies only with COOKIEFILE (unset);
  *   HSTS / alt-svc caches only when configured (unset).
  * - CURL_HOME and .curlrc belong to the curl tool; libcurl never reads them.
- * - Only http, no redirects, so no reply can send us anywhere else. */
+ * - Only http (https to a tcp:// engine), no redirects, so no reply can
+ *   send us anywhere else. */
 static int
 apply_options(struct docker *d, const char *url, long timeout_ms, berth_error_t *err)
 {
@@ -143,17 +144,22 @@ apply_options(struct docker *d, const char *url, long timeout_ms, berth_error_t 
   if (d->curl == NULL)
     return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "curl_easy_init: out of memory");
   SETOPT(CURLOPT_SHARE, d->share);
-  SETOPT(CURLOPT_UNIX_SOCKET_PATH, d->socket_path);
   SETOPT(CURLOPT_URL, url);
   SETOPT(CURLOPT_PROXY, "");
   SETOPT(CURLOPT_NOPROXY, "*");
+  if (d->tls != NULL) {
+    if ((rc = docker_tls_apply(d)) != CURLE_OK)
+      goto setopt_failed;
+  } else {
+    SETOPT(CURLOPT_UNIX_SOCKET_PATH, d->socket_path);
 #if LIBCURL_VERSION_NUM >= 0x075500
-  SETOPT(CURLOPT_PROTOCOLS_STR, "http");
-  SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "http");
+    SETOPT(CURLOPT_PROTOCOLS_STR, "http");
+    SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "http");
 #else
-  SETOPT(CURLOPT_PROTOCOLS, (long) CURLPROTO_HTTP);
-  SETOPT(CURLOPT_REDIR_PROTOCOLS, (long) CURLPROTO_HTTP);
+    SETOPT(CURLOPT_PROTOCOLS, (long) CURLPROTO_HTTP);
+    SETOPT(CURLOPT_REDIR_PROTOCOLS, (long) CURLPROTO_HTTP);
 #endif
+  }
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
   SETOPT(CURLOPT_NETRC, (long) CURL_NETRC_IGNORED);
   SETOPT(CURLOPT_NOSIGNAL, 1L);
@@ -194,6 +200,8 @@ transfer_failed(struct docker *d, CURLcode rc, const char *what, long timeout_ms
   long oserr = 0;
   const char *detail = d->errbuf[0] ? d->errbuf : curl_easy_strerror(rc);
 
+  if (d->tls != NULL && docker_tls_failed(d, rc, what, detail, err) < 0)
+    return -1;
   curl_easy_getinfo(d->curl, CURLINFO_OS_ERRNO, &oserr);
   switch (rc) {
   case CURLE_WRITE_ERROR:
@@ -336,9 +344,9 @@ perform_once(struct docker *d, struct docker_request *r, berth_error_t *err)
   if (r->versioned && ensure_pinged(d, err) < 0)
     return -1;
   if (r->versioned)
-    url = berth_asprintf(err, "http://localhost/v%s%s", d->version, r->path);
+    url = berth_asprintf(err, "%s/v%s%s", d->base_url, d->version, r->path);
   else
-    url = berth_asprintf(err, "http://localhost%s", r->path);
+    url = berth_asprintf(err, "%s%s", d->base_url, r->path);
   what = berth_asprintf(err, "%s %s", r->method, r->path);
   if (url == NULL || what == NULL)
     return -1;
@@ -386,7 +394,7 @@ perform_once(struct docker *d, struct docker_request *r, berth_error_t *err)
 
 raw:
   r->reply.len = 0;
-  switch (perform_raw(d, r, url + strlen("http://localhost"), what, timeout, err)) {
+  switch (perform_raw(d, r, url + strlen(d->base_url), what, timeout, err)) {
   case 0: return 0;
   case 1:
     d->refused = true;
@@ -506,15 +514,19 @@ docker_get_object(struct docker *d, const char *path, const char *kind_noun, con
 /* ---------------------------------------------------------------- lifecycle */
 
 int
-docker_new(const char *socket_path, long timeout_ms, struct docker **out, berth_error_t *err)
+docker_new(const struct berth_endpoint *ep, long timeout_ms, struct docker **out,
+           berth_error_t *err)
 {
+  const char *socket_path = ep->socket;
   struct docker *d;
   struct sockaddr_un sa;
 
   *out = NULL;
-  if (socket_path == NULL || *socket_path == '\0' || strlen(socket_path) >= sizeof(sa.sun_path))
+  if (ep->socket == NULL && ep->host == NULL)
+    return berth_error_make(err, BERTH_E_CONFIG, EINVAL, "no engine socket or host");
+  if (socket_path != NULL && (*socket_path == '\0' || strlen(socket_path) >= sizeof(sa.sun_path)))
     return berth_error_make(err, BERTH_E_CONFIG, EINVAL, "invalid engine socket path '%s'",
-                            socket_path ? socket_path : "");
+                            socket_path);
   if (berth_docker_global_init(err) < 0)
     return -1;
   d = berth_malloc0(sizeof(*d), err);
@@ -524,7 +536,11 @@ docker_new(const char *socket_path, long timeout_ms, struct docker **out, berth_
   d->major = BERTH_API_MIN_MAJOR;
   d->minor = BERTH_API_MIN_MINOR;
   snprintf(d->version, sizeof(d->version), "%d.%d", d->major, d->minor);
-  d->socket_path = berth_strdup(socket_path, err);
+  d->base_url = "http://localhost";
+  if (socket_path != NULL)
+    d->socket_path = berth_strdup(socket_path, err);
+  else if (docker_tls_new(d, ep, err) < 0)
+    goto fail;
   if (d->socket_path == NULL)
     goto fail;
   d->share = curl_share_init();
@@ -572,6 +588,7 @@ docker_free(struct berth_engine *e)
   curl_slist_free_all(d->h_none);
   curl_slist_free_all(d->h_json);
   curl_slist_free_all(d->h_tar);
+  docker_tls_free(d);
   free(d->socket_path);
   free(d);
 }
@@ -596,7 +613,7 @@ docker_pin_connection(struct berth_engine *e)
   while (d->n_spare < DOCKER_SPARES) {
     berth_error_t err = NULL;
     struct berth_conn *c = NULL;
-    if (berth_conn_open_unix(d->socket_path, d->timeout_ms, &c, &err) < 0) {
+    if (docker_conn_open(d, &c, &err) < 0) {
       berth_debug("engine socket=%s cannot open a spare connection: %s", d->socket_path, err->msg);
       berth_error_release(&err);
       break;

@@ -37,7 +37,9 @@ struct docker {
   struct berth_engine base; /* first: the engine handed out */
   CURLSH *share;            /* the connection cache, kept across requests */
   CURL *curl;               /* the current request's handle, NULL between requests */
-  char *socket_path;
+  char *socket_path;        /* the unix socket, or "tcp://host:port" in messages */
+  struct docker_tls *tls;   /* NULL: unix socket (docker_tls.c) */
+  const char *base_url;     /* "http://localhost" or the tcp engine's https URL */
   long timeout_ms;
   /* negotiated API version */
   bool pinged;
@@ -85,7 +87,8 @@ struct docker_request {
 };
 
 /* ---- docker.c: transport */
-int docker_new(const char *socket_path, long timeout_ms, struct docker **out, berth_error_t *err);
+int docker_new(const struct berth_endpoint *ep, long timeout_ms, struct docker **out,
+               berth_error_t *err);
 void docker_free(struct berth_engine *e);
 int docker_ping(struct berth_engine *e, berth_error_t *err);
 void docker_pin_connection(struct berth_engine *e);
@@ -119,6 +122,20 @@ docker_escape(const char *s, berth_error_t *err)
 {
   return berth_http_escape(s ? s : "", NULL, err);
 }
+
+/* ---- docker_tls.c: libcurl over https to a tcp:// engine (mutual TLS) */
+/* Copies the endpoint; checks the client certificate's dates. */
+int docker_tls_new(struct docker *d, const struct berth_endpoint *ep, berth_error_t *err);
+void docker_tls_free(struct docker *d);
+/* The TLS options of one request (CURLOPT_CAINFO, SSLCERT, SSLKEY, peer and
+ * host verification, https only); CURLE_OK or the failed setopt's code. */
+CURLcode docker_tls_apply(struct docker *d);
+/* The one-line reason for a failed TLS transfer: -1 with err, or 0 when
+ * rc is not about TLS. */
+int docker_tls_failed(struct docker *d, CURLcode rc, const char *what, const char *detail,
+                      berth_error_t *err);
+/* A spare connection (docker_pin_connection) to the same engine. */
+int docker_conn_open(struct docker *d, struct berth_conn **out, berth_error_t *err);
 
 /* ---- docker_compat.c: Podman's compat service, in one place */
 long docker_compat_status(long status, json_t *reply);

@@ -32,10 +32,19 @@ int
 berth_docker_new(const char *socket_path, long timeout_ms, struct berth_engine **out,
                  berth_error_t *err)
 {
+  struct berth_endpoint ep = { .socket = socket_path ? socket_path : "" };
+
+  return berth_docker_new_endpoint(&ep, timeout_ms, out, err);
+}
+
+int
+berth_docker_new_endpoint(const struct berth_endpoint *ep, long timeout_ms,
+                          struct berth_engine **out, berth_error_t *err)
+{
   struct docker *d = NULL;
 
   *out = NULL;
-  if (docker_new(socket_path, timeout_ms, &d, err) < 0)
+  if (docker_new(ep, timeout_ms, &d, err) < 0)
     return -1;
   d->base.ops = &docker_ops;
   *out = &d->base;

@@ -7,6 +7,8 @@
 #include <errno.h>
 
 #include "berth/backend.h"
+#include "berth/config.h"
+#include "berth/conn.h"
 #include "berth/engine.h"
 #include "berth/http.h"
 #include "docker.h"
@@ -22,6 +24,24 @@ berth_engine_new(const char *socket_path, long timeout_ms, struct berth_engine *
                  berth_error_t *err)
 {
   return berth_docker_new(socket_path, timeout_ms, out, err);
+}
+
+int
+berth_engine_new_endpoint(const struct berth_endpoint *ep, long timeout_ms,
+                          struct berth_engine **out, berth_error_t *err)
+{
+  return berth_docker_new_endpoint(ep, timeout_ms, out, err);
+}
+
+void
+berth_engine_endpoint(const struct berth_config *cfg, struct berth_endpoint *ep)
+{
+  *ep = (struct berth_endpoint){ .socket = cfg->engine.socket,
+                                 .host = cfg->engine.tcp_host,
+                                 .port = cfg->engine.tcp_port,
+                                 .ca = cfg->engine.tls.ca,
+                                 .cert = cfg->engine.tls.cert,
+                                 .key = cfg->engine.tls.key };
 }
 
 void

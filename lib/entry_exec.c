@@ -170,6 +170,7 @@ struct session {
   bool tty;
   struct berth_proxy px;
 
+  bool remote;        /* a tcp:// engine: its PIDs are another host's */
   long pid;           /* host PID of the exec'd process, 0 until known */
   int pidfd;          /* pins pid against reuse, -1 when unavailable */
   int ending_sig;     /* the signal we asked the command to end with, 0 = none */
@@ -229,7 +230,7 @@ learn_pid(struct session *s, bool *seen_running, long *seen_pid, berth_error_t *
     return 1;
   if (s->pidfd >= 0)
     close(s->pidfd);
-  s->pidfd = pidfd_open_compat(pid);
+  s->pidfd = s->remote ? -1 : pidfd_open_compat(pid);
   s->pid = pid;
   if (s->pidfd >= 0) {
     /* The pidfd (close-on-exec by definition) was opened after the
@@ -267,7 +268,9 @@ pidfd_exited(int pidfd, int ms)
 
 /* The exec API has no kill: signal the process by its host PID.  It runs
  * with the invoking user's uid, the same uid berth-shell has dropped to, so
- * the kernel lets us. */
+ * the kernel lets us.  Not with a remote engine: its PID names a process on
+ * the engine host, and the same number here is some other process of this
+ * user; the session then ends by closing the stream (docs/security.md). */
 static void
 signal_command(struct session *s, int sig)
 {
@@ -276,6 +279,10 @@ signal_command(struct session *s, int sig)
   bool running = false;
   int r;
 
+  if (s->remote) {
+    berth_debug("exec=%.12s signal %d not sent: the engine is remote", s->exec_id, sig);
+    return;
+  }
   /* A command that floods its output can be hung up before the engine has
    * recorded its PID (Running, Pid 0): ask again for a moment. */
   for (;;) {
@@ -424,7 +431,7 @@ settle(struct session *s, struct berth_exit_facts *f, berth_error_t *err)
 {
   if (wait_exit(s, s->ending_sig ? 200 : 1000, f, err) < 0)
     return -1;
-  if (s->pidfd < 0 && !f->running && f->code == 126 && f->pid > 0) {
+  if (s->pidfd < 0 && !s->remote && !f->running && f->code == 126 && f->pid > 0) {
     /* Docker's detach signature: a process that started (it has a Pid) and
      * "exited" 126.  Whether it is still alive, its pidfd says; the stream
      * ended only now, too soon for its PID to have been reused. */
@@ -544,6 +551,7 @@ berth_entry_exec(struct berth_engine *e, struct berth_conn *hijack, const struct
   unsigned rows = 0, cols = 0;
   int ret;
 
+  s.remote = b->cfg != NULL && !berth_config_engine_local(b->cfg);
   if (r->tty)
     berth_tty_size(STDIN_FILENO, &rows, &cols);
   if (exec_create(e, b, r, rows, cols, &exec_id, err) < 0)
@@ -583,7 +591,14 @@ struct exec_state {
 static int
 open_hijack(const struct berth_box *b, struct berth_conn **out, berth_error_t *err)
 {
-  *out = berth_engine_hijack_connect(b->cfg->engine.socket, err);
+  struct berth_endpoint ep;
+
+  berth_engine_endpoint(b->cfg, &ep);
+  *out = berth_engine_hijack_connect_endpoint(&ep,
+                                              berth_config_engine_local(b->cfg)
+                                                  ? BERTH_HIJACK_CONNECT_TIMEOUT_MS
+                                                  : b->cfg->engine.timeout_ms,
+                                              err);
   return *out == NULL ? -1 : 0;
 }
 

@@ -35,6 +35,17 @@ berth_engine_hijack_connect_timeout(const char *socket_path, long timeout_ms, be
   return c;
 }
 
+struct berth_conn *
+berth_engine_hijack_connect_endpoint(const struct berth_endpoint *ep, long timeout_ms,
+                                     berth_error_t *err)
+{
+  struct berth_conn *c = NULL;
+
+  if (berth_conn_open(ep, timeout_ms, &c, err) < 0)
+    return NULL;
+  return c;
+}
+
 /* The hijack handshake, as the engines do it:
  * - The client sends POST /exec/{id}/start with "Connection: Upgrade" and
  *   "Upgrade: tcp" and the JSON body {"Detach":false,"Tty":...}; Tty must

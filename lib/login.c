@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "berth/conn.h"
 #include "berth/log.h"
 #include "berth/login.h"
 
@@ -50,10 +52,12 @@ int
 berth_core_connect(const struct berth_config *cfg, struct berth_engine **out, berth_error_t *err)
 {
   struct berth_engine *e = NULL;
+  struct berth_endpoint ep;
 
   *out = NULL;
+  berth_engine_endpoint(cfg, &ep);
   if (berth_engine_global_init(err) < 0
-      || berth_engine_new(cfg->engine.socket, cfg->engine.timeout_ms, &e, err) < 0)
+      || berth_engine_new_endpoint(&ep, cfg->engine.timeout_ms, &e, err) < 0)
     return -1;
   if (berth_engine_ping(e, err) < 0) {
     berth_engine_free(e);
@@ -67,6 +71,21 @@ void
 berth_core_disconnect(struct berth_engine *e)
 {
   berth_engine_free(e);
+}
+
+int
+berth_core_tls_probe(const struct berth_config *cfg, struct berth_tls_info *out, berth_error_t *err)
+{
+  struct berth_endpoint ep;
+  cleanup_conn struct berth_conn *c = NULL;
+
+  memset(out, 0, sizeof(*out));
+  if (berth_config_engine_local(cfg))
+    return 1;
+  berth_engine_endpoint(cfg, &ep);
+  if (berth_conn_open_checked(&ep, cfg->engine.timeout_ms, &c, err) < 0)
+    return -1;
+  return berth_conn_tls_info(c, out) < 0 ? 1 : 0;
 }
 
 const char *

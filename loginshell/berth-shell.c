@@ -533,15 +533,15 @@ identify_and_decide(struct berth_login *l, uid_t uid, int argc, char **argv)
       fprintf(stderr, "berth: %s\n", l->cfg_err->msg);
       exec_host_shell(l->u, uid, RESCUE_SHELL, l->why, argc, argv);
     }
-    log_engine = l->cfg->engine.socket;
+    log_engine = berth_config_engine_name(l->cfg);
     exec_host_shell(l->u, uid, l->cfg->shell.host, l->why ? l->why : "policy", argc, argv);
-  case BERTH_POLICY_BERTHED: log_engine = l->cfg->engine.socket; return;
+  case BERTH_POLICY_BERTHED: log_engine = berth_config_engine_name(l->cfg); return;
   case BERTH_POLICY_DENIED:
   default:
     /* Neither a container nor the host shell: not knowing whether the user
      * is excluded must never read as "excluded". */
     if (l->cfg != NULL)
-      log_engine = l->cfg->engine.socket;
+      log_engine = berth_config_engine_name(l->cfg);
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   }
 }

@@ -205,7 +205,7 @@ log_line(const char *action, const char *user, const char *container, const stru
                             .extra = extra,
                             .outcome = ok ? "ok" : "failed" };
   if (!ok) {
-    x.engine = l->cfg ? l->cfg->engine.socket : "-";
+    x.engine = l->cfg ? berth_config_engine_name(l->cfg) : "-";
     x.err = err;
   }
   berth_log_action(ok ? LOG_INFO : LOG_ERR, action, &x);

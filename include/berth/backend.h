@@ -17,6 +17,7 @@
 #define BERTH_BACKEND_H
 
 #include "berth/engine.h"
+#include "berth/conn.h"
 
 struct berth_backend_ops {
   const char *name; /* "docker" */
@@ -63,6 +64,10 @@ struct berth_engine {
 /* The Docker Engine API backend over the unix socket at socket_path. */
 int berth_docker_new(const char *socket_path, long timeout_ms, struct berth_engine **out,
                      berth_error_t *err);
+/* The same at an endpoint: the unix socket, or a tcp:// engine over
+ * mutual TLS (conn.h's struct berth_endpoint). */
+int berth_docker_new_endpoint(const struct berth_endpoint *ep, long timeout_ms,
+                              struct berth_engine **out, berth_error_t *err);
 /* Process-wide set-up of the Docker backend (libcurl). */
 int berth_docker_global_init(berth_error_t *err);
 

@@ -68,7 +68,15 @@ struct berth_override {
 struct berth_config {
   char *path;
   struct {
-    char *socket;
+    char *socket;   /* the unix socket; NULL with a tcp:// host */
+    char *host;     /* engine.host as written, or NULL */
+    int host_line;  /* where, for messages */
+    char *tcp_host; /* tcp://HOST:PORT: HOST without brackets; NULL for unix */
+    unsigned tcp_port;
+    struct {
+      char *ca, *cert, *key; /* PEM files, checked at load */
+      int line;
+    } tls;
     long timeout_ms;
   } engine;
   enum berth_entry entry;
@@ -94,6 +102,14 @@ struct berth_config {
   size_t n_users;
   bool debug; /* top-level `debug`: log debug messages */
 };
+
+/* True when the engine is reached over a local unix socket; false for a
+ * tcp:// engine (another host).  What needs the container's processes on
+ * this host asks this: join mode (a remote engine always uses exec: the
+ * loader sets entry to exec), pam_berth's network-namespace move. */
+bool berth_config_engine_local(const struct berth_config *cfg);
+/* The engine for messages and log lines: the socket path or engine.host. */
+const char *berth_config_engine_name(const struct berth_config *cfg);
 
 /* Load and validate path.  Errors are BERTH_E_CONFIG and read
  * "FILE:LINE: KEY: problem". */

@@ -38,6 +38,14 @@ int berth_engine_global_init(berth_error_t *err);
 /* Create a client; does not connect.  timeout_ms bounds every request. */
 int berth_engine_new(const char *socket_path, long timeout_ms, struct berth_engine **out,
                      berth_error_t *err);
+/* The same at an endpoint (conn.h): a unix socket, or a tcp:// engine over
+ * mutual TLS, every request https with the endpoint's CA, cert and key. */
+struct berth_endpoint;
+int berth_engine_new_endpoint(const struct berth_endpoint *ep, long timeout_ms,
+                              struct berth_engine **out, berth_error_t *err);
+/* The endpoint berth.conf's engine section names (strings borrowed from cfg). */
+struct berth_config;
+void berth_engine_endpoint(const struct berth_config *cfg, struct berth_endpoint *ep);
 void berth_engine_free(struct berth_engine *e);
 
 /* GET /_ping, then /version: negotiate min(engine max, ours).  Fails with

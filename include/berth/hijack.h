@@ -25,6 +25,11 @@ struct berth_conn *berth_engine_hijack_connect(const char *socket_path, berth_er
 #define BERTH_HIJACK_CONNECT_TIMEOUT_MS 10000L
 struct berth_conn *berth_engine_hijack_connect_timeout(const char *socket_path, long timeout_ms,
                                                        berth_error_t *err);
+/* The same to an endpoint (conn.h): the unix socket, or a tcp:// engine
+ * over mutual TLS (TCP connect and handshake both bounded by timeout_ms). */
+struct berth_endpoint;
+struct berth_conn *berth_engine_hijack_connect_endpoint(const struct berth_endpoint *ep,
+                                                        long timeout_ms, berth_error_t *err);
 /* Send POST /exec/{id}/start with Upgrade: tcp on conn, parse the response.
  * On success fills *h (taking ownership of conn); on failure conn stays the
  * caller's.  Errors surface the engine message.  api_version is e.g. "1.43".

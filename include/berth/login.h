@@ -54,5 +54,11 @@ int berth_core_connect(const struct berth_config *cfg, struct berth_engine **out
                        berth_error_t *err);
 void berth_core_disconnect(struct berth_engine *e);
 const char *berth_core_api_version(const struct berth_engine *e);
+/* berthctl check: a TLS handshake with a tcp:// engine and what it showed
+ * (server identity, client certificate expiry).  0 with *out, 1 for a local
+ * engine (no TLS), -1 with err (the one-line reason the handshake failed). */
+struct berth_tls_info;
+int berth_core_tls_probe(const struct berth_config *cfg, struct berth_tls_info *out,
+                         berth_error_t *err);
 
 #endif

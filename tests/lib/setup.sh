@@ -6,12 +6,13 @@
 
 # To build berth.
 BERTH_BUILD_PACKAGES=(autoconf automake libtool pkg-config make gcc libc6-dev
-	libpam0g-dev libcurl4-openssl-dev libjansson-dev libconfig-dev libcmocka-dev
+	libpam0g-dev libcurl4-openssl-dev libssl-dev libjansson-dev libconfig-dev libcmocka-dev
 	clang-format # make format-check
 	clang libclang-rt-14-dev) # clang + libFuzzer: the fuzz stage (docs/fuzzing.md)
 # To run it and its test tiers (engine, PAM, end-to-end, benchmarks).
 BERTH_TEST_PACKAGES=(docker.io busybox-static openssh-server openssh-client tmux rsync
-	slapd ldap-utils nslcd libnss-ldapd libpam-wrapper hyperfine file procps util-linux podman python3 bsdutils diffutils)
+	slapd ldap-utils nslcd libnss-ldapd libpam-wrapper hyperfine file procps util-linux podman python3 bsdutils diffutils
+	openssl iproute2) # the TLS engine's certificates, ss (tests/lib/tls_engine.sh)
 # To build and lint the Debian package (tests/pkg/test_package.sh).
 BERTH_TEST_PACKAGES+=(debhelper dpkg-dev fakeroot lintian git)
 

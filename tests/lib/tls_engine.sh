@@ -1,0 +1,122 @@
+# tests/lib/tls_engine.sh - a second, test-owned dockerd that listens on
+# tcp://127.0.0.1:PORT with --tlsverify, and the certificates for it, for the
+# tests of a remote engine (tests/engine/test_tls_engine.sh,
+# tests/e2e/test_ssh_tls.sh) and bench/tls_engine.  Sourced after common.sh.
+#
+#   tls_make_certs DIR     CA, server cert for IP 127.0.0.1 only, and the
+#                          client certs: good, foreign (another CA), expired
+#   start_tls_dockerd DIR  dockerd on TLS_PORT (and unix DIR/docker.sock) with
+#                          its own data root, exec root, pidfile, containerd
+#                          and cgroup parent; no bridge, no iptables; the test
+#                          image loaded; stopped and removed at exit
+#
+# Side by side with the shared dockerd: nothing of it is shared (the shared
+# one's socket, data root, exec root, containerd and iptables stay untouched).
+
+# tls_make_certs DIR: writes DIR/{ca,server,client,foreign-ca,foreign,expired}.pem
+# and their -key.pem, root-owned, keys 0600.
+tls_make_certs() {
+	local d=$1
+	mkdir -p "$d" && chmod 0755 "$d"
+	(
+		set -e
+		cd "$d"
+		umask 077
+		_tls_ca() { # NAME CN
+			openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 90 \
+				-subj "/CN=$2" -keyout "$1-key.pem" -out "$1.pem" 2>/dev/null
+		}
+		_tls_leaf() { # NAME CN CA EXT
+			openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+				-subj "/CN=$2" -keyout "$1-key.pem" -out "$1.csr" 2>/dev/null
+			printf '%s\n' "$4" >"$1.ext"
+			openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3-key.pem" -CAcreateserial \
+				-days 90 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
+		}
+		_tls_ca ca "berth test CA"
+		_tls_ca foreign-ca "some other CA"
+		_tls_leaf server "berth test engine" ca \
+			"subjectAltName=IP:127.0.0.1
+extendedKeyUsage=serverAuth"
+		_tls_leaf client "berth bastion" ca "extendedKeyUsage=clientAuth"
+		_tls_leaf foreign "berth bastion" foreign-ca "extendedKeyUsage=clientAuth"
+		# An expired certificate from the right CA: x509 -days cannot go
+		# negative, `openssl ca` takes explicit start and end dates.
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-subj "/CN=berth bastion" -keyout expired-key.pem -out expired.csr 2>/dev/null
+		mkdir -p ca.db && : >ca.db/index.txt && echo 1000 >ca.db/serial
+		cat >ca.cnf <<-EOF
+			[ca]
+			default_ca = test
+			[test]
+			database = $d/ca.db/index.txt
+			serial = $d/ca.db/serial
+			new_certs_dir = $d/ca.db
+			default_md = sha256
+			policy = any
+			x509_extensions = ext
+			[any]
+			commonName = supplied
+			[ext]
+			extendedKeyUsage = clientAuth
+		EOF
+		openssl ca -batch -notext -config ca.cnf -cert ca.pem -keyfile ca-key.pem \
+			-startdate 20200101000000Z -enddate 20200201000000Z \
+			-in expired.csr -out expired.pem 2>/dev/null
+		chmod 0644 ./*.pem && chmod 0600 ./*-key.pem
+	) || fail "cannot make the test certificates in $d"
+}
+
+_tls_dockerd_answers() {
+	timeout 5 docker -H "unix://$TLS_DOCKER_DIR/docker.sock" version >/dev/null 2>&1
+}
+
+# start_tls_dockerd DIR: sets TLS_PORT, TLS_DOCKER_DIR (= DIR) and
+# TLS_DOCKER (a docker command line for the local unix socket of it).
+start_tls_dockerd() {
+	local d=$1 pid
+	require_cmd dockerd openssl
+	TLS_DOCKER_DIR=$d
+	TLS_PORT=$(pick_port 23760)
+	mkdir -p "$d/data" "$d/exec" && chmod 0711 "$d"
+	echo '{}' >"$d/daemon.json"
+	_berth_service_logs+=("$d/dockerd.log")
+	_berth_spawn setsid dockerd --config-file "$d/daemon.json" \
+		--data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/docker.pid" \
+		-H "unix://$d/docker.sock" -H "tcp://127.0.0.1:$TLS_PORT" \
+		--tlsverify --tlscacert "$d/certs/ca.pem" --tlscert "$d/certs/server.pem" \
+		--tlskey "$d/certs/server-key.pem" \
+		--bridge=none --iptables=false --ip-masq=false --ip-forward=false \
+		--cgroup-parent /berth-tls-test --storage-driver overlay2 \
+		</dev/null >"$d/dockerd.log" 2>&1
+	pid=$!
+	on_exit "_stop_tls_dockerd $pid"
+	TLS_DOCKER="docker -H unix://$d/docker.sock"
+	wait_until 60 _tls_dockerd_answers || fail "the TLS dockerd did not answer within 60 s"
+	wait_until 20 port_open "$TLS_PORT" || fail "the TLS dockerd does not listen on $TLS_PORT"
+	docker save "${BERTH_TEST_IMAGE:-berth-test:latest}" | $TLS_DOCKER load >/dev/null ||
+		fail "cannot load the test image into the TLS dockerd"
+}
+
+_stop_tls_dockerd() { # PID
+	local d=$TLS_DOCKER_DIR
+	$TLS_DOCKER rm -f $($TLS_DOCKER ps -aq 2>/dev/null) >/dev/null 2>&1
+	kill "$1" 2>/dev/null
+	wait_until 30 sh -c "! kill -0 $1 2>/dev/null" || kill -9 "$1" 2>/dev/null
+	# whatever the overlay mounts left below the data root
+	grep -o " $d/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
+	rm -rf -- "$d"
+	# the cgroup parent, once empty (another TLS dockerd may still use it)
+	find /sys/fs/cgroup -maxdepth 2 -type d -name berth-tls-test -exec rmdir {} + 2>/dev/null
+	return 0
+}
+
+# tls_config TLSDIR HOST CERT [extra engine lines]: a berth.conf engine
+# section for the TLS dockerd with the client cert CERT (client, foreign,
+# expired) and CA TLSDIR/ca.pem (TLS_CA overrides it).
+tls_engine_section() {
+	local c=$1/certs
+	printf 'engine = { host = "tcp://%s:%s"; timeout_ms = 5000;\n' "$2" "$TLS_PORT"
+	printf '  tls = { ca = "%s"; cert = "%s/%s.pem"; key = "%s/%s-key.pem"; }; };\n' \
+		"${TLS_CA:-$c/ca.pem}" "$c" "$3" "$c" "$3"
+}
