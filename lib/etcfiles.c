@@ -572,8 +572,7 @@ berth_etc_read_file(int dfd, const char *name)
 
 /* How /etc/passwd and /etc/group reach the container.  Generated on the
  * host and bind-mounted read-only whenever the engine can see this host's
- * RUNDIR, which a local engine (the only kind berth speaks to today) always
- * can: no archive PUT (~40 ms of a cold login on Docker 20.10, which
+ * RUNDIR, which a local engine always can: no archive PUT (~40 ms of a cold login on Docker 20.10, which
  * re-execs itself into a chroot for each copy), and a read-only rootfs
  * works the same way.  The archive API (written into the container before
  * start) stays for an engine on another host, whose containers cannot
@@ -585,8 +584,10 @@ berth_etc_read_file(int dfd, const char *name)
 bool
 berth_etc_by_bind(const struct berth_box *b)
 {
-  (void) b; /* a remote engine (engine.host tcp://): false unless readonly_rootfs */
-  return true;
+  /* A read-only rootfs refuses the archive API, so with a remote engine it
+   * binds too: the engine host must then see RUNDIR at the same path, as it
+   * must see the keeper and the homes (docs/scale-out.md). */
+  return berth_config_engine_local(b->cfg) || b->conf->readonly_rootfs;
 }
 
 char *
