@@ -38,11 +38,15 @@ berth_netns_engine_local(const struct berth_config *cfg)
 }
 
 bool
+berth_netns_own_network(const char *network)
+{
+  return network == NULL || strcmp(network, "host") != 0;
+}
+
+bool
 berth_netns_applies(const struct berth_box *b)
 {
-  const char *net = b->conf->network;
-
-  return berth_netns_engine_local(b->cfg) && (net == NULL || strcmp(net, "host") != 0);
+  return berth_netns_engine_local(b->cfg) && berth_netns_own_network(b->conf->network);
 }
 
 /* The process's cgroup file names the container's full id (cgroupfs

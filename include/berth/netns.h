@@ -18,6 +18,10 @@
  * the remote-engine work this becomes berth_config_engine_local().) */
 bool berth_netns_engine_local(const struct berth_config *cfg);
 
+/* A container.network value that gives the container a network namespace
+ * of its own: anything but "host" (NULL: the default, berth's network). */
+bool berth_netns_own_network(const char *network);
+
 /* Whether a session of b moves into its container's network namespace: a
  * local engine and a container.network other than "host". */
 bool berth_netns_applies(const struct berth_box *b);
