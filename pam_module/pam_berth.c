@@ -214,9 +214,14 @@ log_line(const char *action, const char *user, const char *container, const stru
 
 /* At open, one plain line for the user; the detail is in the log line. */
 static void
-tell_user(pam_handle_t *pamh, const struct args *a, int flags, berth_error_t err)
+tell_user(pam_handle_t *pamh, const struct args *a, int flags, bool network, berth_error_t err)
 {
-  if (!a->quiet && !(flags & PAM_SILENT))
+  if (a->quiet || (flags & PAM_SILENT))
+    return;
+  if (network)
+    pam_error(pamh, "berth: your connection could not be moved into your container's network, "
+                    "so forwarding is off for it; please contact your administrator");
+  else
     pam_error(pamh,
               "berth: your container could not be started (%s); "
               "please contact your administrator",
@@ -337,7 +342,7 @@ open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *us
   struct berth_login l = { 0 };
   berth_error_t err = NULL;
   int64_t opened_ms = 0;
-  bool home_created = false;
+  bool home_created = false, network = false;
   int rc;
 
   rc = prepare(pamh, a, user, &l, true, &err);
@@ -346,8 +351,10 @@ open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *us
     rc = open_container(&l, &home_created, &err);
   if (rc == PAM_SUCCESS)
     rc = export_container(pamh, &l, &err);
-  if (rc == PAM_SUCCESS && (rc = enter_network(&l, &err)) != PAM_SUCCESS)
+  if (rc == PAM_SUCCESS && (rc = enter_network(&l, &err)) != PAM_SUCCESS) {
     pam_putenv(pamh, "BERTH_CONTAINER");
+    network = true;
+  }
   if (rc == PAM_SUCCESS) {
     if (home_created && !a->quiet && !(flags & PAM_SILENT))
       pam_info(pamh, "berth: created home directory %s", l.u->home);
@@ -355,7 +362,7 @@ open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *us
     remember_open(pamh, user, l.box->name, opened_ms);
   } else if (rc == PAM_SESSION_ERR) {
     log_line("login", user, l.box ? l.box->name : "-", &l, "", false, err);
-    tell_user(pamh, a, flags, err);
+    tell_user(pamh, a, flags, network, err);
   }
   berth_error_release(&err);
   berth_login_clear(&l);

@@ -21,6 +21,16 @@ set -euo pipefail
 e2e_require
 require_cmd ssh-agent ssh-add timeout curl pgrep
 
+# E2E_C: berthed, container.network = "host": nothing to move into, so its
+# forwardings land on the host (the door berthctl check names for it).
+E2E_C=bte$$c
+cleanup_c() {
+	docker rm -f "$(e2e_container "$E2E_C")" >/dev/null 2>&1
+	remove_test_user "$E2E_C"
+}
+on_exit cleanup_c
+hostnet_conf="users = ( { user = \"$E2E_C\"; network = \"host\"; } );"
+
 write_conf() { # [EXTRA]
 	berth_write_config <<EOF
 # written by tests/e2e/test_forwarding_container.sh
@@ -31,10 +41,11 @@ policy = { exclude_users = [ "root", "$E2E_ADM" ]; };
 ${1:-}
 EOF
 }
-write_conf
+write_conf "$hostnet_conf"
 
 berth_ns_syslog # pam_berth's and berth-shell's lines
 e2e_guide_sshd "$(pick_port 3100)"
+useradd -m -U -G "$E2E_GROUP" -s "$E2E_SHELL" "$E2E_C" && usermod -p '*' "$E2E_C" || fail "useradd $E2E_C"
 assert_contains "$(printf '%s\n' "${E2E_MATCH[@]}")" "AllowTcpForwarding yes" \
 	"the guide's Match block turns TCP forwarding on"
 
@@ -77,6 +88,10 @@ done
 # Another user's container, on berth's network (no traffic between containers).
 assert_eq "container-$E2E_B" "$(curl -s -m 3 "http://$b_ip:$port/id")" "control: the host reaches $E2E_B's container at $b_ip"
 assert_eq "" "$(via_w "$E2E_A" "$b_ip:$port")" "$E2E_A: -W cannot reach $E2E_B's container"
+
+# network = "host": the session stays on the host's network, and says so.
+assert_eq host "$(via_w "$E2E_C" "127.0.0.1:$port")" "$E2E_C (network = host): -W lands on the host, as berthctl check says"
+check_syslog "$E2E_C: ... and pam_berth logged why" "user=$E2E_C container=berth-$E2E_C network stays the host's \\(network=host\\)"
 
 # ---------------------------------------------------------------- -L and -D
 
@@ -135,6 +150,29 @@ assert_eq "$want" "$(readlink "/proc/$monitor/ns/net" 2>/dev/null)" "$E2E_A: the
 assert_eq "$want" "$(readlink "/proc/$child/ns/net" 2>/dev/null)" "$E2E_A: the session's sshd child (forwardings) is there too"
 check "$E2E_A: ... which is not the host's" test "$want" != "$(readlink /proc/1/ns/net)"
 wait "$client" 2>/dev/null || true
+
+# A container restarted under a live session gets a new network namespace; the
+# session keeps the old one, whose network went with the old container: its
+# forwardings reach nothing, never the host. The next login joins the new one.
+ca=$(e2e_container "$E2E_A")
+lp=$(pick_port 4700)
+timeout -k 5 "$E2E_TIMEOUT" ssh "${SSH_OPTS[@]}" -p "$SSHD_PORT" -N -L "$lp:127.0.0.1:$port" \
+	"$E2E_A@127.0.0.1" </dev/null >/dev/null 2>&1 &
+client=$!
+wait_until 10 port_open "$lp" || not_ok "$E2E_A: -L for the restart case"
+docker restart -t 1 "$ca" >/dev/null || fail "docker restart $ca"
+check "$E2E_A: the restarted container has a new network namespace" \
+	test "$want" != "$(readlink "/proc/$(docker inspect -f '{{.State.Pid}}' "$ca")/ns/net")"
+out=$(curl -s -m 5 "http://127.0.0.1:$lp/id" 2>/dev/null) || true
+assert_eq "" "$out" "$E2E_A: after a restart under a live session, its -L reaches nothing (not the host's service)"
+kill "$client" 2>/dev/null
+wait "$client" 2>/dev/null || true
+docker exec -u "$(id -u "$E2E_A")" "$ca" sh -c "mkdir -p /tmp/www && echo container-$E2E_A >/tmp/www/id" &&
+	docker exec -d -u "$(id -u "$E2E_A")" "$ca" busybox httpd -f -p "$port" -h /tmp/www ||
+	fail "$E2E_A: cannot restart the container's httpd"
+_a_up() { [ "$(via_w "$E2E_A" "127.0.0.1:$port")" = "container-$E2E_A" ]; }
+wait_until 10 _a_up || true
+check "$E2E_A: ... and the next login's -W reaches the restarted container's service" _a_up
 
 # ---------------------------------------------------------------- ssh -A
 
