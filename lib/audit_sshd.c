@@ -223,8 +223,9 @@ static const struct simple_door {
     "forwarding there",
     true, "berth-shell relays the forwarded agent into the user's container (agent.h)" },
   { "x11forwarding", "X11Forwarding", "sshd-x11-forwarding",
-    "sshd runs xauth on the host for the user (reading the home), and berth passes no DISPLAY "
-    "or cookie into the container",
+    "sshd runs xauth on the host for the user, on ~/.Xauthority in the home the user writes "
+    "from inside the container (the X11 connections themselves reach the container where "
+    "pam_berth moves the session into its network)",
     true },
   { "permittunnel", "PermitTunnel", "sshd-tunnel",
     "tun/tap devices carry the user's packets into the host's networks", false },

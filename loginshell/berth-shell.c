@@ -31,6 +31,7 @@
 #include "berth/box.h"
 #include "berth/entry.h"
 #include "berth/agent.h"
+#include "berth/x11fwd.h"
 #include "berth/env.h"
 #include "berth/error.h"
 #include "berth/log.h"
@@ -624,19 +625,27 @@ user_command(const struct berth_box *b, int argc, char **argv, struct berth_exec
   }
 }
 
-/* e2) ssh -A: the client's agent relayed into the container (agent.h);
- * without it the session goes on as with ssh -a. */
-static char *agent_env; /* SSH_AUTH_SOCK=... for the container */
+/* e2) ssh -A and -X into the container (agent.h, x11fwd.h); without them
+ * the session goes on as with ssh -a -x.  SSH_AUTH_SOCK= DISPLAY= XAUTHORITY= */
+static char *fwd_env[3];
 
 static void
-start_agent(const struct berth_login *l)
+not_forwarded(const char *what, berth_error_t *err)
+{
+  berth_log(LOG_WARNING, "user=%s container=%s %s not forwarded: %s", log_user, log_container, what,
+            (*err)->msg);
+  berth_error_release(err);
+}
+
+static void
+start_forwarding(const struct berth_login *l)
 {
   berth_error_t err = NULL;
 
-  if (berth_agent_start(l->cfg, l->box->name, kept_value("SSH_AUTH_SOCK"), &agent_env, &err) < 0)
-    berth_log(LOG_WARNING, "user=%s container=%s agent not forwarded: %s", log_user, log_container,
-              err->msg);
-  berth_error_release(&err);
+  if (berth_agent_start(l->cfg, l->box->name, kept_value("SSH_AUTH_SOCK"), &fwd_env[0], &err) < 0)
+    not_forwarded("agent", &err);
+  if (berth_x11_start(l->box, kept_value("DISPLAY"), &fwd_env[1], &err) < 0)
+    not_forwarded("X11", &err);
 }
 
 /* f) the container's environment */
@@ -652,8 +661,9 @@ container_env(const struct berth_login *l, struct berth_exec_req *req)
   env_add(&env, "SHELL", l->box->shell);
   env_add(&env, "PATH", CONTAINER_PATH);
   env_add_kept(&env, true);
-  if (agent_env != NULL)
-    env_add(&env, NULL, agent_env);
+  for (size_t i = 0; i < 3; i++)
+    if (fwd_env[i] != NULL)
+      env_add(&env, NULL, fwd_env[i]);
   for (size_t i = 0; i < env.n; i++) {
     if (!berth_utf8_valid(env.v[i], strlen(env.v[i]))) {
       const char *eq = strchr(env.v[i], '=');
@@ -773,7 +783,7 @@ main(int argc, char **argv)
   drop_to_user(l.u, uid);
   /* e), f) as the user: the command and the container's environment */
   user_command(l.box, argc, argv, &req, word, sizeof(word));
-  start_agent(&l);
+  start_forwarding(&l);
   container_env(&l, &req);
 
   /* g) in */

@@ -141,7 +141,8 @@ EOF
 	E2E_TMUX=$TEST_TMPDIR/tmux.sock
 }
 
-# e2e_guide_sshd PORT: the forwarding tests' fixture. E2E_A (login shell
+# e2e_guide_sshd PORT [LINE...]: the forwarding tests' fixture (LINEs go first
+# in the guide's Match block: sshd takes the first value it reads). E2E_A (login shell
 # berth-shell) and E2E_B (/bin/sh, ForceCommand from the block) in E2E_GROUP,
 # E2E_ADM outside it (the caller's berth.conf excludes it); pam_berth in sshd's
 # session stack; sshd with the guide's Match block, read from
@@ -160,6 +161,7 @@ e2e_guide_sshd() {
 		sed -e '/^[[:space:]]*#/d' -e '/^[[:space:]]*$/d' -e "s|^Match Group berthed|Match Group $E2E_GROUP|" \
 			-e "s|/usr/bin/berth-shell|$E2E_SHELL|")
 	[ "${#E2E_MATCH[@]}" -gt 3 ] || fail "no 'Match Group berthed' block in etc/sshd_config.example"
+	E2E_MATCH=("${E2E_MATCH[0]}" "${@:2}" "${E2E_MATCH[@]:1}")
 	pam_sshd_stack "$TEST_TMPDIR/pam.sshd" "$module"
 	chmod 0644 "$TEST_TMPDIR/pam.sshd"
 	start_sshd --pam --bind "$TEST_TMPDIR/pam.sshd" /etc/pam.d/sshd "$1" "${E2E_MATCH[@]}"

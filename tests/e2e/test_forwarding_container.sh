@@ -44,7 +44,7 @@ EOF
 write_conf "$hostnet_conf"
 
 berth_ns_syslog # pam_berth's and berth-shell's lines
-e2e_guide_sshd "$(pick_port 3100)"
+e2e_guide_sshd "$(pick_port 3100)" "X11Forwarding yes" # X11 too, for the X11 case
 useradd -m -U -G "$E2E_GROUP" -s "$E2E_SHELL" "$E2E_C" && usermod -p '*' "$E2E_C" || fail "useradd $E2E_C"
 assert_contains "$(printf '%s\n' "${E2E_MATCH[@]}")" "AllowTcpForwarding yes" \
 	"the guide's Match block turns TCP forwarding on"
@@ -202,6 +202,45 @@ check "$E2E_B: ... nor any socket of $E2E_A's" test "${out/agent.[0-9]/}" = "$ou
 out=$(e2e_ssh "$E2E_B" "touch /.berth/agent/x 2>&1 || echo refused" </dev/null 2>&1) || true
 assert_contains "$out" "refused" "$E2E_B: the agent directory is read-only inside the container"
 wait "$client" 2>/dev/null || true
+
+# ---------------------------------------------------------------- ssh -X
+
+# The client's "X server": a unix socket that records what a connection sends.
+# In the container, a hand-made X11 connection setup with the cookie berth
+# copied (XAUTHORITY) goes to DISPLAY; the ssh client lets it through to its
+# display only when the cookie is the session's (else "wrong authentication").
+xn=$(($$ % 50 + 150))
+xsock=/tmp/.X11-unix/X$xn
+xlog=$TEST_TMPDIR/x11.log
+[ -d /tmp/.X11-unix ] || install -d -m 1777 /tmp/.X11-unix
+: >"$xlog"
+_berth_spawn python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4)
+while True:
+    c, _ = s.accept(); d = c.recv(4096)
+    open(sys.argv[2], "ab").write(b"connection " + d.hex().encode() + b"\n"); c.close()' "$xsock" "$xlog"
+on_exit "kill $! 2>/dev/null; rm -f '$xsock'"
+wait_until 5 test -S "$xsock" || fail "fake X server at $xsock"
+# shellcheck disable=SC2016 # expanded inside the container
+x11_client='echo "display=$DISPLAY xauth=$XAUTHORITY"; n=${DISPLAY#localhost:}; n=${n%%.*}
+hex=$(tail -c 16 "$XAUTHORITY" | od -An -tx1 -v | tr -d " \n"); [ "$1" = wrong ] && hex=00000000000000000000000000000000
+pkt="l\x00\x0b\x00\x00\x00\x12\x00\x10\x00\x00\x00MIT-MAGIC-COOKIE-1\x00\x00"
+for i in $(seq 0 15); do pkt="$pkt\\x${hex:$((2 * i)):2}"; done
+{ printf "$pkt"; sleep 2; } | timeout 5 nc 127.0.0.1 $((6000 + n)) >/dev/null; echo sent'
+x11_run() { # USER right|wrong
+	DISPLAY=:$xn e2e_ssh "$1" -Y "bash -c '$x11_client' - $2" </dev/null 2>"$TEST_TMPDIR/x11.err" || true
+}
+out=$(x11_run "$E2E_A" right)
+assert_contains "$out" "display=localhost:" "$E2E_A: ssh -X sets DISPLAY inside the container"
+assert_contains "$out" "xauth=/.berth/agent/xauth." "$E2E_A: ... and XAUTHORITY names berth's copy of the cookie"
+wait_until 5 grep -q connection "$xlog" || true
+assert_contains "$(cat "$xlog")" "$(printf 'MIT-MAGIC-COOKIE-1' | od -An -tx1 -v | tr -d ' \n')" \
+	"$E2E_A: an X11 client in the container reaches the client's display with that cookie"
+: >"$xlog"
+out=$(x11_run "$E2E_A" wrong)
+sleep 1
+assert_eq "" "$(cat "$xlog")" "$E2E_A: ... and with a wrong cookie it does not (the ssh client refuses it)"
 
 # ---------------------------------------------------------------- logout
 
