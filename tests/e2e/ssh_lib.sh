@@ -141,14 +141,19 @@ EOF
 	E2E_TMUX=$TEST_TMPDIR/tmux.sock
 }
 
-# e2e_guide_sshd PORT [LINE...]: the forwarding tests' fixture (LINEs go first
-# in the guide's Match block: sshd takes the first value it reads). E2E_A (login shell
+# e2e_guide_sshd PORT [--head LINE]... [LINE...]: the forwarding tests' fixture
+# (--head LINEs go before the Match block, the others first in it: sshd takes
+# the first value it reads). E2E_A (login shell
 # berth-shell) and E2E_B (/bin/sh, ForceCommand from the block) in E2E_GROUP,
 # E2E_ADM outside it (the caller's berth.conf excludes it); pam_berth in sshd's
 # session stack; sshd with the guide's Match block, read from
 # etc/sshd_config.example itself (in E2E_MATCH), so the tests follow the guide.
 e2e_guide_sshd() {
-	local module=${BERTH_PAMDIR:-/lib/x86_64-linux-gnu/security}/pam_berth.so u
+	local module=${BERTH_PAMDIR:-/lib/x86_64-linux-gnu/security}/pam_berth.so u port=$1 head=() first=()
+	shift
+	while [ $# -gt 0 ]; do
+		if [ "$1" = --head ]; then head+=("$2"); shift 2; else first+=("$1"); shift; fi
+	done
 	[ -f "$module" ] || skip "$module not installed (make install)"
 	berth_test_lock
 	on_exit e2e_cleanup
@@ -161,10 +166,10 @@ e2e_guide_sshd() {
 		sed -e '/^[[:space:]]*#/d' -e '/^[[:space:]]*$/d' -e "s|^Match Group berthed|Match Group $E2E_GROUP|" \
 			-e "s|/usr/bin/berth-shell|$E2E_SHELL|")
 	[ "${#E2E_MATCH[@]}" -gt 3 ] || fail "no 'Match Group berthed' block in etc/sshd_config.example"
-	E2E_MATCH=("${E2E_MATCH[0]}" "${@:2}" "${E2E_MATCH[@]:1}")
+	E2E_MATCH=("${E2E_MATCH[0]}" "${first[@]}" "${E2E_MATCH[@]:1}")
 	pam_sshd_stack "$TEST_TMPDIR/pam.sshd" "$module"
 	chmod 0644 "$TEST_TMPDIR/pam.sshd"
-	start_sshd --pam --bind "$TEST_TMPDIR/pam.sshd" /etc/pam.d/sshd "$1" "${E2E_MATCH[@]}"
+	start_sshd --pam --bind "$TEST_TMPDIR/pam.sshd" /etc/pam.d/sshd "$port" "${head[@]}" "${E2E_MATCH[@]}"
 	diag "sshd on 127.0.0.1:$SSHD_PORT with pam_berth and the guide's block: $(printf '%s; ' "${E2E_MATCH[@]}")"
 }
 
