@@ -18,6 +18,7 @@
 #include "berth/audit.h"
 #include "berth/util.h"
 #include "../../lib/audit-internal.h"
+#include "../lib/testlib.h"
 
 #define FIX TOP_SRCDIR "/tests/fixtures/audit"
 #define SHELL "/usr/bin/berth-shell"
@@ -107,10 +108,8 @@ audit_user(const char *fixture, const char *name, const char *shell, char **grou
 
 /* ---------------------------------------------------------------- sshd -T */
 
-static void
-sshd_parse_stock(void **state)
+TEST(sshd_parse_stock)
 {
-  (void) state;
   struct berth_sshd_settings *s = load_sshd("sshd-T-debian12.txt");
   assert_string_equal(berth_sshd_get(s, "allowtcpforwarding"), "yes");
   assert_string_equal(berth_sshd_get(s, "x11forwarding"), "yes");
@@ -121,10 +120,8 @@ sshd_parse_stock(void **state)
   berth_sshd_settings_free(s);
 }
 
-static void
-sshd_parse_text(void **state)
+TEST(sshd_parse_text)
 {
-  (void) state;
   berth_error_t err = NULL;
   struct berth_sshd_settings *s = NULL;
   assert_int_equal(
@@ -137,10 +134,8 @@ sshd_parse_text(void **state)
   berth_sshd_settings_free(s);
 }
 
-static void
-permitopen_restricted(void **state)
+TEST(permitopen_restricted)
 {
-  (void) state;
   assert_false(berth_sshd_permitopen_restricted("any"));
   assert_false(berth_sshd_permitopen_restricted(NULL));
   assert_false(berth_sshd_permitopen_restricted(""));
@@ -155,10 +150,8 @@ permitopen_restricted(void **state)
 
 /* Debian's stock sshd_config, a user with berth-shell as login shell: every
  * forwarding is a door; ~/.ssh/rc runs through berth-shell (no door). */
-static void
-stock_login_shell(void **state)
+TEST(stock_login_shell)
 {
-  (void) state;
   struct berth_audit *a = audit_user("sshd-T-debian12.txt", "alice", SHELL, NULL);
   const struct berth_audit_finding *f
       = expect_finding(a, "sshd-tcp-forwarding", BERTH_AUDIT_DOOR, "AllowTcpForwarding yes");
@@ -177,10 +170,8 @@ stock_login_shell(void **state)
 
 /* The same config for a user berthed by policy whose shell is /bin/sh and
  * who has no ForceCommand: a host shell, and ~/.ssh/rc on the host. */
-static void
-stock_plain_shell(void **state)
+TEST(stock_plain_shell)
 {
-  (void) state;
   struct berth_audit *a = audit_user("sshd-T-debian12.txt", "bob", "/bin/sh", NULL);
   assert_true(has_door(a, "sshd-no-berth-shell"));
   assert_true(has_door(a, "sshd-user-rc"));
@@ -195,10 +186,8 @@ stock_plain_shell(void **state)
 /* etc/sshd_config.example's Match block, for a member with /bin/sh whose
  * sessions pam_berth moves into the container's network: no door; TCP and
  * agent forwarding are reported as landing in the container. */
-static void
-guide_clean(void **state)
+TEST(guide_clean)
 {
-  (void) state;
   struct berth_audit *a;
 
   user_netns = true;
@@ -213,10 +202,8 @@ guide_clean(void **state)
 
 /* The same block for a user whose container has network = "host" (or a
  * remote engine): TCP and agent forwarding land on the host, doors. */
-static void
-guide_host_network(void **state)
+TEST(guide_host_network)
 {
-  (void) state;
   struct berth_audit *a = audit_user("sshd-T-guide.txt", "carl", "/bin/sh", NULL);
   expect_doors(a, (const char *[]){ "sshd-tcp-forwarding", "sshd-agent-forwarding", NULL },
                (const char *[]){ "sshd-x11-forwarding", "sshd-streamlocal-forwarding", NULL });
@@ -226,10 +213,8 @@ guide_host_network(void **state)
 }
 
 /* ForceCommand through bash: bash -c reads ~/.bashrc on the host. */
-static void
-forcecommand_bash(void **state)
+TEST(forcecommand_bash)
 {
-  (void) state;
   struct berth_audit *a;
 
   user_netns = true; /* the guide's forwardings: in the container, two ok lines */
@@ -246,10 +231,8 @@ forcecommand_bash(void **state)
 
 /* The bastion: local forwarding to listed host:port pairs only is reported,
  * as ok, and fails nothing. */
-static void
-bastion_restricted(void **state)
+TEST(bastion_restricted)
 {
-  (void) state;
   struct berth_audit *a = audit_user("sshd-T-bastion.txt", "frank", "/bin/sh", NULL);
   expect_finding(a, "sshd-tcp-forwarding", BERTH_AUDIT_OK, "inner1.example:22");
   assert_false(berth_audit_failed(a));
@@ -258,10 +241,8 @@ bastion_restricted(void **state)
 
 /* internal-sftp, PermitUserEnvironment and PermitTunnel; DisableForwarding
  * yes closes the forwardings whatever Allow* say. */
-static void
-internal_sftp(void **state)
+TEST(internal_sftp)
 {
-  (void) state;
   struct berth_audit *a = audit_user("sshd-T-internal-sftp.txt", "gina", SHELL, NULL);
   expect_doors(
       a, (const char *[]){ "sshd-internal-sftp", "sshd-user-environment", "sshd-tunnel", NULL },
@@ -271,10 +252,8 @@ internal_sftp(void **state)
 }
 
 /* One door shared by several users is one finding naming them all. */
-static void
-findings_merge(void **state)
+TEST(findings_merge)
 {
-  (void) state;
   berth_error_t err = NULL;
   struct berth_audit *a = NULL;
   assert_int_equal(berth_audit_new(&a, &err), 0);
@@ -371,10 +350,8 @@ audit_pam_text(const char *sshd_text, char **groups)
 }
 
 /* @include is followed in place, with each line's file and number kept. */
-static void
-pam_load_debian(void **state)
+TEST(pam_load_debian)
 {
-  (void) state;
   struct berth_pam_stack *st = load_pam(FIX "/pam.d-debian12");
   ssize_t unix_auth = index_of(st, "auth", "pam_unix.so", 0);
   ssize_t nologin = index_of(st, "account", "pam_nologin.so", 0);
@@ -394,10 +371,8 @@ pam_load_debian(void **state)
 }
 
 /* An include loop is an error naming the file and line, not a hang. */
-static void
-pam_loop(void **state)
+TEST(pam_loop)
 {
-  (void) state;
   berth_error_t err = NULL;
   struct berth_pam_stack *st = NULL;
   assert_int_equal(berth_pam_load(FIX "/pam.d-loop", "sshd", &st, &err), -1);
@@ -409,10 +384,8 @@ pam_loop(void **state)
 
 /* `include` takes only the lines of its own type; continuation lines join;
  * a missing included file is an error naming where it is included. */
-static void
-pam_include_type(void **state)
+TEST(pam_include_type)
 {
-  (void) state;
   berth_error_t err = NULL;
   struct berth_pam_stack *st;
   ssize_t env;
@@ -441,10 +414,8 @@ pam_include_type(void **state)
  * over the next N modules for members only; [default=1] pam_permit always
  * jumps; sufficient success ends the stack; an unknown condition is never
  * taken for a guard. */
-static void
-pam_skip_logic(void **state)
+TEST(pam_skip_logic)
 {
-  (void) state;
   char *berthed[] = { (char *) "users", (char *) "berthed", NULL };
   char *other[] = { (char *) "users", NULL };
   bool r[16];
@@ -495,10 +466,8 @@ with_berth(const char *extra)
 
 /* Debian's stock stack: no pam_berth, so user_readenv is a door; with
  * pam_berth appended it is scrubbed (a note); pam_systemd stays a door. */
-static void
-pam_stock(void **state)
+TEST(pam_stock)
 {
-  (void) state;
   char *groups[] = { (char *) "berthed", NULL };
   struct berth_audit *a = audit_pam_text(with_berth(""), groups);
   assert_true(has_door(a, "pam-berth-missing"));
@@ -517,10 +486,8 @@ pam_stock(void **state)
 
 /* pam_berth before pam_env, and pam_env user_readenv=1 in the auth stack
  * (pam_setcred runs it after session open): doors wherever pam_berth is. */
-static void
-pam_order(void **state)
+TEST(pam_order)
 {
-  (void) state;
   char *groups[] = { (char *) "berthed", NULL };
   struct berth_audit *a = audit_pam_text(
       "session optional pam_berth.so\nsession required pam_env.so envfile=/etc/default/locale\n",
@@ -540,10 +507,8 @@ pam_order(void **state)
 
 /* etc/pam.d-sshd.example over Debian's common-* files: clean for a member
  * of berthed; for a user outside the group the guard does not apply. */
-static void
-pam_guide(void **state)
+TEST(pam_guide)
 {
-  (void) state;
   char *member[] = { (char *) "berthed", NULL };
   char *outsider[] = { (char *) "staff", NULL };
   cleanup_free char *guide = read_fixture("etc/pam.d-sshd.example");
@@ -553,30 +518,4 @@ pam_guide(void **state)
   a = audit_pam_text(guide, outsider);
   assert_true(has_door(a, "pam-systemd"));
   berth_audit_free(a);
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(sshd_parse_stock),
-    cmocka_unit_test(sshd_parse_text),
-    cmocka_unit_test(permitopen_restricted),
-    cmocka_unit_test(stock_login_shell),
-    cmocka_unit_test(stock_plain_shell),
-    cmocka_unit_test(guide_clean),
-    cmocka_unit_test(guide_host_network),
-    cmocka_unit_test(forcecommand_bash),
-    cmocka_unit_test(bastion_restricted),
-    cmocka_unit_test(internal_sftp),
-    cmocka_unit_test(findings_merge),
-    cmocka_unit_test(pam_load_debian),
-    cmocka_unit_test(pam_loop),
-    cmocka_unit_test(pam_include_type),
-    cmocka_unit_test(pam_skip_logic),
-    cmocka_unit_test(pam_stock),
-    cmocka_unit_test(pam_order),
-    cmocka_unit_test(pam_guide),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

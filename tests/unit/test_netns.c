@@ -14,14 +14,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "../lib/testlib.h"
+
 #include "berth/netns.h"
 
 #define FAKE_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-static void
-applies(void **state)
+TEST(applies)
 {
-  (void) state;
   struct berth_config cfg = { .engine = { .socket = (char *) "/var/run/docker.sock" } };
   struct berth_container_conf c = { .network = (char *) "berth" };
   struct berth_box b = { .cfg = &cfg, .conf = &c };
@@ -62,10 +62,8 @@ refuse(struct berth_box *b, int status, const char *what)
   berth_error_release(&err);
 }
 
-static void
-refusals(void **state)
+TEST(refusals)
 {
-  (void) state;
   struct berth_box b = { .name = (char *) "berth-alice", .id = (char *) FAKE_ID };
   pid_t child;
 
@@ -87,14 +85,4 @@ refusals(void **state)
   assert_int_equal(waitpid(child, NULL, 0), child);
   b.init_pid = child;
   refuse(&b, ESRCH, "pidfd_open");
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(applies),
-    cmocka_unit_test(refusals),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "../lib/testlib.h"
+
 #include "berth/x11fwd.h"
 #include "../../lib/session-internal.h"
 
@@ -112,12 +114,10 @@ teardown(void **state)
   return system(cmd) == 0 ? 0 : -1;
 }
 
-static void
-refusals(void **state)
+TEST(refusals)
 {
   char host[256], *env[2];
 
-  (void) state;
   assert_int_equal(gethostname(host, sizeof(host)), 0);
   /* nothing to do: no DISPLAY, not sshd's localhost form, odd screens */
   assert_int_equal(start(NULL, env), 1);
@@ -152,15 +152,13 @@ refusals(void **state)
   unlink(xa);
 }
 
-static void
-copies_sshds_cookie(void **state)
+TEST(copies_sshds_cookie)
 {
   char host[256], *env[2], path[160];
   unsigned char got[256];
   FILE *f;
   size_t n;
 
-  (void) state;
   assert_int_equal(gethostname(host, sizeof(host)), 0);
   len = 0;
   entry(256, host, "11", 0x11);
@@ -190,12 +188,4 @@ copies_sshds_cookie(void **state)
   free(env[1]);
 }
 
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(refusals),
-    cmocka_unit_test(copies_sshds_cookie),
-  };
-  return cmocka_run_group_tests(tests, setup, teardown);
-}
+TEST_GROUP(setup, teardown);
