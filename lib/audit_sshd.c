@@ -238,14 +238,56 @@ static const struct simple_door {
 #define FIX_MATCH \
   "under `Match Group` for the berthed groups in sshd_config (etc/sshd_config.example)"
 
+/* AllowTcpForwarding for u: in the container (pam_berth moves the session
+ * into its network), a door on the host, or restricted to PermitOpen's
+ * pairs (the ProxyJump bastion).  -1 only when out of memory. */
+static int
+tcp_forwarding(struct berth_audit *a, const struct berth_sshd_settings *s,
+               const struct berth_audit_user *u)
+{
+  const char *tcp = berth_sshd_get(s, "allowtcpforwarding");
+  const char *popen = berth_sshd_get(s, "permitopen");
+  const char *plisten = berth_sshd_get(s, "permitlisten");
+
+  bool local = value_is(tcp, "yes") || value_is(tcp, "all") || value_is(tcp, "local");
+  bool remote = value_is(tcp, "yes") || value_is(tcp, "all") || value_is(tcp, "remote");
+  bool local_open = local && !berth_sshd_permitopen_restricted(popen);
+  bool remote_open = remote && !value_is(plisten, "none");
+  if (tcp && (local_open || remote_open) && u->netns) {
+    if (audit_add_fmt(a, BERTH_AUDIT_OK, "sshd-tcp-forwarding", u->name,
+                      "pam_berth moves the session into the container's network namespace: "
+                      "-L/-D/-W connect from the container, -R listens in it",
+                      "", "sshd: AllowTcpForwarding %s lands in the user's container", tcp)
+        < 0)
+      return -1;
+  } else if (tcp && (local_open || remote_open)) {
+    if (audit_add_fmt(a, BERTH_AUDIT_DOOR, "sshd-tcp-forwarding", u->name,
+                      "sshd serves -L/-D/-W/-R itself, on the host (network = \"host\" or a "
+                      "remote engine: pam_berth cannot move the session into the container's "
+                      "network): the user reaches services listening on the host's 127.0.0.1 "
+                      "and networks, or listens on the host",
+                      "AllowTcpForwarding no " FIX_MATCH "; a bastion for ProxyJump: "
+                      "AllowTcpForwarding local and PermitOpen host:port ...",
+                      "sshd: AllowTcpForwarding %s, PermitOpen %s, PermitListen %s", tcp,
+                      popen ? popen : "any", plisten ? plisten : "any")
+        < 0)
+      return -1;
+  } else if (tcp && !value_is(tcp, "no")) {
+    if (audit_add_fmt(a, BERTH_AUDIT_OK, "sshd-tcp-forwarding", u->name,
+                      "forwardings reach only the listed host:port pairs (ProxyJump)", "",
+                      "sshd: AllowTcpForwarding %s restricted to PermitOpen %s", tcp,
+                      popen ? popen : "none")
+        < 0)
+      return -1;
+  }
+  return 0;
+}
+
 int
 berth_audit_sshd_user(struct berth_audit *a, const struct berth_sshd_settings *s,
                       const struct berth_audit_user *u, const char *shell_path, berth_error_t *err)
 {
   const char *fc = berth_sshd_get(s, "forcecommand");
-  const char *tcp = berth_sshd_get(s, "allowtcpforwarding");
-  const char *popen = berth_sshd_get(s, "permitopen");
-  const char *plisten = berth_sshd_get(s, "permitlisten");
   const char *rc = berth_sshd_get(s, "permituserrc");
   const char *sftp = berth_sshd_subsystem(s, "sftp");
   bool login_berth = audit_is_berth_shell(u->shell, shell_path);
@@ -277,39 +319,8 @@ berth_audit_sshd_user(struct berth_audit *a, const struct berth_sshd_settings *s
              < 0)
     goto fail;
 
-  if (!nofwd) {
-    bool local = value_is(tcp, "yes") || value_is(tcp, "all") || value_is(tcp, "local");
-    bool remote = value_is(tcp, "yes") || value_is(tcp, "all") || value_is(tcp, "remote");
-    bool local_open = local && !berth_sshd_permitopen_restricted(popen);
-    bool remote_open = remote && !value_is(plisten, "none");
-    if (tcp && (local_open || remote_open) && u->netns) {
-      if (audit_add_fmt(a, BERTH_AUDIT_OK, "sshd-tcp-forwarding", u->name,
-                        "pam_berth moves the session into the container's network namespace: "
-                        "-L/-D/-W connect from the container, -R listens in it",
-                        "", "sshd: AllowTcpForwarding %s lands in the user's container", tcp)
-          < 0)
-        goto fail;
-    } else if (tcp && (local_open || remote_open)) {
-      if (audit_add_fmt(a, BERTH_AUDIT_DOOR, "sshd-tcp-forwarding", u->name,
-                        "sshd serves -L/-D/-W/-R itself, on the host (network = \"host\" or a "
-                        "remote engine: pam_berth cannot move the session into the container's "
-                        "network): the user reaches services listening on the host's 127.0.0.1 "
-                        "and networks, or listens on the host",
-                        "AllowTcpForwarding no " FIX_MATCH "; a bastion for ProxyJump: "
-                        "AllowTcpForwarding local and PermitOpen host:port ...",
-                        "sshd: AllowTcpForwarding %s, PermitOpen %s, PermitListen %s", tcp,
-                        popen ? popen : "any", plisten ? plisten : "any")
-          < 0)
-        goto fail;
-    } else if (tcp && !value_is(tcp, "no")) {
-      if (audit_add_fmt(a, BERTH_AUDIT_OK, "sshd-tcp-forwarding", u->name,
-                        "forwardings reach only the listed host:port pairs (ProxyJump)", "",
-                        "sshd: AllowTcpForwarding %s restricted to PermitOpen %s", tcp,
-                        popen ? popen : "none")
-          < 0)
-        goto fail;
-    }
-  }
+  if (!nofwd && tcp_forwarding(a, s, u) < 0)
+    goto fail;
   for (size_t i = 0; i < sizeof(simple_doors) / sizeof(simple_doors[0]); i++) {
     const struct simple_door *d = &simple_doors[i];
     const char *v = berth_sshd_get(s, d->key);
