@@ -48,6 +48,8 @@ struct berth_audit_user {
   char **groups;
   char *why;      /* why they were picked, for the report */
   bool synthetic; /* made up: no berthed user is known to NSS */
+  bool netns;     /* pam_berth moves their sessions into the container's network
+                   * namespace (netns.h: local engine, network not "host") */
 };
 
 /* Add the doors sshd's effective settings s open for user u.  shell_path is

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "berth/audit.h"
+#include "berth/netns.h"
 #include "berth/user.h"
 #include "berth/util.h"
 #include "audit-internal.h"
@@ -78,6 +79,22 @@ cand_add(struct cand **c, size_t *n, const char *name, const char *why, berth_er
   if (!nc[*n - 1].name || !nc[*n - 1].why)
     return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
   return 0;
+}
+
+/* Whether pam_berth moves bu's sessions into their container's network
+ * namespace: a local engine and an effective container.network other than
+ * "host" (berth_netns_applies' rule, before any box exists). */
+static bool
+user_netns(const struct berth_config *cfg, const struct berth_user *bu)
+{
+  struct berth_container_conf *c = NULL;
+  bool r;
+
+  if (!berth_config_engine_local(cfg) || berth_config_resolve(cfg, bu, &c, NULL) < 0)
+    return false;
+  r = berth_netns_own_network(c->network);
+  berth_container_conf_free(c);
+  return r;
 }
 
 /* Add c's user to *u unless the policy excludes them or a user with the
@@ -135,6 +152,7 @@ profile_add(const struct berth_config *cfg, const struct cand *c, struct berth_a
   (*u)[*n].name = strdup(bu->name);
   (*u)[*n].shell = strdup(bu->shell ? bu->shell : "");
   (*u)[*n].why = strdup(c->why);
+  (*u)[*n].netns = user_netns(cfg, bu);
   (*n)++;
   for (size_t g = 0; g < bu->n_groups; g++)
     if (bu->groups[g].name && audit_strv_push(&(*u)[*n - 1].groups, bu->groups[g].name, err) < 0)

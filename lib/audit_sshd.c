@@ -212,6 +212,7 @@ value_is(const char *v, const char *want)
 static const struct simple_door {
   const char *key, *name, *id, *risk;
   bool forwarding;
+  const char *inside; /* not a door when the session is in the container's network: why */
 } simple_doors[] = {
   { "allowstreamlocalforwarding", "AllowStreamLocalForwarding", "sshd-streamlocal-forwarding",
     "sshd connects and listens on unix sockets of the host for the user (the host's own "
@@ -220,10 +221,11 @@ static const struct simple_door {
   { "allowagentforwarding", "AllowAgentForwarding", "sshd-agent-forwarding",
     "sshd puts the forwarded agent's socket on the host, outside the container, and runs the "
     "forwarding there",
-    true },
+    true, "berth-shell relays the forwarded agent into the user's container (agent.h)" },
   { "x11forwarding", "X11Forwarding", "sshd-x11-forwarding",
-    "sshd runs xauth on the host for the user (reading the home) and serves X11 connections "
-    "there",
+    "sshd runs xauth on the host for the user, on ~/.Xauthority in the home the user writes "
+    "from inside the container (the X11 connections themselves reach the container where "
+    "pam_berth moves the session into its network)",
     true },
   { "permittunnel", "PermitTunnel", "sshd-tunnel",
     "tun/tap devices carry the user's packets into the host's networks", false },
@@ -236,14 +238,56 @@ static const struct simple_door {
 #define FIX_MATCH \
   "under `Match Group` for the berthed groups in sshd_config (etc/sshd_config.example)"
 
+/* AllowTcpForwarding for u: in the container (pam_berth moves the session
+ * into its network), a door on the host, or restricted to PermitOpen's
+ * pairs (the ProxyJump bastion).  -1 only when out of memory. */
+static int
+tcp_forwarding(struct berth_audit *a, const struct berth_sshd_settings *s,
+               const struct berth_audit_user *u)
+{
+  const char *tcp = berth_sshd_get(s, "allowtcpforwarding");
+  const char *popen = berth_sshd_get(s, "permitopen");
+  const char *plisten = berth_sshd_get(s, "permitlisten");
+
+  bool local = value_is(tcp, "yes") || value_is(tcp, "all") || value_is(tcp, "local");
+  bool remote = value_is(tcp, "yes") || value_is(tcp, "all") || value_is(tcp, "remote");
+  bool local_open = local && !berth_sshd_permitopen_restricted(popen);
+  bool remote_open = remote && !value_is(plisten, "none");
+  if (tcp && (local_open || remote_open) && u->netns) {
+    if (audit_add_fmt(a, BERTH_AUDIT_OK, "sshd-tcp-forwarding", u->name,
+                      "pam_berth moves the session into the container's network namespace: "
+                      "-L/-D/-W connect from the container, -R listens in it",
+                      "", "sshd: AllowTcpForwarding %s lands in the user's container", tcp)
+        < 0)
+      return -1;
+  } else if (tcp && (local_open || remote_open)) {
+    if (audit_add_fmt(a, BERTH_AUDIT_DOOR, "sshd-tcp-forwarding", u->name,
+                      "sshd serves -L/-D/-W/-R itself, on the host (network = \"host\" or a "
+                      "remote engine: pam_berth cannot move the session into the container's "
+                      "network): the user reaches services listening on the host's 127.0.0.1 "
+                      "and networks, or listens on the host",
+                      "AllowTcpForwarding no " FIX_MATCH "; a bastion for ProxyJump: "
+                      "AllowTcpForwarding local and PermitOpen host:port ...",
+                      "sshd: AllowTcpForwarding %s, PermitOpen %s, PermitListen %s", tcp,
+                      popen ? popen : "any", plisten ? plisten : "any")
+        < 0)
+      return -1;
+  } else if (tcp && !value_is(tcp, "no")) {
+    if (audit_add_fmt(a, BERTH_AUDIT_OK, "sshd-tcp-forwarding", u->name,
+                      "forwardings reach only the listed host:port pairs (ProxyJump)", "",
+                      "sshd: AllowTcpForwarding %s restricted to PermitOpen %s", tcp,
+                      popen ? popen : "none")
+        < 0)
+      return -1;
+  }
+  return 0;
+}
+
 int
 berth_audit_sshd_user(struct berth_audit *a, const struct berth_sshd_settings *s,
                       const struct berth_audit_user *u, const char *shell_path, berth_error_t *err)
 {
   const char *fc = berth_sshd_get(s, "forcecommand");
-  const char *tcp = berth_sshd_get(s, "allowtcpforwarding");
-  const char *popen = berth_sshd_get(s, "permitopen");
-  const char *plisten = berth_sshd_get(s, "permitlisten");
   const char *rc = berth_sshd_get(s, "permituserrc");
   const char *sftp = berth_sshd_subsystem(s, "sftp");
   bool login_berth = audit_is_berth_shell(u->shell, shell_path);
@@ -275,36 +319,20 @@ berth_audit_sshd_user(struct berth_audit *a, const struct berth_sshd_settings *s
              < 0)
     goto fail;
 
-  if (!nofwd) {
-    bool local = value_is(tcp, "yes") || value_is(tcp, "all") || value_is(tcp, "local");
-    bool remote = value_is(tcp, "yes") || value_is(tcp, "all") || value_is(tcp, "remote");
-    bool local_open = local && !berth_sshd_permitopen_restricted(popen);
-    bool remote_open = remote && !value_is(plisten, "none");
-    if (tcp && (local_open || remote_open)) {
-      if (audit_add_fmt(a, BERTH_AUDIT_DOOR, "sshd-tcp-forwarding", u->name,
-                        "sshd serves -L/-D/-W/-R itself, on the host: the user reaches services "
-                        "listening on the host's 127.0.0.1 and networks, or listens on the host",
-                        "AllowTcpForwarding no " FIX_MATCH "; a bastion for ProxyJump: "
-                        "AllowTcpForwarding local and PermitOpen host:port ...",
-                        "sshd: AllowTcpForwarding %s, PermitOpen %s, PermitListen %s", tcp,
-                        popen ? popen : "any", plisten ? plisten : "any")
-          < 0)
-        goto fail;
-    } else if (tcp && !value_is(tcp, "no")) {
-      if (audit_add_fmt(a, BERTH_AUDIT_OK, "sshd-tcp-forwarding", u->name,
-                        "forwardings reach only the listed host:port pairs (ProxyJump)", "",
-                        "sshd: AllowTcpForwarding %s restricted to PermitOpen %s", tcp,
-                        popen ? popen : "none")
-          < 0)
-        goto fail;
-    }
-  }
+  if (!nofwd && tcp_forwarding(a, s, u) < 0)
+    goto fail;
   for (size_t i = 0; i < sizeof(simple_doors) / sizeof(simple_doors[0]); i++) {
     const struct simple_door *d = &simple_doors[i];
     const char *v = berth_sshd_get(s, d->key);
     cleanup_free char *fix = NULL;
     if (v == NULL || value_is(v, "no") || (d->forwarding && nofwd))
       continue;
+    if (d->inside != NULL && u->netns) {
+      if (audit_add_fmt(a, BERTH_AUDIT_OK, d->id, u->name, d->inside, "", "sshd: %s %s", d->name, v)
+          < 0)
+        goto fail;
+      continue;
+    }
     fix = berth_asprintf(err, "%s no " FIX_MATCH, d->name);
     if (fix == NULL
         || audit_add_fmt(a, BERTH_AUDIT_DOOR, d->id, u->name, d->risk, fix, "sshd: %s %s", d->name,

@@ -33,6 +33,10 @@ berth_binds_is_ours(const struct berth_box *b, const char *src, const char *dst)
 
   if (strcmp(dst, BERTH_KEEPER_TARGET) == 0)
     return true;
+  /* RUNDIR/agent/NAME: made by root in root's RUNDIR/agent (agent.c) */
+  if (strcmp(dst, BERTH_AGENT_TARGET) == 0)
+    return strncmp(src, rd, n) == 0 && strncmp(src + n, "/agent/", 7) == 0
+           && strcmp(src + n + 7, b->name) == 0;
   if (strcmp(dst, "/etc/passwd") != 0 && strcmp(dst, "/etc/group") != 0)
     return false;
   if (strncmp(src, rd, n) != 0 || strncmp(src + n, "/etc/", 5) != 0)

@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "berth/agent.h"
 #include "berth/home.h"
 #include "berth/hoststate.h"
 #include "berth/log.h"
+#include "berth/netns.h"
 #include "berth/session.h"
 #include "berth/util.h"
 #include "binds-internal.h"
@@ -119,6 +121,15 @@ as_container_error(berth_error_t *err)
 
 /* ---------------------------------------------------------------- ensure */
 
+/* State.Pid of a running container: its init process on this host. */
+static void
+note_init_pid(struct berth_box *b, json_t *state)
+{
+  json_int_t pid = json_integer_value(json_object_get(state, "Pid"));
+
+  b->init_pid = pid > 1 && pid < (json_int_t) 1 << 30 ? (pid_t) pid : 0;
+}
+
 static int
 start_checked(struct berth_engine *e, struct berth_box *b, const char *id, berth_error_t *err)
 {
@@ -153,6 +164,7 @@ start_checked(struct berth_engine *e, struct berth_box *b, const char *id, berth
                             (long long) json_integer_value(json_object_get(st, "ExitCode")),
                             serr && *serr ? ": " : "", serr && *serr ? serr : "");
   }
+  note_init_pid(b, st);
   return 0;
 }
 
@@ -210,6 +222,7 @@ use_existing(struct berth_engine *e, struct berth_box *b, json_t *info, berth_er
   if ((b->id = berth_strdup(id, err)) == NULL)
     return -1;
   if (json_is_true(json_object_get(st, "Running"))) {
+    note_init_pid(b, st);
     if (json_is_true(json_object_get(st, "Paused"))) {
       cleanup_free char *path = berth_asprintf(err, "/containers/%s/unpause", id);
       cleanup_json json_t *reply = NULL;
@@ -437,6 +450,10 @@ ensure_container(struct berth_engine *e, struct berth_box *b, bool may_recreate,
   if (r < 0 || ensure_spec(b, &spec, err) < 0)
     return -1;
   if (r == 1 && ensure_stale(e, b, may_recreate, &info, spec, err) < 0)
+    return -1;
+  /* a bind source (spec.c): before every create and start */
+  if (berth_config_engine_local(b->cfg)
+      && berth_agent_dir_ensure(b->name, b->user->uid, b->user->gid, err) < 0)
     return -1;
   if (info != NULL) {
     if (use_existing(e, b, info, err) < 0)

@@ -203,7 +203,7 @@ cfg_engine_clear(struct berth_config *cfg)
 bool
 berth_config_engine_local(const struct berth_config *cfg)
 {
-  return cfg->engine.tcp_host == NULL;
+  return cfg != NULL && cfg->engine.tcp_host == NULL;
 }
 
 const char *

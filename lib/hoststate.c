@@ -70,6 +70,7 @@ berth_host_state_remove(const char *name)
   }
   remove_dir("etc", name);
   remove_dir("sessions", name);
+  remove_dir("agent", name); /* relays' sockets: their sessions have ended */
   lfd = berth_session_rundir_open("lock", NULL, false, &err);
   berth_error_release(&err);
   file = berth_asprintf(NULL, "%s.lock", name);

@@ -196,3 +196,30 @@ berth_log_action(int priority, const char *action, const struct berth_action *a)
             opt_kv(out, sizeof(out), "outcome", a->outcome), a->tail && *a->tail ? " " : "",
             a->tail ? a->tail : "", err);
 }
+
+/* What the entry line shows of a command: its first word and nothing more,
+ * because the rest can carry secrets (`mysql -pPASSWORD`, `curl -u user:pw`).
+ * Only [A-Za-z0-9._+/@:,~-] is copied, so no user-chosen byte can forge log
+ * text; a word that is an assignment (`TOKEN=... cmd`, `--password=...`) or
+ * starts with anything else (a quote, `$(`) shows as "-".  No command at all
+ * is "interactive". */
+void
+berth_log_command_word(const char *cmd, char *out, size_t len)
+{
+  size_t n = 0;
+
+  if (cmd == NULL) {
+    snprintf(out, len, "interactive");
+    return;
+  }
+  while (*cmd == ' ' || *cmd == '\t' || *cmd == '\n')
+    cmd++;
+  while (n + 1 < len && cmd[n] != '\0'
+         && ((cmd[n] >= 'a' && cmd[n] <= 'z') || (cmd[n] >= 'A' && cmd[n] <= 'Z')
+             || (cmd[n] >= '0' && cmd[n] <= '9') || strchr("._+/@:,~-", cmd[n]) != NULL))
+    n++;
+  if (n == 0 || cmd[n] == '=')
+    snprintf(out, len, "-");
+  else
+    snprintf(out, len, "%.*s", (int) n, cmd);
+}

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "berth/agent.h"
+#include "berth/netns.h"
 #include "berth/sha256.h"
 #include "berth/util.h"
 #include "binds-internal.h"
@@ -110,6 +112,12 @@ host_config(const struct berth_box *b, const char *keeper_path, berth_error_t *e
       return NULL;
     if (append_new(mounts, bind_mount(pw, "/etc/passwd", true), err) < 0
         || append_new(mounts, bind_mount(gr, "/etc/group", true), err) < 0)
+      return NULL;
+  }
+  /* the forwarded agent's sockets (agent.h); only a local engine sees RUNDIR */
+  if (berth_config_engine_local(b->cfg)) {
+    cleanup_free char *ad = berth_agent_dir(b->name, err);
+    if (ad == NULL || append_new(mounts, bind_mount(ad, BERTH_AGENT_TARGET, true), err) < 0)
       return NULL;
   }
   for (size_t i = 0; i < c->n_mounts; i++) {

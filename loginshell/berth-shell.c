@@ -30,6 +30,8 @@
 #include "berth/config.h"
 #include "berth/box.h"
 #include "berth/entry.h"
+#include "berth/agent.h"
+#include "berth/x11fwd.h"
 #include "berth/env.h"
 #include "berth/error.h"
 #include "berth/log.h"
@@ -130,33 +132,6 @@ fail(berth_error_t *err, const char *what, int status)
 {
   log_failure(*err, status);
   die(status, "%s (%s); please contact your administrator", what, berth_error_reason(*err));
-}
-
-/* What the entry line shows of a command: its first word and nothing more,
- * because the rest can carry secrets (`mysql -pPASSWORD`, `curl -u user:pw`).
- * Only [A-Za-z0-9._+/@:,~-] is copied, so no user-chosen byte can forge log
- * text; a word that is an assignment (`TOKEN=... cmd`, `--password=...`) or
- * starts with anything else (a quote, `$(`) shows as "-".  No command at all
- * is "interactive". */
-static void
-command_word(const char *cmd, char *out, size_t len)
-{
-  size_t n = 0;
-
-  if (cmd == NULL) {
-    snprintf(out, len, "interactive");
-    return;
-  }
-  while (*cmd == ' ' || *cmd == '\t' || *cmd == '\n')
-    cmd++;
-  while (n + 1 < len && cmd[n] != '\0'
-         && ((cmd[n] >= 'a' && cmd[n] <= 'z') || (cmd[n] >= 'A' && cmd[n] <= 'Z')
-             || (cmd[n] >= '0' && cmd[n] <= '9') || strchr("._+/@:,~-", cmd[n]) != NULL))
-    n++;
-  if (n == 0 || cmd[n] == '=')
-    snprintf(out, len, "-");
-  else
-    snprintf(out, len, "%.*s", (int) n, cmd);
 }
 
 /* ------------------------------------------------------------ step a: sanitize */
@@ -411,7 +386,7 @@ env_add_kept(struct envb *e, bool for_container)
 
 /* ------------------------------------------------------------ host shell */
 
-/* The entry line of a host shell; word: command_word's. */
+/* The entry line of a host shell; word: berth_log_command_word's. */
 static void
 log_host_entry(const struct berth_user *u, const char *shell, const char *word, const char *why)
 {
@@ -471,7 +446,7 @@ exec_host_shell(const struct berth_user *u, uid_t uid, const char *shell, const 
     log_failure(err, EXIT_USAGE);
     die(EXIT_USAGE, "%s; usage: berth-shell [-l] [-c COMMAND [ARG...]]", err->msg);
   }
-  command_word(inv.cmd, word, sizeof(word));
+  berth_log_command_word(inv.cmd, word, sizeof(word));
   map_internal_sftp(&inv);
   log_host_entry(u, shell, word, why);
   base = strrchr(shell, '/');
@@ -621,7 +596,7 @@ user_command(const struct berth_box *b, int argc, char **argv, struct berth_exec
     log_failure(err, EXIT_USAGE);
     die(EXIT_USAGE, "%s; usage: berth-shell [-l] [-c COMMAND [ARG...]]", err->msg);
   }
-  command_word(inv.cmd, word, wlen); /* what the client asked for */
+  berth_log_command_word(inv.cmd, word, wlen); /* what the client asked for */
   map_internal_sftp(&inv);
   req->argv = calloc(berth_strv_len(inv.extra) + 4, sizeof(char *));
   if (req->argv == NULL)
@@ -650,6 +625,29 @@ user_command(const struct berth_box *b, int argc, char **argv, struct berth_exec
   }
 }
 
+/* e2) ssh -A and -X into the container (agent.h, x11fwd.h); without them
+ * the session goes on as with ssh -a -x.  SSH_AUTH_SOCK= DISPLAY= XAUTHORITY= */
+static char *fwd_env[3];
+
+static void
+not_forwarded(const char *what, berth_error_t *err)
+{
+  berth_log(LOG_WARNING, "user=%s container=%s %s not forwarded: %s", log_user, log_container, what,
+            (*err)->msg);
+  berth_error_release(err);
+}
+
+static void
+start_forwarding(const struct berth_login *l)
+{
+  berth_error_t err = NULL;
+
+  if (berth_agent_start(l->cfg, l->box->name, kept_value("SSH_AUTH_SOCK"), &fwd_env[0], &err) < 0)
+    not_forwarded("agent", &err);
+  if (berth_x11_start(l->box, kept_value("DISPLAY"), &fwd_env[1], &err) < 0)
+    not_forwarded("X11", &err);
+}
+
 /* f) the container's environment */
 static void
 container_env(const struct berth_login *l, struct berth_exec_req *req)
@@ -663,6 +661,9 @@ container_env(const struct berth_login *l, struct berth_exec_req *req)
   env_add(&env, "SHELL", l->box->shell);
   env_add(&env, "PATH", CONTAINER_PATH);
   env_add_kept(&env, true);
+  for (size_t i = 0; i < 3; i++)
+    if (fwd_env[i] != NULL)
+      env_add(&env, NULL, fwd_env[i]);
   for (size_t i = 0; i < env.n; i++) {
     if (!berth_utf8_valid(env.v[i], strlen(env.v[i]))) {
       const char *eq = strchr(env.v[i], '=');
@@ -748,7 +749,7 @@ enter(struct berth_login *l, struct berth_entry_prep *entry, struct berth_exec_r
   return rc;
 }
 
-/* The entry line (ok) and the exit line; word: command_word's. */
+/* The entry line (ok) and the exit line; word: berth_log_command_word's. */
 static void
 log_entry_ok(const char *action, const char *extra)
 {
@@ -782,6 +783,7 @@ main(int argc, char **argv)
   drop_to_user(l.u, uid);
   /* e), f) as the user: the command and the container's environment */
   user_command(l.box, argc, argv, &req, word, sizeof(word));
+  start_forwarding(&l);
   container_env(&l, &req);
 
   /* g) in */

@@ -40,6 +40,7 @@
 #include "berth/error.h"
 #include "berth/log.h"
 #include "berth/login.h"
+#include "berth/netns.h"
 #include "berth/session.h"
 #include "berth/user.h"
 #include "berth/util.h"
@@ -213,9 +214,14 @@ log_line(const char *action, const char *user, const char *container, const stru
 
 /* At open, one plain line for the user; the detail is in the log line. */
 static void
-tell_user(pam_handle_t *pamh, const struct args *a, int flags, berth_error_t err)
+tell_user(pam_handle_t *pamh, const struct args *a, int flags, bool network, berth_error_t err)
 {
-  if (!a->quiet && !(flags & PAM_SILENT))
+  if (a->quiet || (flags & PAM_SILENT))
+    return;
+  if (network)
+    pam_error(pamh, "berth: your connection could not be moved into your container's network, "
+                    "so forwarding is off for it; please contact your administrator");
+  else
     pam_error(pamh,
               "berth: your container could not be started (%s); "
               "please contact your administrator",
@@ -288,6 +294,31 @@ export_container(pam_handle_t *pamh, const struct berth_login *l, berth_error_t 
   return PAM_SESSION_ERR;
 }
 
+/* Last: the monitor moves into the container's network namespace, and
+ * with it every forwarding the child it forks serves (lib/netns.c says why
+ * that holds in sshd).  Skipped for network = "host" and a remote engine
+ * (forwarding stays a host door there: berthctl check says so).  When it
+ * cannot be done the open fails as a whole, which also makes sshd turn
+ * every forwarding of the connection off. */
+static int
+enter_network(const struct berth_login *l, berth_error_t *err)
+{
+  char ns[64] = "-";
+
+  if (!berth_netns_applies(l->box)) {
+    berth_debug("user=%s container=%s network stays the host's (network=%s)", l->u->name,
+                l->box->name, l->box->conf->network ? l->box->conf->network : "-");
+    return PAM_SUCCESS;
+  }
+  if (berth_netns_enter(l->box, err) < 0) {
+    berth_session_release(l->box->name, getpid(), NULL);
+    return PAM_SESSION_ERR;
+  }
+  berth_netns_name(0, ns, sizeof(ns), NULL);
+  berth_debug("user=%s container=%s session moved into %s", l->u->name, l->box->name, ns);
+  return PAM_SUCCESS;
+}
+
 /* For close_session, which recomputes everything when this is missing
  * (another process, or memory ran out): it only pins the container name
  * and times the session. */
@@ -311,7 +342,7 @@ open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *us
   struct berth_login l = { 0 };
   berth_error_t err = NULL;
   int64_t opened_ms = 0;
-  bool home_created = false;
+  bool home_created = false, network = false;
   int rc;
 
   rc = prepare(pamh, a, user, &l, true, &err);
@@ -320,6 +351,10 @@ open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *us
     rc = open_container(&l, &home_created, &err);
   if (rc == PAM_SUCCESS)
     rc = export_container(pamh, &l, &err);
+  if (rc == PAM_SUCCESS && (rc = enter_network(&l, &err)) != PAM_SUCCESS) {
+    pam_putenv(pamh, "BERTH_CONTAINER");
+    network = true;
+  }
   if (rc == PAM_SUCCESS) {
     if (home_created && !a->quiet && !(flags & PAM_SILENT))
       pam_info(pamh, "berth: created home directory %s", l.u->home);
@@ -327,7 +362,7 @@ open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *us
     remember_open(pamh, user, l.box->name, opened_ms);
   } else if (rc == PAM_SESSION_ERR) {
     log_line("login", user, l.box ? l.box->name : "-", &l, "", false, err);
-    tell_user(pamh, a, flags, err);
+    tell_user(pamh, a, flags, network, err);
   }
   berth_error_release(&err);
   berth_login_clear(&l);

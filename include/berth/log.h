@@ -82,4 +82,9 @@ struct berth_action {
 };
 void berth_log_action(int priority, const char *action, const struct berth_action *a);
 
+/* What an entry line shows of a command (cmd NULL: "interactive"): its
+ * first word, only [A-Za-z0-9._+/@:,~-], "-" for an assignment or
+ * anything else (berth-shell's entry lines). */
+void berth_log_command_word(const char *cmd, char *out, size_t len);
+
 #endif

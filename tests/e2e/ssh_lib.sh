@@ -141,6 +141,38 @@ EOF
 	E2E_TMUX=$TEST_TMPDIR/tmux.sock
 }
 
+# e2e_guide_sshd PORT [--head LINE]... [LINE...]: the forwarding tests' fixture
+# (--head LINEs go before the Match block, the others first in it: sshd takes
+# the first value it reads). E2E_A (login shell
+# berth-shell) and E2E_B (/bin/sh, ForceCommand from the block) in E2E_GROUP,
+# E2E_ADM outside it (the caller's berth.conf excludes it); pam_berth in sshd's
+# session stack; sshd with the guide's Match block, read from
+# etc/sshd_config.example itself (in E2E_MATCH), so the tests follow the guide.
+e2e_guide_sshd() {
+	local module=${BERTH_PAMDIR:-/lib/x86_64-linux-gnu/security}/pam_berth.so u port=$1 head=() first=()
+	shift
+	while [ $# -gt 0 ]; do
+		if [ "$1" = --head ]; then head+=("$2"); shift 2; else first+=("$1"); shift; fi
+	done
+	[ -f "$module" ] || skip "$module not installed (make install)"
+	berth_test_lock
+	on_exit e2e_cleanup
+	groupadd "$E2E_GROUP" || fail "groupadd $E2E_GROUP"
+	useradd -m -U -G "$E2E_GROUP" -s "$E2E_SHELL" "$E2E_A" || fail "useradd $E2E_A"
+	useradd -m -U -G "$E2E_GROUP" -s /bin/sh "$E2E_B" || fail "useradd $E2E_B"
+	useradd -m -U -s /bin/sh "$E2E_ADM" || fail "useradd $E2E_ADM"
+	for u in "$E2E_A" "$E2E_B" "$E2E_ADM"; do usermod -p '*' "$u" || fail "usermod $u"; done
+	mapfile -t E2E_MATCH < <(sed -n '/^Match Group berthed/,$p' "$top_srcdir/etc/sshd_config.example" |
+		sed -e '/^[[:space:]]*#/d' -e '/^[[:space:]]*$/d' -e "s|^Match Group berthed|Match Group $E2E_GROUP|" \
+			-e "s|/usr/bin/berth-shell|$E2E_SHELL|")
+	[ "${#E2E_MATCH[@]}" -gt 3 ] || fail "no 'Match Group berthed' block in etc/sshd_config.example"
+	E2E_MATCH=("${E2E_MATCH[0]}" "${first[@]}" "${E2E_MATCH[@]:1}")
+	pam_sshd_stack "$TEST_TMPDIR/pam.sshd" "$module"
+	chmod 0644 "$TEST_TMPDIR/pam.sshd"
+	start_sshd --pam --bind "$TEST_TMPDIR/pam.sshd" /etc/pam.d/sshd "$port" "${head[@]}" "${E2E_MATCH[@]}"
+	diag "sshd on 127.0.0.1:$SSHD_PORT with pam_berth and the guide's block: $(printf '%s; ' "${E2E_MATCH[@]}")"
+}
+
 # Every client command is bounded: a session that hangs is a failed check,
 # never a stalled test suite.
 E2E_TIMEOUT=${E2E_TIMEOUT:-30}

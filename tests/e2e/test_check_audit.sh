@@ -69,6 +69,11 @@ container = { keeper = ["/bin/sleep", "infinity"]; };
 policy = { only_groups = ["$G"]; };
 EOF
 chmod 0644 "$conf"
+# network = "host": pam_berth cannot move the session into a network of the
+# container's own, so TCP and agent forwarding land on the host again
+hostnet=$TEST_TMPDIR/hostnet.conf
+sed 's/^container = { /container = { network = "host"; /' "$conf" >"$hostnet"
+chmod 0644 "$hostnet"
 
 # pam_dir NAME SSHD_FILE: a PAM directory with Debian 12's stock common-*
 # files and SSHD_FILE as its sshd
@@ -99,7 +104,12 @@ cp "$fixtures/pam.d-debian12/sshd" "$TEST_TMPDIR/stock-sshd"
 printf 'session    optional     pam_berth.so\n' >>"$TEST_TMPDIR/stock-sshd"
 stock_pam=$(pam_dir stock "$TEST_TMPDIR/stock-sshd")
 
+# The default network: TCP and agent forwarding land in the container.
 audit -c "$conf" --sshd-config "$stock_sshd_config" --pam-dir "$stock_pam"
+assert_contains "$out" "ok: sshd: AllowTcpForwarding yes lands in the user's container" "stock, own network: TCP forwarding is in the container, and said so"
+assert_contains "$out" "ok: sshd: AllowAgentForwarding yes" "stock, own network: agent forwarding is relayed into the container"
+not_contains "$err" "AllowTcpForwarding" "stock, own network: TCP forwarding is no door"
+audit -c "$hostnet" --sshd-config "$stock_sshd_config" --pam-dir "$stock_pam"
 assert_eq 1 "$rc" "stock sshd_config + stock PAM stack: check exits 1"
 assert_contains "$out" "audit: sshd and PAM as seen by $UL (login shell berth-shell)" "the berthed users are the ones sshd is asked about"
 assert_contains "$err" "berthctl: door: sshd: AllowTcpForwarding yes" "stock: TCP forwarding is named"
@@ -130,7 +140,7 @@ audit -c "$conf" --sshd-config "$stock_sshd_config" --pam-dir "$stock_nob"
 assert_contains "$err" "door: pam: $stock_nob/sshd:47: pam_env.so user_readenv=1" "stock without pam_berth: user_readenv is a door"
 assert_contains "$err" "door: pam: pam_berth.so does not run in the session stack of $stock_nob/sshd" "stock without pam_berth: the missing module is named"
 
-audit -c "$conf" --json --sshd-config "$stock_sshd_config" --pam-dir "$stock_pam"
+audit -c "$hostnet" --json --sshd-config "$stock_sshd_config" --pam-dir "$stock_pam"
 assert_eq 1 "$rc" "--json: exit 1 while doors are open"
 check "--json: one object per finding with id, severity, what, risk, fix; the doors are there" \
 	python3 -c '
@@ -195,14 +205,14 @@ assert_eq 0 "$rc" "stock sshd_config + the guide's Match block: clean"
 assert_eq "" "$err" "stock sshd_config + the guide's Match block: nothing on stderr"
 
 # The bastion that keeps ProxyJump: restricted forwarding is ok, and says so.
-sed 's/^    AllowTcpForwarding no$/    AllowTcpForwarding local\n    PermitOpen inner1.example:22 inner2.example:22/' \
+sed 's/^    AllowTcpForwarding yes$/    AllowTcpForwarding local\n    PermitOpen inner1.example:22 inner2.example:22/' \
 	"$TEST_TMPDIR/guide_sshd_config" >"$TEST_TMPDIR/bastion"
 audit -c "$conf" --sshd-config "$TEST_TMPDIR/bastion" --pam-dir "$guide_pam"
 assert_eq 0 "$rc" "bastion (AllowTcpForwarding local + PermitOpen host:port): clean"
 assert_contains "$out" "ok: sshd: AllowTcpForwarding local restricted to PermitOpen inner1.example:22 inner2.example:22" "bastion: the restricted forwarding is reported as ok"
 # ... and PermitOpen any is not a restriction
-sed 's/^    AllowTcpForwarding no$/    AllowTcpForwarding local/' "$TEST_TMPDIR/guide_sshd_config" >"$TEST_TMPDIR/bastion-any"
-audit -c "$conf" --sshd-config "$TEST_TMPDIR/bastion-any" --pam-dir "$guide_pam"
+sed 's/^    AllowTcpForwarding yes$/    AllowTcpForwarding local/' "$TEST_TMPDIR/guide_sshd_config" >"$TEST_TMPDIR/bastion-any"
+audit -c "$hostnet" --sshd-config "$TEST_TMPDIR/bastion-any" --pam-dir "$guide_pam"
 assert_eq 1 "$rc" "AllowTcpForwarding local without PermitOpen: a door"
 assert_contains "$err" "door: sshd: AllowTcpForwarding local, PermitOpen any" "AllowTcpForwarding local without PermitOpen is named"
 
@@ -230,7 +240,7 @@ assert_contains "$err" "problem: config: policy.only_groups: group ${TEST_PREFIX
 
 # The engine down: the image checks cannot run, the audit still does.
 python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$TEST_TMPDIR/dead.sock"
-{ echo "engine = { socket = \"$TEST_TMPDIR/dead.sock\"; timeout_ms = 2000; };"; cat "$conf"; } >"$TEST_TMPDIR/dead.conf"
+{ echo "engine = { socket = \"$TEST_TMPDIR/dead.sock\"; timeout_ms = 2000; };"; cat "$hostnet"; } >"$TEST_TMPDIR/dead.conf"
 audit -c "$TEST_TMPDIR/dead.conf" --sshd-config "$stock_sshd_config" --pam-dir "$stock_pam"
 assert_eq 1 "$rc" "engine down: check exits 1"
 assert_contains "$err" "berthctl: engine: the container service is not reachable" "engine down: said in one line"

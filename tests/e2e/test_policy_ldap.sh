@@ -55,14 +55,7 @@ start_nslcd
 
 # Syslog: a socket of ours over /dev/log inside the test namespace, where
 # sshd (pam_berth) and berth-shell run, so their lines can be read.
-SYSLOG=$TEST_TMPDIR/syslog
-: >"$SYSLOG"
-syslog_listen "$TEST_TMPDIR/log.sock" "$SYSLOG"
-if [ ! -e /dev/log ] && [ ! -L /dev/log ]; then # no logger here: a mount point only
-	: >/dev/log
-	on_exit '[ -f /dev/log ] && [ ! -s /dev/log ] && rm -f /dev/log'
-fi
-berth_ns_bind "$TEST_TMPDIR/log.sock" /dev/log
+berth_ns_syslog
 
 start_sshd --pam --bind "$TEST_TMPDIR/pam.sshd" /etc/pam.d/sshd "$(pick_port 2600)"
 port=$SSHD_PORT

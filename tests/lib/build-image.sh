@@ -21,7 +21,7 @@ image=${1:-${BERTH_TEST_IMAGE:-berth-test:latest}}
 label=berth.test-image.hash
 
 busybox=/bin/busybox
-extra_bins=(/bin/bash /usr/bin/scp /usr/bin/rsync /usr/lib/openssh/sftp-server)
+extra_bins=(/bin/bash /usr/bin/scp /usr/bin/rsync /usr/lib/openssh/sftp-server /usr/bin/ssh-add)
 
 die() {
 	printf 'build-image.sh: %s\n' "$*" >&2

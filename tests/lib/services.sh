@@ -136,6 +136,19 @@ berth_ns_bind() {
 	berth_ns_run mount --bind -- "$src" "$dst" || fail "cannot bind $src on $dst"
 }
 
+# berth_ns_syslog: pam_berth's and berth-shell's lines in $SYSLOG, through a
+# socket of ours over /dev/log inside the test namespace (where sshd runs).
+berth_ns_syslog() {
+	SYSLOG=$TEST_TMPDIR/syslog
+	: >"$SYSLOG"
+	syslog_listen "$TEST_TMPDIR/log.sock" "$SYSLOG"
+	if [ ! -e /dev/log ] && [ ! -L /dev/log ]; then # no logger here: a mount point only
+		: >/dev/log
+		on_exit '[ -f /dev/log ] && [ ! -s /dev/log ] && rm -f /dev/log'
+	fi
+	berth_ns_bind "$TEST_TMPDIR/log.sock" /dev/log
+}
+
 # ---------------------------------------------------------------- sshd
 
 SSHD_DIR='' SSHD_PID='' SSHD_PORT='' SSHD_CONFIG='' SSHD_LOG='' SSH_KEY='' SSH_RSH=''

@@ -11,7 +11,7 @@ BERTH_BUILD_PACKAGES=(autoconf automake libtool pkg-config make gcc libc6-dev
 	clang libclang-rt-14-dev) # clang + libFuzzer: the fuzz stage (docs/fuzzing.md)
 # To run it and its test tiers (engine, PAM, end-to-end, benchmarks).
 BERTH_TEST_PACKAGES=(docker.io busybox-static openssh-server openssh-client tmux rsync
-	slapd ldap-utils nslcd libnss-ldapd libpam-wrapper hyperfine file procps util-linux podman python3 bsdutils diffutils
+	slapd ldap-utils nslcd libnss-ldapd libpam-wrapper hyperfine file procps curl util-linux podman python3 bsdutils diffutils
 	openssl iproute2) # the TLS engine's certificates, ss (tests/lib/tls_engine.sh)
 # To build and lint the Debian package (tests/pkg/test_package.sh).
 BERTH_TEST_PACKAGES+=(debhelper dpkg-dev fakeroot lintian git)

@@ -87,13 +87,18 @@ assert_no_findings(const struct berth_audit *a)
   assert_int_equal(a->n, 0);
 }
 
+/* audit_user's user: pam_berth moves their sessions into the container's
+ * network namespace (a local engine, network not "host") */
+static bool user_netns;
+
 static struct berth_audit *
 audit_user(const char *fixture, const char *name, const char *shell, char **groups)
 {
   berth_error_t err = NULL;
   struct berth_sshd_settings *s = load_sshd(fixture);
   struct berth_audit *a = NULL;
-  struct berth_audit_user u = { .name = (char *) name, .shell = (char *) shell, .groups = groups };
+  struct berth_audit_user u
+      = { .name = (char *) name, .shell = (char *) shell, .groups = groups, .netns = user_netns };
 
   assert_int_equal(berth_audit_new(&a, &err), 0);
   assert_int_equal(berth_audit_sshd_user(a, s, &u, SHELL, &err), 0);
@@ -178,25 +183,50 @@ TEST(stock_plain_shell)
   berth_audit_free(a);
 }
 
-/* etc/sshd_config.example's Match block, for a member with /bin/sh: clean. */
+/* etc/sshd_config.example's Match block, for a member with /bin/sh whose
+ * sessions pam_berth moves into the container's network: no door; TCP and
+ * agent forwarding are reported as landing in the container. */
 TEST(guide_clean)
 {
-  struct berth_audit *a = audit_user("sshd-T-guide.txt", "carol", "/bin/sh", NULL);
-  assert_no_findings(a);
+  struct berth_audit *a;
+
+  user_netns = true;
+  a = audit_user("sshd-T-guide.txt", "carol", "/bin/sh", NULL);
+  expect_finding(a, "sshd-tcp-forwarding", BERTH_AUDIT_OK, "lands in the user's container");
+  expect_finding(a, "sshd-agent-forwarding", BERTH_AUDIT_OK, "AllowAgentForwarding yes");
+  assert_int_equal(a->n, 2);
   assert_false(berth_audit_failed(a));
+  berth_audit_free(a);
+  user_netns = false;
+}
+
+/* The same block for a user whose container has network = "host" (or a
+ * remote engine): TCP and agent forwarding land on the host, doors. */
+TEST(guide_host_network)
+{
+  struct berth_audit *a = audit_user("sshd-T-guide.txt", "carl", "/bin/sh", NULL);
+  expect_doors(a, (const char *[]){ "sshd-tcp-forwarding", "sshd-agent-forwarding", NULL },
+               (const char *[]){ "sshd-x11-forwarding", "sshd-streamlocal-forwarding", NULL });
+  assert_non_null(strstr(find(a, "sshd-tcp-forwarding")->risk, "network = \"host\""));
+  assert_true(berth_audit_failed(a));
   berth_audit_free(a);
 }
 
 /* ForceCommand through bash: bash -c reads ~/.bashrc on the host. */
 TEST(forcecommand_bash)
 {
-  struct berth_audit *a = audit_user("sshd-T-guide.txt", "dave", "/bin/bash", NULL);
+  struct berth_audit *a;
+
+  user_netns = true; /* the guide's forwardings: in the container, two ok lines */
+  a = audit_user("sshd-T-guide.txt", "dave", "/bin/bash", NULL);
   expect_finding(a, "sshd-forcecommand-rc-shell", BERTH_AUDIT_DOOR, "/bin/bash");
-  assert_int_equal(a->n, 1);
+  assert_int_equal(a->n, 3);
   berth_audit_free(a);
   a = audit_user("sshd-T-guide.txt", "erin", "/bin/dash", NULL);
-  assert_int_equal(a->n, 0);
+  assert_int_equal(a->n, 2);
+  assert_false(berth_audit_failed(a));
   berth_audit_free(a);
+  user_netns = false;
 }
 
 /* The bastion: local forwarding to listed host:port pairs only is reported,

@@ -58,6 +58,11 @@ plant(const char *name)
   touch(path, "1-2");
   snprintf(path, sizeof(path), "%s/lock", run);
   touch(path, "berth-alice.lock");
+  /* the forwarded agent's and X11's files of ended sessions */
+  snprintf(path, sizeof(path), "%s/agent/%s", run, name);
+  assert_int_equal(mkdir(path, 0700), 0);
+  touch(path, "agent.123");
+  touch(path, "xauth.123");
 }
 
 TEST(test_removes_all_of_it)
@@ -71,6 +76,8 @@ TEST(test_removes_all_of_it)
   snprintf(path, sizeof(path), "%s/etc", run);
   assert_false(exists(path, "berth-alice"));
   snprintf(path, sizeof(path), "%s/sessions", run);
+  assert_false(exists(path, "berth-alice"));
+  snprintf(path, sizeof(path), "%s/agent", run);
   assert_false(exists(path, "berth-alice"));
   snprintf(path, sizeof(path), "%s/lock", run);
   assert_false(exists(path, "berth-alice.lock"));
@@ -101,8 +108,8 @@ main(void)
   if (mkdtemp(top) == NULL)
     return 1;
   snprintf(run, sizeof(run), "%s/run", top);
-  for (int i = 0; i < 4; i++) {
-    static const char *const sub[] = { "", "/etc", "/sessions", "/lock" };
+  for (int i = 0; i < 5; i++) {
+    static const char *const sub[] = { "", "/etc", "/sessions", "/lock", "/agent" };
     snprintf(path, sizeof(path), "%s%s", run, sub[i]);
     if (mkdir(path, 0755) != 0)
       return 1;

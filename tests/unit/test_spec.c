@@ -191,7 +191,11 @@ TEST(test_spec_fields)
   m = mount_at(spec, "/etc/group");
   assert_string_equal(str_at(m, "Source", NULL), BERTH_RUNDIR "/etc/berth-alice/group");
   assert_true(json_is_true(json_object_get(m, "ReadOnly")));
-  assert_int_equal(json_array_size(json_object_get(hc, "Mounts")), 6);
+  /* the forwarded agent's directory (agent.h): the user's own, read-only inside */
+  m = mount_at(spec, "/.berth/agent");
+  assert_string_equal(str_at(m, "Source", NULL), BERTH_RUNDIR "/agent/berth-alice");
+  assert_true(json_is_true(json_object_get(m, "ReadOnly")));
+  assert_int_equal(json_array_size(json_object_get(hc, "Mounts")), 7);
 
   /* supplementary groups only, each once, as strings */
   v = json_object_get(hc, "GroupAdd");
@@ -264,7 +268,7 @@ TEST(test_spec_defaults_and_options)
   assert_true(json_is_true(json_object_get(mount_at(spec, "/etc/passwd"), "ReadOnly")));
   assert_string_equal(str_at(mount_at(spec, "/etc/group"), "Source", NULL),
                       "/run/bt-rundir/etc/berth-alice/group");
-  assert_int_equal(json_array_size(json_object_get(hc, "Mounts")), 2);
+  assert_int_equal(json_array_size(json_object_get(hc, "Mounts")), 3); /* and the agent's */
   assert_string_equal(str_at(spec, "WorkingDir", NULL), "/");
   /* the host's UTS namespace: no hostname to set */
   assert_null(json_object_get(spec, "Hostname"));
