@@ -60,6 +60,14 @@ on_exit "tmux -S '$E2E_TMUX' kill-server 2>/dev/null"
 e2e_check_exit_codes
 e2e_check_stdio
 e2e_check_tty
+# A remote engine cannot bind this host's RUNDIR: passwd and group go in
+# through the archive API, and the names must be right all the same.
+out=$(e2e_ssh "$F_U" 'whoami; id -un; id -u' </dev/null 2>&1) || true
+assert_eq "$F_U
+$F_U
+$(id -u "$F_U")" "$out" "whoami and id name the user in a container on the TLS engine (/etc written through the archive API)"
+check "... whose /etc/passwd is not a bind mount" \
+	sh -c "! $TLS_DOCKER inspect -f '{{range .Mounts}}{{.Destination}} {{end}}' 'berth-$F_U' | grep -q /etc/passwd"
 
 # After the drop berth-shell keeps its TLS connections but no way to the key.
 if f_live_start; then
