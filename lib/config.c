@@ -448,10 +448,6 @@ load_root(struct cfg_ctx *c, const config_setting_t *root, struct berth_config *
       r = get_container_key(c, s, CK_PULL, &cfg->container);
     else if (strcmp(name, "entry") == 0) {
       r = cfg_get_enum(c, s, entry_names, &e);
-      /* Join mode is part of the contract but not built yet: refusing it
-       * here (and in `berthctl check`) beats silently running exec mode. */
-      if (r == 0 && e == BERTH_ENTRY_JOIN)
-        r = cfg_fail(c, s, "\"join\" is not available in this version of berth; use \"exec\"");
       cfg->entry = r < 0 ? cfg->entry : (enum berth_entry) e;
     } else if (strcmp(name, "debug") == 0)
       r = cfg_get_bool(c, s, &cfg->debug);

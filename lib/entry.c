@@ -15,10 +15,10 @@ struct berth_entry_prep {
   void *state;
 };
 
-/* Indexed by enum berth_entry; join comes with its implementation (config
- * load refuses it until then). */
+/* Indexed by enum berth_entry. */
 static const struct berth_entry_mode *const modes[] = {
   [BERTH_ENTRY_EXEC] = &berth_entry_mode_exec,
+  [BERTH_ENTRY_JOIN] = &berth_entry_mode_join,
 };
 
 int

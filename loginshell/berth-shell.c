@@ -570,12 +570,13 @@ prepare_as_root(struct berth_login *l, uid_t uid, struct berth_entry_prep **entr
    * reconnect would be made as the user, and must fail rather than be tried. */
   if (berth_login_connect(l, true, &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
-  /* the entry mode's root-side part */
-  if (berth_entry_prepare(l->engine, l->box, entry, &err) < 0)
-    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   if (berth_box_open(l->engine, l->box,
                      berth_session_owned_by_ancestor(l->box->name) ? 0 : getpid(), &err)
       < 0)
+    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+  /* the entry mode's root-side part, on the running container (join: its
+   * init is pinned and joined now) */
+  if (berth_entry_prepare(l->engine, l->box, entry, &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
 }
 
@@ -785,7 +786,8 @@ main(int argc, char **argv)
   container_env(&l, &req);
 
   /* g) in */
-  snprintf(extra, sizeof(extra), "mode=exec tty=%s command=%s", req.tty ? "yes" : "no", word);
+  snprintf(extra, sizeof(extra), "mode=%s tty=%s command=%s",
+           l.cfg->entry == BERTH_ENTRY_JOIN ? "join" : "exec", req.tty ? "yes" : "no", word);
   log_entry_ok("entry", extra);
   entered_ms = berth_now_ms();
   entered = true;

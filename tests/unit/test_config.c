@@ -506,6 +506,17 @@ test_bad_sizes(void **state)
   EXPECT_ERRORS(cases);
 }
 
+/* join mode is a choice, never the default */
+static void
+test_entry_join(void **state)
+{
+  struct berth_config *cfg = load_ok("entry = \"join\";\n");
+
+  (void) state;
+  assert_int_equal(cfg->entry, BERTH_ENTRY_JOIN);
+  berth_config_free(cfg);
+}
+
 static void
 test_bad_enums(void **state)
 {
@@ -513,7 +524,6 @@ test_bad_enums(void **state)
     { "pull = \"sometimes\";\n", 1, "pull", "\"sometimes\" is not one of: never, missing, always" },
     { "pull = \"Missing\";\n", 1, "pull", "is not one of" },
     { "entry = \"fork\";\n", 1, "entry", "\"fork\" is not one of: exec, join" },
-    { "entry = \"join\";\n", 1, "entry", "\"join\" is not available in this version of berth" },
     { "container = { on_logout = \"destroy\"; };\n", 1, "container.on_logout",
       "\"destroy\" is not one of: keep, stop, remove" },
     { "users = ( { user = \"bob\"; on_logout = \"kill\"; } );\n", 1, "users[0].on_logout",
@@ -955,14 +965,15 @@ int
 main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_defaults),      cmocka_unit_test(test_names),
-    cmocka_unit_test(test_shipped_conf),  cmocka_unit_test(test_full),
-    cmocka_unit_test(test_value_forms),   cmocka_unit_test(test_unknown_keys),
-    cmocka_unit_test(test_wrong_types),   cmocka_unit_test(test_bad_sizes),
-    cmocka_unit_test(test_bad_enums),     cmocka_unit_test(test_invalid_values),
-    cmocka_unit_test(test_overrides_bad), cmocka_unit_test(test_templates_and_env),
-    cmocka_unit_test(test_syntax_errors), cmocka_unit_test(test_file_errors),
-    cmocka_unit_test(test_file_owner),    cmocka_unit_test(test_resolve),
+    cmocka_unit_test(test_defaults),          cmocka_unit_test(test_names),
+    cmocka_unit_test(test_shipped_conf),      cmocka_unit_test(test_full),
+    cmocka_unit_test(test_value_forms),       cmocka_unit_test(test_unknown_keys),
+    cmocka_unit_test(test_wrong_types),       cmocka_unit_test(test_bad_sizes),
+    cmocka_unit_test(test_entry_join),        cmocka_unit_test(test_bad_enums),
+    cmocka_unit_test(test_invalid_values),    cmocka_unit_test(test_overrides_bad),
+    cmocka_unit_test(test_templates_and_env), cmocka_unit_test(test_syntax_errors),
+    cmocka_unit_test(test_file_errors),       cmocka_unit_test(test_file_owner),
+    cmocka_unit_test(test_resolve),
   };
   return cmocka_run_group_tests(tests, conf_fixture_setup, conf_fixture_teardown);
 }
