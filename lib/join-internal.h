@@ -81,6 +81,9 @@ int berth_join_spec_from_inspect(const struct berth_box *b, json_t *info, struct
  * 0, or the start time the warm state recorded (a mismatch: EAGAIN). */
 int berth_join_pin(struct berth_join_target *t, pid_t pid, const char *id,
                    unsigned long long expect_start, berth_error_t *err);
+/* Refuse a bounding set with CAP_SYS_PTRACE unless the container has a
+ * user namespace of its own. */
+int berth_join_check_caps(const struct berth_join_spec *s, bool own_userns, berth_error_t *err);
 /* The capability names Docker takes (CAP_ prefix optional), or -1. */
 int berth_join_cap_number(const char *name);
 

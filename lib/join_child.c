@@ -386,6 +386,24 @@ exec_command(char *const *argv, char *const *env)
   errno = first;
 }
 
+/* Every disposition back to SIG_DFL, glibc's own two real-time signals
+ * (32, 33: sigaction() refuses them) included, so SigIgn is the engine's 0:
+ * the raw system call. */
+static void
+reset_signals(void)
+{
+  struct {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    uint64_t mask;
+  } dfl = { .handler = SIG_DFL };
+
+  for (int s = 1; s <= 64; s++)
+    if (s != SIGKILL && s != SIGSTOP)
+      syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof(dfl.mask));
+}
+
 static _Noreturn void
 run_request(const struct berth_join_target *t, int sock, char *buf, size_t len)
 {
@@ -415,9 +433,7 @@ run_request(const struct berth_join_target *t, int sock, char *buf, size_t len)
   close_except(keep, 1);
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  for (int s = 1; s < NSIG; s++)
-    if (s != SIGKILL && s != SIGSTOP)
-      signal(s, SIG_DFL);
+  reset_signals();
   exec_command(r.argv, env);
   int e = errno;
   send_msg(sock, MSG_EXEC_ERR, e, "cannot run %s: %s", r.argv[0], strerror(e));

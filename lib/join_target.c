@@ -557,7 +557,15 @@ berth_join_pin(struct berth_join_target *t, pid_t pid, const char *id,
   if (!pidfd_alive(t->pidfd))
     return berth_error_make(err, BERTH_E_JOIN, EAGAIN,
                             "the container's init %ld exited while being pinned", (long) pid);
-  if ((t->spec.cap_bnd & (1ULL << CAP_SYS_PTRACE)) && t->ns[0] < 0)
+  return berth_join_check_caps(&t->spec, t->ns[0] >= 0, err);
+}
+
+int
+berth_join_check_caps(const struct berth_join_spec *s, bool own_userns, berth_error_t *err)
+{
+  /* CVE-2016-9962, CVE-2019-5736: a container that can ptrace reaches the
+   * joining process while it is root in the container's namespaces */
+  if ((s->cap_bnd & (1ULL << CAP_SYS_PTRACE)) && !own_userns)
     return refuse(err, "the container has %s without a user namespace", "CAP_SYS_PTRACE");
   return 0;
 }
