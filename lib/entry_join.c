@@ -24,6 +24,7 @@
 #include "berth/log.h"
 #include "berth/signals.h"
 #include "berth/util.h"
+#include "berth/warm.h"
 #include "entry_internal.h"
 #include "join-internal.h"
 
@@ -91,24 +92,19 @@ join_release(void *state)
   free(st);
 }
 
+/* From an inspect (the engine's, or the warm state's) to the joining child
+ * waiting; expect_start: the recorded start time, 0 for none. */
 static int
-join_prepare(struct berth_engine *e, const struct berth_box *b, void **state, berth_error_t *err)
+join_from_info(const struct berth_box *b, json_t *info, unsigned long long expect_start,
+               void **state, berth_error_t *err)
 {
   struct berth_join_target t;
-  cleanup_json json_t *info = NULL;
   struct join_state *st;
   pid_t pid = 0;
-  int r;
 
-  *state = NULL;
-  r = berth_engine_container_inspect(e, b->id ? b->id : b->name, &info, err);
-  if (r == 1)
-    return berth_error_make(err, BERTH_E_CONTAINER, ENOENT, "container %s vanished", b->name);
-  if (r < 0)
-    return -1;
   berth_join_target_init(&t);
   if (berth_join_spec_from_inspect(b, info, &t.spec, &pid, err) < 0 || check_lsm(&t.spec, err) < 0
-      || berth_join_pin(&t, pid, b->id ? b->id : b->name, 0, err) < 0
+      || berth_join_pin(&t, pid, b->id ? b->id : b->name, expect_start, err) < 0
       || berth_join_read_filter(&t, err) < 0)
     goto fail;
   st = berth_malloc0(sizeof(*st), err);
@@ -132,6 +128,47 @@ join_prepare(struct berth_engine *e, const struct berth_box *b, void **state, be
 fail:
   berth_join_target_release(&t);
   return berth_error_wrap(err, "joining container %s", b->name);
+}
+
+static int
+join_prepare(struct berth_engine *e, const struct berth_box *b, void **state, berth_error_t *err)
+{
+  cleanup_json json_t *info = NULL;
+  int r;
+
+  *state = NULL;
+  r = berth_engine_container_inspect(e, b->id ? b->id : b->name, &info, err);
+  if (r == 1)
+    return berth_error_make(err, BERTH_E_CONTAINER, ENOENT, "container %s vanished", b->name);
+  if (r < 0)
+    return -1;
+  return join_from_info(b, info, 0, state, err);
+}
+
+/* No engine: pam_berth's record, checked against /proc by the pin.  A
+ * record that no longer matches (the init gone, another process at its
+ * pid, another start time) is forgotten and the engine path taken. */
+static int
+join_prepare_warm(struct berth_box *b, void **state, berth_error_t *err)
+{
+  cleanup_json json_t *info = NULL;
+  unsigned long long start = 0;
+  int r;
+
+  *state = NULL;
+  r = berth_warm_load(b, &info, &start, err);
+  if (r != 0)
+    return r;
+  if (start == 0)
+    return 1;
+  if (join_from_info(b, info, start, state, err) == 0)
+    return 0;
+  if ((*err)->kind == BERTH_E_JOIN && ((*err)->status == EAGAIN || (*err)->status == ESTALE)) {
+    berth_error_release(err);
+    berth_warm_forget(b);
+    return 1;
+  }
+  return -1;
 }
 
 /* Until the child exits: SIGHUP/SIGTERM end it (SIGKILL after a grace),
@@ -232,4 +269,5 @@ const struct berth_entry_mode berth_entry_mode_join = {
   .run = join_run,
   .can_rerun = join_can_rerun,
   .release = join_release,
+  .prepare_warm = join_prepare_warm,
 };

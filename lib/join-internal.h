@@ -62,6 +62,7 @@ struct berth_join_target {
   int ns[BERTH_JOIN_NS_N];       /* -1: same as ours, not joined */
   int cg[BERTH_JOIN_CG_MAX];     /* the init's cgroup directories */
   size_t n_cg;
+  bool podman; /* the init's cgroups are Podman's (libpod-ID) */
   struct berth_join_spec spec;
   struct berth_join_filter filter;
 };
@@ -78,12 +79,15 @@ int berth_join_spec_from_inspect(const struct berth_box *b, json_t *info, struct
 /* Pin pid as the init of the container `id`: pidfd, /proc/PID, start time,
  * every cgroup line naming id, freezer thawed; then the namespace and
  * cgroup directories and the unlisted rlimits (the init's).  expect_start:
- * 0, or the start time the warm state recorded (a mismatch: EAGAIN). */
+ * 0, or the start time the warm state recorded.  The process being gone,
+ * another one or a mismatch: status EAGAIN or ESTALE (pid reuse, restart). */
 int berth_join_pin(struct berth_join_target *t, pid_t pid, const char *id,
                    unsigned long long expect_start, berth_error_t *err);
 /* Refuse a bounding set with CAP_SYS_PTRACE unless the container has a
  * user namespace of its own. */
 int berth_join_check_caps(const struct berth_join_spec *s, bool own_userns, berth_error_t *err);
+/* Field 22 of /proc/PID/stat. */
+int berth_join_start_time(pid_t pid, unsigned long long *start, berth_error_t *err);
 /* The capability names Docker takes (CAP_ prefix optional), or -1. */
 int berth_join_cap_number(const char *name);
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -196,8 +197,11 @@ spec_ulimits(json_t *hc, struct berth_join_spec *s, berth_error_t *err)
     json_t *soft = json_object_get(v, "Soft"), *hard = json_object_get(v, "Hard");
     size_t r;
 
+    /* Docker says "nofile", Podman "RLIMIT_NOFILE" */
+    if (name != NULL && strncasecmp(name, "RLIMIT_", 7) == 0)
+      name += 7;
     for (r = 0; r < BERTH_JOIN_RLIM_N; r++)
-      if (name != NULL && rlimit_names[r] != NULL && strcmp(name, rlimit_names[r]) == 0)
+      if (name != NULL && rlimit_names[r] != NULL && strcasecmp(name, rlimit_names[r]) == 0)
         break;
     if (r == BERTH_JOIN_RLIM_N || !json_is_integer(soft) || !json_is_integer(hard))
       return refuse(err, "ulimit %s of the container is not understood", name ? name : "?");
@@ -441,14 +445,20 @@ open_cgroups(struct berth_join_target *t, const char *id, berth_error_t *err)
     cleanup_free char *path = NULL;
     int fd;
 
+    /* ESTALE: another process has the pid now (a restart, pid reuse) */
     if (c2 == NULL || strstr(c2 + 1, id) == NULL)
-      return refuse(err, "the init's cgroup %s does not name the container", c2 ? c2 + 1 : line);
+      return berth_error_make(err, BERTH_E_JOIN, ESTALE,
+                              "the process %ld is not the container's init any more (its cgroup "
+                              "%s does not name the container)",
+                              (long) t->pid, c2 ? c2 + 1 : line);
     *c2 = '\0';
     if (strstr(c2 + 1, "/../") != NULL)
       return refuse(err, "the init's cgroup %s is not a plain path", c2 + 1);
     if (hierarchy_mount(c1 + 1, mnt, sizeof(mnt)) < 0)
       return berth_error_make(err, BERTH_E_JOIN, ENOENT,
                               "the cgroup hierarchy %s is not mounted on the host", c1 + 1);
+    if (strstr(c2 + 1, "/libpod-") != NULL)
+      t->podman = true;
     if (t->n_cg == BERTH_JOIN_CG_MAX)
       return berth_error_make(err, BERTH_E_JOIN, E2BIG, "too many cgroup hierarchies");
     if ((path = berth_asprintf(err, "%s%s", mnt, c2 + 1)) == NULL)
@@ -526,6 +536,19 @@ init_facts(struct berth_join_target *t, berth_error_t *err)
 }
 
 int
+berth_join_start_time(pid_t pid, unsigned long long *start, berth_error_t *err)
+{
+  char dir[32];
+  cleanup_close int fd = -1;
+
+  snprintf(dir, sizeof(dir), "/proc/%ld", (long) pid);
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_error_errno(err, BERTH_E_JOIN, errno, "opening %s", dir);
+  return start_time_of(fd, start, err);
+}
+
+int
 berth_join_pin(struct berth_join_target *t, pid_t pid, const char *id,
                unsigned long long expect_start, berth_error_t *err)
 {
@@ -551,6 +574,12 @@ berth_join_pin(struct berth_join_target *t, pid_t pid, const char *id,
                             "the container's init %ld is not the one recorded", (long) pid);
   if (open_cgroups(t, id, err) < 0 || open_namespaces(t, err) < 0 || init_facts(t, err) < 0)
     return -1;
+  /* Podman's exec -u uid:gid gets GroupAdd only, Docker's the gid too
+   * (checked by tests/engine/test_join.sh on both) */
+  if (t->podman && t->spec.n_groups > 0) {
+    memmove(t->spec.groups, t->spec.groups + 1, (t->spec.n_groups - 1) * sizeof(gid_t));
+    t->spec.n_groups--;
+  }
   /* Everything above was read through /proc/PID: it was this process's
    * only if the pidfd's process is still alive now (a PID is not reused
    * while its process lives). */

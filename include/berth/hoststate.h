@@ -1,6 +1,7 @@
 /* hoststate.h - the host state of a user's container under RUNDIR:
  * RUNDIR/etc/NAME (the /etc files of a read-only container), the session
- * records RUNDIR/sessions/NAME and the lock file RUNDIR/lock/NAME.lock. */
+ * records RUNDIR/sessions/NAME, the lock file RUNDIR/lock/NAME.lock and join
+ * mode's warm state RUNDIR/warm/NAME. */
 #ifndef BERTH_HOSTSTATE_H
 #define BERTH_HOSTSTATE_H
 

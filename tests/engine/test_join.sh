@@ -11,7 +11,7 @@
 # line and a syslog line, or cannot reach the host: a cgroup frozen behind
 # the engine's back, a FIFO /etc/passwd (must not hang), WORKDIR
 # /proc/self/fd/N.  BERTH_TEST_SOCKET=... runs it against another engine
-# (Podman: tests/engine/test_join_podman.sh).
+# (tests/engine/test_podman.sh runs it against Podman's service).
 set -euo pipefail
 if { [ -e /dev/log ] || [ -L /dev/log ]; } && [ -z "${BERTH_LOG_NS:-}" ] && [ "$(id -u)" = 0 ] &&
 	command -v unshare >/dev/null; then
@@ -45,6 +45,7 @@ useradd -M -d "/home/$u" -s /bin/sh "$u" || fail "cannot create user $u"
 on_exit "for c in \$(docker -H unix://$sock ps -aq --filter label=berth.user=$u); do docker -H unix://$sock rm -f \$c >/dev/null 2>&1; done; remove_test_user $u; rm -rf -- /home/$u /run/berth/sessions/berth-$u /run/berth/lock/berth-$u.lock /run/berth/etc/berth-$u"
 uid=$(id -u "$u") gid=$(id -g "$u")
 
+net=${BERTH_TEST_JOIN_NETWORK:+network = \"$BERTH_TEST_JOIN_NETWORK\";}
 write_config() { # [EXTRA TOP-LEVEL SETTINGS] [CONTAINER SETTINGS]
 	berth_write_config <<EOF
 # written by tests/engine/test_join.sh
@@ -53,7 +54,7 @@ image = "$image";
 pull = "never";
 entry = "join";
 ${1:-}
-container = { on_logout = "keep"; idle_timeout = 0; memory = "64m"; pids = 64; ${2:-} };
+container = { on_logout = "keep"; idle_timeout = 0; memory = "64m"; pids = 64; $net ${2:-} };
 EOF
 }
 as_user() { # CMD: through berth-shell, as a login would, with a clean environment
@@ -256,6 +257,80 @@ rc=0
 out=$(AS_TIMEOUT=20 as_user 'echo in' 2>&1) || rc=$?
 assert_eq "0 in" "$rc $out" "a FIFO /etc/passwd does not hang the join"
 rm -f "$croot/etc/passwd" && cp "$TEST_TMPDIR/passwd.real" "$croot/etc/passwd"
+
+# ---------------------------------------------------------------- warm path
+
+# pam_berth opens the session (a PAM driver through pam_start_confdir, the
+# ancestor of the shell, as sshd's monitor is) and records the container's
+# state; berth-shell then joins with no engine request: the config it reads
+# names an engine socket that does not exist.
+pam_module=${BERTH_PAMDIR:-/lib/x86_64-linux-gnu/security}/pam_berth.so
+mkdir -p "$TEST_TMPDIR/pam.d"
+echo "session required $pam_module" >"$TEST_TMPDIR/pam.d/berth-join-test"
+cat >"$TEST_TMPDIR/pam_session.py" <<'EOF'
+import ctypes, subprocess, sys
+pam = ctypes.CDLL("libpam.so.0")
+libc = ctypes.CDLL(None)
+libc.calloc.restype = ctypes.c_void_p
+CONV = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
+                        ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p)
+def conv(n, msgs, resp, data):
+    resp[0] = libc.calloc(n, 16)
+    return 0
+class Conv(ctypes.Structure):
+    _fields_ = [("conv", CONV), ("data", ctypes.c_void_p)]
+c = Conv(CONV(conv), None)
+h = ctypes.c_void_p()
+user, confdir, hook = sys.argv[1].encode(), sys.argv[2].encode(), sys.argv[3]
+assert pam.pam_start_confdir(b"berth-join-test", user, ctypes.byref(c), confdir, ctypes.byref(h)) == 0
+rc = pam.pam_open_session(h, 0)
+print("open", rc, flush=True)
+r = subprocess.run(["bash", "-c", hook]).returncode if rc == 0 else 1
+pam.pam_close_session(h, 0)
+pam.pam_end(h, 0)
+sys.exit(r)
+EOF
+cp "$BERTH_CONFIG_PATH" "$TEST_TMPDIR/conf.engine"
+sed 's|^engine = .*|engine = { socket = "/run/berth-no-such-engine.sock"; };|' "$TEST_TMPDIR/conf.engine" >"$TEST_TMPDIR/conf.noengine"
+export uid gid shell sock ctr TEST_TMPDIR BERTH_CONFIG_PATH
+in_session() { # HOOK: run HOOK (bash) inside a session pam_berth opened for $u
+	timeout 60 python3 "$TEST_TMPDIR/pam_session.py" "$u" "$TEST_TMPDIR/pam.d" "$1" 2>&1
+}
+join_hook='cp "$TEST_TMPDIR/conf.$1" "$BERTH_CONFIG_PATH"
+env -i setpriv --reuid=$uid --regid=$gid --init-groups "$shell" -c "readlink /proc/self/ns/mnt"
+rc=$?; cp "$TEST_TMPDIR/conf.engine" "$BERTH_CONFIG_PATH"; exit $rc'
+rc=0
+out=$(in_session "set -- noengine; $join_hook") || rc=$?
+want_mnt=$(dk exec -u "$uid:$gid" "$ctr" readlink /proc/self/ns/mnt 2>&1)
+assert_eq "0 open 0 $want_mnt" "$rc $(echo $out)" \
+	"inside a session pam_berth opened, join mode enters with no engine at all"
+rec=/run/berth/warm/$(dk inspect -f '{{.Name}}' "$ctr" | tr -d /)
+assert_eq "0 600 regular file" "$(stat -c '%u %a %F' "$rec" 2>&1)" "the warm state is a private file of root's"
+assert_eq "0 700" "$(stat -c '%u %a' /run/berth/warm 2>&1)" "in a directory only root can enter"
+# The container restarts inside the session: the record no longer matches
+# /proc (another init, another start time).  Without an engine the login
+# fails with one line instead of joining whatever has that pid now; with
+# the engine it takes the engine path into the new init.
+restart='docker -H "unix://$sock" restart -t 0 "$ctr" >/dev/null; '
+rc=0
+out=$(in_session "$restart set -- noengine; $join_hook") || rc=$?
+case $rc:$(echo $out) in
+0:*) not_ok "a stale warm state is not used (rc=0: $out)" ;;
+*"open 0 berth: "*) ok "a stale warm state is not used: one plain line without the engine" ;;
+*) not_ok "a stale warm state is not used (rc=$rc: $out)" ;;
+esac
+rc=0
+out=$(in_session "$restart set -- engine; $join_hook") || rc=$?
+want_mnt=$(dk exec -u "$uid:$gid" "$ctr" readlink /proc/self/ns/mnt 2>&1)
+assert_eq "0 open 0 $want_mnt" "$rc $(echo $out)" "with the engine, a stale warm state gives way to the engine path"
+# A record anybody but root could have written is refused, not used.
+in_session "chmod 0644 '$rec'; set -- noengine; $join_hook" >"$TEST_TMPDIR/forged" 2>&1 && rc=0 || rc=$?
+if [ "$rc" -ne 0 ] && grep -q "^berth: " "$TEST_TMPDIR/forged"; then
+	ok "a warm state that is not root's private file is refused"
+else
+	not_ok "a warm state that is not root's private file is refused (rc=$rc)"
+	sed 's/^/# /' "$TEST_TMPDIR/forged" >&2
+fi
 
 # WORKDIR /proc/self/fd/N (CVE-2024-21626): no home mount, so the
 # container's own working directory applies; it must not reach a host dir.
