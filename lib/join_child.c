@@ -390,7 +390,7 @@ exec_command(char *const *argv, char *const *env)
  * (32, 33: sigaction() refuses them) included, so SigIgn is the engine's 0:
  * the raw system call. */
 static void
-reset_signals(void)
+reset_signals(bool podman)
 {
   struct {
     void *handler;
@@ -402,6 +402,12 @@ reset_signals(void)
   for (int s = 1; s <= 64; s++)
     if (s != SIGKILL && s != SIGSTOP)
       syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof(dfl.mask));
+  /* Podman's exec'd processes inherit conmon's ignored signal 32 (checked
+   * against `podman exec` by tests/engine/test_join.sh) */
+  if (podman) {
+    dfl.handler = SIG_IGN;
+    syscall(SYS_rt_sigaction, 32, &dfl, NULL, sizeof(dfl.mask));
+  }
 }
 
 static _Noreturn void
@@ -433,7 +439,7 @@ run_request(const struct berth_join_target *t, int sock, char *buf, size_t len)
   close_except(keep, 1);
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  reset_signals();
+  reset_signals(t->podman);
   exec_command(r.argv, env);
   int e = errno;
   send_msg(sock, MSG_EXEC_ERR, e, "cannot run %s: %s", r.argv[0], strerror(e));
