@@ -145,6 +145,7 @@ start_checked(struct berth_engine *e, struct berth_box *b, const char *id, berth
     return berth_error_make(err, BERTH_E_CONTAINER, ENOENT, "container %s vanished while starting",
                             b->name);
   json_t *st = json_object_get(info, "State");
+  b->init_pid = (pid_t) json_integer_value(json_object_get(st, "Pid"));
   if (!json_is_true(json_object_get(st, "Running"))) {
     const char *serr = json_string_value(json_object_get(st, "Error"));
     return berth_error_make(err, BERTH_E_CONTAINER, ECHILD,
@@ -210,6 +211,7 @@ use_existing(struct berth_engine *e, struct berth_box *b, json_t *info, berth_er
   if ((b->id = berth_strdup(id, err)) == NULL)
     return -1;
   if (json_is_true(json_object_get(st, "Running"))) {
+    b->init_pid = (pid_t) json_integer_value(json_object_get(st, "Pid"));
     if (json_is_true(json_object_get(st, "Paused"))) {
       cleanup_free char *path = berth_asprintf(err, "/containers/%s/unpause", id);
       cleanup_json json_t *reply = NULL;

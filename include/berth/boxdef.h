@@ -30,6 +30,7 @@ struct berth_box {
   const char *keeper_path; /* host path of berth-keeper; BERTH_KEEPER_PATH unless changed */
   bool userns_host; /* the daemon runs userns-remap: opt out (UsernsMode "host"); set by ensure */
   int others_live;  /* live sessions besides this one, as berth_box_open found them */
+  pid_t init_pid;   /* the container's init (State.Pid) as ensure last saw it, 0 unknown */
 };
 
 #endif
