@@ -454,7 +454,12 @@ second_child(const struct berth_join_target *t, const struct berth_box *b, int s
   size_t len;
   char *buf;
 
-  /* 6. a session of its own (the tty case: join_pty.c) */
+  /* 6. a session of its own.  With a tty (join_pty.h, not wired in this
+   * build: entry_join.c's run refuses tty sessions), berth_join_pty_child,
+   * which calls setsid itself, takes its place right after
+   * receive_request below, still before the drop: the tty flag and the
+   * window size can ride in a fixed header of the request, which is read
+   * (not parsed) before the drop. */
   if (setsid() < 0)
     die_child(sock, "setsid");
   /* 7. runc's session keyring: not the SSH login's */
