@@ -42,7 +42,7 @@ fi
 
 u=${TEST_PREFIX}j
 useradd -M -d "/home/$u" -s /bin/sh "$u" || fail "cannot create user $u"
-on_exit "for c in \$(docker -H unix://$sock ps -aq --filter label=berth.user=$u); do docker -H unix://$sock rm -f \$c >/dev/null 2>&1; done; remove_test_user $u; rm -rf -- /home/$u /run/berth/sessions/berth-$u /run/berth/lock/berth-$u.lock /run/berth/etc/berth-$u"
+on_exit "for c in \$(docker -H unix://$sock ps -aq --filter label=berth.user=$u); do docker -H unix://$sock rm -f \$c >/dev/null 2>&1; done; remove_test_user $u; rm -rf -- /home/$u /run/berth/sessions/berth-$u /run/berth/lock/berth-$u.lock /run/berth/etc/berth-$u /run/berth/warm/berth-$u"
 uid=$(id -u "$u") gid=$(id -g "$u")
 
 net=${BERTH_TEST_JOIN_NETWORK:+network = \"$BERTH_TEST_JOIN_NETWORK\";}
