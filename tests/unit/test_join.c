@@ -16,6 +16,7 @@
 
 #include "berth/util.h"
 #include "../../lib/join-internal.h"
+#include "../lib/testlib.h"
 
 #ifndef SECCOMP_RET_USER_NOTIF
 #define SECCOMP_RET_USER_NOTIF 0x7fc00000U
@@ -55,14 +56,12 @@ spec_free(struct berth_join_spec *s)
   berth_strv_free(s->env);
 }
 
-static void
-test_spec_fields(void **state)
+TEST(test_spec_fields)
 {
   struct berth_join_spec s;
   berth_error_t err = NULL;
   pid_t pid = 0;
 
-  (void) state;
   assert_int_equal(parse("\"CapDrop\": [\"ALL\"], \"CapAdd\": [\"NET_BIND_SERVICE\"], "
                          "\"GroupAdd\": [\"27\", \"100\"], \"OomScoreAdj\": 300, "
                          "\"SecurityOpt\": [\"no-new-privileges\"], "
@@ -91,8 +90,7 @@ test_spec_fields(void **state)
   spec_free(&s);
 }
 
-static void
-test_spec_refusals(void **state)
+TEST(test_spec_refusals)
 {
   static const struct {
     const char *hostconfig, *state, *why;
@@ -106,7 +104,6 @@ test_spec_refusals(void **state)
     { "", "{\"Running\": true, \"Status\": \"paused\", \"Pid\": 4242}", "paused" },
   };
 
-  (void) state;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     struct berth_join_spec s;
     berth_error_t err = NULL;
@@ -121,14 +118,12 @@ test_spec_refusals(void **state)
   }
 }
 
-static void
-test_not_running(void **state)
+TEST(test_not_running)
 {
   struct berth_join_spec s;
   berth_error_t err = NULL;
   pid_t pid = 0;
 
-  (void) state;
   assert_int_equal(parse("", "{\"Running\": false, \"Pid\": 0}", &s, &pid, &err), -1);
   assert_int_equal(err->kind, BERTH_E_CONTAINER);
   berth_error_release(&err);
@@ -138,13 +133,11 @@ test_not_running(void **state)
   spec_free(&s);
 }
 
-static void
-test_ptrace_refused(void **state)
+TEST(test_ptrace_refused)
 {
   struct berth_join_spec s = { .cap_bnd = (1ULL << CAP_SYS_PTRACE) | (1ULL << CAP_CHOWN) };
   berth_error_t err = NULL;
 
-  (void) state;
   assert_int_equal(berth_join_check_caps(&s, false, &err), -1);
   assert_int_equal(err->kind, BERTH_E_JOIN);
   assert_non_null(strstr(err->msg, "CAP_SYS_PTRACE"));
@@ -157,8 +150,7 @@ test_ptrace_refused(void **state)
   assert_int_equal(berth_join_cap_number("bogus"), -1);
 }
 
-static void
-test_filter_check(void **state)
+TEST(test_filter_check)
 {
   struct sock_filter allow[] = {
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
@@ -178,7 +170,6 @@ test_filter_check(void **state)
   };
   berth_error_t err = NULL;
 
-  (void) state;
   assert_int_equal(berth_join_filter_check(allow, 4, &err), 0);
   assert_int_equal(berth_join_filter_check(notify, 4, &err), -1);
   assert_non_null(strstr(err->msg, "user notification"));
@@ -187,8 +178,7 @@ test_filter_check(void **state)
   berth_error_release(&err);
 }
 
-static void
-test_request_roundtrip(void **state)
+TEST(test_request_roundtrip)
 {
   char *argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) "echo \"\"", (char *) "", NULL };
   char *env[] = { (char *) "HOME=/home/alice", (char *) "EMPTY=", NULL };
@@ -197,7 +187,6 @@ test_request_roundtrip(void **state)
   size_t len;
   char *buf = berth_join_req_encode(&r, &len, &err);
 
-  (void) state;
   assert_non_null(buf);
   assert_int_equal(berth_join_req_decode(buf, len, &back), 0);
   for (size_t i = 0; argv[i]; i++)
@@ -224,15 +213,4 @@ test_request_roundtrip(void **state)
   free(back.argv);
   free(back.env);
   free(buf);
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_spec_fields),  cmocka_unit_test(test_spec_refusals),
-    cmocka_unit_test(test_not_running),  cmocka_unit_test(test_ptrace_refused),
-    cmocka_unit_test(test_filter_check), cmocka_unit_test(test_request_roundtrip),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }
