@@ -12,6 +12,7 @@
 #include "berth/image.h"
 #include "berth/spec.h"
 #include "berth/listing.h"
+#include "berth/entry.h"
 #include "berth/login.h"
 #include "ctl.h"
 
@@ -107,6 +108,7 @@ user_json(const struct status *s, json_t *out)
 {
   const struct berth_user *u = s->l.u;
   json_t *groups = json_array();
+  const char *mode, *why;
 
   for (size_t i = 0; groups && i < u->n_groups; i++)
     json_array_append_new(groups, u->groups[i].name ? json_string(u->groups[i].name)
@@ -120,6 +122,9 @@ user_json(const struct status *s, json_t *out)
   json_object_set_new(out, "policy_reason", s->why ? json_string(s->why) : json_null());
   if (s->pol_err != NULL)
     json_object_set_new(out, "policy_error", json_string(s->pol_err->msg));
+  mode = berth_entry_chosen(s->l.box->cfg, &why);
+  json_object_set_new(out, "entry", json_string(mode));
+  json_object_set_new(out, "entry_reason", json_string(why));
   json_object_set_new(out, "settings", conf_json(s->l.box->conf));
   json_object_set_new(out, "expected_container", json_string(s->l.box->name));
 }
@@ -129,6 +134,7 @@ user_text(const struct status *s)
 {
   const struct berth_user *u = s->l.u;
   const struct berth_box *b = s->l.box;
+  const char *mode, *why;
 
   printf("user:         %s (uid %u, gid %u, home %s)\n", u->name, (unsigned) u->uid,
          (unsigned) u->gid, u->home ? u->home : "?");
@@ -144,6 +150,8 @@ user_text(const struct status *s)
          s->why ? s->why : "", s->why ? ")" : "");
   if (s->pol_err != NULL)
     printf("              logins are refused: %s\n", s->pol_err->msg);
+  mode = berth_entry_chosen(b->cfg, &why);
+  printf("entry:        %s (%s)\n", mode, why);
   printf("settings:\n");
   printf("  image:        %s (pull = %s)\n", b->conf->image, berth_pull_name(b->conf->pull));
   print_limits(b->conf);

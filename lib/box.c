@@ -156,6 +156,7 @@ start_checked(struct berth_engine *e, struct berth_box *b, const char *id, berth
     return berth_error_make(err, BERTH_E_CONTAINER, ENOENT, "container %s vanished while starting",
                             b->name);
   json_t *st = json_object_get(info, "State");
+  b->init_pid = (pid_t) json_integer_value(json_object_get(st, "Pid"));
   if (!json_is_true(json_object_get(st, "Running"))) {
     const char *serr = json_string_value(json_object_get(st, "Error"));
     return berth_error_make(err, BERTH_E_CONTAINER, ECHILD,

@@ -421,10 +421,6 @@ load_root(struct cfg_ctx *c, const config_setting_t *root, struct berth_config *
       r = get_container_key(c, s, CK_PULL, &cfg->container);
     else if (strcmp(name, "entry") == 0) {
       r = cfg_get_enum(c, s, entry_names, &e);
-      /* Join mode is part of the contract but not built yet: refusing it
-       * here (and in `berthctl check`) beats silently running exec mode. */
-      if (r == 0 && e == BERTH_ENTRY_JOIN)
-        r = cfg_fail(c, s, "\"join\" is not available in this version of berth; use \"exec\"");
       cfg->entry = r < 0 ? cfg->entry : (enum berth_entry) e;
     } else if (strcmp(name, "debug") == 0)
       r = cfg_get_bool(c, s, &cfg->debug);
@@ -644,8 +640,10 @@ berth_config_load(const char *path, struct berth_config **out, berth_error_t *er
     return -1;
   }
   /* join mode needs the container's processes on this host */
-  if (!berth_config_engine_local(cfg))
+  if (!berth_config_engine_local(cfg) && cfg->entry != BERTH_ENTRY_EXEC) {
     cfg->entry = BERTH_ENTRY_EXEC;
+    cfg->entry_forced = true;
+  }
   *out = cfg;
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "berth/session.h"
 #include "berth/util.h"
 #include "entry_internal.h"
 
@@ -15,11 +16,27 @@ struct berth_entry_prep {
   void *state;
 };
 
-/* Indexed by enum berth_entry; join comes with its implementation (config
- * load refuses it until then). */
+/* Indexed by enum berth_entry. */
 static const struct berth_entry_mode *const modes[] = {
   [BERTH_ENTRY_EXEC] = &berth_entry_mode_exec,
+  [BERTH_ENTRY_JOIN] = &berth_entry_mode_join,
 };
+
+const char *
+berth_entry_chosen(const struct berth_config *cfg, const char **why)
+{
+  if (cfg->entry_forced) {
+    *why = "entry = \"join\" in berth.conf, but the engine is remote (engine.host tcp://): "
+           "join needs the container's processes on this host";
+    return "exec";
+  }
+  if (cfg->entry == BERTH_ENTRY_JOIN) {
+    *why = "entry = \"join\" in berth.conf; terminal sessions are refused in this build";
+    return "join";
+  }
+  *why = "entry = \"exec\" in berth.conf (the default)";
+  return "exec";
+}
 
 int
 berth_entry_prepare(struct berth_engine *e, const struct berth_box *b,
@@ -40,6 +57,33 @@ berth_entry_prepare(struct berth_engine *e, const struct berth_box *b,
   if (en->mode->prepare(e, b, &en->state, err) < 0) {
     free(en);
     return -1;
+  }
+  *out = en;
+  return 0;
+}
+
+int
+berth_entry_prepare_warm(struct berth_box *b, struct berth_entry_prep **out, berth_error_t *err)
+{
+  unsigned m = (unsigned) b->cfg->entry;
+  struct berth_entry_prep *en;
+  int r;
+
+  *out = NULL;
+  /* only inside a session pam_berth opened (its record's owner is our
+   * ancestor, as sshd's monitor is): it wrote the state at that open */
+  if (m >= sizeof(modes) / sizeof(modes[0]) || modes[m] == NULL || modes[m]->prepare_warm == NULL
+      || !berth_session_owned_by_ancestor(b->name))
+    return 1;
+  en = berth_malloc0(sizeof(*en), err);
+  if (en == NULL)
+    return -1;
+  en->mode = modes[m];
+  en->b = b;
+  r = en->mode->prepare_warm(b, &en->state, err);
+  if (r != 0) {
+    free(en);
+    return r;
   }
   *out = en;
   return 0;

@@ -6,6 +6,7 @@
 #include "berth/entry.h"
 
 extern const struct berth_entry_mode berth_entry_mode_exec;
+extern const struct berth_entry_mode berth_entry_mode_join;
 
 /* Build the exec create body (User uid:gid, Env, WorkingDir, Tty, attach
  * flags, DetachKeys; ConsoleSize when the API offers it). */

@@ -56,12 +56,22 @@ plain_name(const char *name)
   return true;
 }
 
+/* RUNDIR/sub/NAMEsuffix, a file. */
+static void
+remove_file(const char *sub, const char *name, const char *suffix)
+{
+  berth_error_t err = NULL;
+  cleanup_close int dfd = berth_session_rundir_open(sub, NULL, false, &err);
+  cleanup_free char *file = berth_asprintf(NULL, "%s%s", name, suffix);
+
+  berth_error_release(&err);
+  if (dfd >= 0 && file != NULL)
+    unlinkat(dfd, file, 0);
+}
+
 void
 berth_host_state_remove(const char *name)
 {
-  berth_error_t err = NULL;
-  cleanup_close int lfd = -1;
-  cleanup_free char *file = NULL;
 
   if (!plain_name(name)) {
     berth_log(LOG_WARNING, "container=%s host state not removed: not a container name berth makes",
@@ -70,10 +80,7 @@ berth_host_state_remove(const char *name)
   }
   remove_dir("etc", name);
   remove_dir("sessions", name);
-  remove_dir("agent", name); /* relays' sockets: their sessions have ended */
-  lfd = berth_session_rundir_open("lock", NULL, false, &err);
-  berth_error_release(&err);
-  file = berth_asprintf(NULL, "%s.lock", name);
-  if (lfd >= 0 && file != NULL)
-    unlinkat(lfd, file, 0);
+  remove_dir("agent", name);      /* relays' sockets: their sessions have ended */
+  remove_file("warm", name, ""); /* join mode's warm state (warm.h) */
+  remove_file("lock", name, ".lock");
 }

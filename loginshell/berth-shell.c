@@ -533,24 +533,27 @@ prepare_as_root(struct berth_login *l, uid_t uid, struct berth_entry_prep **entr
 
   if (geteuid() != 0 || uid == 0) {
     berth_error_make(&err, BERTH_E_PERM, EPERM,
-                     "berth-shell is not running setuid root "
-                     "(euid %u, uid %u)",
+                     "berth-shell is not running setuid root (euid %u, uid %u)",
                      (unsigned) geteuid(), (unsigned) uid);
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   }
   if (berth_login_box(l, &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   log_container = l->box->name;
+  if (berth_entry_prepare_warm(l->box, entry, &err) < 0)
+    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+  if (*entry != NULL)
+    return; /* join mode's warm path (pam_berth opened this session): no engine at all */
   /* The kept connection is the only one (pinned): after the drop a
    * reconnect would be made as the user, and must fail rather than be tried. */
   if (berth_login_connect(l, true, &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
-  /* the entry mode's root-side part */
-  if (berth_entry_prepare(l->engine, l->box, entry, &err) < 0)
-    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
   if (berth_box_open(l->engine, l->box,
                      berth_session_owned_by_ancestor(l->box->name) ? 0 : getpid(), &err)
       < 0)
+    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
+  /* the entry mode's root-side part, on the running container */
+  if (berth_entry_prepare(l->engine, l->box, entry, &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
 }
 
@@ -615,9 +618,7 @@ user_command(const struct berth_box *b, int argc, char **argv, struct berth_exec
   for (size_t i = 0; req->argv[i]; i++) {
     if (!berth_utf8_valid(req->argv[i], strlen(req->argv[i]))) {
       berth_error_make(&err, BERTH_E_USAGE, EILSEQ,
-                       "argument %zu of the command is not valid "
-                       "UTF-8",
-                       i);
+                       "argument %zu of the command is not valid UTF-8", i);
       log_failure(err, EXIT_FAILURE_BERTH);
       die(EXIT_FAILURE_BERTH, "your command is not valid UTF-8 text, and berth passes commands "
                               "into your container only as UTF-8; nothing was run");
@@ -668,9 +669,7 @@ container_env(const struct berth_login *l, struct berth_exec_req *req)
     if (!berth_utf8_valid(env.v[i], strlen(env.v[i]))) {
       const char *eq = strchr(env.v[i], '=');
       int len = eq ? (int) (eq - env.v[i]) : 0;
-      berth_error_make(&err, BERTH_E_USAGE, EILSEQ,
-                       "environment variable %.*s is not "
-                       "valid UTF-8",
+      berth_error_make(&err, BERTH_E_USAGE, EILSEQ, "environment variable %.*s is not valid UTF-8",
                        len, env.v[i]);
       log_failure(err, EXIT_FAILURE_BERTH);
       die(EXIT_FAILURE_BERTH,
@@ -698,8 +697,9 @@ enter(struct berth_login *l, struct berth_entry_prep *entry, struct berth_exec_r
   rc = berth_entry_run(entry, req, &err);
   /* A container whose memory is full kills the command at once (137), or
    * runc cannot even set the exec up in it ("possibly OOM-killed": the
-   * engine's start fails and nothing ran).  Both are asked about. */
-  if (rc == 137 || (rc < 0 && err->kind == BERTH_E_EXEC)) {
+   * engine's start fails and nothing ran).  Both are asked about (no
+   * engine on join mode's warm path: nothing to ask). */
+  if (e != NULL && (rc == 137 || (rc < 0 && err->kind == BERTH_E_EXEC))) {
     berth_error_t start_err = rc < 0 ? steal_pointer(&err) : NULL;
     int r = berth_box_after_kill(e, b, 137, berth_now_ms() - entered_ms, &err);
     if (r == 0 && start_err != NULL) {
@@ -787,7 +787,8 @@ main(int argc, char **argv)
   container_env(&l, &req);
 
   /* g) in */
-  snprintf(extra, sizeof(extra), "mode=exec tty=%s command=%s", req.tty ? "yes" : "no", word);
+  snprintf(extra, sizeof(extra), "mode=%s tty=%s command=%s",
+           l.cfg->entry == BERTH_ENTRY_JOIN ? "join" : "exec", req.tty ? "yes" : "no", word);
   log_entry_ok("entry", extra);
   entered_ms = berth_now_ms();
   entered = true;

@@ -44,6 +44,7 @@
 #include "berth/session.h"
 #include "berth/user.h"
 #include "berth/util.h"
+#include "berth/warm.h"
 
 #define PAM_BERTH_EXPORT __attribute__((visibility("default")))
 #define DATA_KEY "pam_berth_opened"
@@ -336,6 +337,20 @@ remember_open(pam_handle_t *pamh, const char *user, const char *container, int64
     opened_free(pamh, o, 0);
 }
 
+/* Join mode: what berth-shell needs to join without the engine (warm.h).
+ * Best effort: without it berth-shell asks the engine. */
+static void
+save_warm(const struct berth_login *l)
+{
+  berth_error_t err = NULL;
+
+  if (berth_warm_save(l->engine, l->box, &err) < 0) {
+    berth_log(LOG_WARNING, "user=%s container=%s no warm state for join mode: %s",
+              BERTH_LOG_VAL(l->u->name), l->box->name, BERTH_LOG_TEXT(err->msg));
+    berth_error_release(&err);
+  }
+}
+
 static int
 open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *user)
 {
@@ -355,6 +370,8 @@ open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *us
     pam_putenv(pamh, "BERTH_CONTAINER");
     network = true;
   }
+  if (rc == PAM_SUCCESS && l.cfg->entry == BERTH_ENTRY_JOIN)
+    save_warm(&l);
   if (rc == PAM_SUCCESS) {
     if (home_created && !a->quiet && !(flags & PAM_SILENT))
       pam_info(pamh, "berth: created home directory %s", l.u->home);

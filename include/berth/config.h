@@ -80,6 +80,7 @@ struct berth_config {
     long timeout_ms;
   } engine;
   enum berth_entry entry;
+  bool entry_forced; /* entry = "join" was asked for; a remote engine made it exec */
   struct {
     bool mount;
     bool create;

@@ -58,15 +58,29 @@ struct berth_entry_mode {
              const struct berth_exec_req *r, berth_error_t *err);
   bool (*can_rerun)(const void *state);
   void (*release)(void *state);
+  /* Root side without the engine (NULL: the mode has none): 0 prepared,
+   * 1 not possible now (take the engine path), -1 with err. */
+  int (*prepare_warm)(struct berth_box *b, void **state, berth_error_t *err);
 };
 
 struct berth_entry_prep; /* what prepare kept for run */
+
+/* The entry mode a berthed user gets under cfg ("exec" or "join") and why,
+ * in words for `berthctl status` (static strings). */
+const char *berth_entry_chosen(const struct berth_config *cfg, const char **why);
 
 /* Root side: pick the mode b->cfg->entry names and prepare it over e (the
  * control connection, pinned) for b.  Errors: the mode's (exec: the engine
  * unreachable), BERTH_E_INTERNAL for a mode not built in. */
 int berth_entry_prepare(struct berth_engine *e, const struct berth_box *b,
                         struct berth_entry_prep **out, berth_error_t *err);
+/* Root side, with no engine at all (join mode's warm path, warm.h): for a
+ * session pam_berth opened (its session record's owner is an ancestor of
+ * ours).  0 and *out; 1 when the mode has no warm path, not in such a session
+ * or the recorded state is missing or stale (take berth_entry_prepare's
+ * path); -1 with err (a refusal).  Sets b->id and b->shell from the record. */
+int berth_entry_prepare_warm(struct berth_box *b, struct berth_entry_prep **out,
+                             berth_error_t *err);
 /* User side: run r.  Returns the command's exit status (0-255) or -1 with err
  * (kind BERTH_E_EXEC when the engine could not start the process). */
 int berth_entry_run(struct berth_entry_prep *en, const struct berth_exec_req *r,

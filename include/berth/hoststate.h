@@ -1,7 +1,8 @@
 /* hoststate.h - the host state of a user's container under RUNDIR:
  * RUNDIR/etc/NAME (the /etc files of a read-only container), the session
- * records RUNDIR/sessions/NAME, the agent sockets' directory RUNDIR/agent/NAME
- * and the lock file RUNDIR/lock/NAME.lock. */
+ * records RUNDIR/sessions/NAME, the agent sockets' directory RUNDIR/agent/NAME,
+ * join mode's warm state RUNDIR/warm/NAME and the lock file
+ * RUNDIR/lock/NAME.lock. */
 #ifndef BERTH_HOSTSTATE_H
 #define BERTH_HOSTSTATE_H
 

@@ -235,6 +235,7 @@ assert_eq "$(docker inspect -f '{{.Id}}' "berth-$ua")" "$(jq_py "print(rows['$ua
 run "$ctl" status "$uc"
 assert_eq 0 "$rc" "status exits 0"
 assert_contains "$out" "policy:       berthed" "status shows the policy decision"
+assert_contains "$out" "entry:        exec (entry = \"exec\" in berth.conf (the default))" "status shows the entry mode the user gets and why"
 assert_contains "$out" "idle_timeout: 3600s" "status shows the effective (per-user) idle_timeout"
 assert_contains "$out" "container:    berth-$uc" "status names the container"
 assert_contains "$out" "spec:         current" "status: the container matches the config"

@@ -2,7 +2,8 @@
 # tests/engine/test_podman.sh - the engine client against Podman's
 # Docker-compatible service: starts a private `podman system service` on its
 # own socket, loads the test image into Podman's store, runs
-# tests/engine/test_engine_api against that socket, stops the service.
+# tests/engine/test_engine_api against that socket, then join mode's
+# equality test (tests/engine/test_join.sh), stops the service.
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/common.sh"
 
@@ -77,5 +78,19 @@ fi
 assert_eq 0 "$rc" "test_engine_api passes against Podman's compat service"
 assert_contains "$(cat "$TEST_TMPDIR/api.log")" "# engine podman at $sock" "test_engine_api ran against Podman"
 
+
+# ---- join mode against Podman/crun: the same field-by-field comparison with
+# a `docker exec` reference through the service (tests/engine/test_join.sh);
+# Podman 4.3 cannot isolate berth's network, so the bridge.
+join_test=$top_srcdir/tests/engine/test_join.sh
+if [ -u "${BERTH_BINDIR:-/usr/bin}/berth-shell" ]; then
+	rc=0
+	BERTH_TEST_SOCKET=$sock BERTH_TEST_JOIN_IMAGE=$podman_image BERTH_TEST_JOIN_NETWORK=bridge \
+		bash "$join_test" >"$TEST_TMPDIR/join.log" 2>&1 || rc=$?
+	sed 's/^/# join: /' "$TEST_TMPDIR/join.log" >&2
+	assert_eq 0 "$rc" "join mode is confined as a Podman exec is (tests/engine/test_join.sh on Podman)"
+else
+	not_ok "join mode on Podman: berth-shell is not installed setuid root (make install)"
+fi
 
 done_testing

@@ -491,13 +491,21 @@ TEST(test_bad_sizes)
   EXPECT_ERRORS(cases);
 }
 
+/* join mode is a choice, never the default */
+TEST(test_entry_join)
+{
+  struct berth_config *cfg = load_ok("entry = \"join\";\n");
+
+  assert_int_equal(cfg->entry, BERTH_ENTRY_JOIN);
+  berth_config_free(cfg);
+}
+
 TEST(test_bad_enums)
 {
   static const struct bad cases[] = {
     { "pull = \"sometimes\";\n", 1, "pull", "\"sometimes\" is not one of: never, missing, always" },
     { "pull = \"Missing\";\n", 1, "pull", "is not one of" },
     { "entry = \"fork\";\n", 1, "entry", "\"fork\" is not one of: exec, join" },
-    { "entry = \"join\";\n", 1, "entry", "\"join\" is not available in this version of berth" },
     { "container = { on_logout = \"destroy\"; };\n", 1, "container.on_logout",
       "\"destroy\" is not one of: keep, stop, remove" },
     { "users = ( { user = \"bob\"; on_logout = \"kill\"; } );\n", 1, "users[0].on_logout",

@@ -1,0 +1,127 @@
+/* join-internal.h - join mode's parts (docs/security.md "Join mode"):
+ *
+ *   join_target.c   root side, before the drop: the container's init pinned
+ *                   (pidfd, start time, cgroups naming the id, not paused),
+ *                   what the stored spec says (inspect), the namespace and
+ *                   cgroup directories opened on the host;
+ *   join_seccomp.c  the container's own seccomp filter, read from its init
+ *                   with PTRACE_SECCOMP_GET_FILTER;
+ *   join_child.c    the joining child: JOIN.md steps 1-13 in runc's order;
+ *   entry_join.c    the entry mode over them.
+ *
+ * Nothing here is called after the identity drop except what entry_join.c's
+ * run does as the user (send the request, wait). */
+#ifndef BERTH_JOIN_INTERNAL_H
+#define BERTH_JOIN_INTERNAL_H
+
+#include <jansson.h>
+#include <linux/filter.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "berth/boxdef.h"
+#include "berth/error.h"
+
+/* The namespaces in runc's join order (configs/namespaces_linux.go). */
+#define BERTH_JOIN_NS_N 7
+extern const char *const berth_join_ns_names[BERTH_JOIN_NS_N];
+#define BERTH_JOIN_CG_MAX 16
+#define BERTH_JOIN_RLIM_N 16
+
+/* What the stored spec gives an exec'd process (JOIN.md "The principle"). */
+struct berth_join_spec {
+  struct rlimit rlim[BERTH_JOIN_RLIM_N]; /* every resource 0..RLIMIT_NLIMITS-1 */
+  uint32_t rlim_set;                     /* listed in HostConfig.Ulimits */
+  bool nnp;
+  bool caps_known;   /* CapDrop ALL: cap_bnd is CapAdd; else the init's */
+  uint64_t cap_bnd;  /* the bounding set */
+  bool ssb_allow;    /* the init's filter left speculative store bypass alone */
+  int oom_score_adj; /* HostConfig.OomScoreAdj */
+  char *apparmor;    /* AppArmorProfile; NULL or "" when none */
+  char *selinux;     /* ProcessLabel; NULL or "" when none */
+  gid_t *groups;     /* gid + GroupAdd, numeric */
+  size_t n_groups;
+  char **env;    /* HOSTNAME + Config.Env, what the engine puts first */
+  char *workdir; /* Config.WorkingDir ("" = /) */
+};
+
+/* The container's filter: the oldest one on its init, classic BPF. */
+struct berth_join_filter {
+  struct sock_filter *insns; /* NULL: no filter */
+  unsigned short len;
+  unsigned flags; /* SECCOMP_FILTER_FLAG_* to install it with */
+};
+
+struct berth_join_target {
+  pid_t pid;
+  int pidfd;
+  int procfd;                    /* /proc/PID on the host */
+  unsigned long long start_time; /* /proc/PID/stat field 22 */
+  int ns[BERTH_JOIN_NS_N];       /* -1: same as ours, not joined */
+  int cg[BERTH_JOIN_CG_MAX];     /* the init's cgroup directories */
+  size_t n_cg;
+  bool podman; /* the init's cgroups are Podman's (libpod-ID) */
+  struct berth_join_spec spec;
+  struct berth_join_filter filter;
+};
+
+void berth_join_target_init(struct berth_join_target *t);
+void berth_join_target_release(struct berth_join_target *t);
+
+/* From a container inspect (info, as the engine gave it) for box b: the
+ * spec and State.Pid.  Refuses (BERTH_E_CONTAINER, EPERM) what join cannot
+ * give equally: privileged, CAP_SYS_PTRACE without a user namespace,
+ * non-numeric GroupAdd, paused or restarting. */
+int berth_join_spec_from_inspect(const struct berth_box *b, json_t *info, struct berth_join_spec *s,
+                                 pid_t *pid, berth_error_t *err);
+/* Pin pid as the init of the container `id`: pidfd, /proc/PID, start time,
+ * every cgroup line naming id, freezer thawed; then the namespace and
+ * cgroup directories and the unlisted rlimits (the init's).  expect_start:
+ * 0, or the start time the warm state recorded.  The process being gone,
+ * another one or a mismatch: status EAGAIN or ESTALE (pid reuse, restart). */
+int berth_join_pin(struct berth_join_target *t, pid_t pid, const char *id,
+                   unsigned long long expect_start, berth_error_t *err);
+/* Refuse a bounding set with CAP_SYS_PTRACE unless the container has a
+ * user namespace of its own. */
+int berth_join_check_caps(const struct berth_join_spec *s, bool own_userns, berth_error_t *err);
+/* Field 22 of /proc/PID/stat. */
+int berth_join_start_time(pid_t pid, unsigned long long *start, berth_error_t *err);
+/* The capability names Docker takes (CAP_ prefix optional), or -1. */
+int berth_join_cap_number(const char *name);
+
+/* Read the oldest filter of t->pid (PTRACE_SEIZE + INTERRUPT for a moment)
+ * into t->filter; refuse one that returns SECCOMP_RET_USER_NOTIF or returns
+ * a value computed at run time. */
+int berth_join_read_filter(struct berth_join_target *t, berth_error_t *err);
+/* 0 when prog can be copied, -1 with err when it must be refused. */
+int berth_join_filter_check(const struct sock_filter *insns, size_t len, berth_error_t *err);
+
+/* The request the host-side parent sends after its drop. */
+struct berth_join_req {
+  char **argv;
+  char **env;
+  const char *workdir;
+};
+
+/* Fork the joining child as root.  On success *child_pid is the process that
+ * will execve (a child of ours: we are its subreaper), *sock our end of the
+ * control socket.  The child has reached the point where it waits for the
+ * request; errors on its way there come back as err. */
+int berth_join_spawn(const struct berth_join_target *t, const struct berth_box *b, pid_t *child_pid,
+                     int *sock, berth_error_t *err);
+/* As the user: send r over sock; 0 when the child exec'd, -1 with err
+ * (BERTH_E_EXEC, status ENOENT when the command was not found). */
+int berth_join_send(int sock, const struct berth_join_req *r, berth_error_t *err);
+/* A CLOEXEC socketpair and a fork: the child gets *theirs, we *mine.
+ * Returns fork's answer, -1 with err. */
+pid_t berth_join_fork(int *mine, int *theirs, berth_error_t *err);
+/* Read len bytes unless EOF or an error comes first: the number read. */
+size_t berth_join_read_full(int fd, void *buf, size_t len);
+/* Message encoding, for the unit tests: strings are NUL-terminated, vectors
+ * end with an empty string. */
+char *berth_join_req_encode(const struct berth_join_req *r, size_t *len, berth_error_t *err);
+int berth_join_req_decode(char *buf, size_t len, struct berth_join_req *r);
+
+#endif

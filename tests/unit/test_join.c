@@ -1,0 +1,216 @@
+/* test_join.c - join mode's pure parts: what the stored spec gives an exec'd
+ * process (and what is refused), the seccomp filter check, the bounding-set
+ * refusal, and the request the dropped parent sends to the joining child. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
+
+#include "berth/util.h"
+#include "../../lib/join-internal.h"
+#include "../lib/testlib.h"
+
+#ifndef SECCOMP_RET_USER_NOTIF
+#define SECCOMP_RET_USER_NOTIF 0x7fc00000U
+#endif
+
+static struct berth_user user = { .name = (char *) "alice", .uid = 1000, .gid = 1000 };
+static struct berth_box box = { .user = &user, .name = (char *) "berth-alice" };
+
+static const char *const running = "{\"State\": {\"Running\": true, \"Pid\": 4242}, "
+                                   "\"Config\": {\"Hostname\": \"alice-box\", "
+                                   "\"Env\": [\"PATH=/bin\", \"TZ=UTC\"], \"WorkingDir\": \"\"}, "
+                                   "\"HostConfig\": {%s}}";
+
+static int
+parse(const char *hostconfig, const char *state, struct berth_join_spec *s, pid_t *pid,
+      berth_error_t *err)
+{
+  char buf[2048];
+  cleanup_json json_t *j = NULL;
+
+  snprintf(buf, sizeof(buf), running, hostconfig);
+  j = json_loads(buf, 0, NULL);
+  assert_non_null(j);
+  if (state != NULL)
+    json_object_set_new(j, "State", json_loads(state, 0, NULL));
+  memset(s, 0, sizeof(*s));
+  return berth_join_spec_from_inspect(&box, j, s, pid, err);
+}
+
+static void
+spec_free(struct berth_join_spec *s)
+{
+  free(s->groups);
+  free(s->apparmor);
+  free(s->selinux);
+  free(s->workdir);
+  berth_strv_free(s->env);
+}
+
+TEST(test_spec_fields)
+{
+  struct berth_join_spec s;
+  berth_error_t err = NULL;
+  pid_t pid = 0;
+
+  assert_int_equal(parse("\"CapDrop\": [\"ALL\"], \"CapAdd\": [\"NET_BIND_SERVICE\"], "
+                         "\"GroupAdd\": [\"27\", \"100\"], \"OomScoreAdj\": 300, "
+                         "\"SecurityOpt\": [\"no-new-privileges\"], "
+                         "\"Ulimits\": [{\"Name\": \"nofile\", \"Soft\": 1024, \"Hard\": 4096}]",
+                         NULL, &s, &pid, &err),
+                   0);
+  assert_int_equal(pid, 4242);
+  assert_true(s.caps_known);
+  assert_true(s.cap_bnd == (1ULL << CAP_NET_BIND_SERVICE));
+  assert_true(s.nnp);
+  assert_int_equal(s.oom_score_adj, 300);
+  assert_int_equal(s.n_groups, 3); /* the gid, then GroupAdd, as docker exec -u uid:gid */
+  assert_int_equal(s.groups[0], 1000);
+  assert_int_equal(s.groups[1], 27);
+  assert_int_equal(s.groups[2], 100);
+  assert_true(s.rlim_set == (1u << RLIMIT_NOFILE));
+  assert_int_equal(s.rlim[RLIMIT_NOFILE].rlim_cur, 1024);
+  assert_int_equal(s.rlim[RLIMIT_NOFILE].rlim_max, 4096);
+  /* what the engine puts in front of an exec's Env */
+  assert_string_equal(s.env[0], "HOSTNAME=alice-box");
+  assert_string_equal(s.env[1], "PATH=/bin");
+  assert_string_equal(s.env[2], "TZ=UTC");
+  assert_null(s.env[3]);
+  assert_null(s.workdir);
+  assert_null(s.apparmor);
+  spec_free(&s);
+}
+
+TEST(test_spec_refusals)
+{
+  static const struct {
+    const char *hostconfig, *state, *why;
+  } cases[] = {
+    { "\"Privileged\": true", NULL, "privileged" },
+    { "\"GroupAdd\": [\"wheel\"]", NULL, "not numeric" },
+    { "\"CapDrop\": [\"ALL\"], \"CapAdd\": [\"NO_SUCH_CAP\"]", NULL, "unknown" },
+    { "\"Ulimits\": [{\"Name\": \"bogus\", \"Soft\": 1, \"Hard\": 1}]", NULL, "not understood" },
+    { "", "{\"Running\": true, \"Paused\": true, \"Pid\": 4242}", "paused" },
+    { "", "{\"Running\": true, \"Restarting\": true, \"Pid\": 4242}", "restarting" },
+    { "", "{\"Running\": true, \"Status\": \"paused\", \"Pid\": 4242}", "paused" },
+  };
+
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct berth_join_spec s;
+    berth_error_t err = NULL;
+    pid_t pid = 0;
+
+    assert_int_equal(parse(cases[i].hostconfig, cases[i].state, &s, &pid, &err), -1);
+    assert_int_equal(err->kind, BERTH_E_JOIN);
+    if (strstr(err->msg, cases[i].why) == NULL)
+      fail_msg("case %zu: \"%s\" does not say %s", i, err->msg, cases[i].why);
+    berth_error_release(&err);
+    spec_free(&s);
+  }
+}
+
+TEST(test_not_running)
+{
+  struct berth_join_spec s;
+  berth_error_t err = NULL;
+  pid_t pid = 0;
+
+  assert_int_equal(parse("", "{\"Running\": false, \"Pid\": 0}", &s, &pid, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_CONTAINER);
+  berth_error_release(&err);
+  /* pid 1 is the host's init, never a container's init as the host sees it */
+  assert_int_equal(parse("", "{\"Running\": true, \"Pid\": 1}", &s, &pid, &err), -1);
+  berth_error_release(&err);
+  spec_free(&s);
+}
+
+TEST(test_ptrace_refused)
+{
+  struct berth_join_spec s = { .cap_bnd = (1ULL << CAP_SYS_PTRACE) | (1ULL << CAP_CHOWN) };
+  berth_error_t err = NULL;
+
+  assert_int_equal(berth_join_check_caps(&s, false, &err), -1);
+  assert_int_equal(err->kind, BERTH_E_JOIN);
+  assert_non_null(strstr(err->msg, "CAP_SYS_PTRACE"));
+  berth_error_release(&err);
+  assert_int_equal(berth_join_check_caps(&s, true, &err), 0); /* its own user namespace */
+  s.cap_bnd = 1ULL << CAP_CHOWN;
+  assert_int_equal(berth_join_check_caps(&s, false, &err), 0);
+  assert_int_equal(berth_join_cap_number("CAP_SYS_PTRACE"), CAP_SYS_PTRACE);
+  assert_int_equal(berth_join_cap_number("sys_admin"), CAP_SYS_ADMIN);
+  assert_int_equal(berth_join_cap_number("bogus"), -1);
+}
+
+TEST(test_filter_check)
+{
+  struct sock_filter allow[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_filter notify[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_filter computed[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+    BPF_STMT(BPF_RET | BPF_A, 0),
+  };
+  berth_error_t err = NULL;
+
+  assert_int_equal(berth_join_filter_check(allow, 4, &err), 0);
+  assert_int_equal(berth_join_filter_check(notify, 4, &err), -1);
+  assert_non_null(strstr(err->msg, "user notification"));
+  berth_error_release(&err);
+  assert_int_equal(berth_join_filter_check(computed, 2, &err), -1);
+  berth_error_release(&err);
+}
+
+TEST(test_request_roundtrip)
+{
+  char *argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) "echo \"\"", (char *) "", NULL };
+  char *env[] = { (char *) "HOME=/home/alice", (char *) "EMPTY=", NULL };
+  struct berth_join_req r = { .argv = argv, .env = env, .workdir = "/home/alice" }, back;
+  berth_error_t err = NULL;
+  size_t len;
+  char *buf = berth_join_req_encode(&r, &len, &err);
+
+  assert_non_null(buf);
+  assert_int_equal(berth_join_req_decode(buf, len, &back), 0);
+  for (size_t i = 0; argv[i]; i++)
+    assert_string_equal(back.argv[i], argv[i]); /* empty arguments survive */
+  assert_null(back.argv[4]);
+  assert_string_equal(back.env[0], env[0]);
+  assert_string_equal(back.env[1], env[1]);
+  assert_null(back.env[2]);
+  assert_string_equal(back.workdir, "/home/alice");
+  free(back.argv);
+  free(back.env);
+  /* every truncation is refused, never read past */
+  for (size_t n = 0; n < len; n++) {
+    char *cut = malloc(n ? n : 1);
+    memcpy(cut, buf, n);
+    assert_int_equal(berth_join_req_decode(cut, n, &back), -1);
+    free(cut);
+  }
+  free(buf);
+  r.workdir = NULL;
+  buf = berth_join_req_encode(&r, &len, &err);
+  assert_int_equal(berth_join_req_decode(buf, len, &back), 0);
+  assert_null(back.workdir);
+  free(back.argv);
+  free(back.env);
+  free(buf);
+}
