@@ -13,12 +13,9 @@
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/common.sh"
 
-require_root
-require_cmd setpriv useradd userdel nsenter script
-require_docker
-require_test_image
-shell=${BERTH_BINDIR:-/usr/bin}/berth-shell
-[ -u "$shell" ] || skip "$shell not installed setuid root (make install)"
+. "$top_srcdir/tests/lib/services.sh"
+
+require_berth_stack setpriv useradd userdel nsenter script # sets $shell
 probe=$top_builddir/tests/engine/join_pty_probe
 [ -x "$probe" ] || fail "$probe is not built (make check builds it)"
 
