@@ -179,7 +179,8 @@ berth_join_pty_child_for(int sock, const struct winsize *ws, uid_t owner, berth_
   /* The parent holds the master now; ours must go, or the slave never
    * reads EIO at the end and the container could read its own input. */
   close(master);
-  if (setsid() < 0)
+  /* a session of its own, unless the caller made one already (JOIN.md 6) */
+  if (getsid(0) != getpid() && setsid() < 0)
     return berth_error_errno(err, BERTH_E_EXEC, errno, "setsid");
   if (ioctl(slave, TIOCSCTTY, 0) < 0)
     return berth_error_errno(err, BERTH_E_EXEC, errno, "making the pty the controlling terminal");

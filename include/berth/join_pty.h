@@ -31,8 +31,9 @@
  * drop: open the container's own /dev/pts/ptmx (refused unless it is the
  * ptmx of a devpts), unlockpt, open the slave through the master
  * (TIOCGPTPEER: no path lookup the container could redirect), set *ws (when
- * not NULL and not 0x0), send the master over sock (SCM_RIGHTS), setsid(),
- * make the slave the controlling tty and dup2 it to 0/1/2.  The slave is
+ * not NULL and not 0x0), send the master over sock (SCM_RIGHTS), setsid()
+ * (unless already a session leader), make the slave the controlling tty and
+ * dup2 it to 0/1/2.  The slave is
  * given to getuid() (in setuid berth-shell the invoking user), its group
  * and mode left as the devpts mount made them: what runc leaves for
  * `docker exec -t -u uid:gid` (uid, gid 5 = tty, 0620; runc's

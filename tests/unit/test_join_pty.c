@@ -66,6 +66,9 @@ struct session {
 };
 
 typedef int (*scenario_fn)(void);
+/* The joining child makes its session itself before berth_join_pty_child
+ * (join mode's step 6 may come first). */
+static bool setsid_first;
 /* How the child's "container" /dev/pts looks. */
 enum devpts { DEVPTS_FRESH, DEVPTS_NONE, DEVPTS_FIFO };
 
@@ -189,6 +192,13 @@ scn_resize(void)
 }
 
 static int
+scn_facts(void)
+{
+  say_facts();
+  return 0;
+}
+
+static int
 scn_wait(void)
 {
   say("READY\n");
@@ -212,6 +222,8 @@ run_child(int sock, enum devpts how, scenario_fn scenario)
 
   alarm(30);
   private_devpts(how);
+  if (setsid_first && setsid() < 0)
+    _exit(125);
   if (berth_join_pty_child(sock, &ws, &err) < 0)
     _exit(120);
   close(sock);
@@ -524,6 +536,23 @@ test_sigterm_ends(void **state)
   close(s.term);
 }
 
+/* A child that is a session leader already gets its terminal all the same. */
+static void
+test_child_session_leader_already(void **state)
+{
+  struct session s;
+  struct report rep;
+
+  (void) state;
+  setsid_first = true;
+  session_start(&s, DEVPTS_FRESH, scn_facts);
+  setsid_first = false;
+  assert_true(shows(&s, "FACTS tty=/dev/pts/0 same=1 sid=1 ctty=1"));
+  session_end(&s, &rep);
+  assert_true(rep.relay_ok && WIFEXITED(rep.status) && WEXITSTATUS(rep.status) == 0);
+  close(s.term);
+}
+
 /* The "container" has no devpts, or a FIFO where its ptmx should be: the
  * child fails at once (no hang), and the parent says why. */
 static void
@@ -624,6 +653,7 @@ main(void)
     cmocka_unit_test(test_hangup_kills),
     cmocka_unit_test(test_hangup_ignored_then_killed),
     cmocka_unit_test(test_sigterm_ends),
+    cmocka_unit_test(test_child_session_leader_already),
     cmocka_unit_test(test_no_devpts_refused),
     cmocka_unit_test(test_fifo_ptmx_refused),
     cmocka_unit_test(test_recv_refuses),
