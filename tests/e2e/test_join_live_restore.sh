@@ -41,23 +41,36 @@ systemd_docker() {
 pid=$(dockerd_pid) || fail "not exactly one dockerd running"
 mapfile -d '' dockerd_argv </proc/"$pid"/cmdline
 was=$(live_restore)
-# Cleanups run last-registered first: dockerd is started again if it is
-# down (e2e_cleanup's docker rm needs it), then daemon.json is put back,
-# then dockerd reloads it.
-reload_back() {
-	local p
-	p=$(dockerd_pid) || return 0
-	kill -HUP "$p"
-	wait_until 10 test "$(live_restore)" = "$was" ||
-		diag "WARNING: dockerd's live-restore is $(live_restore), was $was"
+[ -n "$was" ] || fail "docker info says nothing about live-restore"
+# dockerd's reload leaves a key the file does not name as it is (and a
+# missing file changes nothing): live-restore is set back by reloading a
+# file that says the old value, and only then is the admin's file (or its
+# absence) put back.  Cleanups run last-registered first: dockerd is started
+# again if it is down (e2e_cleanup's docker rm needs it), then set back.
+write_daemon_json() { # true|false
+	mkdir -p "$(dirname "$DAEMON_JSON")"
+	if [ -e "$d/daemon.json.saved" ] && [ -s "$d/daemon.json.saved" ]; then
+		jq --argjson v "$1" '. + {"live-restore": $v}' "$d/daemon.json.saved" >"$DAEMON_JSON.berth-test"
+	else
+		echo "{ \"live-restore\": $1 }" >"$DAEMON_JSON.berth-test"
+	fi && mv -f "$DAEMON_JSON.berth-test" "$DAEMON_JSON"
 }
-on_exit reload_back
-if [ -e "$DAEMON_JSON" ]; then
-	cp -p -- "$DAEMON_JSON" "$d/daemon.json.saved"
-	on_exit "cp -p -- '$d/daemon.json.saved' '$DAEMON_JSON'"
-else
-	on_exit "rm -f -- '$DAEMON_JSON'"
-fi
+set_back() {
+	local p
+	if p=$(dockerd_pid) && write_daemon_json "$was"; then
+		kill -HUP "$p"
+		wait_until 10 test "$(live_restore)" = "$was" ||
+			diag "WARNING: dockerd's live-restore is $(live_restore), was $was"
+	fi
+	if [ -e "$d/daemon.json.saved" ]; then
+		cp -p -- "$d/daemon.json.saved" "$DAEMON_JSON"
+	else
+		rm -f -- "$DAEMON_JSON"
+	fi
+}
+[ ! -e "$DAEMON_JSON" ] || cp -p -- "$DAEMON_JSON" "$d/daemon.json.saved"
+[ ! -s "$DAEMON_JSON" ] || require_cmd jq
+on_exit set_back
 restart_dockerd() {
 	docker_answers && return 0
 	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null &&
@@ -72,14 +85,7 @@ restart_dockerd() {
 on_exit restart_dockerd
 
 if [ "$was" != true ]; then
-	mkdir -p "$(dirname "$DAEMON_JSON")"
-	if [ -s "$DAEMON_JSON" ]; then
-		require_cmd jq
-		jq '. + {"live-restore": true}' "$d/daemon.json.saved" >"$DAEMON_JSON.berth-test" &&
-			mv -f "$DAEMON_JSON.berth-test" "$DAEMON_JSON" || fail "cannot edit $DAEMON_JSON"
-	else
-		echo '{ "live-restore": true }' >"$DAEMON_JSON"
-	fi
+	write_daemon_json true || fail "cannot write $DAEMON_JSON"
 	kill -HUP "$pid"
 	wait_until 10 test "$(live_restore)" = true || fail "SIGHUP did not turn dockerd's live-restore on"
 fi
