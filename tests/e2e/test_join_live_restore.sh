@@ -18,7 +18,7 @@ set -euo pipefail
 BERTH_TEST_ENTRY=join
 . "$top_srcdir/tests/e2e/ssh_lib.sh"
 
-require_cmd pidof
+require_cmd pgrep python3
 e2e_setup shell
 
 DAEMON_JSON=${BERTH_DAEMON_JSON:-/etc/docker/daemon.json}
@@ -28,8 +28,8 @@ mkdir -p "$d"
 live_restore() { docker info -f '{{.LiveRestoreEnabled}}' 2>/dev/null; }
 dockerd_pid() {
 	local p
-	p=$(pidof dockerd) || return 1
-	case $p in *' '*) return 1 ;; esac
+	p=$(pgrep -x dockerd) || return 1
+	case $p in *[!0-9]*) return 1 ;; esac
 	echo "$p"
 }
 systemd_docker() {
@@ -50,7 +50,8 @@ was=$(live_restore)
 write_daemon_json() { # true|false
 	mkdir -p "$(dirname "$DAEMON_JSON")"
 	if [ -e "$d/daemon.json.saved" ] && [ -s "$d/daemon.json.saved" ]; then
-		jq --argjson v "$1" '. + {"live-restore": $v}' "$d/daemon.json.saved" >"$DAEMON_JSON.berth-test"
+		python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); c["live-restore"] = sys.argv[2] == "true"; print(json.dumps(c))' \
+			"$d/daemon.json.saved" "$1" >"$DAEMON_JSON.berth-test"
 	else
 		echo "{ \"live-restore\": $1 }" >"$DAEMON_JSON.berth-test"
 	fi && mv -f "$DAEMON_JSON.berth-test" "$DAEMON_JSON"
@@ -69,7 +70,6 @@ set_back() {
 	fi
 }
 [ ! -e "$DAEMON_JSON" ] || cp -p -- "$DAEMON_JSON" "$d/daemon.json.saved"
-[ ! -s "$DAEMON_JSON" ] || require_cmd jq
 on_exit set_back
 restart_dockerd() {
 	docker_answers && return 0
