@@ -361,6 +361,19 @@ _e2e_tty_wait_end() {
 	return 1
 }
 
+# _e2e_tty_exit SESSION DIR KEYS STATUS WHAT: type KEYS (and Enter) to end
+# the session, then check it ended with STATUS and the pane's terminal
+# settings are back; the pane goes.
+_e2e_tty_exit() {
+	_e2e_tmux send-keys -t "$1" "$3" Enter
+	if _e2e_tty_wait_end "$1" "$2" "$3 ends $5"; then
+		assert_eq "$4" "$(cat "$2/rc")" "$3 ends $5, ssh exits $4"
+		assert_eq "$(cat "$2/before")" "$(cat "$2/after" 2>/dev/null)" \
+			"the client's terminal settings are restored after $5"
+	fi
+	_e2e_tmux kill-session -t "$1" 2>/dev/null || true
+}
+
 # _e2e_pane_wait SESSION ERE DESC: ok DESC once ERE shows in the pane (30 s);
 # else the pane's text, not_ok DESC and status 1.
 _e2e_pane_wait() {
@@ -401,13 +414,7 @@ e2e_check_tty() {
 	check "^C interrupts the foreground command (status 130), the session lives on" \
 		wait_until 10 _e2e_pane_has "$s" '^RC:130 *$'
 
-	_e2e_tmux send-keys -t "$s" 'exit' Enter
-	if _e2e_tty_wait_end "$s" "$d" "exit ends the interactive session"; then
-		assert_eq 0 "$(cat "$d/rc")" "exit ends the interactive session, ssh exits 0"
-		assert_eq "$(cat "$d/before")" "$(cat "$d/after" 2>/dev/null)" \
-			"the client's terminal settings are restored after the session"
-	fi
-	_e2e_tmux kill-session -t "$s" 2>/dev/null || true
+	_e2e_tty_exit "$s" "$d" exit 0 "the interactive session"
 }
 
 # ---------------------------------------------------------------- processes

@@ -139,10 +139,7 @@ assert_eq "$(seq 0 59 | sed 's/^/tick /'; echo end-of-ticks)" "$(cat "$d/ticks")
 _e2e_tmux send-keys -t "$s" 'echo "AFTER:$(hostname)"' Enter
 check "after the restart the interactive session still answers" \
 	wait_until 10 _e2e_pane_has "$s" "^AFTER:$u-box"
-_e2e_tmux send-keys -t "$s" 'exit' Enter
-if _e2e_tty_wait_end "$s" "$d" "the interactive session ends"; then
-	assert_eq 0 "$(cat "$d/rc")" "... with status 0"
-fi
+_e2e_tty_exit "$s" "$d" exit 0 "the interactive session, after the restart"
 assert_eq "$init" "$(docker inspect -f '{{.State.Pid}}' "$ctr" 2>&1)" \
 	"$ctr is the same container process after the restart (live-restored)"
 assert_eq 0 "$(e2e_status "$u" true)" "a new login after the restart works"
