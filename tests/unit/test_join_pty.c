@@ -191,6 +191,24 @@ scn_resize(void)
   return 0;
 }
 
+/* Leave a process behind that holds the terminal (nohup-like): the slave
+ * never reads EIO while it lives. */
+static int
+scn_leave_holder(void)
+{
+  pid_t holder;
+
+  /* before the fork: the SIGHUP of the session leader's exit must not race it */
+  signal(SIGHUP, SIG_IGN);
+  holder = fork();
+  if (holder == 0) {
+    sleep(30);
+    _exit(0);
+  }
+  say("HOLDER %d BYE\n", (int) holder);
+  return 9;
+}
+
 static int
 scn_facts(void)
 {
@@ -323,6 +341,8 @@ pump(struct session *s, int ms)
   if (poll(&p, 1, ms) <= 0)
     return;
   ssize_t n = read(s->term, buf, sizeof(buf));
+  if (n < 0 && errno != EAGAIN)
+    usleep(10 * 1000); /* hung up (the shell is gone): do not spin here */
   if (n > 0 && s->n_seen + (size_t) n < sizeof(s->seen)) {
     memcpy(s->seen + s->n_seen, buf, (size_t) n);
     s->n_seen += (size_t) n;
@@ -459,6 +479,36 @@ test_output_at_exit_drained(void **state)
   session_end(&s, &rep);
   assert_true(rep.relay_ok);
   assert_true(WIFEXITED(rep.status) && WEXITSTATUS(rep.status) == 3);
+  close(s.term);
+}
+
+/* Something in the container keeps the terminal open after the child's
+ * exit: the session ends all the same, with the child's output and status,
+ * and by the quiet rule (0.5 s without output), not only at the 10 s cap:
+ * under 5 s tells the two apart with a wide margin. */
+static void
+test_exit_with_holder_left(void **state)
+{
+  struct session s;
+  struct report rep;
+  int holder = 0;
+  const char *h;
+  int64_t t0;
+
+  (void) state;
+  session_start(&s, DEVPTS_FRESH, scn_leave_holder);
+  assert_true(shows(&s, " BYE"));
+  t0 = berth_now_ms();
+  h = strstr(s.seen, "HOLDER ");
+  assert_non_null(h);
+  holder = atoi(h + 7);
+  session_end(&s, &rep);
+  assert_true(berth_now_ms() - t0 < 5000);
+  /* it still lives (not a zombie), holding the slave */
+  assert_true(holder > 0);
+  assert_int_equal(sh("grep -q '^State:.*[SR]' /proc/%d/status", holder), 0);
+  kill(holder, SIGKILL);
+  assert_true(rep.relay_ok && WIFEXITED(rep.status) && WEXITSTATUS(rep.status) == 9);
   close(s.term);
 }
 
@@ -649,6 +699,7 @@ main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_echo_bytes_status_restored),
     cmocka_unit_test(test_output_at_exit_drained),
+    cmocka_unit_test(test_exit_with_holder_left),
     cmocka_unit_test(test_resize_reaches_child),
     cmocka_unit_test(test_hangup_kills),
     cmocka_unit_test(test_hangup_ignored_then_killed),
