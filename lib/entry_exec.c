@@ -191,19 +191,6 @@ pidfd_open_compat(long pid)
 #endif
 }
 
-static int
-pidfd_signal(int pidfd, int sig)
-{
-#ifdef SYS_pidfd_send_signal
-  return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-#else
-  (void) pidfd;
-  (void) sig;
-  errno = ENOSYS;
-  return -1;
-#endif
-}
-
 /* Learn the host PID of the exec'd process and pin it with a pidfd.
  * Returns 1 when running with a known PID (s->pid), 0 otherwise, -1 on
  * error.  *seen_running and *seen_pid (may be NULL) get what the engine
@@ -300,7 +287,7 @@ signal_command(struct session *s, int sig)
   if (r == 0)
     return;
   if (s->pidfd >= 0)
-    r = pidfd_signal(s->pidfd, sig);
+    r = berth_pidfd_signal(s->pidfd, sig);
   else
     r = kill((pid_t) s->pid, sig);
   if (r < 0 && errno != ESRCH)
@@ -439,10 +426,10 @@ settle(struct session *s, struct berth_exit_facts *f, berth_error_t *err)
   }
   if (s->pidfd >= 0 && !pidfd_exited(s->pidfd, f->running ? 0 : 200)) {
     f->forced = s->killed ? SIGKILL : SIGHUP;
-    pidfd_signal(s->pidfd, f->forced);
+    berth_pidfd_signal(s->pidfd, f->forced);
     if (f->forced != SIGKILL && !pidfd_exited(s->pidfd, GRACE_MS)) {
       f->forced = SIGKILL;
-      pidfd_signal(s->pidfd, SIGKILL);
+      berth_pidfd_signal(s->pidfd, SIGKILL);
     }
     pidfd_exited(s->pidfd, KILL_WAIT_MS);
     if (f->running && wait_exit(s, KILL_WAIT_MS, f, err) < 0)

@@ -12,6 +12,7 @@
 
 #include "berth/log.h"
 #include "berth/proxy.h"
+#include "berth/signals.h"
 #include "berth/util.h"
 
 #define MAX_HELD_TEXT 1024
@@ -298,13 +299,7 @@ send_stdin(struct berth_proxy *p)
 static void
 read_signals(struct berth_proxy *p)
 {
-  unsigned char sigs[64];
-  ssize_t n;
-
-  while ((n = read(p->sig_fd, sigs, sizeof(sigs))) > 0)
-    for (ssize_t i = 0; i < n; i++)
-      if (p->ops != NULL && p->ops->signal != NULL)
-        p->ops->signal(p->ctx, sigs[i]);
+  berth_signals_dispatch(p->sig_fd, p->ops != NULL ? p->ops->signal : NULL, p->ctx);
 }
 
 /* ------------------------------------------------------------ the loop */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "berth/signals.h"
@@ -53,6 +54,30 @@ int
 berth_signals_fd(const struct berth_signals *s)
 {
   return s->pipe[0];
+}
+
+void
+berth_signals_dispatch(int fd, void (*fn)(void *ctx, int sig), void *ctx)
+{
+  unsigned char sigs[64];
+  ssize_t n;
+
+  while ((n = read(fd, sigs, sizeof(sigs))) > 0)
+    for (ssize_t i = 0; fn != NULL && i < n; i++)
+      fn(ctx, sigs[i]);
+}
+
+int
+berth_pidfd_signal(int pidfd, int sig)
+{
+#ifdef SYS_pidfd_send_signal
+  return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+#else
+  (void) pidfd;
+  (void) sig;
+  errno = ENOSYS;
+  return -1;
+#endif
 }
 
 void

@@ -40,3 +40,13 @@ berth_tty_restore(int fd, struct berth_tty *t)
     tcsetattr(fd, TCSADRAIN, &t->saved);
   t->raw = false;
 }
+
+bool
+berth_tty_copy_size(int from, int to)
+{
+  struct winsize ws;
+
+  if (ioctl(from, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 || ws.ws_col == 0)
+    return false;
+  return ioctl(to, TIOCSWINSZ, &ws) == 0;
+}

@@ -22,6 +22,12 @@ struct berth_signals {
 int berth_signals_catch(struct berth_signals *s, berth_error_t *err);
 /* The fd to poll and read signal numbers (one byte each) from. */
 int berth_signals_fd(const struct berth_signals *s);
+/* Read the signals waiting on fd (berth_signals_fd) and call fn(ctx, sig)
+ * for each in order; with fn NULL they are only consumed. */
+void berth_signals_dispatch(int fd, void (*fn)(void *ctx, int sig), void *ctx);
+/* Send sig to the process a pidfd pins (pidfd_send_signal: no pid reuse);
+ * -1 with errno (ENOSYS where the kernel or libc lacks it). */
+int berth_pidfd_signal(int pidfd, int sig);
 /* Put the previous dispositions back and close the pipe. */
 void berth_signals_restore(struct berth_signals *s);
 

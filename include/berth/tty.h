@@ -13,6 +13,10 @@ struct berth_tty {
 /* The size of the terminal on fd; false (rows = cols = 0) when fd is no
  * terminal or the size is unknown. */
 bool berth_tty_size(int fd, unsigned *rows, unsigned *cols);
+/* Give terminal `to` (a pty master) the size of terminal `from`; the
+ * kernel then sends SIGWINCH to the foreground of `to`'s slave.  false when
+ * `from` has no size or `to` refused it. */
+bool berth_tty_copy_size(int from, int to);
 /* Raw mode on fd when it is a terminal (keys go to the container's terminal
  * as typed: ^C, ^D are bytes there, not signals here). */
 void berth_tty_raw(int fd, struct berth_tty *t);

@@ -4,6 +4,8 @@
 #   test_ssh_forcecommand.sh  users keep /bin/sh; sshd `ForceCommand berth-shell`
 #
 #   e2e_setup shell|forcecommand   users, berth.conf, sshd (takes the test lock)
+#                                  BERTH_TEST_ENTRY=join: berth.conf says entry = "join"
+#                                  (a skip while the installed berth refuses it)
 #   e2e_ssh USER [ssh args...]     ssh to the test sshd as USER
 #   e2e_check_*                    one group of checks each; e2e_check_all runs them
 #
@@ -27,6 +29,7 @@ E2E_GROUP=bte$$g
 E2E_IMAGE='' # the image E2E_A's container runs
 E2E_DERIVED_IMAGE=''
 E2E_TMUX=''
+E2E_ENTRY=${BERTH_TEST_ENTRY:-exec}
 
 e2e_require() {
 	require_root
@@ -36,6 +39,23 @@ e2e_require() {
 	[ -u "$E2E_SHELL" ] && [ "$(stat -c %u "$E2E_SHELL")" = 0 ] ||
 		skip "$E2E_SHELL is not setuid root (make install without --disable-setuid-install)"
 	require_test_image
+	_e2e_entry_available
+}
+
+# The entry mode asked for must be one the installed berth accepts: join mode
+# is refused at config load until it lands (the join tests skip until then).
+_e2e_entry_available() {
+	local ctl=${BERTH_SBINDIR:-/usr/sbin}/berthctl conf=$TEST_TMPDIR/entry-probe.conf out
+	case $E2E_ENTRY in exec | join) ;; *) fail "BERTH_TEST_ENTRY=$E2E_ENTRY: exec or join" ;; esac
+	[ "$E2E_ENTRY" != exec ] || return 0
+	printf 'image = "%s";\nentry = "%s";\n' "$BERTH_TEST_IMAGE" "$E2E_ENTRY" >"$conf"
+	out=$("$ctl" -c "$conf" check --no-audit 2>&1) || true
+	# a config error names file:line and the key
+	case $out in
+	*"$conf:"[0-9]*": entry:"*)
+		skip "the installed berth refuses entry = \"$E2E_ENTRY\" ($(grep -m1 -F "$conf:" <<<"$out"))"
+		;;
+	esac
 }
 
 e2e_container() { printf 'berth-%s\n' "$1"; }
@@ -119,7 +139,7 @@ e2e_setup() {
 # written by tests/e2e/ssh_lib.sh ($TEST_NAME)
 image = "$BERTH_TEST_IMAGE";
 pull = "never";
-entry = "exec";
+entry = "$E2E_ENTRY";
 shell = { fallback = "/bin/sh"; host = "/bin/bash"; };
 policy = { exclude_users = [ "root", "$E2E_ADM" ]; };
 $users_conf
@@ -133,7 +153,7 @@ EOF
 	else
 		start_sshd "$(pick_port 2600)" "Match Group $E2E_GROUP" "ForceCommand $E2E_SHELL"
 	fi
-	diag "mode=$E2E_MODE sshd on 127.0.0.1:$SSHD_PORT users $E2E_A($a_uid) $E2E_B $E2E_ADM"
+	diag "mode=$E2E_MODE entry=$E2E_ENTRY sshd on 127.0.0.1:$SSHD_PORT users $E2E_A($a_uid) $E2E_B $E2E_ADM"
 	# The fixture itself (sshd, key, accounts) must work before any check
 	# means anything: the excluded admin's login involves no container.
 	e2e_ssh "$E2E_ADM" true </dev/null 2>"$TEST_TMPDIR/preflight.err" ||
@@ -373,6 +393,19 @@ _e2e_tty_wait_end() {
 	return 1
 }
 
+# _e2e_tty_exit SESSION DIR KEYS STATUS WHAT: type KEYS (and Enter) to end
+# the session, then check it ended with STATUS and the pane's terminal
+# settings are back; the pane goes.
+_e2e_tty_exit() {
+	_e2e_tmux send-keys -t "$1" "$3" Enter
+	if _e2e_tty_wait_end "$1" "$2" "$3 ends $5"; then
+		assert_eq "$4" "$(cat "$2/rc")" "$3 ends $5, ssh exits $4"
+		assert_eq "$(cat "$2/before")" "$(cat "$2/after" 2>/dev/null)" \
+			"the client's terminal settings are restored after $5"
+	fi
+	_e2e_tmux kill-session -t "$1" 2>/dev/null || true
+}
+
 # _e2e_pane_wait SESSION ERE DESC: ok DESC once ERE shows in the pane (30 s);
 # else the pane's text, not_ok DESC and status 1.
 _e2e_pane_wait() {
@@ -413,13 +446,7 @@ e2e_check_tty() {
 	check "^C interrupts the foreground command (status 130), the session lives on" \
 		wait_until 10 _e2e_pane_has "$s" '^RC:130 *$'
 
-	_e2e_tmux send-keys -t "$s" 'exit' Enter
-	if _e2e_tty_wait_end "$s" "$d" "exit ends the interactive session"; then
-		assert_eq 0 "$(cat "$d/rc")" "exit ends the interactive session, ssh exits 0"
-		assert_eq "$(cat "$d/before")" "$(cat "$d/after" 2>/dev/null)" \
-			"the client's terminal settings are restored after the session"
-	fi
-	_e2e_tmux kill-session -t "$s" 2>/dev/null || true
+	_e2e_tty_exit "$s" "$d" exit 0 "the interactive session"
 }
 
 # ---------------------------------------------------------------- processes
