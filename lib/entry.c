@@ -31,7 +31,7 @@ berth_entry_chosen(const struct berth_config *cfg, const char **why)
     return "exec";
   }
   if (cfg->entry == BERTH_ENTRY_JOIN) {
-    *why = "entry = \"join\" in berth.conf; terminal sessions are refused in this build";
+    *why = "entry = \"join\" in berth.conf";
     return "join";
   }
   *why = "entry = \"exec\" in berth.conf (the default)";

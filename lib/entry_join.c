@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "berth/exit_status.h"
+#include "berth/tty.h"
+#include "berth/join_pty.h"
 #include "berth/log.h"
 #include "berth/signals.h"
 #include "berth/util.h"
@@ -214,6 +216,40 @@ wait_child(struct join_state *st, int sig_fd, int *forced, berth_error_t *err)
   return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
 }
 
+/* A terminal session: the child makes the container's own pty and sends
+ * its master; we relay between sshd's pty (fds 0/1) and it until the child
+ * ends (join_pty.h: it catches the signals and restores the terminal). */
+static int
+join_run_tty(struct join_state *st, const struct berth_box *b, struct berth_join_req *req,
+             berth_error_t *err)
+{
+  struct berth_exit_facts f = { 0 };
+  cleanup_close int master = -1;
+  unsigned rows = 0, cols = 0;
+  bool enoent = false;
+  int wst, code;
+
+  req->tty = true;
+  if (berth_tty_size(STDIN_FILENO, &rows, &cols) && rows <= UINT16_MAX && cols <= UINT16_MAX) {
+    req->rows = (unsigned short) rows;
+    req->cols = (unsigned short) cols;
+  }
+  if (berth_join_send(st->sock, req, &master, err) < 0) {
+    int kind = (*err)->kind;
+    (void) wait_child(st, -1, &f.forced, NULL);
+    return kind == BERTH_E_EXEC ? -1 : berth_error_wrap(err, "in container %s", b->name);
+  }
+  close(st->sock);
+  st->sock = -1;
+  if (berth_join_relay(master, st->pidfd, &wst, err) < 0)
+    return -1;
+  st->ran = true;
+  f.code = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
+  f.pid = st->child;
+  code = berth_exit_status(&f, &enoent);
+  return code < 0 ? 255 : code;
+}
+
 static int
 join_run(struct berth_engine *e, const struct berth_box *b, void *state,
          const struct berth_exec_req *r, berth_error_t *err)
@@ -229,13 +265,10 @@ join_run(struct berth_engine *e, const struct berth_box *b, void *state,
   if (st == NULL || st->ran || st->sock < 0)
     return berth_error_make(err, BERTH_E_INTERNAL, ECHILD, "no joining process left");
   if (r->tty)
-    return berth_error_make(err, BERTH_E_JOIN, ENOTTY,
-                            "join mode has no terminal sessions in this build of berth "
-                            "(container %s); use entry = \"exec\"",
-                            b->name);
+    return join_run_tty(st, b, &req, err);
   if (berth_signals_catch(&sigs, err) < 0)
     return -1;
-  if (berth_join_send(st->sock, &req, err) < 0) {
+  if (berth_join_send(st->sock, &req, NULL, err) < 0) {
     int kind = (*err)->kind;
     code = wait_child(st, berth_signals_fd(&sigs), &f.forced, NULL);
     berth_signals_restore(&sigs);

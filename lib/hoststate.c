@@ -80,7 +80,7 @@ berth_host_state_remove(const char *name)
   }
   remove_dir("etc", name);
   remove_dir("sessions", name);
-  remove_dir("agent", name);      /* relays' sockets: their sessions have ended */
+  remove_dir("agent", name);     /* relays' sockets: their sessions have ended */
   remove_file("warm", name, ""); /* join mode's warm state (warm.h) */
   remove_file("lock", name, ".lock");
 }

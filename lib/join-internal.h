@@ -103,6 +103,8 @@ struct berth_join_req {
   char **argv;
   char **env;
   const char *workdir;
+  bool tty;                  /* the child makes the container's pty (join_pty.h) */
+  unsigned short rows, cols; /* its initial size, with tty */
 };
 
 /* Fork the joining child as root.  On success *child_pid is the process that
@@ -112,8 +114,10 @@ struct berth_join_req {
 int berth_join_spawn(const struct berth_join_target *t, const struct berth_box *b, pid_t *child_pid,
                      int *sock, berth_error_t *err);
 /* As the user: send r over sock; 0 when the child exec'd, -1 with err
- * (BERTH_E_EXEC, status ENOENT when the command was not found). */
-int berth_join_send(int sock, const struct berth_join_req *r, berth_error_t *err);
+ * (BERTH_E_EXEC, status ENOENT when the command was not found).  With
+ * r->tty, *master (not NULL) is the container's pty master the child sent
+ * (-1 when none came). */
+int berth_join_send(int sock, const struct berth_join_req *r, int *master, berth_error_t *err);
 /* A CLOEXEC socketpair and a fork: the child gets *theirs, we *mine.
  * Returns fork's answer, -1 with err. */
 pid_t berth_join_fork(int *mine, int *theirs, berth_error_t *err);

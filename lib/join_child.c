@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "berth/join_pty.h"
 #include "berth/util.h"
 #include "join-internal.h"
 
@@ -313,18 +314,25 @@ berth_join_fork(int *mine, int *theirs, berth_error_t *err)
 }
 
 /* The request: bytes only until we are the user. */
+/* The request's fixed head: read as root, before the drop, so it carries
+ * only numbers (the body, the user's argv and env, is parsed after it). */
+struct req_head {
+  uint32_t len;
+  uint16_t tty, rows, cols, pad;
+};
+
 static char *
-receive_request(int sock, size_t *len)
+receive_request(int sock, size_t *len, struct req_head *h)
 {
-  uint32_t n;
   char *buf;
 
-  if (berth_join_read_full(sock, &n, sizeof(n)) != sizeof(n) || n == 0 || n > REQ_MAX)
+  if (berth_join_read_full(sock, h, sizeof(*h)) != sizeof(*h) || h->len == 0 || h->len > REQ_MAX
+      || h->tty > 1)
     _exit(1); /* the parent went away or refused the session */
-  buf = malloc(n);
-  if (buf == NULL || berth_join_read_full(sock, buf, n) != n)
+  buf = malloc(h->len);
+  if (buf == NULL || berth_join_read_full(sock, buf, h->len) != h->len)
     _exit(1);
-  *len = n;
+  *len = h->len;
   return buf;
 }
 
@@ -451,15 +459,13 @@ second_child(const struct berth_join_target *t, const struct berth_box *b, int s
 {
   char ring[128];
   struct pollfd p = { .fd = sock, .events = POLLRDHUP };
+  struct req_head head;
   size_t len;
   char *buf;
 
-  /* 6. a session of its own.  With a tty (join_pty.h, not wired in this
-   * build: entry_join.c's run refuses tty sessions), berth_join_pty_child,
-   * which calls setsid itself, takes its place right after
-   * receive_request below, still before the drop: the tty flag and the
-   * window size can ride in a fixed header of the request, which is read
-   * (not parsed) before the drop. */
+  /* 6. a session of its own; with a tty, the container's own pty becomes
+   * its controlling terminal right after receive_request below, still
+   * before the drop (join_pty.h) */
   if (setsid() < 0)
     die_child(sock, "setsid");
   /* 7. runc's session keyring: not the SSH login's */
@@ -476,7 +482,14 @@ second_child(const struct berth_join_target *t, const struct berth_box *b, int s
     install_filter(t, sock);
   limit_caps(&t->spec, sock);
   send_msg(sock, MSG_READY, 0, "%s", "");
-  buf = receive_request(sock, &len);
+  buf = receive_request(sock, &len, &head);
+  if (head.tty) {
+    struct winsize ws = { .ws_row = head.rows, .ws_col = head.cols };
+    berth_error_t perr = NULL;
+    /* on failure the cause went over sock already */
+    if (berth_join_pty_child(sock, &ws, &perr) < 0)
+      _exit(126);
+  }
   drop_identity(&t->spec, b, sock);
   /* after the uid change (it clears the setting): die with the parent */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || poll(&p, 1, 0) != 0)
@@ -567,11 +580,11 @@ berth_join_spawn(const struct berth_join_target *t, const struct berth_box *b, p
 }
 
 int
-berth_join_send(int sock, const struct berth_join_req *r, berth_error_t *err)
+berth_join_send(int sock, const struct berth_join_req *r, int *master, berth_error_t *err)
 {
   cleanup_free char *buf = NULL;
+  struct req_head h = { .tty = r->tty, .rows = r->rows, .cols = r->cols };
   struct msg m;
-  uint32_t n;
   size_t len, have;
 
   buf = berth_join_req_encode(r, &len, err);
@@ -579,9 +592,11 @@ berth_join_send(int sock, const struct berth_join_req *r, berth_error_t *err)
     return -1;
   if (len > REQ_MAX)
     return berth_error_make(err, BERTH_E_USAGE, E2BIG, "the command and environment are too big");
-  n = (uint32_t) len;
-  if (berth_write_all(sock, &n, sizeof(n), err) < 0 || berth_write_all(sock, buf, len, err) < 0)
+  h.len = (uint32_t) len;
+  if (berth_write_all(sock, &h, sizeof(h), err) < 0 || berth_write_all(sock, buf, len, err) < 0)
     return berth_error_wrap(err, "sending the command to the joining process");
+  if (r->tty && berth_join_pty_recv(sock, master, err) < 0)
+    return berth_error_wrap(err, "the container's terminal");
   /* EOF: the socket closed at execve, the command runs */
   have = berth_join_read_full(sock, &m, sizeof(m));
   if (have < sizeof(m))
