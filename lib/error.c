@@ -133,6 +133,7 @@ berth_error_reason(const berth_error_t err)
   case BERTH_E_PERM: return "permission denied";
   case BERTH_E_POLICY:
     return "your group membership could not be read; the user directory may be unreachable";
+  case BERTH_E_HOME_ENGINE: return "your home directory is not available on the container host";
   case BERTH_E_INTERNAL:
   default: return "an internal error occurred";
   }
@@ -157,6 +158,7 @@ berth_error_kind_name(enum berth_error_kind kind)
   case BERTH_E_USAGE: return "usage";
   case BERTH_E_PERM: return "permission";
   case BERTH_E_POLICY: return "policy";
+  case BERTH_E_HOME_ENGINE: return "home-engine";
   case BERTH_E_INTERNAL:
   default: return "internal";
   }

@@ -28,8 +28,9 @@ struct berth_box {
   char *id;                          /* container id after ensure */
   char *shell;             /* shell to run inside: user's if the image has it, else fallback */
   const char *keeper_path; /* host path of berth-keeper; BERTH_KEEPER_PATH unless changed */
-  bool userns_host; /* the daemon runs userns-remap: opt out (UsernsMode "host"); set by ensure */
-  int others_live;  /* live sessions besides this one, as berth_box_open found them */
+  bool userns_host;   /* the daemon runs userns-remap: opt out (UsernsMode "host"); set by ensure */
+  int others_live;    /* live sessions besides this one, as berth_box_open found them */
+  const char *holder; /* this session's holder exec id (live.h), at its logout; borrowed */
 };
 
 #endif
