@@ -153,6 +153,15 @@ out=$(to B "$u" 'cat /tmp/bt-held; id -un' </dev/null 2>&1) || true
 assert_eq "a1
 $u" "$out" "a session on bastion B lands in the container bastion A's session uses"
 assert_eq 1 "$(container_of "$u" | wc -l)" "one container for the user, logged in on both bastions"
+# The holder's connection stays in sshd's monitor; the user's own host-side
+# processes (sshd's session child) cannot reach its fds.
+child=$(pgrep -u "$u" -f "^sshd: $u" | head -n 1 || true)
+if [ -n "$child" ]; then
+	check "the user cannot reach the fds of the session's sshd child (pid $child), which inherited the holder's" \
+		bash -c "! runuser -u '$u' -- ls /proc/$child/fd >/dev/null 2>&1"
+else
+	not_ok "the session's sshd child runs as the user"
+fi
 wait_until 10 no_records "$run_b" || true
 assert_eq "1 0" "$(records "$run_a") $(records "$run_b")" \
 	"the session records are per bastion: A has its session's, B none of it"
