@@ -491,7 +491,9 @@ berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate,
 /* The most engine requests a lock holder makes: open's inspect, info,
  * remove and info again, a scratch container (create, three archive reads,
  * remove), create, archive write, start and inspect, and the retry path of
- * a concurrent create; close's inspect and stop or remove.  Rounded up. */
+ * a concurrent create (plus the wait for its creator); close's inspect, an
+ * exec inspect per exec the engine still lists (a handful: it forgets ended
+ * ones within minutes), the idle mark, and stop or remove.  Rounded up. */
 #define LOCK_HELD_REQUESTS 16
 
 /* A waiter gives up only after the longest a holder can take: every request
@@ -690,8 +692,8 @@ close_engine_view(struct berth_engine *e, struct berth_box *b, json_t *info, con
     return -1;
   if (*others > 0) {
     berth_log(LOG_INFO,
-              "user=%s container=%s sessions=%d on_logout=%s not applied: sessions on the "
-              "engine (other hosts, or docker exec) still run in it",
+              "user=%s container=%s sessions=%d on_logout=%s not applied: sessions of other "
+              "hosts hold it (their session holders run in it)",
               BERTH_LOG_VAL(b->user->name), b->name, *others,
               berth_on_logout_name(b->conf->on_logout));
     return 1;

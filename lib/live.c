@@ -31,6 +31,7 @@ exec_counts(struct berth_engine *e, const char *id, enum berth_live_kind kind, b
 {
   cleanup_free char *q = NULL, *path = NULL;
   cleanup_json json_t *reply = NULL;
+  const char *entry, *arg;
   json_t *pc, *args;
   long status = 0;
 
@@ -48,9 +49,10 @@ exec_counts(struct berth_engine *e, const char *id, enum berth_live_kind kind, b
     return 1;
   pc = json_object_get(reply, "ProcessConfig");
   args = json_object_get(pc, "arguments");
-  return jstr(pc, "entrypoint") != NULL && strcmp(jstr(pc, "entrypoint"), BERTH_KEEPER_TARGET) == 0
-         && json_array_size(args) == 1
-         && strcmp(json_string_value(json_array_get(args, 0)) ?: "", BERTH_LIVE_HOLD_ARG) == 0;
+  entry = jstr(pc, "entrypoint");
+  arg = json_string_value(json_array_get(args, 0));
+  return entry != NULL && strcmp(entry, BERTH_KEEPER_TARGET) == 0 && json_array_size(args) == 1
+         && arg != NULL && strcmp(arg, BERTH_LIVE_HOLD_ARG) == 0;
 }
 
 int
