@@ -674,9 +674,10 @@ berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status, lo
 }
 
 /* A logout that left no session on this host: 1 when sessions of other
- * bastions hold the container (*others, their holders: live.h), 0 to apply on_logout, -1 when it
- * cannot tell (nothing is stopped).  With "keep", the idle mark tells every
- * bastion's gc when the last session ended (a read-only rootfs has none). */
+ * bastions hold the container (*others: their holders, live.h), 0 to apply
+ * on_logout, -1 when it cannot tell (nothing is stopped).  With "keep", the
+ * idle mark tells every bastion's gc when the last session ended (a
+ * read-only rootfs has none). */
 static int
 close_engine_view(struct berth_engine *e, struct berth_box *b, json_t *info, const char *id,
                   int *others, berth_error_t *err)
