@@ -17,15 +17,35 @@
  * handled: a pid-namespace init with SIG_DFL would have them silently
  * dropped by the kernel, but blocked signals are always queued.
  *
+ * `berth-keeper --hold` is a session holder instead (lib/live.c): an exec
+ * that pam_berth starts for every session and whose stdin it keeps open
+ * until the session closes; it reads stdin until EOF and exits 0, so the
+ * engine shows every bastion's live sessions as running holders.
+ *
  * It is bind-mounted read-only into arbitrary images at /.berth/keeper, so it
  * is linked statically and uses nothing from libc beyond thin syscall
- * wrappers. It prints nothing, except a usage line when given arguments.
+ * wrappers. It prints nothing, except a usage line when given other arguments.
  */
 #include <errno.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* Until stdin ends (EOF, or an error: the engine's end of the stream is
+ * gone); its bytes mean nothing. */
+static int
+hold(void)
+{
+  char buf[256];
+
+  for (;;) {
+    ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+    if (n > 0 || (n < 0 && errno == EINTR))
+      continue;
+    return 0;
+  }
+}
 
 static void
 reap_all(void)
@@ -42,12 +62,20 @@ reap_all(void)
 }
 
 int
-main(int argc, char **argv __attribute__((unused)))
+main(int argc, char **argv)
 {
-  static const char usage[]
-      = "usage: berth-keeper (takes no arguments; the main process of a berth container)\n";
+  static const char usage[] = "usage: berth-keeper [--hold] (the main process of a berth "
+                              "container; --hold: a session holder)\n";
+  static const char hold_arg[] = "--hold";
   sigset_t set;
 
+  if (argc == 2) {
+    size_t i = 0;
+    while (argv[1][i] != '\0' && argv[1][i] == hold_arg[i])
+      i++;
+    if (argv[1][i] == '\0' && hold_arg[i] == '\0')
+      return hold();
+  }
   if (argc > 1) {
     ssize_t r = write(STDERR_FILENO, usage, sizeof(usage) - 1);
     (void) r;

@@ -18,5 +18,11 @@ bool berth_binds_is_ours(const struct berth_box *b, const char *src, const char 
  * bind source but berth's own has to be one only root can redirect
  * (berth_path_open with BERTH_PATH_TRUSTED), else -1 (BERTH_E_CONTAINER). */
 int berth_binds_check(const struct berth_box *b, json_t *mounts, berth_error_t *err);
+/* After a create or start the engine refused: when it says the user's
+ * home does not exist (a bind source must exist on the engine's host, and
+ * with a remote engine that is another host than this one), the kind
+ * becomes BERTH_E_HOME_ENGINE and the message says what to fix.  Returns
+ * -1, for `return berth_binds_engine_home(b, err);`. */
+int berth_binds_engine_home(const struct berth_box *b, berth_error_t *err);
 
 #endif

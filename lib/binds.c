@@ -94,3 +94,28 @@ berth_binds_check(const struct berth_box *b, json_t *mounts, berth_error_t *err)
   }
   return 0;
 }
+
+int
+berth_binds_engine_home(const struct berth_box *b, berth_error_t *err)
+{
+  const char *home = b->user->home, *at;
+  size_t hl;
+
+  if (err == NULL || *err == NULL || !b->cfg->home.mount || home == NULL || *home != '/')
+    return -1;
+  /* Docker: `bind source path does not exist: /home/alice`; Podman and
+   * runc at start: `... /home/alice: no such file or directory` */
+  hl = strlen(home);
+  for (at = strstr((*err)->msg, home); at != NULL; at = strstr(at + 1, home))
+    if ((at[hl] == '\0' || at[hl] == ':' || at[hl] == ' ' || at[hl] == '"')
+        && (strstr((*err)->msg, "does not exist") || strstr((*err)->msg, "no such file")))
+      break;
+  if (at == NULL)
+    return -1;
+  (*err)->kind = BERTH_E_HOME_ENGINE;
+  return berth_error_wrap(err,
+                          "the engine's host has no home directory %s for user %s (homes "
+                          "must be on storage shared by every bastion and the engine host, "
+                          "at the same path)",
+                          home, b->user->name);
+}

@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "berth/agent.h"
 #include "berth/home.h"
 #include "berth/hoststate.h"
+#include "berth/live.h"
 #include "berth/log.h"
 #include "berth/netns.h"
 #include "berth/session.h"
@@ -119,6 +121,14 @@ as_container_error(berth_error_t *err)
   return -1;
 }
 
+/* The same, and a home the engine's host lacks said so (binds.c). */
+static int
+refused(const struct berth_box *b, berth_error_t *err)
+{
+  as_container_error(err);
+  return berth_binds_engine_home(b, err);
+}
+
 /* ---------------------------------------------------------------- ensure */
 
 /* State.Pid of a running container: its init process on this host. */
@@ -148,7 +158,7 @@ start_checked(struct berth_engine *e, struct berth_box *b, const char *id, berth
     if (code != 0)
       berth_error_wrap(err, "container %s exited with code %lld%s%s", b->name, (long long) code,
                        serr && *serr ? ": " : "", serr && *serr ? serr : "");
-    return as_container_error(err);
+    return refused(b, err);
   }
   if (r < 0)
     return -1;
@@ -212,10 +222,17 @@ write_host_etc(struct berth_engine *e, struct berth_box *b, const char *image_id
 
 /* Bring an existing container (already checked to be this user's) up. */
 static int
-use_existing(struct berth_engine *e, struct berth_box *b, json_t *info, berth_error_t *err)
+use_existing(struct berth_engine *e, struct berth_box *b, json_t *info_in, berth_error_t *err)
 {
-  const char *id = json_string_value(json_object_get(info, "Id"));
-  json_t *st = json_object_get(info, "State");
+  cleanup_json json_t *info = json_incref(info_in);
+  const char *id;
+  json_t *st;
+
+  if (berth_live_wait_created(e, b->name, &info, err) < 0
+      || berth_box_check_owner(b, info, err) < 0)
+    return -1;
+  id = json_string_value(json_object_get(info, "Id"));
+  st = json_object_get(info, "State");
 
   if (id == NULL || *id == '\0')
     return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO, "container %s has no Id", b->name);
@@ -275,7 +292,7 @@ network_ready(struct berth_engine *e, const struct berth_box *b, berth_error_t *
 }
 
 /* Someone created it between our inspect and create (a login that did not
- * take our lock, e.g. berthctl): use theirs if it is this user's. */
+ * take our lock: another bastion's): use theirs if it is this user's. */
 static int
 adopt_concurrent(struct berth_engine *e, struct berth_box *b, berth_error_t *err)
 {
@@ -284,11 +301,8 @@ adopt_concurrent(struct berth_engine *e, struct berth_box *b, berth_error_t *err
 
   berth_error_release(err);
   r = berth_engine_container_inspect(e, b->name, &info, err);
-  if (r < 0)
+  if (r < 0 || (r == 1 && berth_live_wait_created(e, b->name, &info, err) < 0))
     return -1;
-  if (r == 1)
-    return berth_error_make(err, BERTH_E_CONTAINER, EAGAIN,
-                            "container %s was created and removed concurrently", b->name);
   if (berth_box_check_owner(b, info, err) < 0)
     return -1;
   return use_existing(e, b, info, err);
@@ -309,7 +323,7 @@ create_new(struct berth_engine *e, struct berth_box *b, json_t *spec, bool *crea
     return -1;
   if (berth_engine_container_create(e, b->name, spec, &id, err) < 0) {
     if ((*err)->status != EEXIST)
-      return as_container_error(err);
+      return refused(b, err);
     return adopt_concurrent(e, b, err);
   }
   box_action(LOG_INFO, "create", b, NULL, "id=%.12s", id);
@@ -392,6 +406,15 @@ ensure_stale(struct berth_engine *e, struct berth_box *b, bool may_recreate, jso
 
   if (have != NULL && strcmp(have, b->spec_hash) == 0 && !dead)
     return 0;
+  /* No session on this host; one on another bastion (a running exec) is
+   * live all the same, and a recreate would kill it. */
+  if (may_recreate && !dead
+      && json_is_true(json_object_get(json_object_get(*info, "State"), "Running"))) {
+    int others = 0;
+    if (berth_live_execs(e, *info, BERTH_LIVE_ANY, NULL, &others, err) < 0)
+      return -1;
+    may_recreate = others == 0;
+  }
   if (!may_recreate && berth_box_grants_more(b, *info, spec, what, sizeof(what)))
     return berth_error_make(err, BERTH_E_CONTAINER, EACCES,
                             "your account's access changed; close your other sessions (or "
@@ -481,8 +504,10 @@ berth_box_ensure(struct berth_engine *e, struct berth_box *b, bool may_recreate,
 /* The most engine requests a lock holder makes: open's inspect, remove, a
  * scratch container (create, three archive reads, remove), network,
  * create, archive write (an engine that cannot bind our files), start and
- * inspect, and the retry path of a concurrent create; close's inspect and
- * stop or remove.  Rounded up. */
+ * inspect, and the retry path of a concurrent create (plus the wait for its
+ * creator); close's inspect, an exec inspect per exec the engine still
+ * lists (a handful: it forgets ended ones within minutes), the idle mark,
+ * and stop or remove.  Rounded up. */
 #define LOCK_HELD_REQUESTS 16
 
 /* A waiter gives up only after the longest a holder can take: every request
@@ -493,7 +518,7 @@ long
 berth_box_lock_timeout(const struct berth_config *cfg)
 {
   long t = cfg->engine.timeout_ms > 0 ? cfg->engine.timeout_ms : 10000;
-  return t * LOCK_HELD_REQUESTS + LOGOUT_STOP_S * 1000L;
+  return t * LOCK_HELD_REQUESTS + LOGOUT_STOP_S * 1000L + BERTH_LIVE_CREATED_WAIT_MS;
 }
 
 int
@@ -662,13 +687,90 @@ berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status, lo
   return 1;
 }
 
+/* A logout that left no session on this host: 1 when sessions of other
+ * bastions hold the container (*others: their holders, live.h), 0 to apply
+ * on_logout, -1 when it cannot tell (nothing is stopped).  With "keep", the
+ * idle mark tells every bastion's gc when the last session ended (a
+ * read-only rootfs has none). */
+static int
+close_engine_view(struct berth_engine *e, struct berth_box *b, json_t *info, const char *id,
+                  int *others, berth_error_t *err)
+{
+  berth_error_t merr = NULL;
+
+  *others = 0;
+  if (!json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
+    return 0;
+  /* holders only: this session's own command may still be dying (sshd
+   * closes the session before berth-shell has seen the hangup) */
+  if (berth_live_execs(e, info, BERTH_LIVE_HOLDERS, b->holder, others, err) < 0)
+    return -1;
+  if (*others > 0) {
+    berth_log(LOG_INFO,
+              "user=%s container=%s sessions=%d on_logout=%s not applied: sessions of other "
+              "hosts hold it (their session holders run in it)",
+              BERTH_LOG_VAL(b->user->name), b->name, *others,
+              berth_on_logout_name(b->conf->on_logout));
+    return 1;
+  }
+  if (b->conf->on_logout == BERTH_LOGOUT_KEEP
+      && berth_live_mark_idle(e, id, time(NULL), &merr) < 0) {
+    berth_debug("container=%s no idle mark, gc uses this host's clock: %s", b->name,
+                BERTH_LOG_TEXT(merr->msg));
+    berth_error_release(&merr);
+  }
+  return 0;
+}
+
+/* Under the lock, no session left on this host: on_logout, unless the
+ * engine shows sessions from elsewhere.  The engine is the truth about
+ * live sessions when several bastions share it (live.h). */
+static int
+close_last(struct berth_engine *e, struct berth_box *b, int *remaining, berth_error_t *err)
+{
+  cleanup_json json_t *info = NULL;
+  const char *id;
+  int r, others = 0;
+
+  r = berth_engine_container_inspect(e, b->name, &info, err);
+  if (r != 0)
+    return r < 0 ? -1 : 0;
+  if (berth_box_check_owner(b, info, err) < 0)
+    return -1;
+  id = json_string_value(json_object_get(info, "Id"));
+  if (id == NULL)
+    id = b->name;
+  r = close_engine_view(e, b, info, id, &others, err);
+  if (r < 0)
+    return -1;
+  if (remaining)
+    *remaining = others;
+  if (r > 0 || b->conf->on_logout == BERTH_LOGOUT_KEEP)
+    return 0;
+  if (b->conf->on_logout == BERTH_LOGOUT_STOP) {
+    /* the stop request lasts the grace period plus the engine timeout */
+    int t = (int) (b->cfg->engine.timeout_ms / 2000);
+    if (t > LOGOUT_STOP_S)
+      t = LOGOUT_STOP_S;
+    if (!json_is_true(json_object_get(json_object_get(info, "State"), "Running")))
+      return 0;
+    if (berth_engine_container_stop(e, id, t, err) < 0)
+      return -1;
+    box_action(LOG_INFO, "stop", b, "logout", NULL);
+    return 0;
+  }
+  if (berth_engine_container_remove(e, id, true, err) < 0)
+    return -1;
+  berth_host_state_remove(b->name); /* etc files, session records, the lock file */
+  box_action(LOG_INFO, "rm", b, "logout", NULL);
+  return 0;
+}
+
 int
 berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *remaining,
                 berth_error_t *err)
 {
-  cleanup_json json_t *info = NULL;
-  int lock, live, r, ret = -1;
-  const char *id;
+  int lock, live, ret = -1;
 
   if (remaining)
     *remaining = 0;
@@ -682,42 +784,7 @@ berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *r
     goto out;
   if (remaining)
     *remaining = live;
-  ret = 0;
-  if (live > 0 || b->conf->on_logout == BERTH_LOGOUT_KEEP)
-    goto out;
-
-  ret = -1;
-  r = berth_engine_container_inspect(e, b->name, &info, err);
-  if (r < 0)
-    goto out;
-  if (r == 1) {
-    ret = 0;
-    goto out;
-  }
-  if (berth_box_check_owner(b, info, err) < 0)
-    goto out;
-  id = json_string_value(json_object_get(info, "Id"));
-  if (id == NULL)
-    id = b->name;
-  if (b->conf->on_logout == BERTH_LOGOUT_STOP) {
-    /* the stop request lasts the grace period plus the engine timeout */
-    int t = (int) (b->cfg->engine.timeout_ms / 2000);
-    if (t > LOGOUT_STOP_S)
-      t = LOGOUT_STOP_S;
-    if (!json_is_true(json_object_get(json_object_get(info, "State"), "Running"))) {
-      ret = 0;
-      goto out;
-    }
-    if (berth_engine_container_stop(e, id, t, err) < 0)
-      goto out;
-    box_action(LOG_INFO, "stop", b, "logout", NULL);
-  } else {
-    if (berth_engine_container_remove(e, id, true, err) < 0)
-      goto out;
-    berth_host_state_remove(b->name); /* etc files, session records, the lock file */
-    box_action(LOG_INFO, "rm", b, "logout", NULL);
-  }
-  ret = 0;
+  ret = live > 0 ? 0 : close_last(e, b, remaining, err);
 out:
   berth_session_unlock(lock);
   return ret;

@@ -134,6 +134,7 @@ berth_error_reason(const berth_error_t err)
   case BERTH_E_POLICY:
     return "your group membership could not be read; the user directory may be unreachable";
   case BERTH_E_JOIN: return "your container cannot be entered with its own confinement";
+  case BERTH_E_HOME_ENGINE: return "your home directory is not available on the container host";
   case BERTH_E_INTERNAL:
   default: return "an internal error occurred";
   }
@@ -159,6 +160,7 @@ berth_error_kind_name(enum berth_error_kind kind)
   case BERTH_E_PERM: return "permission";
   case BERTH_E_POLICY: return "policy";
   case BERTH_E_JOIN: return "join";
+  case BERTH_E_HOME_ENGINE: return "home-engine";
   case BERTH_E_INTERNAL:
   default: return "internal";
   }

@@ -98,6 +98,15 @@ berth_lifecycle_admin(struct berth_engine *e, const struct berth_config *cfg, st
   *live = berth_session_count(r->name, 0, err);
   if (*live < 0)
     goto out;
+  /* and the sessions of other bastions (live.h): unknown counts as live */
+  r->sessions = *live;
+  if (berth_listing_engine_sessions(e, r) < 0 && !force) {
+    ret = berth_error_make(err, BERTH_E_ENGINE, EIO,
+                           "cannot tell whether sessions on the engine use %s", r->name);
+    goto out;
+  }
+  if (r->sessions > *live)
+    *live = r->sessions;
   ret = 0;
   if (*live > 0 && !force) {
     *out = BERTH_LC_REFUSED;
@@ -220,6 +229,7 @@ berth_gc_apply(struct berth_engine *e, const struct berth_config *cfg, struct be
     return 0;
   }
   berth_listing_sessions(r);
+  berth_listing_engine_sessions(e, r); /* other bastions' sessions, the idle mark */
   p->idle = gc_idle(r, now);
   if (p->idle < 0 || p->idle <= p->idle_timeout) {
     berth_session_unlock(lock);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "berth/listing.h"
+#include "berth/live.h"
 #include "berth/log.h"
 #include "berth/session.h"
 #include "berth/util.h"
@@ -68,6 +69,38 @@ berth_listing_sessions(struct berth_row *r)
     berth_error_release(&err);
     r->idle_since = 0;
   }
+}
+
+int
+berth_listing_engine_sessions(struct berth_engine *e, struct berth_row *r)
+{
+  cleanup_json json_t *info = NULL;
+  berth_error_t err = NULL;
+  time_t mark = 0;
+  int running = 0, ir;
+
+  ir = berth_engine_container_inspect(e, r->id, &info, &err);
+  if (ir == 1)
+    return 0; /* gone since the list: the caller finds out */
+  if (ir < 0
+      || (json_is_true(json_object_get(json_object_get(info, "State"), "Running"))
+          && berth_live_execs(e, info, BERTH_LIVE_ANY, NULL, &running, &err) < 0)) {
+    berth_log(LOG_WARNING, "container=%s sessions on the engine unknown: %s",
+              BERTH_LOG_VAL(r->name), BERTH_LOG_TEXT(err ? err->msg : "-"));
+    berth_error_release(&err);
+    r->sessions = -1;
+    return -1;
+  }
+  if (r->sessions >= 0 && running > r->sessions)
+    r->sessions = running;
+  ir = berth_live_idle_mark(e, r->id, &mark, &err);
+  if (ir < 0) {
+    berth_debug("container=%s no idle mark: %s", BERTH_LOG_VAL(r->name), BERTH_LOG_TEXT(err->msg));
+    berth_error_release(&err);
+  } else if (ir == 0 && mark > r->idle_since) {
+    r->idle_since = mark;
+  }
+  return running;
 }
 
 static int
@@ -172,6 +205,8 @@ berth_listing_rows(struct berth_engine *e, const char *user, struct berth_row **
     n++;
   }
   qsort(rows, n, sizeof(*rows), row_cmp);
+  for (size_t i = 0; i < n; i++)
+    berth_listing_engine_sessions(e, &rows[i]);
   rows_name_images(e, rows, n);
   *out = rows;
   *n_out = n;

@@ -38,6 +38,7 @@
 #include "berth/box.h"
 #include "berth/env.h"
 #include "berth/error.h"
+#include "berth/live.h"
 #include "berth/log.h"
 #include "berth/login.h"
 #include "berth/netns.h"
@@ -59,7 +60,8 @@ struct args {
 struct opened {
   char *user;
   char *container;
-  int64_t opened_ms; /* berth_now_ms() at open, for the logout line's duration */
+  int64_t opened_ms;            /* berth_now_ms() at open, for the logout line's duration */
+  struct berth_live_hold *hold; /* the session holder (live.h), or NULL */
 };
 
 static void
@@ -98,6 +100,7 @@ opened_free(pam_handle_t *pamh, void *data, int status)
   struct opened *o = data;
   free(o->user);
   free(o->container);
+  berth_live_hold_free(o->hold); /* a close only: also in a process that merely inherited it */
   free(o);
 }
 
@@ -324,17 +327,45 @@ enter_network(const struct berth_login *l, berth_error_t *err)
  * (another process, or memory ran out): it only pins the container name
  * and times the session. */
 static void
-remember_open(pam_handle_t *pamh, const char *user, const char *container, int64_t opened_ms)
+remember_open(pam_handle_t *pamh, const char *user, const char *container, int64_t opened_ms,
+              struct berth_live_hold *hold)
 {
   struct opened *o = calloc(1, sizeof(*o));
 
   if (o != NULL && (o->user = strdup(user)) != NULL && (o->container = strdup(container)) != NULL) {
     o->opened_ms = opened_ms;
+    o->hold = hold;
     if (pam_set_data(pamh, DATA_KEY, o, opened_free) == PAM_SUCCESS)
       return; /* transferred */
   }
   if (o != NULL)
     opened_free(pamh, o, 0);
+  else
+    berth_live_hold_free(hold);
+}
+
+/* The session holder (live.h): other bastions sharing the engine see this
+ * session by it, until close_session ends it, or this process ends.  Kept
+ * in this process, sshd's monitor, which lives exactly as long as the
+ * session; the child sshd forks next inherits the fd but never uses it,
+ * and closes it before it runs the user's shell.  Without a holder the
+ * session still works, it is only invisible to other bastions: logged. */
+static struct berth_live_hold *
+hold_session(const struct berth_login *l)
+{
+  struct berth_live_hold *hold = NULL;
+  berth_error_t err = NULL;
+
+  if (berth_live_hold(l->engine, l->cfg, l->box->id, l->u->uid, l->u->gid,
+                      l->cfg->engine.timeout_ms, &hold, &err)
+      < 0) {
+    berth_log(LOG_WARNING,
+              "user=%s container=%s session=%ld other hosts sharing the engine cannot see this "
+              "session: %s",
+              BERTH_LOG_VAL(l->u->name), l->box->name, (long) getpid(), BERTH_LOG_TEXT(err->msg));
+    berth_error_release(&err);
+  }
+  return hold;
 }
 
 /* Join mode: what berth-shell needs to join without the engine (warm.h).
@@ -376,7 +407,7 @@ open_session(pam_handle_t *pamh, int flags, const struct args *a, const char *us
     if (home_created && !a->quiet && !(flags & PAM_SILENT))
       pam_info(pamh, "berth: created home directory %s", l.u->home);
     log_line("login", user, l.box->name, &l, home_created ? "home=created" : "", true, NULL);
-    remember_open(pamh, user, l.box->name, opened_ms);
+    remember_open(pamh, user, l.box->name, opened_ms, hold_session(&l));
   } else if (rc == PAM_SESSION_ERR) {
     log_line("login", user, l.box ? l.box->name : "-", &l, "", false, err);
     tell_user(pamh, a, flags, network, err);
@@ -422,6 +453,11 @@ close_session(pam_handle_t *pamh, const struct args *a, const char *user)
   else if (c.box != NULL)
     age = record_age(c.box->name, getpid());
 
+  if (rc == PAM_SUCCESS && o != NULL && o->hold != NULL) {
+    /* ended first, so that it is not counted as a session left */
+    berth_live_unhold(c.engine, o->hold, BERTH_LIVE_SETTLE_MS);
+    c.box->holder = berth_live_hold_id(o->hold);
+  }
   if (rc == PAM_SESSION_ERR && c.box != NULL)
     berth_session_release(c.box->name, getpid(), NULL); /* engine down: drop the record now */
   else if (rc == PAM_SUCCESS && berth_box_close(c.engine, c.box, getpid(), &left, &err) < 0)

@@ -46,9 +46,11 @@ int berth_box_open(struct berth_engine *e, struct berth_box *b, pid_t owner, ber
 int berth_box_after_kill(struct berth_engine *e, struct berth_box *b, int status,
                          long long elapsed_ms, berth_error_t *err);
 
-/* Release owner's session; when it was the last live one, apply on_logout
- * (keep / stop / remove), bounded by the engine timeout.  *remaining gets the
- * live sessions left (may be NULL). */
+/* Release owner's session; when it was the last live one on this host and
+ * the engine shows no session holder of another host (live.h; b->holder,
+ * this session's own, is not counted), apply on_logout (keep / stop /
+ * remove; keep writes the idle mark), bounded by the engine timeout.
+ * *remaining gets the live sessions left (may be NULL). */
 int berth_box_close(struct berth_engine *e, struct berth_box *b, pid_t owner, int *remaining,
                     berth_error_t *err);
 

@@ -31,7 +31,8 @@ struct berth_box {
   char *shell;             /* shell to run inside: user's if the image has it, else fallback */
   const char *keeper_path; /* host path of berth-keeper; BERTH_KEEPER_PATH unless changed */
   int others_live;         /* live sessions besides this one, as berth_box_open found them */
-  pid_t init_pid; /* host pid of the container's init (State.Pid) after ensure, 0 unknown */
+  pid_t init_pid;     /* host pid of the container's init (State.Pid) after ensure, 0 unknown */
+  const char *holder; /* this session's holder exec id (live.h), at its logout; borrowed */
 };
 
 #endif

@@ -29,7 +29,8 @@ enum berth_error_kind {
   BERTH_E_USAGE,              /* bad arguments or input */
   BERTH_E_PERM,               /* caller lacks the privilege */
   BERTH_E_POLICY,             /* the policy could not decide: membership unreadable */
-  BERTH_E_JOIN, /* join mode refuses: it cannot confine the session as the engine would */
+  BERTH_E_JOIN,        /* join mode refuses: it cannot confine the session as the engine would */
+  BERTH_E_HOME_ENGINE, /* the engine's host has no such home (shared storage) */
 };
 
 struct berth_error_s {

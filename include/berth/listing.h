@@ -29,12 +29,19 @@ struct berth_row {
 
 /* berth's containers, sorted by user and name; with user, only that user's
  * (by the label: found even when the name template changed or the account
- * is gone from NSS).  Session counts and idle clocks from RUNDIR. */
+ * is gone from NSS).  Session counts and idle clocks from RUNDIR and the
+ * engine (berth_listing_engine_sessions). */
 int berth_listing_rows(struct berth_engine *e, const char *user, struct berth_row **out,
                        size_t *n_out, berth_error_t *err);
 void berth_listing_free(struct berth_row *rows, size_t n);
 /* Count r's sessions and read its idle clock again (after taking its lock). */
 void berth_listing_sessions(struct berth_row *r);
+/* Add the engine's view (live.h), the same from every bastion: sessions
+ * become at least the running execs (other bastions' sessions among them),
+ * idle_since the later of the local clock and the container's idle mark.
+ * Returns the running execs, or -1 with sessions -1 ("unknown": gc never
+ * acts on it), logged. */
+int berth_listing_engine_sessions(struct berth_engine *e, struct berth_row *r);
 /* Whether a state means processes run inside. */
 bool berth_listing_running(const char *state);
 

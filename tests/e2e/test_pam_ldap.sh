@@ -33,11 +33,7 @@ users=("$alice" "$bob" "$carol" "$erin" "$frank" "$dana")
 container_of() {
 	docker ps -a --filter "label=berth.user=$1" --format '{{.Names}}'
 }
-state_of() { # USER -> running | exited | absent
-	local c
-	c=$(container_of "$1")
-	if [ -z "$c" ]; then echo absent; else docker inspect -f '{{.State.Status}}' "$c"; fi
-}
+state_of() { container_state "$1"; } # USER -> running | exited | absent
 state_is() { [ "$(state_of "$1")" = "$2" ]; }
 # Live session records of USER's container (RUNDIR/sessions/NAME/PID-START).
 records() {

@@ -18,6 +18,16 @@ rc=0
 out=$("$keeper" --help 2>&1) || rc=$?
 assert_eq 2 "$rc" "keeper refuses arguments with status 2"
 assert_contains "$out" "usage: berth-keeper" "keeper prints usage when called wrongly"
+# --hold: a session holder (lib/live.c) lives exactly as long as its stdin
+rc=0
+out=$(printf 'ignored\n' | timeout 10 "$keeper" --hold 2>&1) || rc=$?
+assert_eq "0:" "$rc:$out" "keeper --hold reads stdin to its end, then exits 0 silently"
+exec {hold_w}> >(timeout 10 "$keeper" --hold; echo "held:$?" >"$TEST_TMPDIR/keeper-hold")
+sleep 0.5
+check "keeper --hold keeps running while its stdin is open" test ! -e "$TEST_TMPDIR/keeper-hold"
+exec {hold_w}>&-
+wait_until 5 test -s "$TEST_TMPDIR/keeper-hold" || true
+assert_eq "held:0" "$(cat "$TEST_TMPDIR/keeper-hold" 2>&1)" "and exits 0 when it is closed"
 
 require_docker
 require_test_image

@@ -178,6 +178,14 @@ check_no_syslog() {
 	fi
 }
 
+# container_state USER: the State.Status of USER's container (found by its
+# berth.user label: names are the core's business), or "absent".
+container_state() {
+	local c
+	c=$(docker ps -a --filter "label=berth.user=$1" --format '{{.Names}}' | head -n 1)
+	if [ -z "$c" ]; then echo absent; else docker inspect -f '{{.State.Status}}' "$c"; fi
+}
+
 require_installed() {
 	module=${BERTH_PAMDIR:-/lib/x86_64-linux-gnu/security}/pam_berth.so
 	shell=${BERTH_BINDIR:-/usr/bin}/berth-shell

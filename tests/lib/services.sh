@@ -187,7 +187,7 @@ start_sshd() {
 		berth_ns_bind "${binds[k]}" "${binds[k + 1]}"
 	done
 
-	SSHD_DIR=$TEST_TMPDIR/sshd
+	SSHD_DIR=${SSHD_DIR:-$TEST_TMPDIR/sshd} # a test with two sshds names the second's
 	mkdir -p "$SSHD_DIR"
 	chmod 0755 "$SSHD_DIR"
 	ssh-keygen -q -t ed25519 -N '' -C berth-test-host -f "$SSHD_DIR/host_ed25519_key"

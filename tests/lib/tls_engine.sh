@@ -7,7 +7,7 @@
 #                          client certs: good, foreign (another CA), expired
 #   start_tls_dockerd DIR  dockerd on TLS_PORT (and unix DIR/docker.sock) with
 #                          its own data root, exec root, pidfile, containerd
-#                          and cgroup parent; no bridge, no iptables; the test
+#                          and cgroup parent and bridge; no iptables; the test
 #                          image loaded; stopped and removed at exit
 #
 # Side by side with the shared dockerd: nothing of it is shared (the shared
@@ -79,6 +79,13 @@ start_tls_dockerd() {
 	TLS_DOCKER_DIR=$d
 	TLS_PORT=$(pick_port 23760)
 	mkdir -p "$d/data" "$d/exec" && chmod 0711 "$d"
+	# A bridge of its own: with --bridge=none dockerd deletes the host's
+	# docker0 at start (moby removeDefaultBridgeInterface), which breaks
+	# the shared dockerd's default network under every other test.
+	TLS_BRIDGE=berthtls$$
+	ip link add "$TLS_BRIDGE" type bridge && ip link set "$TLS_BRIDGE" up &&
+		ip addr add "10.213.$(($$ % 250)).1/24" dev "$TLS_BRIDGE" ||
+		fail "cannot create the TLS dockerd's bridge $TLS_BRIDGE"
 	echo '{}' >"$d/daemon.json"
 	_berth_service_logs+=("$d/dockerd.log")
 	_berth_spawn setsid dockerd --config-file "$d/daemon.json" \
@@ -86,11 +93,12 @@ start_tls_dockerd() {
 		-H "unix://$d/docker.sock" -H "tcp://127.0.0.1:$TLS_PORT" \
 		--tlsverify --tlscacert "$d/certs/ca.pem" --tlscert "$d/certs/server.pem" \
 		--tlskey "$d/certs/server-key.pem" \
-		--bridge=none --iptables=false --ip-masq=false --ip-forward=false \
+		--bridge="$TLS_BRIDGE" \
+		--iptables=false --ip-masq=false --ip-forward=false \
 		--cgroup-parent /berth-tls-test --storage-driver overlay2 \
 		</dev/null >"$d/dockerd.log" 2>&1
 	pid=$!
-	on_exit "_stop_tls_dockerd $pid"
+	on_exit "_stop_tls_dockerd $pid $TLS_BRIDGE"
 	TLS_DOCKER="docker -H unix://$d/docker.sock"
 	wait_until 60 _tls_dockerd_answers || fail "the TLS dockerd did not answer within 60 s"
 	wait_until 20 port_open "$TLS_PORT" || fail "the TLS dockerd does not listen on $TLS_PORT"
@@ -98,7 +106,7 @@ start_tls_dockerd() {
 		fail "cannot load the test image into the TLS dockerd"
 }
 
-_stop_tls_dockerd() { # PID
+_stop_tls_dockerd() { # PID BRIDGE
 	local d=$TLS_DOCKER_DIR
 	$TLS_DOCKER rm -f $($TLS_DOCKER ps -aq 2>/dev/null) >/dev/null 2>&1
 	kill "$1" 2>/dev/null
@@ -106,6 +114,7 @@ _stop_tls_dockerd() { # PID
 	# whatever the overlay mounts left below the data root
 	grep -o " $d/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
 	rm -rf -- "$d"
+	ip link del "$2" 2>/dev/null
 	# the cgroup parent, once empty (another TLS dockerd may still use it)
 	find /sys/fs/cgroup -maxdepth 2 -type d -name berth-tls-test -exec rmdir {} + 2>/dev/null
 	return 0

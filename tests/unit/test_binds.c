@@ -1,6 +1,7 @@
 /* test_binds.c - the rule for a container's bind sources (lib/binds.c):
  * berth_path_open with BERTH_PATH_TRUSTED, as the mount check calls it, on
- * a tree built as root.  No engine involved. */
+ * a tree built as root; and the engine's "no such bind source" turned into
+ * "your home is not on the container host".  No engine involved. */
 #include "config.h"
 
 #include <errno.h>
@@ -16,7 +17,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "berth/boxdef.h"
+#include "berth/error.h"
 #include "berth/util.h"
+#include "../lib/binds-internal.h"
 #include "../lib/testlib.h"
 
 /* ---------------------------------------------------------------- bind sources */
@@ -136,4 +140,57 @@ remove_tree(void **state)
     return 0;
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tree);
   return sh("%s", cmd) == 0 ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- the engine host's home */
+
+/* What the engine says when a bind source is missing on its host, and
+ * whether berth_binds_engine_home makes it "your home is not available on
+ * the container host" (BERTH_E_HOME_ENGINE) or leaves it alone. */
+struct engine_home_case {
+  const char *engine_said;
+  bool home_mount;
+  bool is_home;
+};
+
+static void
+check_engine_home(const struct engine_home_case *c)
+{
+  struct berth_config cfg = { .home = { .mount = c->home_mount } };
+  char name[] = "alice", home[] = "/home/alice";
+  struct berth_user u = { .name = name, .home = home };
+  struct berth_box b = { .cfg = &cfg, .user = &u };
+  berth_error_t err = NULL;
+
+  berth_error_make(&err, BERTH_E_CONTAINER, 0, "creating container berth-alice: engine said: %s",
+                   c->engine_said);
+  assert_int_equal(berth_binds_engine_home(&b, &err), -1);
+  if (c->is_home != (err->kind == BERTH_E_HOME_ENGINE))
+    fail_msg("\"%s\": kind %s", c->engine_said, berth_error_kind_name(err->kind));
+  if (c->is_home) {
+    assert_non_null(strstr(err->msg, "the engine's host has no home directory /home/alice"));
+    assert_non_null(strstr(err->msg, c->engine_said)); /* the engine's own words stay */
+    assert_string_equal(berth_error_reason(err),
+                        "your home directory is not available on the container host");
+  }
+  berth_error_release(&err);
+}
+
+TEST(test_engine_home)
+{
+  static const struct engine_home_case cases[] = {
+    { "invalid mount config for type \"bind\": bind source path does not exist: /home/alice "
+      "(HTTP 400)",
+      true, true },
+    { "statfs /home/alice: no such file or directory (HTTP 500)", true, true },
+    /* another user's home, a longer path, another bind's source */
+    { "bind source path does not exist: /home/alice2 (HTTP 400)", true, false },
+    { "bind source path does not exist: /srv/data (HTTP 400)", true, false },
+    /* the home exists there, something else failed */
+    { "/home/alice: permission denied (HTTP 500)", true, false },
+    /* home.mount off: the home is not a bind */
+    { "bind source path does not exist: /home/alice (HTTP 400)", false, false },
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    check_engine_home(&cases[i]);
 }
