@@ -199,8 +199,7 @@ remove_box(void)
 
 /* ---------------------------------------------------------------- tests */
 
-static void
-test_first_login(void **state)
+TEST_FIXTURE(test_first_login, fresh, NULL)
 {
   struct ctx c;
   berth_error_t err = NULL;
@@ -293,8 +292,7 @@ test_first_login(void **state)
   ctx_free(&c);
 }
 
-static void
-test_concurrent_first_logins(void **state)
+TEST_FIXTURE(test_concurrent_first_logins, fresh, NULL)
 {
   pid_t kids[N_CONCURRENT];
   int go[2];
@@ -348,8 +346,7 @@ test_concurrent_first_logins(void **state)
   assert_string_equal(out_of("docker exec %s whoami", cname), uname_);
 }
 
-static void
-test_recreate_on_spec_change(void **state)
+TEST_FIXTURE(test_recreate_on_spec_change, fresh, NULL)
 {
   struct ctx c;
   berth_error_t err = NULL;
@@ -396,8 +393,7 @@ test_recreate_on_spec_change(void **state)
   ctx_free(&c);
 }
 
-static void
-test_logout(void **state)
+TEST_FIXTURE(test_logout, fresh, NULL)
 {
   struct ctx c;
   berth_error_t err = NULL;
@@ -449,8 +445,7 @@ test_logout(void **state)
   ctx_free(&c);
 }
 
-static void
-test_foreign_container(void **state)
+TEST_FIXTURE(test_foreign_container, fresh, NULL)
 {
   struct ctx c;
   berth_error_t err = NULL;
@@ -478,8 +473,7 @@ test_foreign_container(void **state)
   remove_box();
 }
 
-static void
-test_readonly_rootfs(void **state)
+TEST_FIXTURE(test_readonly_rootfs, fresh, NULL)
 {
   struct ctx c;
   berth_error_t err = NULL;
@@ -528,8 +522,7 @@ test_readonly_rootfs(void **state)
   ctx_free(&c);
 }
 
-static void
-test_failures(void **state)
+TEST_FIXTURE(test_failures, fresh, NULL)
 {
   struct ctx c;
   berth_error_t err = NULL;
@@ -630,8 +623,7 @@ expect_open_refused(struct ctx *c, const char *needle1, const char *needle2)
 
 /* Bind sources are followed by the engine as root at every start: one the
  * user can redirect would mount whatever they point it at. */
-static void
-test_mount_sources(void **state)
+TEST_FIXTURE(test_mount_sources, fresh, NULL)
 {
   struct ctx c;
   berth_error_t err = NULL;
@@ -737,8 +729,7 @@ test_mount_sources(void **state)
 
 /* A stale container is kept while sessions are live in it, but not when it
  * gives the user more than the current settings do. */
-static void
-test_access_revoked(void **state)
+TEST_FIXTURE(test_access_revoked, fresh, NULL)
 {
   struct ctx c;
   berth_error_t err = NULL;
@@ -810,8 +801,7 @@ test_access_revoked(void **state)
 
 /* The image step (inspect, pull) runs before the user's lock: a login
  * whose image is missing says so at once even while the lock is held. */
-static void
-test_image_outside_lock(void **state)
+TEST_FIXTURE(test_image_outside_lock, fresh, NULL)
 {
   struct ctx c;
   berth_error_t err = NULL;
@@ -840,8 +830,7 @@ test_image_outside_lock(void **state)
 
 /* A waiter outlasts a holder that takes longer than the old bound
  * (3 x timeout_ms, at least 5 s). */
-static void
-test_lock_wait(void **state)
+TEST_FIXTURE(test_lock_wait, fresh, NULL)
 {
   struct ctx c;
   berth_error_t err = NULL;
@@ -993,20 +982,7 @@ main(void)
   make_image();
   snprintf(cname, sizeof(cname), "berth-%s", uname_);
 
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup(test_first_login, fresh),
-    cmocka_unit_test_setup(test_concurrent_first_logins, fresh),
-    cmocka_unit_test_setup(test_recreate_on_spec_change, fresh),
-    cmocka_unit_test_setup(test_logout, fresh),
-    cmocka_unit_test_setup(test_foreign_container, fresh),
-    cmocka_unit_test_setup(test_readonly_rootfs, fresh),
-    cmocka_unit_test_setup(test_failures, fresh),
-    cmocka_unit_test_setup(test_mount_sources, fresh),
-    cmocka_unit_test_setup(test_access_revoked, fresh),
-    cmocka_unit_test_setup(test_image_outside_lock, fresh),
-    cmocka_unit_test_setup(test_lock_wait, fresh),
-  };
-  rc = cmocka_run_group_tests(tests, NULL, NULL);
+  rc = testlib_run();
   berth_user_free(U);
   berth_engine_free(E);
   cleanup();

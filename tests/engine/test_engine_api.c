@@ -257,8 +257,7 @@ attach(const char *exec_id, bool tty, struct berth_hijack *h)
 
 /* ---------------------------------------------------------------- tests */
 
-static void
-test_ping_and_version(void **state)
+TEST(test_ping_and_version)
 {
   struct berth_engine *e = NULL;
   berth_error_t err = NULL;
@@ -280,8 +279,7 @@ test_ping_and_version(void **state)
   berth_engine_free(e);
 }
 
-static void
-test_image_inspect(void **state)
+TEST(test_image_inspect)
 {
   berth_error_t err = NULL;
   char *id = NULL;
@@ -298,8 +296,7 @@ test_image_inspect(void **state)
   assert_null(err);
 }
 
-static void
-test_check_surfaces_engine_message(void **state)
+TEST(test_check_surfaces_engine_message)
 {
   berth_error_t err = NULL;
   long status = 0;
@@ -319,8 +316,7 @@ test_check_surfaces_engine_message(void **state)
   json_decref(reply);
 }
 
-static void
-test_pull_nonexistent_fails_clearly(void **state)
+TEST(test_pull_nonexistent_fails_clearly)
 {
   struct berth_engine *e = NULL;
   berth_error_t err = NULL;
@@ -342,8 +338,7 @@ test_pull_nonexistent_fails_clearly(void **state)
   berth_engine_free(e);
 }
 
-static void
-test_container_lifecycle(void **state)
+TEST(test_container_lifecycle)
 {
   berth_error_t err = NULL;
   cleanup_free char *name = cname("life");
@@ -589,8 +584,7 @@ test_container_lifecycle(void **state)
   json_decref(spec);
 }
 
-static void
-test_create_errors(void **state)
+TEST(test_create_errors)
 {
   berth_error_t err = NULL;
   cleanup_free char *name = cname("noimage");
@@ -642,8 +636,7 @@ network_get(const char *name)
  * label; a second ensure and a lost create race are no-ops; an existing
  * network is read, never changed.  Docker keeps enable_icc=false; Podman
  * 4.3 creates the network but drops the option, and ensure must say so. */
-static void
-test_network_ensure(void **state)
+TEST(test_network_ensure)
 {
   berth_error_t err = NULL;
   cleanup_free char *name = cname("net");
@@ -697,8 +690,7 @@ test_network_ensure(void **state)
   network_rm(open_name);
 }
 
-static void
-test_unreachable_quickly(void **state)
+TEST(test_unreachable_quickly)
 {
   struct berth_engine *e = NULL;
   berth_error_t err = NULL;
@@ -722,8 +714,7 @@ test_unreachable_quickly(void **state)
 /* berth-shell's situation: connections opened as root, then privileges
  * dropped for good.  The kept connection and the early hijack socket still
  * work; a new connection as the user is refused (EACCES). */
-static void
-test_connections_survive_privilege_drop(void **state)
+TEST(test_connections_survive_privilege_drop)
 {
   struct stat st;
   pid_t pid;
@@ -882,8 +873,7 @@ idle_session(const char *isock, const char *id)
  * must still give the exit code at the end of a longer session, whatever
  * resizes came before.  Runs a private service with --time=2 next to the one
  * under test. */
-static void
-test_podman_idle_close(void **state)
+TEST(test_podman_idle_close)
 {
   berth_error_t err = NULL;
   cleanup_free char *name = cname("idle");
@@ -935,8 +925,7 @@ test_podman_idle_close(void **state)
   must_ok(berth_engine_container_remove(E, id, true, &err), &err);
 }
 
-static void
-test_proxy_variables_do_not_matter(void **state)
+TEST(test_proxy_variables_do_not_matter)
 {
   struct berth_engine *e = NULL;
   berth_error_t err = NULL;
@@ -1066,6 +1055,8 @@ prepare_image(void)
   snprintf(image, sizeof(image), "%s", own_image);
 }
 
+TEST_GROUP(NULL, group_teardown);
+
 int
 main(void)
 {
@@ -1102,20 +1093,7 @@ main(void)
     setenv(proxies[i], "http://127.0.0.1:9", 1);
   setenv("NO_PROXY", "", 1);
 
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_ping_and_version),
-    cmocka_unit_test(test_image_inspect),
-    cmocka_unit_test(test_check_surfaces_engine_message),
-    cmocka_unit_test(test_pull_nonexistent_fails_clearly),
-    cmocka_unit_test(test_container_lifecycle),
-    cmocka_unit_test(test_create_errors),
-    cmocka_unit_test(test_network_ensure),
-    cmocka_unit_test(test_unreachable_quickly),
-    cmocka_unit_test(test_connections_survive_privilege_drop),
-    cmocka_unit_test(test_podman_idle_close),
-    cmocka_unit_test(test_proxy_variables_do_not_matter),
-  };
-  rc = cmocka_run_group_tests(tests, NULL, group_teardown);
+  rc = testlib_run();
   berth_engine_free(E);
   return rc == 0 ? 0 : 1;
 }

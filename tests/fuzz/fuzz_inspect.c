@@ -10,22 +10,14 @@
 #include "berth/box.h"
 #include "../../lib/config-internal.h"
 #include "../../lib/spec-internal.h"
+#include "../lib/fixture_users.h"
 
 static struct berth_config *cfg;
 static struct berth_box *box;
 static json_t *spec;
 static struct berth_group groups[] = { { 1000, (char *) "alice" }, { 2001, (char *) "devs" } };
-static struct berth_user alice = {
-  .name = (char *) "alice",
-  .uid = 1000,
-  .gid = 1000,
-  .gecos = (char *) "",
-  .home = (char *) "/home/alice",
-  .shell = (char *) "/bin/sh",
-  .group = (char *) "alice",
-  .groups = groups,
-  .n_groups = 2,
-};
+static struct berth_user alice
+    = TEST_USER("alice", 1000, 1000, "", "/home/alice", "/bin/sh", "alice", groups);
 
 static void
 setup(void)

@@ -12,23 +12,15 @@
 
 #include "fuzz.h"
 #include "../../lib/etcfiles-internal.h"
+#include "../lib/fixture_users.h"
 
 static struct berth_group groups[] = {
   { 1000, (char *) "alice" },
   { 2001, (char *) "devs" },
   { 2003, NULL },
 };
-static struct berth_user alice = {
-  .name = (char *) "alice",
-  .uid = 1000,
-  .gid = 1000,
-  .gecos = (char *) "Alice",
-  .home = (char *) "/home/alice",
-  .shell = (char *) "/bin/sh",
-  .group = (char *) "alice",
-  .groups = groups,
-  .n_groups = 3,
-};
+static struct berth_user alice
+    = TEST_USER("alice", 1000, 1000, "Alice", "/home/alice", "/bin/sh", "alice", groups);
 
 static const char *
 bare(const char *name)

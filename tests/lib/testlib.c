@@ -1,4 +1,4 @@
-/* testlib.c - skip, must and sh for the C tests (testlib.h). */
+/* testlib.c - case registry, skip, must and sh for the C tests (testlib.h). */
 #include "config.h"
 
 #include <setjmp.h>
@@ -12,6 +12,69 @@
 #include <cmocka.h>
 
 #include "testlib.h"
+
+/* Filled by constructors before main(), read once by testlib_run: no lock. */
+static const struct testlib_case **cases;
+static size_t n_cases;
+static CMFixtureFunction group_setup, group_teardown;
+
+void
+testlib_register(const struct testlib_case *c)
+{
+  const struct testlib_case **more = realloc(cases, (n_cases + 1) * sizeof(*cases));
+
+  if (more == NULL) {
+    fprintf(stderr, "testlib: out of memory registering %s\n", c->name);
+    exit(1);
+  }
+  cases = more;
+  cases[n_cases++] = c;
+}
+
+void
+testlib_register_group(CMFixtureFunction setup, CMFixtureFunction teardown)
+{
+  group_setup = setup;
+  group_teardown = teardown;
+}
+
+static int
+by_line(const void *a, const void *b)
+{
+  const struct testlib_case *x = *(const struct testlib_case *const *) a;
+  const struct testlib_case *y = *(const struct testlib_case *const *) b;
+
+  return (x->line > y->line) - (x->line < y->line);
+}
+
+int
+testlib_run(void)
+{
+  struct CMUnitTest *tests;
+  int rc;
+
+  if (n_cases == 0) {
+    fprintf(stderr, "FAIL: no test case registered\n");
+    return 1;
+  }
+  /* constructors run in no promised order */
+  qsort(cases, n_cases, sizeof(*cases), by_line);
+  tests = calloc(n_cases, sizeof(*tests));
+  if (tests == NULL)
+    return 1;
+  for (size_t i = 0; i < n_cases; i++) {
+    tests[i].name = cases[i]->name;
+    tests[i].test_func = cases[i]->fn;
+    tests[i].setup_func = cases[i]->setup;
+    tests[i].teardown_func = cases[i]->teardown;
+  }
+  rc = _cmocka_run_group_tests("tests", tests, n_cases, group_setup, group_teardown);
+  free(tests);
+  free(cases);
+  cases = NULL;
+  n_cases = 0;
+  return rc;
+}
 
 void
 die_skip(const char *why)

@@ -18,6 +18,7 @@
 #include "berth/audit.h"
 #include "berth/util.h"
 #include "../../lib/audit-internal.h"
+#include "../lib/testlib.h"
 
 #define FIX TOP_SRCDIR "/tests/fixtures/audit"
 #define SHELL "/usr/bin/berth-shell"
@@ -102,10 +103,8 @@ audit_user(const char *fixture, const char *name, const char *shell, char **grou
 
 /* ---------------------------------------------------------------- sshd -T */
 
-static void
-sshd_parse_stock(void **state)
+TEST(sshd_parse_stock)
 {
-  (void) state;
   struct berth_sshd_settings *s = load_sshd("sshd-T-debian12.txt");
   assert_string_equal(berth_sshd_get(s, "allowtcpforwarding"), "yes");
   assert_string_equal(berth_sshd_get(s, "x11forwarding"), "yes");
@@ -116,10 +115,8 @@ sshd_parse_stock(void **state)
   berth_sshd_settings_free(s);
 }
 
-static void
-sshd_parse_text(void **state)
+TEST(sshd_parse_text)
 {
-  (void) state;
   berth_error_t err = NULL;
   struct berth_sshd_settings *s = NULL;
   assert_int_equal(
@@ -132,10 +129,8 @@ sshd_parse_text(void **state)
   berth_sshd_settings_free(s);
 }
 
-static void
-permitopen_restricted(void **state)
+TEST(permitopen_restricted)
 {
-  (void) state;
   assert_false(berth_sshd_permitopen_restricted("any"));
   assert_false(berth_sshd_permitopen_restricted(NULL));
   assert_false(berth_sshd_permitopen_restricted(""));
@@ -150,10 +145,8 @@ permitopen_restricted(void **state)
 
 /* Debian's stock sshd_config, a user with berth-shell as login shell: every
  * forwarding is a door; ~/.ssh/rc runs through berth-shell (no door). */
-static void
-stock_login_shell(void **state)
+TEST(stock_login_shell)
 {
-  (void) state;
   struct berth_audit *a = audit_user("sshd-T-debian12.txt", "alice", SHELL, NULL);
   const struct berth_audit_finding *f
       = expect_finding(a, "sshd-tcp-forwarding", BERTH_AUDIT_DOOR, "AllowTcpForwarding yes");
@@ -172,10 +165,8 @@ stock_login_shell(void **state)
 
 /* The same config for a user berthed by policy whose shell is /bin/sh and
  * who has no ForceCommand: a host shell, and ~/.ssh/rc on the host. */
-static void
-stock_plain_shell(void **state)
+TEST(stock_plain_shell)
 {
-  (void) state;
   struct berth_audit *a = audit_user("sshd-T-debian12.txt", "bob", "/bin/sh", NULL);
   assert_true(has_door(a, "sshd-no-berth-shell"));
   assert_true(has_door(a, "sshd-user-rc"));
@@ -188,10 +179,8 @@ stock_plain_shell(void **state)
 }
 
 /* etc/sshd_config.example's Match block, for a member with /bin/sh: clean. */
-static void
-guide_clean(void **state)
+TEST(guide_clean)
 {
-  (void) state;
   struct berth_audit *a = audit_user("sshd-T-guide.txt", "carol", "/bin/sh", NULL);
   assert_no_findings(a);
   assert_false(berth_audit_failed(a));
@@ -199,10 +188,8 @@ guide_clean(void **state)
 }
 
 /* ForceCommand through bash: bash -c reads ~/.bashrc on the host. */
-static void
-forcecommand_bash(void **state)
+TEST(forcecommand_bash)
 {
-  (void) state;
   struct berth_audit *a = audit_user("sshd-T-guide.txt", "dave", "/bin/bash", NULL);
   expect_finding(a, "sshd-forcecommand-rc-shell", BERTH_AUDIT_DOOR, "/bin/bash");
   assert_int_equal(a->n, 1);
@@ -214,10 +201,8 @@ forcecommand_bash(void **state)
 
 /* The bastion: local forwarding to listed host:port pairs only is reported,
  * as ok, and fails nothing. */
-static void
-bastion_restricted(void **state)
+TEST(bastion_restricted)
 {
-  (void) state;
   struct berth_audit *a = audit_user("sshd-T-bastion.txt", "frank", "/bin/sh", NULL);
   expect_finding(a, "sshd-tcp-forwarding", BERTH_AUDIT_OK, "inner1.example:22");
   assert_false(berth_audit_failed(a));
@@ -226,10 +211,8 @@ bastion_restricted(void **state)
 
 /* internal-sftp, PermitUserEnvironment and PermitTunnel; DisableForwarding
  * yes closes the forwardings whatever Allow* say. */
-static void
-internal_sftp(void **state)
+TEST(internal_sftp)
 {
-  (void) state;
   struct berth_audit *a = audit_user("sshd-T-internal-sftp.txt", "gina", SHELL, NULL);
   expect_doors(
       a, (const char *[]){ "sshd-internal-sftp", "sshd-user-environment", "sshd-tunnel", NULL },
@@ -239,10 +222,8 @@ internal_sftp(void **state)
 }
 
 /* One door shared by several users is one finding naming them all. */
-static void
-findings_merge(void **state)
+TEST(findings_merge)
 {
-  (void) state;
   berth_error_t err = NULL;
   struct berth_audit *a = NULL;
   assert_int_equal(berth_audit_new(&a, &err), 0);
@@ -339,10 +320,8 @@ audit_pam_text(const char *sshd_text, char **groups)
 }
 
 /* @include is followed in place, with each line's file and number kept. */
-static void
-pam_load_debian(void **state)
+TEST(pam_load_debian)
 {
-  (void) state;
   struct berth_pam_stack *st = load_pam(FIX "/pam.d-debian12");
   ssize_t unix_auth = index_of(st, "auth", "pam_unix.so", 0);
   ssize_t nologin = index_of(st, "account", "pam_nologin.so", 0);
@@ -362,10 +341,8 @@ pam_load_debian(void **state)
 }
 
 /* An include loop is an error naming the file and line, not a hang. */
-static void
-pam_loop(void **state)
+TEST(pam_loop)
 {
-  (void) state;
   berth_error_t err = NULL;
   struct berth_pam_stack *st = NULL;
   assert_int_equal(berth_pam_load(FIX "/pam.d-loop", "sshd", &st, &err), -1);
@@ -377,10 +354,8 @@ pam_loop(void **state)
 
 /* `include` takes only the lines of its own type; continuation lines join;
  * a missing included file is an error naming where it is included. */
-static void
-pam_include_type(void **state)
+TEST(pam_include_type)
 {
-  (void) state;
   berth_error_t err = NULL;
   struct berth_pam_stack *st;
   ssize_t env;
@@ -409,10 +384,8 @@ pam_include_type(void **state)
  * over the next N modules for members only; [default=1] pam_permit always
  * jumps; sufficient success ends the stack; an unknown condition is never
  * taken for a guard. */
-static void
-pam_skip_logic(void **state)
+TEST(pam_skip_logic)
 {
-  (void) state;
   char *berthed[] = { (char *) "users", (char *) "berthed", NULL };
   char *other[] = { (char *) "users", NULL };
   bool r[16];
@@ -463,10 +436,8 @@ with_berth(const char *extra)
 
 /* Debian's stock stack: no pam_berth, so user_readenv is a door; with
  * pam_berth appended it is scrubbed (a note); pam_systemd stays a door. */
-static void
-pam_stock(void **state)
+TEST(pam_stock)
 {
-  (void) state;
   char *groups[] = { (char *) "berthed", NULL };
   struct berth_audit *a = audit_pam_text(with_berth(""), groups);
   assert_true(has_door(a, "pam-berth-missing"));
@@ -485,10 +456,8 @@ pam_stock(void **state)
 
 /* pam_berth before pam_env, and pam_env user_readenv=1 in the auth stack
  * (pam_setcred runs it after session open): doors wherever pam_berth is. */
-static void
-pam_order(void **state)
+TEST(pam_order)
 {
-  (void) state;
   char *groups[] = { (char *) "berthed", NULL };
   struct berth_audit *a = audit_pam_text(
       "session optional pam_berth.so\nsession required pam_env.so envfile=/etc/default/locale\n",
@@ -508,10 +477,8 @@ pam_order(void **state)
 
 /* etc/pam.d-sshd.example over Debian's common-* files: clean for a member
  * of berthed; for a user outside the group the guard does not apply. */
-static void
-pam_guide(void **state)
+TEST(pam_guide)
 {
-  (void) state;
   char *member[] = { (char *) "berthed", NULL };
   char *outsider[] = { (char *) "staff", NULL };
   cleanup_free char *guide = read_fixture("etc/pam.d-sshd.example");
@@ -521,29 +488,4 @@ pam_guide(void **state)
   a = audit_pam_text(guide, outsider);
   assert_true(has_door(a, "pam-systemd"));
   berth_audit_free(a);
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(sshd_parse_stock),
-    cmocka_unit_test(sshd_parse_text),
-    cmocka_unit_test(permitopen_restricted),
-    cmocka_unit_test(stock_login_shell),
-    cmocka_unit_test(stock_plain_shell),
-    cmocka_unit_test(guide_clean),
-    cmocka_unit_test(forcecommand_bash),
-    cmocka_unit_test(bastion_restricted),
-    cmocka_unit_test(internal_sftp),
-    cmocka_unit_test(findings_merge),
-    cmocka_unit_test(pam_load_debian),
-    cmocka_unit_test(pam_loop),
-    cmocka_unit_test(pam_include_type),
-    cmocka_unit_test(pam_skip_logic),
-    cmocka_unit_test(pam_stock),
-    cmocka_unit_test(pam_order),
-    cmocka_unit_test(pam_guide),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

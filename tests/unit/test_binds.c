@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "berth/util.h"
-#include "../lib/testlib.h" /* sh */
+#include "../lib/testlib.h"
 
 /* ---------------------------------------------------------------- bind sources */
 
@@ -55,8 +55,9 @@ check_source(const struct source_case *c)
 
 #define ANY (BERTH_PATH_DIR | BERTH_PATH_FILE)
 
-static void
-test_bind_source_rule(void **state)
+static int remove_tree(void **state);
+
+TEST_FIXTURE(test_bind_source_rule, NULL, remove_tree)
 {
   char cmd[2048];
   berth_error_t err = NULL;
@@ -135,13 +136,4 @@ remove_tree(void **state)
     return 0;
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tree);
   return sh("%s", cmd) == 0 ? 0 : -1;
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test_teardown(test_bind_source_rule, remove_tree),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@
 #include "berth/util.h"
 #include "../../lib/config-internal.h"
 #include "conf_fixture.h"
+#include "../lib/testlib.h"
 
 #ifndef TOP_SRCDIR
 #define TOP_SRCDIR "."
@@ -195,13 +196,11 @@ assert_defaults(const struct berth_config *cfg)
   assert_int_equal(cfg->n_users, 0);
 }
 
-static void
-test_defaults(void **state)
+TEST(test_defaults)
 {
   struct berth_config *cfg = NULL;
   berth_error_t err = NULL;
 
-  (void) state;
   assert_int_equal(berth_config_defaults(&cfg, &err), 0);
   assert_defaults(cfg);
   berth_config_free(cfg);
@@ -212,10 +211,8 @@ test_defaults(void **state)
   berth_config_free(cfg);
 }
 
-static void
-test_names(void **state)
+TEST(test_names)
 {
-  (void) state;
   assert_string_equal(berth_pull_name(BERTH_PULL_NEVER), "never");
   assert_string_equal(berth_pull_name(BERTH_PULL_MISSING), "missing");
   assert_string_equal(berth_pull_name(BERTH_PULL_ALWAYS), "always");
@@ -225,8 +222,7 @@ test_names(void **state)
 }
 
 /* The shipped etc/berth.conf loads and documents exactly the defaults. */
-static void
-test_shipped_conf(void **state)
+TEST(test_shipped_conf)
 {
   const char *top = getenv("top_srcdir");
   char *src = NULL, *text = NULL, *path;
@@ -234,7 +230,6 @@ test_shipped_conf(void **state)
   berth_error_t err = NULL;
   size_t len;
 
-  (void) state;
   assert_true(asprintf(&src, "%s/etc/berth.conf", top && *top ? top : TOP_SRCDIR) > 0);
   if (berth_read_file(src, 1 << 20, &text, &len, &err) < 0)
     fail_msg("%s", err->msg);
@@ -292,14 +287,12 @@ static const char full_conf[]
       ");\n"
       "users = ( { user = \"alice\"; pids = 2048; } );\n";
 
-static void
-test_full(void **state)
+TEST(test_full)
 {
   struct berth_config *cfg = load_ok(full_conf);
   const struct berth_container_conf *c = &cfg->container;
   const struct berth_override *g;
 
-  (void) state;
   assert_true(cfg->debug);
   assert_string_equal(cfg->engine.socket, "/run/podman/podman.sock");
   assert_int_equal(cfg->engine.timeout_ms, 2500);
@@ -379,12 +372,10 @@ test_full(void **state)
 }
 
 /* Alternative spellings admins use. */
-static void
-test_value_forms(void **state)
+TEST(test_value_forms)
 {
   struct berth_config *cfg;
 
-  (void) state;
   cfg = load_ok(
       "container = { memory = 268435456; cpus = 2; tmpfs = ( \"/tmp:size=1m\" ); mounts = []; };\n"
       "home = { mode = \"0755\"; };\ngroups = [];\nusers = ();\n");
@@ -420,8 +411,7 @@ test_value_forms(void **state)
 
 /* ------------------------------------------------------------------ bad input */
 
-static void
-test_unknown_keys(void **state)
+TEST(test_unknown_keys)
 {
   static const struct bad cases[] = {
     { "image = \"x\";\nbogus = 1;\n", 2, "bogus", "unknown key" },
@@ -449,12 +439,10 @@ test_unknown_keys(void **state)
       "); } );\n",
       2, "groups[0].mounts[0].ro", "unknown key" },
   };
-  (void) state;
   EXPECT_ERRORS(cases);
 }
 
-static void
-test_wrong_types(void **state)
+TEST(test_wrong_types)
 {
   static const struct bad cases[] = {
     { "engine = { timeout_ms = \"10000\"; };\n", 1, "engine.timeout_ms",
@@ -483,12 +471,10 @@ test_wrong_types(void **state)
       "expected true or false" },
     { "home = { mode = true; };\n", 1, "home.mode", "expected an octal mode" },
   };
-  (void) state;
   EXPECT_ERRORS(cases);
 }
 
-static void
-test_bad_sizes(void **state)
+TEST(test_bad_sizes)
 {
   static const struct bad cases[] = {
     { "container = { memory = \"2x\"; };\n", 1, "container.memory", "\"2x\" is not a size" },
@@ -502,12 +488,10 @@ test_bad_sizes(void **state)
     { "groups = ( { group = \"g\"; memory = \"16q\"; } );\n", 1, "groups[0].memory",
       "\"16q\" is not a size" },
   };
-  (void) state;
   EXPECT_ERRORS(cases);
 }
 
-static void
-test_bad_enums(void **state)
+TEST(test_bad_enums)
 {
   static const struct bad cases[] = {
     { "pull = \"sometimes\";\n", 1, "pull", "\"sometimes\" is not one of: never, missing, always" },
@@ -522,12 +506,10 @@ test_bad_enums(void **state)
       "is not one of" },
     { "pull = 1;\n", 1, "pull", "expected a string" },
   };
-  (void) state;
   EXPECT_ERRORS(cases);
 }
 
-static void
-test_invalid_values(void **state)
+TEST(test_invalid_values)
 {
   static const struct bad cases[] = {
     { "engine = { timeout_ms = 0; };\n", 1, "engine.timeout_ms", "greater than 0" },
@@ -622,12 +604,10 @@ test_invalid_values(void **state)
       "}\n);\n",
       8, "users[1]", "/x is both a mount target and a tmpfs for members of group \"g\"" },
   };
-  (void) state;
   EXPECT_ERRORS(cases);
 }
 
-static void
-test_overrides_bad(void **state)
+TEST(test_overrides_bad)
 {
   static const struct bad cases[] = {
     { "groups = (\n  { image = \"x\"; }\n);\n", 2, "groups[0]", "no \"group\" key" },
@@ -640,12 +620,10 @@ test_overrides_bad(void **state)
     { "users = (\n  { user = \"alice\"; pids = 1; },\n\n  { user = \"alice\"; pids = 2; }\n);\n", 4,
       "users[1].user", "duplicate entry for user \"alice\" (first at line 2)" },
   };
-  (void) state;
   EXPECT_ERRORS(cases);
 }
 
-static void
-test_templates_and_env(void **state)
+TEST(test_templates_and_env)
 {
   static const struct bad cases[] = {
     { "container = { name = \"box-%x\"; };\n", 1, "container.name",
@@ -671,14 +649,11 @@ test_templates_and_env(void **state)
     { "container = { env = [ \"TZ=UTC\", \"TZ=CET\" ]; };\n", 1, "container.env[1]",
       "TZ is set twice" },
   };
-  (void) state;
   EXPECT_ERRORS(cases);
 }
 
-static void
-test_syntax_errors(void **state)
+TEST(test_syntax_errors)
 {
-  (void) state;
   expect_error("image = \"x\";\npull = ;\n", 2, NULL, "syntax error");
   expect_error("container = {\n  memory = \"1g\"\n  cpus = 1;\n  pids = ;\n};\n", 4, NULL,
                "syntax error");
@@ -686,14 +661,12 @@ test_syntax_errors(void **state)
   expect_error("image = \"a\";\nimage = \"b\";\n", 2, NULL, "duplicate setting");
 }
 
-static void
-test_file_errors(void **state)
+TEST(test_file_errors)
 {
   struct berth_config *cfg = NULL;
   berth_error_t err = NULL;
   char *missing = NULL, *path, *inc;
 
-  (void) state;
   /* a missing file names the path */
   assert_true(asprintf(&missing, "%s/does-not-exist.conf", tmpdir) > 0);
   assert_int_equal(berth_config_load(missing, &cfg, &err), -1);
@@ -758,14 +731,12 @@ test_file_errors(void **state)
 
 /* Whoever owns the file (or the directory of an included one) can rewrite
  * the policy: only root (or whoever loads it) may. */
-static void
-test_file_owner(void **state)
+TEST(test_file_owner)
 {
   struct berth_config *cfg = NULL;
   berth_error_t err = NULL;
   char *path, *inc, *sub = NULL, *subinc = NULL, *link = NULL, *text = NULL;
 
-  (void) state;
   /* the limits still load */
   cfg = load_ok("container = { cpus = 1024; };\n");
   assert_true(cfg->container.cpus == 1024.0);
@@ -871,8 +842,7 @@ resolve(const struct berth_config *cfg, const struct berth_user *u)
   return c;
 }
 
-static void
-test_resolve(void **state)
+TEST(test_resolve)
 {
   struct berth_config *cfg = load_ok(resolve_conf);
   /* alice is in video before gpu in her own group list: file order decides */
@@ -882,7 +852,6 @@ test_resolve(void **state)
   struct berth_user *dave = make_user("dave", 1003, "staff", NULL);
   struct berth_container_conf *c;
 
-  (void) state;
   /* no override: the global settings, unchanged */
   c = resolve(cfg, carol);
   assert_string_equal(c->image, "base:1");
@@ -951,18 +920,4 @@ test_resolve(void **state)
   berth_config_free(cfg);
 }
 
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_defaults),      cmocka_unit_test(test_names),
-    cmocka_unit_test(test_shipped_conf),  cmocka_unit_test(test_full),
-    cmocka_unit_test(test_value_forms),   cmocka_unit_test(test_unknown_keys),
-    cmocka_unit_test(test_wrong_types),   cmocka_unit_test(test_bad_sizes),
-    cmocka_unit_test(test_bad_enums),     cmocka_unit_test(test_invalid_values),
-    cmocka_unit_test(test_overrides_bad), cmocka_unit_test(test_templates_and_env),
-    cmocka_unit_test(test_syntax_errors), cmocka_unit_test(test_file_errors),
-    cmocka_unit_test(test_file_owner),    cmocka_unit_test(test_resolve),
-  };
-  return cmocka_run_group_tests(tests, conf_fixture_setup, conf_fixture_teardown);
-}
+TEST_GROUP(conf_fixture_setup, conf_fixture_teardown);

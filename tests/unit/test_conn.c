@@ -18,6 +18,7 @@
 
 #include "berth/conn.h"
 #include "berth/util.h"
+#include "../lib/testlib.h"
 
 static struct berth_conn *
 pair(int *peer)
@@ -33,15 +34,13 @@ pair(int *peer)
   return c;
 }
 
-static void
-test_send_recv_again(void **state)
+TEST(test_send_recv_again)
 {
   berth_error_t err = NULL;
   char buf[16];
   int peer;
   struct berth_conn *c = pair(&peer);
 
-  (void) state;
   /* nothing to read yet: the call says so instead of blocking */
   assert_int_equal(berth_conn_recv(c, buf, sizeof(buf), &err), BERTH_CONN_AGAIN);
   assert_int_equal(berth_conn_send_all(c, "hello", 5, berth_now_ms() + 1000, &err), 0);
@@ -62,15 +61,13 @@ test_send_recv_again(void **state)
   berth_conn_free(c);
 }
 
-static void
-test_deadline(void **state)
+TEST(test_deadline)
 {
   berth_error_t err = NULL;
   char buf[4];
   int peer;
   struct berth_conn *c = pair(&peer);
 
-  (void) state;
   assert_int_equal(berth_conn_recv_wait(c, buf, sizeof(buf), berth_now_ms() + 50, &err), -1);
   assert_non_null(err);
   assert_int_equal(err->kind, BERTH_E_ENGINE_TIMEOUT);
@@ -79,15 +76,13 @@ test_deadline(void **state)
   berth_conn_free(c);
 }
 
-static void
-test_shutdown_write(void **state)
+TEST(test_shutdown_write)
 {
   berth_error_t err = NULL;
   char buf[4];
   int peer;
   cleanup_conn struct berth_conn *c = pair(&peer);
 
-  (void) state;
   assert_int_equal(berth_conn_shutdown_write(c, &err), 0);
   assert_int_equal(read(peer, buf, sizeof(buf)), 0); /* the peer sees EOF */
   /* and can still answer */
@@ -96,8 +91,7 @@ test_shutdown_write(void **state)
   close(peer);
 }
 
-static void
-test_open_unix(void **state)
+TEST(test_open_unix)
 {
   berth_error_t err = NULL;
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -105,7 +99,6 @@ test_open_unix(void **state)
   char dir[] = "/tmp/berth-conn-XXXXXX";
   int lfd;
 
-  (void) state;
   assert_non_null(mkdtemp(dir));
   snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s", dir);
   /* nobody listening */
@@ -144,16 +137,4 @@ test_open_unix(void **state)
   close(lfd);
   unlink(sa.sun_path);
   rmdir(dir);
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_send_recv_again),
-    cmocka_unit_test(test_deadline),
-    cmocka_unit_test(test_shutdown_write),
-    cmocka_unit_test(test_open_unix),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

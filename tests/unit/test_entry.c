@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../../lib/entry_internal.h"
+#include "../lib/testlib.h"
 
 static struct berth_user user = {
   .name = (char *) "alice",
@@ -55,8 +56,7 @@ assert_strv_json(json_t *a, char *const *want)
   }
 }
 
-static void
-test_spec_fields(void **state)
+TEST(test_spec_fields)
 {
   char *argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) "id -un", NULL };
   char *env[] = { (char *) "HOME=/home/alice", (char *) "TERM=xterm-256color", NULL };
@@ -65,7 +65,6 @@ test_spec_fields(void **state)
   json_t *spec = berth_exec_spec(&box, &r, 24, 80, true, &err);
   json_t *back;
 
-  (void) state;
   assert_non_null(spec);
   assert_null(err);
   back = round_trip(spec);
@@ -86,8 +85,7 @@ test_spec_fields(void **state)
   json_decref(spec);
 }
 
-static void
-test_console_size(void **state)
+TEST(test_console_size)
 {
   char *argv[] = { (char *) "/bin/bash", (char *) "-l", NULL };
   char *env[] = { NULL };
@@ -95,7 +93,6 @@ test_console_size(void **state)
   berth_error_t err = NULL;
   json_t *spec, *cs;
 
-  (void) state;
   /* API 1.42+: [rows, cols] */
   spec = berth_exec_spec(&box, &r, 50, 132, true, &err);
   assert_non_null(spec);
@@ -125,8 +122,7 @@ test_console_size(void **state)
 
 /* Commands with shell and JSON metacharacters arrive byte-exact, and JSON
  * injection cannot add keys to the body. */
-static void
-test_hostile_argv(void **state)
+TEST(test_hostile_argv)
 {
   char *hostile[] = {
     (char *) "/bin/sh",
@@ -145,7 +141,6 @@ test_hostile_argv(void **state)
   json_t *spec = berth_exec_spec(&box, &r, 0, 0, false, &err);
   json_t *back;
 
-  (void) state;
   assert_non_null(spec);
   back = round_trip(spec);
   assert_strv_json(json_object_get(back, "Cmd"), hostile);
@@ -158,8 +153,7 @@ test_hostile_argv(void **state)
   json_decref(spec);
 }
 
-static void
-test_invalid_utf8_refused(void **state)
+TEST(test_invalid_utf8_refused)
 {
   char *bad_argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) "echo \xff\xfe", NULL };
   char *ok_argv[] = { (char *) "/bin/sh", NULL };
@@ -168,7 +162,6 @@ test_invalid_utf8_refused(void **state)
   struct berth_exec_req r = { .argv = bad_argv, .env = empty };
   berth_error_t err = NULL;
 
-  (void) state;
   assert_null(berth_exec_spec(&box, &r, 0, 0, false, &err));
   assert_non_null(err);
   assert_int_equal(err->kind, BERTH_E_USAGE);
@@ -191,8 +184,7 @@ test_invalid_utf8_refused(void **state)
   berth_error_release(&err);
 }
 
-static void
-test_utf8_valid(void **state)
+TEST(test_utf8_valid)
 {
   static const struct {
     const char *s;
@@ -225,7 +217,6 @@ test_utf8_valid(void **state)
     { "ok\xe2\x28\xa1", 5, false },
   };
 
-  (void) state;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     if (berth_utf8_valid(cases[i].s, cases[i].len) != cases[i].ok)
       fail_msg("case %zu: expected %s", i, cases[i].ok ? "valid" : "invalid");
@@ -235,14 +226,12 @@ test_utf8_valid(void **state)
 /* The detach sequence is one the engine parses (ctrl-X or single
  * characters, comma separated), starts with no key people type alone, and
  * has no NUL (ctrl-@, typed as C-SPC). */
-static void
-test_detach_keys(void **state)
+TEST(test_detach_keys)
 {
   const char *k = BERTH_DETACH_KEYS;
   char copy[256];
   int n = 0;
 
-  (void) state;
   assert_true(strlen(k) < sizeof(copy));
   strcpy(copy, k);
   for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
@@ -256,15 +245,4 @@ test_detach_keys(void **state)
   assert_true(n >= 6);
   assert_null(strstr(k, "ctrl-@"));
   assert_int_not_equal(strncmp(k, "ctrl-p", 6), 0);
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_spec_fields),  cmocka_unit_test(test_console_size),
-    cmocka_unit_test(test_hostile_argv), cmocka_unit_test(test_invalid_utf8_refused),
-    cmocka_unit_test(test_utf8_valid),   cmocka_unit_test(test_detach_keys),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,8 @@
 
 #include "berth/env.h"
 #include "berth/util.h"
+#include "../lib/testlib.h"
+#include "../lib/fixture_users.h"
 
 static bool
 passes(const char *name)
@@ -22,10 +24,8 @@ passes(const char *name)
   return berth_env_passes(name, strlen(name));
 }
 
-static void
-test_passes(void **state)
+TEST(test_passes)
 {
-  (void) state;
   const char *yes[] = {
     "TERM",     "LANG",      "TZ", "SSH_CONNECTION", "SSH_CLIENT", "SSH_ORIGINAL_COMMAND", "LC_ALL",
     "LC_CTYPE", "LC_MY_OWN", NULL
@@ -62,13 +62,8 @@ test_passes(void **state)
   assert_false(berth_env_passes("LD_PRELOAD=/x/TERM", 10));
 }
 
-static struct berth_user alice = {
-  .name = (char *) "alice",
-  .uid = 1000,
-  .gid = 1000,
-  .home = (char *) "/home/alice",
-  .shell = (char *) "/usr/bin/berth-shell",
-};
+static struct berth_user alice
+    = TEST_USER_NO_GROUPS("alice", 1000, 1000, "/home/alice", "/usr/bin/berth-shell", NULL);
 
 static char **
 edits(char *const *env, const struct berth_user *u)
@@ -143,10 +138,8 @@ static char *hostile[] = {
   NULL,
 };
 
-static void
-test_hostile_env(void **state)
+TEST(test_hostile_env)
 {
-  (void) state;
   cleanup_strv char **e = edits(hostile, &alice);
   cleanup_strv char **result = apply(hostile, e);
   const char *want[] = {
@@ -164,10 +157,8 @@ test_hostile_env(void **state)
   assert_env(result, want);
 }
 
-static void
-test_nothing_to_do(void **state)
+TEST(test_nothing_to_do)
 {
-  (void) state;
   char *clean[] = { (char *) "LANG=C.UTF-8", (char *) "TERM=xterm", (char *) "HOME=/home/alice",
                     (char *) "PATH=" BERTH_ENV_HOST_PATH, NULL };
   char *empty[] = { NULL };
@@ -179,10 +170,8 @@ test_nothing_to_do(void **state)
 
 /* The user could not be resolved (fail closed): identity variables are
  * deleted so sshd sets its own from the passwd entry; nothing is added. */
-static void
-test_unknown_user(void **state)
+TEST(test_unknown_user)
 {
-  (void) state;
   cleanup_strv char **e = edits(hostile, NULL);
   cleanup_strv char **result = apply(hostile, e);
   const char *want[] = {
@@ -203,23 +192,10 @@ test_unknown_user(void **state)
 
 /* An entry without '=' (pam_getenvlist never returns one, but be total)
  * is deleted by its whole text. */
-static void
-test_no_equals(void **state)
+TEST(test_no_equals)
 {
-  (void) state;
   char *env[] = { (char *) "LD_PRELOAD", (char *) "TERM", NULL };
   cleanup_strv char **e = edits(env, &alice);
   assert_int_equal(berth_strv_len(e), 1);
   assert_string_equal(e[0], "LD_PRELOAD");
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_passes),        cmocka_unit_test(test_hostile_env),
-    cmocka_unit_test(test_nothing_to_do), cmocka_unit_test(test_unknown_user),
-    cmocka_unit_test(test_no_equals),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,8 @@
 
 #include "../../lib/etcfiles-internal.h"
 #include "berth/util.h"
+#include "../lib/testlib.h"
+#include "../lib/fixture_users.h"
 
 /* What berth-test:latest carries (tests/lib/build-image.sh). */
 static const char image_passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
@@ -34,17 +36,8 @@ static struct berth_group alice_groups[] = {
   { 2003, NULL }, /* no name in NSS */
 };
 
-static struct berth_user alice = {
-  .name = (char *) "alice",
-  .uid = 1000,
-  .gid = 1000,
-  .gecos = (char *) "Alice Liddell",
-  .home = (char *) "/home/alice",
-  .shell = (char *) "/bin/bash",
-  .group = (char *) "alice",
-  .groups = alice_groups,
-  .n_groups = 4,
-};
+static struct berth_user alice = TEST_USER("alice", 1000, 1000, "Alice Liddell", "/home/alice",
+                                           "/bin/bash", "alice", alice_groups);
 
 static size_t
 count_lines(const char *s)
@@ -118,8 +111,7 @@ open_text(char *text)
   return f;
 }
 
-static void
-test_passwd_replaces_same_uid(void **state)
+TEST(test_passwd_replaces_same_uid)
 {
   char *out = passwd_ok(image_passwd, &alice, "/home/alice", "/bin/bash");
 
@@ -132,8 +124,7 @@ test_passwd_replaces_same_uid(void **state)
   free(out);
 }
 
-static void
-test_passwd_replaces_same_name(void **state)
+TEST(test_passwd_replaces_same_name)
 {
   const char *img = "root:x:0:0:root:/root:/bin/sh\n"
                     "alice:x:4242:4242:old alice:/home/old:/bin/false\n"
@@ -151,8 +142,7 @@ test_passwd_replaces_same_name(void **state)
   free(out);
 }
 
-static void
-test_passwd_malformed_kept_and_gecos_cleaned(void **state)
+TEST(test_passwd_malformed_kept_and_gecos_cleaned)
 {
   /* no trailing newline on the last line, a comment, a NIS line, a short
    * line that happens to mention uid 1000 */
@@ -181,8 +171,7 @@ test_passwd_malformed_kept_and_gecos_cleaned(void **state)
   free(out);
 }
 
-static void
-test_passwd_refuses_bad_input(void **state)
+TEST(test_passwd_refuses_bad_input)
 {
   berth_error_t err = NULL;
   struct berth_user u = alice;
@@ -202,8 +191,7 @@ test_passwd_refuses_bad_input(void **state)
   berth_error_release(&err);
 }
 
-static void
-test_group_merge(void **state)
+TEST(test_group_merge)
 {
   const char *img = "root:x:0:\n"
                     "imggroup:x:1000:imguser\n"
@@ -233,8 +221,7 @@ test_group_merge(void **state)
   free(out);
 }
 
-static void
-test_group_unnamed_primary(void **state)
+TEST(test_group_unnamed_primary)
 {
   struct berth_group g[] = { { 7000, NULL }, { 1000, (char *) "staff" } };
   struct berth_user u = alice;
@@ -270,8 +257,7 @@ run_tar(const char *args, const char *path)
   return out;
 }
 
-static void
-test_tar_roundtrip(void **state)
+TEST(test_tar_roundtrip)
 {
   berth_error_t err = NULL;
   char big[1500];
@@ -328,8 +314,7 @@ test_tar_roundtrip(void **state)
   unlink(path);
 }
 
-static void
-test_tar_reader_gnu(void **state)
+TEST(test_tar_reader_gnu)
 {
   /* an archive made by GNU tar in pax format (what engines may send) */
   char dir[] = "/tmp/bt-tar-dir-XXXXXX";
@@ -399,8 +384,7 @@ static const char hostile_group[] = "root:x:0:\n"
                                     "+devs\n" /* nss_compat: glibc reads gid 0 */
                                     "staff:x:50:bob\n";
 
-static void
-test_passwd_as_glibc_reads_it(void **state)
+TEST(test_passwd_as_glibc_reads_it)
 {
   char *out = passwd_ok(hostile_passwd, &alice, "/home/alice", "/bin/bash");
   size_t mine = 0;
@@ -431,8 +415,7 @@ test_passwd_as_glibc_reads_it(void **state)
   free(out);
 }
 
-static void
-test_group_as_glibc_reads_it(void **state)
+TEST(test_group_as_glibc_reads_it)
 {
   char *out = group_ok(hostile_group, &alice);
   const char *ours[] = { "alice", "devs", "ops" };
@@ -479,22 +462,4 @@ test_group_as_glibc_reads_it(void **state)
   assert_true(adm);
   assert_non_null(strstr(out, "staff:x:50:bob\n"));
   free(out);
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_passwd_replaces_same_uid),
-    cmocka_unit_test(test_passwd_replaces_same_name),
-    cmocka_unit_test(test_passwd_malformed_kept_and_gecos_cleaned),
-    cmocka_unit_test(test_passwd_refuses_bad_input),
-    cmocka_unit_test(test_group_merge),
-    cmocka_unit_test(test_group_unnamed_primary),
-    cmocka_unit_test(test_passwd_as_glibc_reads_it),
-    cmocka_unit_test(test_group_as_glibc_reads_it),
-    cmocka_unit_test(test_tar_roundtrip),
-    cmocka_unit_test(test_tar_reader_gnu),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,9 +12,9 @@
 #include <cmocka.h>
 
 #include "berth/exit_status.h"
+#include "../lib/testlib.h"
 
-static void
-test_table(void **state)
+TEST(test_table)
 {
   static const struct {
     const char *what;
@@ -56,7 +56,6 @@ test_table(void **state)
     { "negative code", { .code = -1, .pid = 42 }, 255, false },
   };
 
-  (void) state;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     bool enoent = false;
     int got = berth_exit_status(&cases[i].f, &enoent);
@@ -64,13 +63,4 @@ test_table(void **state)
       fail_msg("%s: status %d (want %d), enoent %d", cases[i].what, got, cases[i].status,
                (int) enoent);
   }
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_table),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "berth/engine.h"
+#include "../lib/testlib.h"
 
 /* What the consumer saw: stdout and stderr reassembled, and the order in
  * which the streams were seen (one letter per callback run of a stream). */
@@ -123,8 +124,7 @@ sample_done(const struct rig *r)
   assert_true(berth_demux_idle(&r->d));
 }
 
-static void
-test_whole_buffer(void **state)
+TEST(test_whole_buffer)
 {
   char buf[128];
   size_t n = sample(buf);
@@ -137,8 +137,7 @@ test_whole_buffer(void **state)
 }
 
 /* Split the sample in two at every byte offset, then in three at every pair. */
-static void
-test_every_split(void **state)
+TEST(test_every_split)
 {
   char buf[128];
   size_t n = sample(buf);
@@ -155,8 +154,7 @@ test_every_split(void **state)
   }
 }
 
-static void
-test_one_byte_at_a_time(void **state)
+TEST(test_one_byte_at_a_time)
 {
   char buf[128];
   size_t n = sample(buf);
@@ -172,8 +170,7 @@ test_one_byte_at_a_time(void **state)
   check_sample(&r.s);
 }
 
-static void
-test_partial_frame_not_idle(void **state)
+TEST(test_partial_frame_not_idle)
 {
   struct rig r;
   size_t n = rig_frame(&r, 1, "abcdef", 6);
@@ -194,8 +191,7 @@ test_partial_frame_not_idle(void **state)
   assert_false(berth_demux_idle(&r.d));
 }
 
-static void
-test_interleaved(void **state)
+TEST(test_interleaved)
 {
   char buf[1024];
   size_t n = 0;
@@ -217,8 +213,7 @@ test_interleaved(void **state)
   assert_string_equal(r.s.order, "oeoeoeoeoe");
 }
 
-static void
-test_zero_length_frames(void **state)
+TEST(test_zero_length_frames)
 {
   char buf[64];
   size_t n = 0;
@@ -236,8 +231,7 @@ test_zero_length_frames(void **state)
   assert_memory_equal(r.s.out, "x", 1);
 }
 
-static void
-test_bad_type(void **state)
+TEST(test_bad_type)
 {
   static const char bad[][8] = {
     { 3, 0, 0, 0, 0, 0, 0, 1 }, /* unknown stream */
@@ -262,8 +256,7 @@ test_bad_type(void **state)
   }
 }
 
-static void
-test_stdin_type_accepted(void **state)
+TEST(test_stdin_type_accepted)
 {
   struct rig r;
   size_t n = rig_frame(&r, 0, "in", 2);
@@ -291,8 +284,7 @@ big_collect(void *ctx, int stream, const char *data, size_t len)
   return 0;
 }
 
-static void
-test_large_frame(void **state)
+TEST(test_large_frame)
 {
   const size_t len = 1024 * 1024;
   char *buf = malloc(len + 16);
@@ -326,8 +318,7 @@ test_large_frame(void **state)
   free(buf);
 }
 
-static void
-test_callback_failure(void **state)
+TEST(test_callback_failure)
 {
   struct rig r;
   size_t n = rig_frame(&r, 1, "abc", 3);
@@ -337,25 +328,4 @@ test_callback_failure(void **state)
   assert_non_null(r.err);
   assert_int_equal(r.err->status, EPIPE);
   berth_error_release(&r.err);
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    /* the sample, however it is cut */
-    cmocka_unit_test(test_whole_buffer),
-    cmocka_unit_test(test_every_split),
-    cmocka_unit_test(test_one_byte_at_a_time),
-    /* frame edges */
-    cmocka_unit_test(test_partial_frame_not_idle),
-    cmocka_unit_test(test_interleaved),
-    cmocka_unit_test(test_zero_length_frames),
-    cmocka_unit_test(test_large_frame),
-    /* stream types and failures */
-    cmocka_unit_test(test_bad_type),
-    cmocka_unit_test(test_stdin_type_accepted),
-    cmocka_unit_test(test_callback_failure),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,7 @@
 #include "berth/home.h"
 #include "berth/session.h"
 #include "../../lib/session-internal.h"
-#include "../lib/testlib.h" /* die_skip */
+#include "../lib/testlib.h"
 
 #define UID 4242421
 #define GID 4242422
@@ -236,8 +236,7 @@ fill_skel(void)
 
 /* ---------------------------------------------------------------- tests */
 
-static void
-test_create_nested(void **state)
+TEST(test_create_nested)
 {
   struct berth_config cfg = config(true, path("skel"), 0700);
   struct berth_user u = user_at(path("corp.example/dana"));
@@ -275,8 +274,7 @@ test_create_nested(void **state)
   }
 }
 
-static void
-test_existing_untouched(void **state)
+TEST(test_existing_untouched)
 {
   struct berth_config cfg = config(true, path("skel"), 0700);
   struct berth_user u = user_at(path("corp.example/dana"));
@@ -305,8 +303,7 @@ test_existing_untouched(void **state)
 
 /* System paths: never a home, whether the path names one, lies below or
  * above one, or only really is one through a link. */
-static void
-test_system_paths(void **state)
+TEST(test_system_paths)
 {
   struct berth_config cfg = config(true, NULL, 0700);
   const char *bad[] = { "/etc",
@@ -363,8 +360,7 @@ test_system_paths(void **state)
 
 /* The user's own home, writable by everyone: refused; group-writable: the
  * admin's choice. */
-static void
-test_existing_modes(void **state)
+TEST(test_existing_modes)
 {
   struct berth_config cfg = config(true, NULL, 0700);
   struct berth_user u = user_at(path("open"));
@@ -377,8 +373,7 @@ test_existing_modes(void **state)
   assert_false(ensure_ok(&cfg, &u));
 }
 
-static void
-test_mode_from_config(void **state)
+TEST(test_mode_from_config)
 {
   struct berth_config cfg = config(true, NULL, 0750);
   struct berth_user u = user_at(path("modes/erin"));
@@ -394,8 +389,7 @@ test_mode_from_config(void **state)
   assert_int_equal(count_entries(u.home), 0);
 }
 
-static void
-test_parent_symlink(void **state)
+TEST(test_parent_symlink)
 {
   struct berth_config cfg = config(true, path("skel"), 0700);
 
@@ -440,8 +434,7 @@ test_parent_symlink(void **state)
 /* /home -> /var/home (Fedora Atomic, autofs layouts): links only root can
  * change are followed, relative ones and chains too, and missing
  * directories at their targets are created root-owned. */
-static void
-test_parent_root_symlink(void **state)
+TEST(test_parent_root_symlink)
 {
   struct berth_config cfg = config(true, path("skel"), 0700);
   struct berth_user u;
@@ -480,8 +473,7 @@ test_parent_root_symlink(void **state)
   expect_fail_at(&cfg, "loop1/quinn", "levels of symbolic links");
 }
 
-static void
-test_home_symlink(void **state)
+TEST(test_home_symlink)
 {
   struct berth_config cfg = config(true, path("skel"), 0700);
 
@@ -505,8 +497,7 @@ test_home_symlink(void **state)
 /* skel holding a link to a root-only file: the home gets the link, never
  * the file's contents.  A root-only file in skel itself is meant for the
  * user (as with useradd -m): copied, and owned by the user. */
-static void
-test_skel_secret_link(void **state)
+TEST(test_skel_secret_link)
 {
   struct berth_config cfg = config(true, path("evilskel"), 0700);
   struct berth_user u = user_at(path("secret/mia"));
@@ -535,8 +526,7 @@ test_skel_secret_link(void **state)
   assert_owner_mode(path("shadow"), 0, 0, 0600);
 }
 
-static void
-test_no_create(void **state)
+TEST(test_no_create)
 {
   struct berth_config cfg = config(false, path("skel"), 0700);
   struct berth_user u = user_at(path("nocreate/nina"));
@@ -545,8 +535,7 @@ test_no_create(void **state)
   assert_false(exists(path("nocreate")));
 }
 
-static void
-test_bad_paths(void **state)
+TEST(test_bad_paths)
 {
   struct berth_config cfg = config(true, NULL, 0700);
   const char *bad[]
@@ -559,8 +548,7 @@ test_bad_paths(void **state)
 
 /* A copy that fails leaves no home behind (the next login retries), and no
  * temporary either. */
-static void
-test_failed_copy_leaves_nothing(void **state)
+TEST(test_failed_copy_leaves_nothing)
 {
   struct berth_config cfg = config(true, path("deepskel"), 0700);
   struct berth_user u = user_at(path("atomic/olga"));
@@ -582,8 +570,7 @@ test_failed_copy_leaves_nothing(void **state)
 }
 
 /* Many first logins at once: all succeed, exactly one creates. */
-static void
-test_concurrent(void **state)
+TEST(test_concurrent)
 {
   struct berth_config cfg = config(true, path("skel"), 0700);
   struct berth_user u = user_at(path("race/pia"));
@@ -627,8 +614,7 @@ make_old(const char *p)
   assert_int_equal(utimensat(AT_FDCWD, p, t, AT_SYMLINK_NOFOLLOW), 0);
 }
 
-static void
-test_sweep(void **state)
+TEST(test_sweep)
 {
   berth_error_t err = NULL;
   struct berth_user u = user_at(path("sweep/vera"));
@@ -671,19 +657,12 @@ test_sweep(void **state)
   assert_int_equal(removed, 0);
 }
 
+TEST_GROUP(setup, teardown);
+
 int
 main(void)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_create_nested),       cmocka_unit_test(test_existing_untouched),
-    cmocka_unit_test(test_system_paths),        cmocka_unit_test(test_existing_modes),
-    cmocka_unit_test(test_mode_from_config),    cmocka_unit_test(test_parent_symlink),
-    cmocka_unit_test(test_parent_root_symlink), cmocka_unit_test(test_home_symlink),
-    cmocka_unit_test(test_skel_secret_link),    cmocka_unit_test(test_no_create),
-    cmocka_unit_test(test_bad_paths),           cmocka_unit_test(test_failed_copy_leaves_nothing),
-    cmocka_unit_test(test_concurrent),          cmocka_unit_test(test_sweep),
-  };
   if (geteuid() != 0)
     die_skip("test_home: needs root");
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return testlib_run();
 }

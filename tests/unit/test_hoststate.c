@@ -15,6 +15,7 @@
 #include "berth/hoststate.h"
 #include "berth/session.h"
 #include "../../lib/session-internal.h"
+#include "../lib/testlib.h"
 
 static char top[] = "/tmp/berth-hoststate-XXXXXX";
 static char run[sizeof(top) + 8];
@@ -59,12 +60,9 @@ plant(const char *name)
   touch(path, "berth-alice.lock");
 }
 
-static void
-test_removes_all_of_it(void **state)
+TEST(test_removes_all_of_it)
 {
   char path[512];
-
-  (void) state;
 
   plant("berth-alice");
   snprintf(path, sizeof(path), "%s/lock", run);
@@ -78,12 +76,10 @@ test_removes_all_of_it(void **state)
   assert_false(exists(path, "berth-alice.lock"));
 }
 
-static void
-test_never_leaves_rundir(void **state)
+TEST(test_never_leaves_rundir)
 {
   char path[512];
 
-  (void) state;
   /* RUNDIR/etc/../../victim is top/victim: a name an engine reply could
    * carry, never one berth makes */
   snprintf(path, sizeof(path), "%s/victim", top);
@@ -100,10 +96,6 @@ test_never_leaves_rundir(void **state)
 int
 main(void)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_removes_all_of_it),
-    cmocka_unit_test(test_never_leaves_rundir),
-  };
   char path[512];
 
   if (mkdtemp(top) == NULL)
@@ -116,5 +108,5 @@ main(void)
       return 1;
   }
   berth_session_set_rundir(run);
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return testlib_run();
 }

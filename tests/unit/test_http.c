@@ -26,6 +26,7 @@
 #include "berth/http.h"
 #include "berth/util.h"
 #include "../lib/fake_engine.h"
+#include "../lib/testlib.h"
 
 /* ================================================================ head parser */
 
@@ -44,8 +45,7 @@ parse(const char *s, int *status)
   return r;
 }
 
-static void
-test_head_complete(void **state)
+TEST(test_head_complete)
 {
   const char *h = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n";
   int status = 0;
@@ -60,8 +60,7 @@ test_head_complete(void **state)
   assert_int_equal(status, 304);
 }
 
-static void
-test_head_incomplete(void **state)
+TEST(test_head_incomplete)
 {
   const char *h = "HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
   size_t n = strlen(h);
@@ -75,8 +74,7 @@ test_head_incomplete(void **state)
   }
 }
 
-static void
-test_head_101_with_stream(void **state)
+TEST(test_head_101_with_stream)
 {
   /* the first stream bytes arrive in the same read as the head */
   const char head[] = "HTTP/1.1 101 UPGRADED\r\n"
@@ -97,8 +95,7 @@ test_head_101_with_stream(void **state)
   assert_memory_equal(buf + r, stream, sizeof(stream) - 1);
 }
 
-static void
-test_head_404_with_body(void **state)
+TEST(test_head_404_with_body)
 {
   const char *h = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
                   "Content-Length: 45\r\n\r\n";
@@ -110,8 +107,7 @@ test_head_404_with_body(void **state)
   assert_int_equal(status, 404);
 }
 
-static void
-test_head_malformed(void **state)
+TEST(test_head_malformed)
 {
   static const char *bad[] = {
     "HTTP/2 200 OK\r\n\r\n",
@@ -151,8 +147,7 @@ test_head_malformed(void **state)
   berth_error_release(&err);
 }
 
-static void
-test_head_oversized(void **state)
+TEST(test_head_oversized)
 {
   size_t cap = 40000;
   char *buf = malloc(cap + 1);
@@ -183,8 +178,7 @@ dechunk_str(const char *in, char *out, size_t outsz, size_t *outlen, size_t *con
   return berth_http_dechunk(in, strlen(in), out, outsz, outlen, consumed);
 }
 
-static void
-test_dechunk(void **state)
+TEST(test_dechunk)
 {
   char out[64];
   size_t olen = 0, used = 0;
@@ -342,8 +336,7 @@ json_reply(const char *status, const char *body)
 
 /* ---------------------------------------------------------------- negotiation */
 
-static void
-test_ping_negotiates_down_to_ours(void **state)
+TEST_FIXTURE(test_ping_negotiates_down_to_ours, setup, teardown)
 {
   char *inspect = json_reply("200 OK", "{\"Id\":\"abc\",\"State\":{}}");
   berth_error_t err = NULL;
@@ -442,8 +435,7 @@ run_ping_case(const struct ping_case *c)
   stop_server();
 }
 
-static void
-test_ping_cases(void **state)
+TEST_FIXTURE(test_ping_cases, setup, teardown)
 {
   for (size_t i = 0; i < sizeof(ping_cases) / sizeof(ping_cases[0]); i++)
     run_ping_case(&ping_cases[i]);
@@ -451,8 +443,7 @@ test_ping_cases(void **state)
 
 /* ---------------------------------------------------------------- errors */
 
-static void
-test_check_surfaces_engine_message(void **state)
+TEST(test_check_surfaces_engine_message)
 {
   berth_error_t err = NULL;
   json_t *reply = json_pack("{s:s}", "message", "No such image: x");
@@ -472,8 +463,7 @@ test_check_surfaces_engine_message(void **state)
   json_decref(reply);
 }
 
-static void
-test_errors_through_the_client(void **state)
+TEST_FIXTURE(test_errors_through_the_client, setup, teardown)
 {
   char *boom = json_reply("500 Internal Server Error", "{\"message\":\"boom\"}");
   char *conflict
@@ -526,8 +516,7 @@ test_errors_through_the_client(void **state)
 
 /* ---------------------------------------------------------------- requests on the wire */
 
-static void
-test_requests_on_the_wire(void **state)
+TEST_FIXTURE(test_requests_on_the_wire, setup, teardown)
 {
   char *created = json_reply("201 Created", "{\"Id\":\"c0ffee\",\"Warnings\":[]}");
   char *list = json_reply("200 OK", "[]");
@@ -581,8 +570,7 @@ test_requests_on_the_wire(void **state)
   free(ok);
 }
 
-static void
-test_escape(void **state)
+TEST(test_escape)
 {
   berth_error_t err = NULL;
   char *s = berth_engine_escape("a b/c?d=e&f%g~h_i.j-k\xc3\xa9", &err);
@@ -600,8 +588,7 @@ static const char pull_progress[]
       "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1,\"total\":2},\"id\":\"abc\"}"
       "\r\n";
 
-static void
-test_pull_reference_split(void **state)
+TEST_FIXTURE(test_pull_reference_split, setup, teardown)
 {
   const char *ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 32\r\n\r\n"
                    "{\"status\":\"Status: Downloaded\"}\n";
@@ -647,8 +634,7 @@ run_pull_error(const char *response, const char *want)
   stop_server();
 }
 
-static void
-test_pull_error_in_200_stream(void **state)
+TEST_FIXTURE(test_pull_error_in_200_stream, setup, teardown)
 {
   char resp[2048];
 
@@ -688,8 +674,7 @@ test_pull_error_in_200_stream(void **state)
 
 /* ---------------------------------------------------------------- bounds, timeouts, reachability */
 
-static void
-test_reply_bound(void **state)
+TEST_FIXTURE(test_reply_bound, setup, teardown)
 {
   size_t big = 17u * 1024 * 1024;
   char *resp = malloc(big + 128);
@@ -732,8 +717,7 @@ test_reply_bound(void **state)
   free(resp);
 }
 
-static void
-test_timeout(void **state)
+TEST_FIXTURE(test_timeout, setup, teardown)
 {
   const struct route routes[] = {
     { "GET /_ping ", NULL, 0, HANG },
@@ -753,8 +737,7 @@ test_timeout(void **state)
   berth_engine_free(e);
 }
 
-static void
-test_unreachable(void **state)
+TEST_FIXTURE(test_unreachable, setup, teardown)
 {
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -805,8 +788,7 @@ test_unreachable(void **state)
   berth_error_release(&err);
 }
 
-static void
-test_proxy_variables_ignored(void **state)
+TEST_FIXTURE(test_proxy_variables_ignored, setup, teardown)
 {
   const struct route routes[] = {
     route_ping_143,
@@ -832,8 +814,7 @@ test_proxy_variables_ignored(void **state)
 
 /* ---------------------------------------------------------------- connection keeping */
 
-static void
-test_pinned_connection_is_not_reopened(void **state)
+TEST_FIXTURE(test_pinned_connection_is_not_reopened, setup, teardown)
 {
   const char *closing = "HTTP/1.1 200 OK\r\nApi-Version: 1.43\r\nConnection: close\r\n"
                         "Content-Length: 2\r\n\r\nOK";
@@ -872,8 +853,7 @@ test_pinned_connection_is_not_reopened(void **state)
   free(inspect);
 }
 
-static void
-test_pinned_connection_still_serves(void **state)
+TEST_FIXTURE(test_pinned_connection_still_serves, setup, teardown)
 {
   char *inspect = json_reply("200 OK", "{\"Id\":\"abc\"}");
   struct berth_engine *e;
@@ -896,8 +876,7 @@ test_pinned_connection_still_serves(void **state)
 /* A failed /version request (here: a reply over its bound, so the buffered
  * part is already allocated) must not leak that part: LeakSanitizer in the
  * ASan pass of the unit tests catches it. */
-static void
-test_ping_version_failure_frees_reply(void **state)
+TEST_FIXTURE(test_ping_version_failure_frees_reply, setup, teardown)
 {
   size_t big = 2u * 1024 * 1024;
   char *resp = malloc(big + 128);
@@ -930,8 +909,7 @@ test_ping_version_failure_frees_reply(void **state)
  * gets a folded header line right after the status line (curl #11101).
  * Under ASan that was a heap-use-after-free here; now each request has its
  * own easy handle and the reply is simply refused. */
-static void
-test_folded_header_after_status(void **state)
+TEST_FIXTURE(test_folded_header_after_status, setup, teardown)
 {
   static const char folded[] = "HTTP/1.1 200 OK\n :\n\n";
   const struct route routes[] = {
@@ -960,8 +938,7 @@ test_folded_header_after_status(void **state)
 
 /* Connection reuse without a reused easy handle: ping and ten requests, one
  * connect (the benchmarked berth-shell path depends on it). */
-static void
-test_one_connection_for_many_requests(void **state)
+TEST_FIXTURE(test_one_connection_for_many_requests, setup, teardown)
 {
   struct berth_engine *e;
   berth_error_t err = NULL;
@@ -994,8 +971,7 @@ attach(const char *exec_id, bool tty, long timeout_ms, struct berth_hijack *h, b
   return r;
 }
 
-static void
-test_attach_101_keeps_pending_bytes(void **state)
+TEST_FIXTURE(test_attach_101_keeps_pending_bytes, setup, teardown)
 {
   const char *up = "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
                    "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n$ prompt";
@@ -1031,8 +1007,7 @@ test_attach_101_keeps_pending_bytes(void **state)
                               "up=Upgrade/tcp body={\"Detach\":false,\"Tty\":true}"));
 }
 
-static void
-test_attach_200_is_a_stream(void **state)
+TEST_FIXTURE(test_attach_200_is_a_stream, setup, teardown)
 {
   /* Podman without an upgrade, and old Docker: 200 and then the raw stream */
   const char *ok = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n";
@@ -1056,8 +1031,7 @@ test_attach_200_is_a_stream(void **state)
   assert_non_null(strstr(log, "body={\"Detach\":false,\"Tty\":false}"));
 }
 
-static void
-test_attach_errors(void **state)
+TEST_FIXTURE(test_attach_errors, setup, teardown)
 {
   char *nosuch = json_reply("404 Not Found", "{\"message\":\"No such exec instance: nope\"}");
   /* chunked error body, message split over chunks */
@@ -1128,8 +1102,7 @@ test_attach_errors(void **state)
 
 /* An engine that listens but never accepts (hung): once its accept queue is
  * full, connect() would block forever; the hijack connect must give up. */
-static void
-test_hijack_connect_hung_engine(void **state)
+TEST_FIXTURE(test_hijack_connect_hung_engine, setup, teardown)
 {
   berth_error_t err = NULL;
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -1137,7 +1110,6 @@ test_hijack_connect_hung_engine(void **state)
   int fds[8];
   size_t n = 0;
 
-  (void) state;
   snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/hung.sock", tmpdir);
   assert_int_equal(bind(l, (struct sockaddr *) &sa, sizeof(sa)), 0);
   assert_int_equal(listen(l, 0), 0);
@@ -1166,37 +1138,7 @@ test_hijack_connect_hung_engine(void **state)
 int
 main(void)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_head_complete),
-    cmocka_unit_test(test_head_incomplete),
-    cmocka_unit_test(test_head_101_with_stream),
-    cmocka_unit_test(test_head_404_with_body),
-    cmocka_unit_test(test_head_malformed),
-    cmocka_unit_test(test_head_oversized),
-    cmocka_unit_test(test_dechunk),
-    cmocka_unit_test(test_escape),
-    cmocka_unit_test(test_check_surfaces_engine_message),
-    cmocka_unit_test_setup_teardown(test_ping_negotiates_down_to_ours, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_ping_cases, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_errors_through_the_client, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_requests_on_the_wire, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_pull_reference_split, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_pull_error_in_200_stream, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_reply_bound, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_hijack_connect_hung_engine, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_proxy_variables_ignored, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_pinned_connection_is_not_reopened, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_pinned_connection_still_serves, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_ping_version_failure_frees_reply, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_folded_header_after_status, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_one_connection_for_many_requests, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_attach_101_keeps_pending_bytes, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_attach_200_is_a_stream, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_attach_errors, setup, teardown),
-  };
   /* a SIGPIPE would kill the test instead of failing it */
   signal(SIGPIPE, SIG_IGN);
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return testlib_run();
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "berth/log.h"
+#include "../lib/testlib.h"
 
 static void
 assert_value(const char *in, const char *want)
@@ -19,8 +20,7 @@ assert_value(const char *in, const char *want)
   assert_string_equal(BERTH_LOG_VAL(in), want);
 }
 
-static void
-test_plain_values_unchanged(void **state)
+TEST(test_plain_values_unchanged)
 {
   assert_value("alice", "alice");
   assert_value("alice@corp.example", "alice@corp.example");
@@ -30,8 +30,7 @@ test_plain_values_unchanged(void **state)
   assert_value("", "\"\"");
 }
 
-static void
-test_forgery_is_quoted_and_escaped(void **state)
+TEST(test_forgery_is_quoted_and_escaped)
 {
   /* the attack of issue 8: a newline and a forged line */
   assert_value("--x\naction=entry user=root outcome=ok",
@@ -56,8 +55,7 @@ assert_no_control(const char *s)
     assert_true(*p >= 0x20 && *p < 0x7f);
 }
 
-static void
-test_values_are_bounded(void **state)
+TEST(test_values_are_bounded)
 {
   char in[4096];
   const char *out;
@@ -87,8 +85,7 @@ test_values_are_bounded(void **state)
   assert_string_equal(BERTH_LOG_VAL(in), in);
 }
 
-static void
-test_text(void **state)
+TEST(test_text)
 {
   char in[8192];
   const char *out;
@@ -118,8 +115,7 @@ capture(void *ctx, int priority, const char *msg)
   snprintf(last, sizeof(last), "%s", msg);
 }
 
-static void
-test_sink_guard(void **state)
+TEST(test_sink_guard)
 {
   berth_log_set_sink(capture, NULL);
   berth_log(LOG_INFO, "user=%s x=%s", "a\nuser=root\r\x1b", BERTH_LOG_VAL("b c"));
@@ -128,8 +124,7 @@ test_sink_guard(void **state)
 }
 
 /* the action line: fixed key order, names escaped, optional keys left out */
-static void
-test_action_line(void **state)
+TEST(test_action_line)
 {
   berth_error_t err = NULL;
 
@@ -167,18 +162,4 @@ test_action_line(void **state)
                             "error=internal: an internal error occurred");
   berth_error_release(&err);
   berth_log_set_sink(NULL, NULL);
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_plain_values_unchanged),
-    cmocka_unit_test(test_forgery_is_quoted_and_escaped),
-    cmocka_unit_test(test_values_are_bounded),
-    cmocka_unit_test(test_text),
-    cmocka_unit_test(test_sink_guard),
-    cmocka_unit_test(test_action_line),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include "berth/user.h"
+#include "../lib/testlib.h"
+#include "../lib/fixture_users.h"
 
 static bool
 is_alnum(char c)
@@ -101,8 +103,7 @@ long_pair(char a[101], char b[101], char c, char last)
 
 /* ---------------------------------------------------------------- names */
 
-static void
-test_plain_names_unchanged(void **state)
+TEST(test_plain_names_unchanged)
 {
   assert_is(name_ok, "berth-alice", "berth-alice");
   assert_is(name_ok, "berth-Bob.Smith", "berth-Bob.Smith"); /* Docker allows uppercase */
@@ -111,8 +112,7 @@ test_plain_names_unchanged(void **state)
   assert_is(name_ok, "ab", "ab");
 }
 
-static void
-test_ad_name(void **state)
+TEST(test_ad_name)
 {
   /* the suffix is SHA-256("berth-alice@corp.example")[:8], computed with
    * python3 hashlib, independently of lib/sha256.c */
@@ -121,8 +121,7 @@ test_ad_name(void **state)
   assert_differ(name_ok, "berth-CORP\\alice", "berth-CORP_alice");
 }
 
-static void
-test_collisions(void **state)
+TEST(test_collisions)
 {
   const char *set[] = { "a@b",
                         "a_b",
@@ -148,8 +147,7 @@ test_collisions(void **state)
   }
 }
 
-static void
-test_long_names(void **state)
+TEST(test_long_names)
 {
   char a[101], b[101], *x, *y, *x2;
 
@@ -177,8 +175,7 @@ test_long_names(void **state)
   free(x);
 }
 
-static void
-test_leading_and_short(void **state)
+TEST(test_leading_and_short)
 {
   char *x = name_ok(".alice"), *y = name_ok("_alice"), *z = name_ok("-alice");
   assert_string_not_equal(x, y);
@@ -194,8 +191,7 @@ test_leading_and_short(void **state)
   free(x);
 }
 
-static void
-test_empty_and_garbage(void **state)
+TEST(test_empty_and_garbage)
 {
   berth_error_t err = NULL;
   char *x;
@@ -216,8 +212,7 @@ test_empty_and_garbage(void **state)
 
 /* ------------------------------------------------------------ hostnames */
 
-static void
-test_hostnames(void **state)
+TEST(test_hostnames)
 {
   char a[101], b[101], *x, *y;
 
@@ -265,14 +260,8 @@ test_hostnames(void **state)
 
 /* ------------------------------------------------------------ templates */
 
-static struct berth_user alice = {
-  .name = (char *) "alice@corp.example",
-  .uid = 1234,
-  .gid = 5678,
-  .home = (char *) "/home/corp.example/alice",
-  .shell = (char *) "/bin/bash",
-  .group = (char *) "domain users",
-};
+static struct berth_user alice = TEST_USER_NO_GROUPS(
+    "alice@corp.example", 1234, 5678, "/home/corp.example/alice", "/bin/bash", "domain users");
 
 static void
 assert_expands(const struct berth_user *u, const char *tmpl, const char *want)
@@ -298,8 +287,7 @@ assert_template_error(const char *tmpl)
   berth_error_release(&err);
 }
 
-static void
-test_templates(void **state)
+TEST(test_templates)
 {
   struct berth_user nogroup = alice;
 
@@ -344,8 +332,7 @@ assert_widening_refused(const struct berth_user *u, const char *tmpl, const char
   berth_error_release(&err);
 }
 
-static void
-test_templates_dot_names(void **state)
+TEST(test_templates_dot_names)
 {
   struct berth_user dot = alice, dotdot = alice, empty = alice, slashy = alice, gdot = alice;
   struct berth_user badhome = alice, dots = alice;
@@ -381,21 +368,4 @@ test_templates_dot_names(void **state)
   /* the admin's own "." and ".." are not the user's doing (the mounts
    * check judges those) */
   assert_expands(&alice, "/srv/../%U", "/srv/../1234");
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_plain_names_unchanged),
-    cmocka_unit_test(test_ad_name),
-    cmocka_unit_test(test_collisions),
-    cmocka_unit_test(test_long_names),
-    cmocka_unit_test(test_leading_and_short),
-    cmocka_unit_test(test_empty_and_garbage),
-    cmocka_unit_test(test_hostnames),
-    cmocka_unit_test(test_templates),
-    cmocka_unit_test(test_templates_dot_names),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include "berth/policy.h"
 #include "berth/user.h"
 #include "conf_fixture.h"
+#include "../lib/testlib.h"
 
 /* The policy reads configured groups through getgrnam_r; the test links
  * with --wrap=getgrnam_r so this table is NSS, and a name can be made to
@@ -141,8 +142,7 @@ expect_denied(const struct berth_config *cfg, const struct berth_user *u, const 
   assert_int_equal(berth_config_policy(cfg, u, &why, NULL), BERTH_POLICY_DENIED);
 }
 
-static void
-test_policy(void **state)
+TEST(test_policy)
 {
   struct berth_config *cfg;
   struct berth_user *root = policy_user("root", 0, 0, 0);
@@ -157,7 +157,6 @@ test_policy(void **state)
   struct berth_user *frank = policy_user("frank", 1005, 50, 9999, 0); /* gid without a name */
   struct berth_user *gina = policy_user("gina", 1006, 50, 9999, 0);
 
-  (void) state;
   assert_string_equal(berth_policy_name(BERTH_POLICY_BERTHED), "berthed");
   assert_string_equal(berth_policy_name(BERTH_POLICY_EXCLUDED), "excluded");
   assert_string_equal(berth_policy_name(BERTH_POLICY_DENIED), "denied");
@@ -258,11 +257,4 @@ test_policy(void **state)
   free_user(gina);
 }
 
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_policy),
-  };
-  return cmocka_run_group_tests(tests, conf_fixture_setup, conf_fixture_teardown);
-}
+TEST_GROUP(conf_fixture_setup, conf_fixture_teardown);

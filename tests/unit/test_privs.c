@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "berth/privs.h"
+#include "../lib/testlib.h"
 
 /* Run fn in a child; it returns NULL on success or a failure description. */
 static void
@@ -96,8 +97,7 @@ drop_nobody(void)
   return NULL;
 }
 
-static void
-test_drop(void **state)
+TEST(test_drop)
 {
   in_child(drop_nobody);
 }
@@ -117,8 +117,7 @@ drop_no_groups(void)
   return NULL;
 }
 
-static void
-test_drop_no_groups(void **state)
+TEST(test_drop_no_groups)
 {
   in_child(drop_no_groups);
 }
@@ -143,8 +142,7 @@ drop_keepcaps(void)
   return NULL;
 }
 
-static void
-test_drop_detects_kept_caps(void **state)
+TEST(test_drop_detects_kept_caps)
 {
   in_child(drop_keepcaps);
 }
@@ -162,8 +160,7 @@ harden_only(void)
   return NULL;
 }
 
-static void
-test_harden(void **state)
+TEST(test_harden)
 {
   in_child(harden_only);
 }
@@ -171,16 +168,10 @@ test_harden(void **state)
 int
 main(void)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_drop),
-    cmocka_unit_test(test_drop_no_groups),
-    cmocka_unit_test(test_drop_detects_kept_caps),
-    cmocka_unit_test(test_harden),
-  };
   if (geteuid() != 0) {
     const char *ci = getenv("CI");
     fprintf(stderr, "test_privs: needs root\n");
     return ci != NULL && strcmp(ci, "true") == 0 ? 1 : 77;
   }
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return testlib_run();
 }

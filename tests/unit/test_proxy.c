@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "berth/proxy.h"
+#include "../lib/testlib.h"
 
 /* The fixture: what the session and the engine hold. */
 struct rig {
@@ -123,14 +124,12 @@ slurp(int fd, char *buf, size_t cap)
   return n;
 }
 
-static void
-test_framed_streams_apart(void **state)
+TEST(test_framed_streams_apart)
 {
   struct rig g;
   char out[64], err[64];
   size_t n;
 
-  (void) state;
   rig_up(&g, false);
   frame(g.peer, 1, "hello ", 6);
   frame(g.peer, 2, "oops", 4);
@@ -150,8 +149,7 @@ test_framed_streams_apart(void **state)
   rig_down(&g);
 }
 
-static void
-test_tty_raw_bytes(void **state)
+TEST(test_tty_raw_bytes)
 {
   /* looks like a frame header: in TTY mode it is the command's output */
   static const char raw[] = "\x01\0\0\0\0\0\0\x03"
@@ -159,7 +157,6 @@ test_tty_raw_bytes(void **state)
   struct rig g;
   char out[64];
 
-  (void) state;
   rig_up(&g, true);
   write_all(g.peer, raw, sizeof(raw) - 1);
   shutdown(g.peer, SHUT_WR);
@@ -171,14 +168,12 @@ test_tty_raw_bytes(void **state)
   rig_down(&g);
 }
 
-static void
-test_stdin_eof_half_closes(void **state)
+TEST(test_stdin_eof_half_closes)
 {
   struct rig g;
   char got[64];
   size_t n;
 
-  (void) state;
   rig_up(&g, false);
   write_all(g.in_w, "input\n", 6);
   rig_close(&g.in_w);
@@ -271,15 +266,13 @@ closer_fn(void *arg)
   return NULL;
 }
 
-static void
-test_binary_both_ways(void **state)
+TEST(test_binary_both_ways)
 {
   struct rig g;
   char *src = malloc(BIG), *to_engine = malloc(BIG + 1), *to_user = malloc(BIG + 1);
   struct pump kb, eng_in, eng_out, user;
   pthread_t t[4];
 
-  (void) state;
   assert_non_null(src), assert_non_null(to_engine), assert_non_null(to_user);
   /* every byte value, in a sequence that does not repeat with the chunking */
   for (size_t i = 0; i < BIG; i++)
@@ -316,13 +309,11 @@ test_binary_both_ways(void **state)
   free(src), free(to_engine), free(to_user);
 }
 
-static void
-test_peer_closes_early(void **state)
+TEST(test_peer_closes_early)
 {
   static char data[32 * 1024];
   struct rig g;
 
-  (void) state;
   rig_up(&g, false);
   memset(data, 'x', sizeof(data));
   write_all(g.in_w, data, sizeof(data));
@@ -363,14 +354,12 @@ seen_started(void *ctx, berth_error_t *err)
 
 static const struct berth_proxy_ops seen_ops = { .started = seen_started, .end = seen_end };
 
-static void
-test_stdout_epipe(void **state)
+TEST(test_stdout_epipe)
 {
   struct rig g;
   struct seen s = { 0 };
   char err[64];
 
-  (void) state;
   signal(SIGPIPE, SIG_IGN); /* as the entry mode does (signals.h) */
   rig_up(&g, false);
   s.peer = g.peer;
@@ -393,15 +382,13 @@ test_stdout_epipe(void **state)
   rig_down(&g);
 }
 
-static void
-test_start_failure_held(void **state)
+TEST(test_start_failure_held)
 {
   static const char msg[] = "OCI runtime exec failed: exec: \"nope\": not found\r\n";
   struct rig g;
   struct seen s = { .started = 0 };
   char *t;
 
-  (void) state;
   rig_up(&g, true);
   g.p.ops = &seen_ops;
   g.p.ctx = &s;
@@ -431,12 +418,6 @@ test_start_failure_held(void **state)
 int
 main(void)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_framed_streams_apart),  cmocka_unit_test(test_tty_raw_bytes),
-    cmocka_unit_test(test_stdin_eof_half_closes), cmocka_unit_test(test_binary_both_ways),
-    cmocka_unit_test(test_peer_closes_early),     cmocka_unit_test(test_stdout_epipe),
-    cmocka_unit_test(test_start_failure_held),
-  };
   alarm(60); /* a proxy that hangs fails the test instead of the CI job */
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return testlib_run();
 }

@@ -24,6 +24,7 @@
 #include "berth/session.h"
 #include "../../lib/session-internal.h"
 #include "berth/util.h"
+#include "../lib/testlib.h"
 
 #define NAME "berth-alice"
 
@@ -116,8 +117,7 @@ release_moves_clock(time_t now)
   assert_true(since >= now && since <= now + 5);
 }
 
-static void
-test_record_count_release(void **state)
+TEST_FIXTURE(test_record_count_release, setup, teardown)
 {
   berth_error_t err = NULL;
   struct stat st;
@@ -168,8 +168,7 @@ test_record_count_release(void **state)
   berth_error_release(&err);
 }
 
-static void
-test_dead_owner_pruned(void **state)
+TEST_FIXTURE(test_dead_owner_pruned, setup, teardown)
 {
   berth_error_t err = NULL;
   unsigned long long st;
@@ -193,8 +192,7 @@ test_dead_owner_pruned(void **state)
 
 /* Pruning a record whose owner died is not a logout: the idle clock that
  * gc and `berthctl list` read stays where the last real release put it. */
-static void
-test_idle_clock_survives_pruning(void **state)
+TEST_FIXTURE(test_idle_clock_survives_pruning, setup, teardown)
 {
   berth_error_t err = NULL;
   char cmd[512], path[256];
@@ -234,8 +232,7 @@ test_idle_clock_survives_pruning(void **state)
   release_moves_clock(now);
 }
 
-static void
-test_pid_reuse(void **state)
+TEST_FIXTURE(test_pid_reuse, setup, teardown)
 {
   berth_error_t err = NULL;
   char path[256];
@@ -267,8 +264,7 @@ test_pid_reuse(void **state)
   assert_null(err);
 }
 
-static void
-test_lock_exclusion(void **state)
+TEST_FIXTURE(test_lock_exclusion, setup, teardown)
 {
   berth_error_t err = NULL;
   int fd = berth_session_lock(NAME, 1000, &err);
@@ -342,8 +338,7 @@ test_lock_exclusion(void **state)
  * make every waiter sit out its timeout: the wait ends within about a
  * second with EBUSY, naming the pid.  Once the holder is continued or gone
  * the lock works again. */
-static void
-test_lock_holder_stopped(void **state)
+TEST_FIXTURE(test_lock_holder_stopped, setup, teardown)
 {
   berth_error_t err = NULL, err2 = NULL;
   pid_t c;
@@ -418,8 +413,7 @@ check_ancestor_in_child(bool want, int depth)
   assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-static void
-test_ancestor(void **state)
+TEST_FIXTURE(test_ancestor, setup, teardown)
 {
   berth_error_t err = NULL;
   pid_t sib;
@@ -444,8 +438,7 @@ test_ancestor(void **state)
   assert_int_equal(berth_session_count(NAME, 0, &err), 0);
 }
 
-static void
-test_idle_since(void **state)
+TEST_FIXTURE(test_idle_since, setup, teardown)
 {
   berth_error_t err = NULL;
   char cmd[512];
@@ -465,8 +458,7 @@ test_idle_since(void **state)
   release_moves_clock(now);
 }
 
-static void
-test_unsafe(void **state)
+TEST_FIXTURE(test_unsafe, setup, teardown)
 {
   berth_error_t err = NULL;
   char path[256], target[256];
@@ -525,21 +517,4 @@ test_unsafe(void **state)
   berth_error_release(&err);
   unlink(path);
   berth_session_set_rundir(rundir);
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_record_count_release, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_dead_owner_pruned, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_idle_clock_survives_pruning, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_pid_reuse, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_lock_exclusion, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_lock_holder_stopped, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_ancestor, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_idle_since, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_unsafe, setup, teardown),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

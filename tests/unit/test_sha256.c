@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "berth/sha256.h"
+#include "../lib/testlib.h"
 
 static void
 hex_of(struct berth_sha256 *c, char out[65])
@@ -21,24 +22,21 @@ hex_of(struct berth_sha256 *c, char out[65])
     snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-static void
-test_empty(void **state)
+TEST(test_empty)
 {
   char hex[65];
   berth_sha256_hex("", 0, hex);
   assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
-static void
-test_abc(void **state)
+TEST(test_abc)
 {
   char hex[65];
   berth_sha256_hex("abc", 3, hex);
   assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
-static void
-test_448_bits(void **state)
+TEST(test_448_bits)
 {
   const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
   char hex[65];
@@ -46,8 +44,7 @@ test_448_bits(void **state)
   assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
-static void
-test_896_bits(void **state)
+TEST(test_896_bits)
 {
   const char *m
       = "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmn"
@@ -58,8 +55,7 @@ test_896_bits(void **state)
 }
 
 /* One million 'a', fed in odd-sized pieces to exercise buffering. */
-static void
-test_million_a(void **state)
+TEST(test_million_a)
 {
   struct berth_sha256 c;
   char chunk[997], hex[65];
@@ -78,8 +74,7 @@ test_million_a(void **state)
 
 /* Every split of a message across update calls gives the same digest,
  * including lengths around the 55/56/64-byte padding boundaries. */
-static void
-test_incremental(void **state)
+TEST(test_incremental)
 {
   char msg[200], one[65], split[65];
 
@@ -104,15 +99,4 @@ test_incremental(void **state)
   assert_string_equal(one, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a");
   berth_sha256_hex(msg, 64, one);
   assert_string_equal(one, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_empty),     cmocka_unit_test(test_abc),
-    cmocka_unit_test(test_448_bits),  cmocka_unit_test(test_896_bits),
-    cmocka_unit_test(test_million_a), cmocka_unit_test(test_incremental),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,8 @@
 #include "berth/session.h"
 #include "../../lib/session-internal.h"
 #include "berth/util.h"
+#include "../lib/testlib.h"
+#include "../lib/fixture_users.h"
 
 #define IMAGE_ID "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 #define KEEPER "/usr/libexec/berth/berth-keeper"
@@ -34,17 +36,8 @@ static struct berth_group alice_groups[] = {
   { 1500, (char *) "alice" }, /* NSS may repeat the primary */
 };
 
-static struct berth_user alice = {
-  .name = (char *) "alice",
-  .uid = 1500,
-  .gid = 1500,
-  .gecos = (char *) "Alice",
-  .home = (char *) "/home/alice",
-  .shell = (char *) "/bin/bash",
-  .group = (char *) "alice",
-  .groups = alice_groups,
-  .n_groups = 4,
-};
+static struct berth_user alice
+    = TEST_USER("alice", 1500, 1500, "Alice", "/home/alice", "/bin/bash", "alice", alice_groups);
 
 static const char full_conf[]
     = "image = \"berth-test:latest\";\n"
@@ -136,8 +129,7 @@ strv_json_has(json_t *arr, const char *s)
   return false;
 }
 
-static void
-test_spec_fields(void **state)
+TEST(test_spec_fields)
 {
   struct berth_box *b;
   struct berth_config *cfg;
@@ -232,8 +224,7 @@ test_spec_fields(void **state)
   berth_config_free(cfg);
 }
 
-static void
-test_spec_defaults_and_options(void **state)
+TEST(test_spec_defaults_and_options)
 {
   struct berth_box *b;
   struct berth_config *cfg;
@@ -281,8 +272,7 @@ test_spec_defaults_and_options(void **state)
   berth_config_free(cfg);
 }
 
-static void
-test_names_sanitized(void **state)
+TEST(test_names_sanitized)
 {
   struct berth_user u = alice;
   struct berth_config *cfg = load_conf("image = \"x\";");
@@ -299,8 +289,7 @@ test_names_sanitized(void **state)
   berth_config_free(cfg);
 }
 
-static void
-test_uid0_refused(void **state)
+TEST(test_uid0_refused)
 {
   struct berth_user root = alice;
   struct berth_config *cfg = load_conf("image = \"x\";");
@@ -323,8 +312,7 @@ test_uid0_refused(void **state)
   berth_config_free(cfg);
 }
 
-static void
-test_bad_mount_template(void **state)
+TEST(test_bad_mount_template)
 {
   struct berth_user u = alice;
   struct berth_config *cfg = load_conf(
@@ -369,8 +357,7 @@ hash_of(const char *conf_text, const struct berth_user *u, const char *image_id)
   return label;
 }
 
-static void
-test_hash(void **state)
+TEST(test_hash)
 {
   char *h1 = hash_of(full_conf, &alice, IMAGE_ID);
   char *h2 = hash_of(full_conf, &alice, IMAGE_ID);
@@ -414,15 +401,4 @@ test_hash(void **state)
   free(h5);
   free(h6);
   free(conf2);
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_spec_fields),        cmocka_unit_test(test_spec_defaults_and_options),
-    cmocka_unit_test(test_names_sanitized),    cmocka_unit_test(test_uid0_refused),
-    cmocka_unit_test(test_bad_mount_template), cmocka_unit_test(test_hash),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,14 +16,14 @@
 #include <cmocka.h>
 
 #include "berth/user.h"
+#include "../lib/testlib.h"
 
 #define TUSER "bt-ident-u"
 #define TPRIM "bt-ident-p"
 #define TSUP1 "bt-ident-s1"
 #define TSUP2 "bt-ident-s2"
 
-static void
-test_root(void **state)
+TEST(test_root)
 {
   struct berth_user *u = NULL;
   berth_error_t err = NULL;
@@ -50,8 +50,7 @@ test_root(void **state)
   berth_user_free(u);
 }
 
-static void
-test_unknown(void **state)
+TEST(test_unknown)
 {
   struct berth_user *u = (struct berth_user *) 0x1;
   berth_error_t err = NULL;
@@ -70,8 +69,7 @@ test_unknown(void **state)
   berth_error_release(&err);
 }
 
-static void
-test_invalid_names(void **state)
+TEST(test_invalid_names)
 {
   const char *bad[] = { "", "a/b", "../root", "root:x", "root\n", NULL };
   for (size_t i = 0; bad[i]; i++) {
@@ -91,22 +89,11 @@ test_invalid_names(void **state)
   }
 }
 
-static int
-sh(const char *cmd)
-{
-  char full[4096];
-  if ((size_t) snprintf(full, sizeof(full), "(%s) >/dev/null 2>&1", cmd) >= sizeof(full))
-    return -1;
-  return system(full);
-}
-
 static void
 remove_temp_user(void)
 {
-  sh("userdel " TUSER);
-  sh("groupdel " TSUP1);
-  sh("groupdel " TSUP2);
-  sh("groupdel " TPRIM);
+  sh("(userdel " TUSER "; groupdel " TSUP1 "; groupdel " TSUP2 "; groupdel " TPRIM
+     ") >/dev/null 2>&1");
 }
 
 static int
@@ -125,7 +112,7 @@ setup_temp_user(void **state)
            "useradd -M -N -g " TPRIM " -G " TSUP1 "," TSUP2 "," TPRIM " -d /nonexistent/" TUSER
            " -s /bin/sh -c %s " TUSER,
            gecos);
-  if (sh(cmd) != 0) {
+  if (sh("(%s) >/dev/null 2>&1", cmd) != 0) {
     remove_temp_user();
     return -1;
   }
@@ -140,8 +127,7 @@ teardown_temp_user(void **state)
   return 0;
 }
 
-static void
-test_temp_user(void **state)
+TEST_FIXTURE(test_temp_user, setup_temp_user, teardown_temp_user)
 {
   struct berth_user *u = NULL, *v = NULL;
   berth_error_t err = NULL;
@@ -198,16 +184,4 @@ test_temp_user(void **state)
   assert_int_equal(v->n_groups, 3);
   berth_user_free(u);
   berth_user_free(v);
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_root),
-    cmocka_unit_test(test_unknown),
-    cmocka_unit_test(test_invalid_names),
-    cmocka_unit_test_setup_teardown(test_temp_user, setup_temp_user, teardown_temp_user),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }

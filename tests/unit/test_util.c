@@ -14,6 +14,7 @@
 
 #include "berth/error.h"
 #include "berth/util.h"
+#include "../lib/testlib.h"
 
 /* ---------------------------------------------------------------- errors */
 
@@ -23,12 +24,10 @@ fails_with(berth_error_t *err)
   return berth_error_make(err, BERTH_E_ENGINE, EEXIST, "name %s taken", "berth-alice");
 }
 
-static void
-test_error_make_and_wrap(void **state)
+TEST(test_error_make_and_wrap)
 {
   berth_error_t err = NULL;
 
-  (void) state;
   assert_int_equal(fails_with(&err), -1);
   assert_int_equal(berth_error_wrap(&err, "creating container %s", "berth-alice"), -1);
   assert_string_equal(err->msg, "creating container berth-alice: name berth-alice taken");
@@ -48,12 +47,10 @@ test_error_make_and_wrap(void **state)
 
 /* A second failure replaces the first (error.h): the newest is reported and
  * the first is freed (the ASan run of the unit tests catches a leak). */
-static void
-test_error_make_replaces(void **state)
+TEST(test_error_make_replaces)
 {
   berth_error_t err = NULL;
 
-  (void) state;
   berth_error_make(&err, BERTH_E_PULL, EIO, "pull failed");
   berth_error_make(&err, BERTH_E_IMAGE_MISSING, ENOENT, "image absent");
   assert_int_equal(err->kind, BERTH_E_IMAGE_MISSING);
@@ -65,12 +62,10 @@ test_error_make_replaces(void **state)
 }
 
 /* A callee that returned -1 without an error still yields a message. */
-static void
-test_error_wrap_of_nothing(void **state)
+TEST(test_error_wrap_of_nothing)
 {
   berth_error_t err = NULL;
 
-  (void) state;
   assert_int_equal(berth_error_wrap(&err, "reading %s", "berth.conf"), -1);
   assert_non_null(err);
   assert_int_equal(err->kind, BERTH_E_INTERNAL);
@@ -81,14 +76,12 @@ test_error_wrap_of_nothing(void **state)
 
 /* ---------------------------------------------------------------- jstr */
 
-static void
-test_jstr(void **state)
+TEST(test_jstr)
 {
   json_error_t je;
   cleanup_json json_t *j = json_loads(
       "{\"State\":{\"Status\":\"running\",\"Pid\":7},\"Id\":\"abc\",\"L\":[\"x\"]}", 0, &je);
 
-  (void) state;
   assert_non_null(j);
   assert_string_equal(jstr(j, "Id"), "abc");
   assert_string_equal(jstr(j, "State", "Status"), "running");
@@ -101,8 +94,7 @@ test_jstr(void **state)
 
 /* ---------------------------------------------------------------- buffer */
 
-static void
-test_buf_append_consume_steal(void **state)
+TEST(test_buf_append_consume_steal)
 {
   cleanup_buf struct berth_buf b = { 0 };
   berth_error_t err = NULL;
@@ -110,7 +102,6 @@ test_buf_append_consume_steal(void **state)
   size_t len = 0;
   char *s;
 
-  (void) state;
   assert_string_equal(berth_buf_bytes(&b), "");
   assert_int_equal(berth_buf_append_str(&b, "HTTP/1.1 200 OK\r\n", &err), 0);
   assert_int_equal(berth_buf_append(&b, "body", 4, &err), 0);
@@ -138,13 +129,11 @@ test_buf_append_consume_steal(void **state)
   assert_null(err);
 }
 
-static void
-test_buf_max(void **state)
+TEST(test_buf_max)
 {
   cleanup_buf struct berth_buf b = { .max = 8 };
   berth_error_t err = NULL;
 
-  (void) state;
   assert_int_equal(berth_buf_append(&b, "12345678", 8, &err), 0);
   assert_int_equal(berth_buf_append(&b, "9", 1, &err), -1);
   assert_int_equal(err->status, E2BIG);
@@ -158,11 +147,9 @@ test_buf_max(void **state)
 
 /* ---------------------------------------------------------------- ownership */
 
-static void
-test_steal_fd(void **state)
+TEST(test_steal_fd)
 {
   int fds[2];
-  (void) state;
   assert_int_equal(pipe(fds), 0);
   {
     cleanup_close int r = fds[0];
@@ -173,19 +160,4 @@ test_steal_fd(void **state)
   /* still open after the cleanup ran: it was handed out */
   assert_int_equal(close(fds[0]), 0);
   assert_int_equal(close(fds[1]), 0);
-}
-
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_error_make_and_wrap),
-    cmocka_unit_test(test_error_make_replaces),
-    cmocka_unit_test(test_error_wrap_of_nothing),
-    cmocka_unit_test(test_jstr),
-    cmocka_unit_test(test_buf_append_consume_steal),
-    cmocka_unit_test(test_buf_max),
-    cmocka_unit_test(test_steal_fd),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
 }
