@@ -56,8 +56,7 @@ refused(const char *path, const char *want)
   berth_error_release(&err);
 }
 
-static void
-test_root_owned_plugin_loads_and_works(void **state)
+TEST(root_owned_plugin_loads_and_works)
 {
   const struct berth_backend_plugin *p = NULL;
   const struct berth_backend_host host
@@ -84,8 +83,7 @@ test_root_owned_plugin_loads_and_works(void **state)
   e->ops->free(e);
 }
 
-static void
-test_writable_plugin_refused(void **state)
+TEST(writable_plugin_refused)
 {
   char path[sizeof(plugin) + 16];
 
@@ -97,8 +95,7 @@ test_writable_plugin_refused(void **state)
   refused(path, geteuid() == 0 ? "writable by group or others (mode 0646)" : NOT_ROOTS);
 }
 
-static void
-test_plugin_not_roots_refused(void **state)
+TEST(plugin_not_roots_refused)
 {
   char path[sizeof(plugin) + 16];
 
@@ -110,8 +107,7 @@ test_plugin_not_roots_refused(void **state)
   refused(path, "owned by uid 65534, not root");
 }
 
-static void
-test_directory_others_can_write_refused(void **state)
+TEST(directory_others_can_write_refused)
 {
   char sub[sizeof(dir) + 8], path[sizeof(dir) + 32];
 
@@ -123,8 +119,7 @@ test_directory_others_can_write_refused(void **state)
   refused(path, geteuid() == 0 ? "writable by group or others (mode 0777)" : NOT_ROOTS);
 }
 
-static void
-test_missing_or_not_a_plugin_refused(void **state)
+TEST(missing_or_not_a_plugin_refused)
 {
   char path[sizeof(dir) + 32];
 
@@ -148,13 +143,6 @@ test_missing_or_not_a_plugin_refused(void **state)
 int
 main(void)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_root_owned_plugin_loads_and_works),
-    cmocka_unit_test(test_writable_plugin_refused),
-    cmocka_unit_test(test_plugin_not_roots_refused),
-    cmocka_unit_test(test_directory_others_can_write_refused),
-    cmocka_unit_test(test_missing_or_not_a_plugin_refused),
-  };
   int rc;
 
   if (mkdtemp(dir) == NULL || chmod(dir, 0755) < 0) {
@@ -162,8 +150,9 @@ main(void)
     return 1;
   }
   snprintf(plugin, sizeof(plugin), "%s/engine-docker.so", dir);
-  copy_in(TOP_BUILDDIR "/.libs/engine-docker.so", "engine-docker.so", 0644);
-  rc = cmocka_run_group_tests(tests, NULL, NULL);
+  if (sh("install -m 0644 '%s' '%s'", TOP_BUILDDIR "/.libs/engine-docker.so", plugin) != 0)
+    return 1;
+  rc = testlib_run();
   sh("rm -rf '%s'", dir);
   return rc;
 }
