@@ -466,23 +466,6 @@ docker_request(struct berth_engine *e, const char *method, const char *path, jso
 }
 
 int
-docker_check(long status, json_t *reply, enum berth_error_kind kind, const char *what,
-             berth_error_t *err)
-{
-  const char *msg = NULL;
-
-  if (status < 400)
-    return 0;
-  if (json_is_object(reply))
-    msg = json_string_value(json_object_get(reply, "message"));
-  if (msg != NULL)
-    return berth_error_make(err, kind, berth_http_errno(status), "%s: engine said: %s (HTTP %ld)",
-                            what ? what : "engine request", msg, status);
-  return berth_error_make(err, kind, berth_http_errno(status), "%s: HTTP %ld from the engine",
-                          what ? what : "engine request", status);
-}
-
-int
 docker_get_object(struct docker *d, const char *path, const char *kind_noun, const char *name,
                   json_t **out, berth_error_t *err)
 {

@@ -1,8 +1,12 @@
 /* docker_ops.c - the Docker backend's ops table (backend.h): Docker and
- * Podman's compat service through the Docker Engine API. */
+ * Podman's compat service through the Docker Engine API; and its plugin
+ * descriptor, the one symbol engine-docker.so exports. */
 #include "config.h"
 
 #include "docker.h"
+#ifdef BERTH_BACKEND_PLUGIN
+#include "backend-internal.h"
+#endif
 
 static const struct berth_backend_ops docker_ops = {
   .name = "docker",
@@ -50,3 +54,25 @@ berth_docker_new_endpoint(const struct berth_endpoint *ep, long timeout_ms,
   *out = &d->base;
   return 0;
 }
+
+static int
+docker_plugin_init(const struct berth_backend_host *host, berth_error_t *err)
+{
+#ifdef BERTH_BACKEND_PLUGIN
+  /* built as engine-docker.so: the log lines go to the loader's sink */
+  berth_backend_host_set(host);
+#else
+  (void) host;
+#endif
+  return berth_docker_global_init(err);
+}
+
+__attribute__((visibility("default"))) const struct berth_backend_plugin berth_backend_docker = {
+  .abi = BERTH_BACKEND_ABI,
+  .size = sizeof(struct berth_backend_plugin),
+  .ops_size = sizeof(struct berth_backend_ops),
+  .version = PACKAGE_VERSION,
+  .name = "docker",
+  .global_init = docker_plugin_init,
+  .engine_new = berth_docker_new_endpoint,
+};

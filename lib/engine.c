@@ -1,36 +1,77 @@
 /* engine.c - the engine interface (engine.h): every berth_engine_* call goes
  * through the engine's backend ops table (backend.h).  Today there is one
  * backend, the Docker Engine API (lib/docker*.c); a second one (Kubernetes)
- * is a second table and a choice in berth_engine_new. */
+ * is a second table and a choice in berth_engine_new.
+ *
+ * The front ends' core (libberth) does not link the backend: the first
+ * engine a process opens loads it from BERTH_ENGINE_PLUGIN
+ * (lib/backend_load.c), so a process that never needs the engine never maps
+ * libcurl.  libberth_testing (BERTH_BACKEND_BUILTIN) links it directly. */
 #include "config.h"
 
 #include <errno.h>
 
+#include "backend-internal.h"
 #include "berth/backend.h"
 #include "berth/config.h"
 #include "berth/conn.h"
 #include "berth/engine.h"
 #include "berth/http.h"
+#include "berth/log.h"
 #include "docker.h"
+
+static const struct berth_backend_host host = {
+  .log = berth_log,
+  .debug_enabled = berth_log_debug_enabled,
+};
+
+/* The backend's descriptor, loaded and set up once per process. */
+static const struct berth_backend_plugin *
+backend(berth_error_t *err)
+{
+  static const struct berth_backend_plugin *ready;
+  const struct berth_backend_plugin *p;
+
+  if (ready != NULL)
+    return ready;
+#ifdef BERTH_BACKEND_BUILTIN
+  p = &berth_backend_docker;
+#else
+  if (berth_backend_load(BERTH_ENGINE_PLUGIN, &p, err) < 0)
+    return NULL;
+#endif
+  if (p->global_init(&host, err) < 0)
+    return NULL;
+  ready = p;
+  return ready;
+}
 
 int
 berth_engine_global_init(berth_error_t *err)
 {
-  return berth_docker_global_init(err);
+  return backend(err) != NULL ? 0 : -1;
 }
 
 int
 berth_engine_new(const char *socket_path, long timeout_ms, struct berth_engine **out,
                  berth_error_t *err)
 {
-  return berth_docker_new(socket_path, timeout_ms, out, err);
+  struct berth_endpoint ep = { .socket = socket_path ? socket_path : "" };
+
+  return berth_engine_new_endpoint(&ep, timeout_ms, out, err);
 }
 
 int
 berth_engine_new_endpoint(const struct berth_endpoint *ep, long timeout_ms,
                           struct berth_engine **out, berth_error_t *err)
 {
-  return berth_docker_new_endpoint(ep, timeout_ms, out, err);
+  const struct berth_backend_plugin *p = backend(err);
+
+  if (p == NULL) {
+    *out = NULL;
+    return -1;
+  }
+  return p->engine_new(ep, timeout_ms, out, err);
 }
 
 void

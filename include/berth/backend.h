@@ -61,6 +61,45 @@ struct berth_engine {
   const struct berth_backend_ops *ops;
 };
 
+/* ---- the backend as a plugin (lib/backend_load.c, docs/security.md
+ * "The engine client plugin")
+ *
+ * The Docker backend links libcurl, whose ~30 shared libraries cost every
+ * process that loads them 7-8 ms.  berth-shell, berthctl and pam_berth do
+ * not link it: the core loads engine-docker.so from a path compiled in
+ * (BERTH_ENGINE_PLUGIN) the first time an engine is opened, after checking
+ * that only root can have put it there, and takes one symbol from it, a
+ * struct berth_backend_plugin.  The plugin carries its own copy of the few
+ * base modules it calls (error, util, conn, http): nothing of the loading
+ * program is visible to it (RTLD_LOCAL) but what the host table lends.
+ * Unit tests and fuzzers link the backend directly (libberth_testing). */
+#define BERTH_BACKEND_ABI 2
+#define BERTH_BACKEND_SYMBOL "berth_backend_docker"
+
+/* What the loading core lends a plugin: its log sink, so that the plugin's
+ * berth_log/berth_debug lines reach the front end's sink as they are now. */
+struct berth_backend_host {
+  void (*log)(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+  bool (*debug_enabled)(void);
+};
+
+struct berth_backend_plugin {
+  unsigned abi;        /* BERTH_BACKEND_ABI */
+  size_t size;         /* sizeof(struct berth_backend_plugin) */
+  size_t ops_size;     /* sizeof(struct berth_backend_ops) */
+  const char *version; /* PACKAGE_VERSION of the build: must equal the loader's */
+  const char *name;    /* "docker" */
+  /* Process-wide set-up; idempotent.  host stays valid for the process. */
+  int (*global_init)(const struct berth_backend_host *host, berth_error_t *err);
+  /* berth_engine_new_endpoint's contract */
+  int (*engine_new)(const struct berth_endpoint *ep, long timeout_ms, struct berth_engine **out,
+                    berth_error_t *err);
+};
+
+/* The Docker backend's descriptor (lib/docker_ops.c): the one symbol
+ * engine-docker.so exports (lib/engine-docker.map). */
+extern const struct berth_backend_plugin berth_backend_docker;
+
 /* The Docker Engine API backend over the unix socket at socket_path. */
 int berth_docker_new(const char *socket_path, long timeout_ms, struct berth_engine **out,
                      berth_error_t *err);

@@ -31,8 +31,11 @@
 
 struct berth_engine;
 
-/* Global libcurl init; idempotent, call once per process (the PAM module is
- * linked -z nodelete so this stays valid). */
+/* Load the backend (the engine client plugin, backend.h) and its global
+ * libcurl init; idempotent, call once per process (the PAM module is linked
+ * -z nodelete so this stays valid).  berth_engine_new does it when not done.
+ * A plugin that is missing, not root's, or of another build fails with
+ * BERTH_E_ENGINE_UNREACHABLE. */
 int berth_engine_global_init(berth_error_t *err);
 
 /* Create a client; does not connect.  timeout_ms bounds every request. */

@@ -116,7 +116,7 @@ for f in $shipped; do
 	dpkg -S "$f" >/dev/null 2>&1 && fail "$f belongs to another package: $(dpkg -S "$f")"
 	rm -f -- "$f"
 done
-rmdir /etc/berth /usr/share/doc/berth/examples /usr/libexec/berth 2>/dev/null || true
+rmdir /etc/berth /usr/share/doc/berth/examples /usr/libexec/berth "/usr/lib/$MULTIARCH/berth" 2>/dev/null || true
 if grep -qxF "$SHELL_PATH" /etc/shells; then
 	remove-shell "$SHELL_PATH"
 	# make install does not touch /etc/shells: give the admin back what they had.
@@ -134,6 +134,8 @@ assert_eq "berth: $SHELL_PATH" "$(dpkg -S "$SHELL_PATH" 2>&1)" "$SHELL_PATH belo
 assert_eq "4755 root root" "$(stat -c '%a %U %G' "$SHELL_PATH" 2>&1)" "berth-shell is setuid root"
 assert_eq "libpam-berth: $PAM_SO" "$(dpkg -S "$PAM_SO" 2>&1)" "pam_berth.so is in the multiarch PAM directory"
 check "berthctl and berth-keeper are installed" test -x /usr/sbin/berthctl -a -x /usr/libexec/berth/berth-keeper
+assert_eq "644 root root" "$(stat -c '%a %U %G' "/usr/lib/$MULTIARCH/berth/engine-docker.so" 2>&1)" \
+	"the engine client plugin is root's and writable by nobody else (berth loads no other)"
 check "postinst added berth-shell to /etc/shells" grep -qxF "$SHELL_PATH" /etc/shells
 assert_contains "$(dpkg-query -W -f='${Conffiles}' berth)" "$CONF" "berth.conf is a conffile"
 check "the examples are in /usr/share/doc/berth/examples" \
