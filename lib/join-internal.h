@@ -38,6 +38,7 @@ struct berth_join_spec {
   bool caps_known;   /* CapDrop ALL: cap_bnd is CapAdd; else the init's */
   uint64_t cap_bnd;  /* the bounding set */
   bool ssb_allow;    /* the init's filter left speculative store bypass alone */
+  uint64_t sig_ign;  /* what the shim ignores: an exec'd process inherits it (bit s-1: signal s) */
   int oom_score_adj; /* HostConfig.OomScoreAdj */
   char *apparmor;    /* AppArmorProfile; NULL or "" when none */
   char *selinux;     /* ProcessLabel; NULL or "" when none */

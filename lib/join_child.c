@@ -395,26 +395,25 @@ exec_command(char *const *argv, char *const *env)
 }
 
 /* Every disposition back to SIG_DFL, glibc's own two real-time signals
- * (32, 33: sigaction() refuses them) included, so SigIgn is the engine's 0:
- * the raw system call. */
+ * (32, 33: sigaction() refuses them) included, except what the shim
+ * ignores, which an exec'd process inherits (join_target.c shim_sig_ign;
+ * checked against `docker exec` and `podman exec` by
+ * tests/engine/test_join.sh): the raw system call. */
 static void
-reset_signals(bool podman)
+reset_signals(uint64_t ignored)
 {
   struct {
     void *handler;
     unsigned long flags;
     void *restorer;
     uint64_t mask;
-  } dfl = { .handler = SIG_DFL };
+  } act = { .handler = SIG_DFL };
 
-  for (int s = 1; s <= 64; s++)
-    if (s != SIGKILL && s != SIGSTOP)
-      syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof(dfl.mask));
-  /* Podman's exec'd processes inherit conmon's ignored signal 32 (checked
-   * against `podman exec` by tests/engine/test_join.sh) */
-  if (podman) {
-    dfl.handler = SIG_IGN;
-    syscall(SYS_rt_sigaction, 32, &dfl, NULL, sizeof(dfl.mask));
+  for (int s = 1; s <= 64; s++) {
+    if (s == SIGKILL || s == SIGSTOP)
+      continue;
+    act.handler = (ignored >> (s - 1)) & 1 ? SIG_IGN : SIG_DFL;
+    syscall(SYS_rt_sigaction, s, &act, NULL, sizeof(act.mask));
   }
 }
 
@@ -447,7 +446,7 @@ run_request(const struct berth_join_target *t, int sock, char *buf, size_t len)
   close_except(keep, 1);
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  reset_signals(t->podman);
+  reset_signals(t->spec.sig_ign);
   exec_command(r.argv, env);
   int e = errno;
   send_msg(sock, MSG_EXEC_ERR, e, "cannot run %s: %s", r.argv[0], strerror(e));

@@ -500,6 +500,31 @@ open_namespaces(struct berth_join_target *t, berth_error_t *err)
   return 0;
 }
 
+/* The signals an exec'd process starts with ignored.  runc's exec does not
+ * reset ignored dispositions, so under Docker it inherits containerd-shim's
+ * (the init's parent, which has dockerd's: signal 32 ignored is common), read
+ * on the host's /proc where PPid is the shim's host pid (unreadable: none).
+ * Podman runs each exec under a conmon of its own, which leaves signal 32
+ * ignored and nothing else (not the init's conmon's SIGPIPE).  Both checked
+ * against the engine's own exec by tests/engine/test_join.sh. */
+static void
+shim_sig_ign(const char *init_status, bool podman, struct berth_join_spec *s)
+{
+  const char *f = status_field(init_status, "PPid");
+  char dir[32], status[8192];
+  cleanup_close int fd = -1;
+  long ppid = f != NULL ? strtol(f, NULL, 10) : 0;
+
+  s->sig_ign = podman ? UINT64_C(1) << 31 : 0;
+  if (podman || ppid <= 1)
+    return;
+  snprintf(dir, sizeof(dir), "/proc/%ld", ppid);
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0 && read_at(fd, "status", status, sizeof(status), NULL) == 0
+      && (f = status_field(status, "SigIgn")) != NULL)
+    s->sig_ign = strtoull(f, NULL, 16);
+}
+
 /* The init's own view of what the spec gives, where the inspect says
  * nothing: unlisted rlimits (daemon defaults, the shim's), the bounding
  * set when CapDrop is not ALL, no_new_privs.  Never weaker than the spec:
@@ -525,6 +550,7 @@ init_facts(struct berth_join_target *t, berth_error_t *err)
     t->spec.nnp = true;
   f = status_field(status, "Speculation_Store_Bypass");
   t->spec.ssb_allow = f != NULL && strstr(f, "mitigated") == NULL;
+  shim_sig_ign(status, t->podman, &t->spec);
   f = status_field(status, "CapBnd");
   if (f == NULL)
     return berth_error_make(err, BERTH_E_JOIN, EPROTO, "cannot read the init's bounding set");
