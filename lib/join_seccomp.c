@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -115,6 +117,42 @@ read_filters(struct berth_join_target *t, berth_error_t *err)
   return berth_join_filter_check(f->insns, f->len, err);
 }
 
+/* Whether pid has a tracer now: the helper of another session joining the
+ * same container at the same moment (a login storm of one user). */
+static bool
+traced(pid_t pid)
+{
+  char path[64], buf[4096];
+  cleanup_close int fd = -1;
+  ssize_t n;
+  const char *f;
+
+  snprintf(path, sizeof(path), "/proc/%ld/status", (long) pid);
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+    return false;
+  buf[n] = '\0';
+  f = strstr(buf, "\nTracerPid:");
+  return f != NULL && strtol(f + 11, NULL, 10) != 0;
+}
+
+/* PTRACE_SEIZE, waiting (up to 3 s) while another session's helper holds
+ * the init: only one tracer at a time, and each holds it for microseconds. */
+static int
+seize(pid_t pid)
+{
+  for (int i = 0;; i++) {
+    if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) == 0)
+      return 0;
+    int e = errno;
+    if (e != EPERM || i >= 600 || !traced(pid)) {
+      errno = e;
+      return -1;
+    }
+    usleep(5000);
+  }
+}
+
 /* In a short-lived helper process: should anything go wrong between seize
  * and detach, its exit detaches the init (exit_ptrace), so it is never left
  * stopped.  The helper writes "len flags insns" or an error text. */
@@ -124,7 +162,7 @@ filter_helper(struct berth_join_target *t, int out)
   berth_error_t err = NULL;
   int ret;
 
-  if (ptrace(PTRACE_SEIZE, t->pid, NULL, NULL) < 0) {
+  if (seize(t->pid) < 0) {
     ret = berth_error_errno(&err, BERTH_E_JOIN, errno, "attaching to the container's init");
   } else if (ptrace(PTRACE_INTERRUPT, t->pid, NULL, NULL) < 0) {
     ret = berth_error_errno(&err, BERTH_E_JOIN, errno, "stopping the container's init");
