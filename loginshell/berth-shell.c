@@ -530,6 +530,7 @@ static void
 prepare_as_root(struct berth_login *l, uid_t uid, struct berth_entry_prep **entry)
 {
   berth_error_t err = NULL;
+  pid_t owner;
 
   if (geteuid() != 0 || uid == 0) {
     berth_error_make(&err, BERTH_E_PERM, EPERM,
@@ -545,15 +546,12 @@ prepare_as_root(struct berth_login *l, uid_t uid, struct berth_entry_prep **entr
   if (*entry != NULL)
     return; /* join mode's warm path (pam_berth opened this session): no engine at all */
   /* The kept connection is the only one (pinned): after the drop a
-   * reconnect would be made as the user, and must fail rather than be tried. */
-  if (berth_login_connect(l, true, &err) < 0)
-    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
-  if (berth_box_open(l->engine, l->box,
-                     berth_session_owned_by_ancestor(l->box->name) ? 0 : getpid(), &err)
-      < 0)
-    fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
-  /* the entry mode's root-side part, on the running container */
-  if (berth_entry_prepare(l->engine, l->box, entry, &err) < 0)
+   * reconnect would be made as the user, and must fail rather than be
+   * tried.  Then the box, and the entry mode's root-side part on the
+   * running container. */
+  owner = berth_session_owned_by_ancestor(l->box->name) ? 0 : getpid();
+  if (berth_login_connect(l, true, &err) < 0 || berth_box_open(l->engine, l->box, owner, &err) < 0
+      || berth_entry_prepare(l->engine, l->box, entry, &err) < 0)
     fail(&err, "your container could not be started", EXIT_FAILURE_BERTH);
 }
 
