@@ -143,6 +143,7 @@ entry = "$E2E_ENTRY";
 shell = { fallback = "/bin/sh"; host = "/bin/bash"; };
 policy = { exclude_users = [ "root", "$E2E_ADM" ]; };
 $users_conf
+${E2E_ENGINE_CONF:-}
 EOF
 
 	E2E_CONF_SUM=$(sha256sum <"$BERTH_CONFIG_PATH")

@@ -6,90 +6,34 @@
 # outlive the daemon).  Both end normally, no output lost; the container is
 # the same process afterwards; a new login works.
 #
-# The shared dockerd is put back as it was: live-restore is turned on by
-# writing /etc/docker/daemon.json and SIGHUP (a reloadable option), dockerd
-# is restarted with its own command line (systemctl where systemd runs it),
-# then daemon.json is restored and reloaded.  Runs under the global lock
-# with the rest of the e2e tier.  Skips while the installed berth refuses
-# entry = "join".
+# The engine is a test-owned dockerd (tests/lib/tls_engine.sh
+# start_test_dockerd, unix socket only) with live-restore in its own
+# daemon.json, stopped and started again here: the shared dockerd, which
+# the tests running beside this one use, is never touched.  Skips while the
+# installed berth refuses entry = "join".
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/services.sh"
 BERTH_TEST_ENTRY=join
 . "$top_srcdir/tests/e2e/ssh_lib.sh"
 
-require_cmd pgrep python3
-e2e_setup shell
+. "$top_srcdir/tests/lib/tls_engine.sh"
 
-DAEMON_JSON=${BERTH_DAEMON_JSON:-/etc/docker/daemon.json}
+require_cmd pgrep python3
+start_dockerd
+require_test_image
+start_test_dockerd "$TEST_TMPDIR/lrd" '{ "live-restore": true }'
+E2E_ENGINE_CONF="engine = { socket = \"$TLS_DOCKER_DIR/docker.sock\"; };
+container = { network = \"none\"; };"
+# every docker command below (and ssh_lib's) asks the test dockerd
+docker() { command docker -H "unix://$TLS_DOCKER_DIR/docker.sock" "$@"; }
+e2e_setup shell
 d=$TEST_TMPDIR/lr
 mkdir -p "$d"
 
 live_restore() { docker info -f '{{.LiveRestoreEnabled}}' 2>/dev/null; }
-dockerd_pid() {
-	local p
-	p=$(pgrep -x dockerd) || return 1
-	case $p in *[!0-9]*) return 1 ;; esac
-	echo "$p"
-}
-systemd_docker() {
-	[ -d /run/systemd/system ] && command -v systemctl >/dev/null &&
-		systemctl is-active -q docker.service 2>/dev/null
-}
-
-# ---------------------------------------------------------------- live-restore on
-pid=$(dockerd_pid) || fail "not exactly one dockerd running"
-mapfile -d '' dockerd_argv </proc/"$pid"/cmdline
-was=$(live_restore)
-[ -n "$was" ] || fail "docker info says nothing about live-restore"
-# dockerd's reload leaves a key the file does not name as it is (and a
-# missing file changes nothing): live-restore is set back by reloading a
-# file that says the old value, and only then is the admin's file (or its
-# absence) put back.  Cleanups run last-registered first: dockerd is started
-# again if it is down (e2e_cleanup's docker rm needs it), then set back.
-write_daemon_json() { # true|false
-	mkdir -p "$(dirname "$DAEMON_JSON")"
-	if [ -e "$d/daemon.json.saved" ] && [ -s "$d/daemon.json.saved" ]; then
-		python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); c["live-restore"] = sys.argv[2] == "true"; print(json.dumps(c))' \
-			"$d/daemon.json.saved" "$1" >"$DAEMON_JSON.berth-test"
-	else
-		echo "{ \"live-restore\": $1 }" >"$DAEMON_JSON.berth-test"
-	fi && mv -f "$DAEMON_JSON.berth-test" "$DAEMON_JSON"
-}
-set_back() {
-	local p
-	if p=$(dockerd_pid) && write_daemon_json "$was"; then
-		kill -HUP "$p"
-		wait_until 10 test "$(live_restore)" = "$was" ||
-			diag "WARNING: dockerd's live-restore is $(live_restore), was $was"
-	fi
-	if [ -e "$d/daemon.json.saved" ]; then
-		cp -p -- "$d/daemon.json.saved" "$DAEMON_JSON"
-	else
-		rm -f -- "$DAEMON_JSON"
-	fi
-}
-[ ! -e "$DAEMON_JSON" ] || cp -p -- "$DAEMON_JSON" "$d/daemon.json.saved"
-on_exit set_back
-restart_dockerd() {
-	docker_answers && return 0
-	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null &&
-		systemctl cat docker.service >/dev/null 2>&1; then
-		systemctl start docker.service
-	else
-		# as start_dockerd does, from /, with its own command line
-		(cd / && _berth_spawn setsid "${dockerd_argv[@]}" </dev/null >>"$BERTH_DOCKERD_LOG" 2>&1)
-	fi
-	wait_until 60 docker_answers
-}
-on_exit restart_dockerd
-
-if [ "$was" != true ]; then
-	write_daemon_json true || fail "cannot write $DAEMON_JSON"
-	kill -HUP "$pid"
-	wait_until 10 test "$(live_restore)" = true || fail "SIGHUP did not turn dockerd's live-restore on"
-fi
-ok "dockerd runs with live-restore (turned on by daemon.json + SIGHUP: $was -> true)"
+assert_eq true "$(live_restore)" "the test dockerd runs with live-restore"
+pid=$(test_dockerd_pid) || fail "the test dockerd has no pid"
 
 # ---------------------------------------------------------------- two sessions
 u=$E2E_A
@@ -112,12 +56,8 @@ _e2e_pane_wait "$s" "^BEFORE:$u-box" "an interactive join session runs" || true
 wait_until 10 grep -q 'tick 2' "$d/ticks" || diag "the streaming session did not start: $(cat "$d/ticks.err")"
 
 # ---------------------------------------------------------------- dockerd restart
-if systemd_docker; then
-	systemctl stop docker.service || fail "systemctl stop docker"
-else
-	kill -TERM "$pid"
-	wait_until 60 bash -c "! kill -0 $pid 2>/dev/null" || fail "dockerd $pid did not stop"
-fi
+kill -TERM "$pid"
+wait_until 60 bash -c "! kill -0 $pid 2>/dev/null" || fail "dockerd $pid did not stop"
 ok "dockerd stopped"
 check "with dockerd down, the container's init ($init) lives" kill -0 "$init"
 _e2e_tmux send-keys -t "$s" 'echo "DOWN:$(hostname):$(cat /proc/1/comm)"' Enter
@@ -128,7 +68,7 @@ sleep 1
 n2=$(grep -c '^tick' "$d/ticks" || true)
 check "with dockerd down, the streaming session keeps streaming ($n1 -> $n2 lines)" test "$n2" -gt "$n1"
 
-restart_dockerd || fail "dockerd did not come back: $(tail -n 5 "$BERTH_DOCKERD_LOG")"
+restart_test_dockerd || fail "dockerd did not come back: $(tail -n 5 "$TLS_DOCKER_DIR/dockerd.log")"
 ok "dockerd is back"
 
 # ---------------------------------------------------------------- after

@@ -5,6 +5,7 @@
 #
 #   tls_make_certs DIR     CA, server cert for IP 127.0.0.1 only, and the
 #                          client certs: good, foreign (another CA), expired
+#   start_test_dockerd DIR JSON  a test-owned dockerd on unix DIR/docker.sock
 #   start_tls_dockerd DIR  dockerd on TLS_PORT (and unix DIR/docker.sock) with
 #                          its own data root, exec root, pidfile, containerd
 #                          and cgroup parent and bridge; no iptables; the test
@@ -71,51 +72,77 @@ _tls_dockerd_answers() {
 	timeout 5 docker -H "unix://$TLS_DOCKER_DIR/docker.sock" version >/dev/null 2>&1
 }
 
-# start_tls_dockerd DIR: sets TLS_PORT, TLS_DOCKER_DIR (= DIR) and
-# TLS_DOCKER (a docker command line for the local unix socket of it).
-start_tls_dockerd() {
-	local d=$1 pid
-	require_cmd dockerd openssl
+# start_test_dockerd DIR JSON [DOCKERD-ARGS...]: a test-owned dockerd on the
+# unix socket DIR/docker.sock with JSON as its daemon.json and its own data
+# root, exec root, pidfile, containerd, cgroup parent and bridge; the test
+# image loaded; stopped and removed at exit.  Sets TLS_DOCKER_DIR (= DIR),
+# TLS_DOCKER (a docker command line for it) and TEST_DOCKERD_ARGV (for
+# restart_test_dockerd).
+start_test_dockerd() {
+	local d=$1 json=$2
+	shift 2
+	require_cmd dockerd ip
 	TLS_DOCKER_DIR=$d
-	TLS_PORT=$(pick_port 23760)
 	mkdir -p "$d/data" "$d/exec" && chmod 0711 "$d"
 	# A bridge of its own: with --bridge=none dockerd deletes the host's
 	# docker0 at start (moby removeDefaultBridgeInterface), which breaks
 	# the shared dockerd's default network under every other test.
-	TLS_BRIDGE=berthtls$$
+	TLS_BRIDGE=berthtd$$
 	ip link add "$TLS_BRIDGE" type bridge && ip link set "$TLS_BRIDGE" up &&
 		ip addr add "10.213.$(($$ % 250)).1/24" dev "$TLS_BRIDGE" ||
-		fail "cannot create the TLS dockerd's bridge $TLS_BRIDGE"
-	echo '{}' >"$d/daemon.json"
+		fail "cannot create the test dockerd's bridge $TLS_BRIDGE"
+	printf '%s\n' "$json" >"$d/daemon.json"
 	_berth_service_logs+=("$d/dockerd.log")
-	_berth_spawn setsid dockerd --config-file "$d/daemon.json" \
-		--data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/docker.pid" \
-		-H "unix://$d/docker.sock" -H "tcp://127.0.0.1:$TLS_PORT" \
-		--tlsverify --tlscacert "$d/certs/ca.pem" --tlscert "$d/certs/server.pem" \
-		--tlskey "$d/certs/server-key.pem" \
-		--bridge="$TLS_BRIDGE" \
-		--iptables=false --ip-masq=false --ip-forward=false \
-		--cgroup-parent /berth-tls-test --storage-driver overlay2 \
-		</dev/null >"$d/dockerd.log" 2>&1
-	pid=$!
-	on_exit "_stop_tls_dockerd $pid $TLS_BRIDGE"
+	TEST_DOCKERD_ARGV=(dockerd --config-file "$d/daemon.json"
+		--data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/docker.pid"
+		-H "unix://$d/docker.sock" "$@"
+		--bridge="$TLS_BRIDGE" --iptables=false --ip-masq=false --ip-forward=false
+		--cgroup-parent /berth-tls-test --storage-driver overlay2)
+	on_exit "_stop_tls_dockerd $TLS_BRIDGE"
 	TLS_DOCKER="docker -H unix://$d/docker.sock"
-	wait_until 60 _tls_dockerd_answers || fail "the TLS dockerd did not answer within 60 s"
-	wait_until 20 port_open "$TLS_PORT" || fail "the TLS dockerd does not listen on $TLS_PORT"
+	restart_test_dockerd || fail "the test dockerd did not answer within 60 s"
 	docker save "${BERTH_TEST_IMAGE:-berth-test:latest}" | $TLS_DOCKER load >/dev/null ||
-		fail "cannot load the test image into the TLS dockerd"
+		fail "cannot load the test image into the test dockerd"
 }
 
-_stop_tls_dockerd() { # PID BRIDGE
-	local d=$TLS_DOCKER_DIR
+# restart_test_dockerd: start the test dockerd again (after a test stopped
+# it) with its own command line, and wait until it answers.
+restart_test_dockerd() {
+	_tls_dockerd_answers && return 0
+	(cd / && _berth_spawn setsid "${TEST_DOCKERD_ARGV[@]}" </dev/null >>"$TLS_DOCKER_DIR/dockerd.log" 2>&1)
+	wait_until 60 _tls_dockerd_answers
+}
+
+# test_dockerd_pid: the running test dockerd's pid (its pidfile).
+test_dockerd_pid() {
+	local p
+	p=$(cat "$TLS_DOCKER_DIR/docker.pid" 2>/dev/null) && kill -0 "$p" 2>/dev/null && echo "$p"
+}
+
+# start_tls_dockerd DIR: the test dockerd also on tcp://127.0.0.1:TLS_PORT
+# with --tlsverify and DIR/certs (tls_make_certs).
+start_tls_dockerd() {
+	local d=$1
+	require_cmd openssl
+	TLS_PORT=$(pick_port 23760)
+	start_test_dockerd "$d" '{}' -H "tcp://127.0.0.1:$TLS_PORT" \
+		--tlsverify --tlscacert "$d/certs/ca.pem" --tlscert "$d/certs/server.pem" \
+		--tlskey "$d/certs/server-key.pem"
+	wait_until 20 port_open "$TLS_PORT" || fail "the TLS dockerd does not listen on $TLS_PORT"
+}
+
+_stop_tls_dockerd() { # BRIDGE
+	local d=$TLS_DOCKER_DIR p
 	$TLS_DOCKER rm -f $($TLS_DOCKER ps -aq 2>/dev/null) >/dev/null 2>&1
-	kill "$1" 2>/dev/null
-	wait_until 30 sh -c "! kill -0 $1 2>/dev/null" || kill -9 "$1" 2>/dev/null
+	if p=$(test_dockerd_pid); then
+		kill "$p" 2>/dev/null
+		wait_until 30 sh -c "! kill -0 $p 2>/dev/null" || kill -9 "$p" 2>/dev/null
+	fi
 	# whatever the overlay mounts left below the data root
 	grep -o " $d/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
 	rm -rf -- "$d"
-	ip link del "$2" 2>/dev/null
-	# the cgroup parent, once empty (another TLS dockerd may still use it)
+	ip link del "$1" 2>/dev/null
+	# the cgroup parent, once empty (another test dockerd may still use it)
 	find /sys/fs/cgroup -maxdepth 2 -type d -name berth-tls-test -exec rmdir {} + 2>/dev/null
 	return 0
 }
