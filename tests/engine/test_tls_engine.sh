@@ -120,7 +120,8 @@ $u" "$out" "... as the user, in the container"
 	check "... and not on the shared engine" sh -c "! docker inspect 'berth-$u' >/dev/null 2>&1"
 	head -c 4M /dev/urandom >"$TEST_TMPDIR/blob"
 	as_user "$shell" -c 'cat' <"$TEST_TMPDIR/blob" >"$TEST_TMPDIR/blob.back" 2>"$TEST_TMPDIR/blob.err" || true
-	check "4 MiB of random bytes go there and back over the TLS exec stream" cmp -s "$TEST_TMPDIR/blob" "$TEST_TMPDIR/blob.back"
+	check "4 MiB of random bytes go there and back over the TLS exec stream" cmp -s "$TEST_TMPDIR/blob" "$TEST_TMPDIR/blob.back"||
+		diag "sent $(stat -c %s "$TEST_TMPDIR/blob"), got $(stat -c %s "$TEST_TMPDIR/blob.back"): $(head -c 400 "$TEST_TMPDIR/blob.err")"
 	run as_user "$shell" -c 'echo out; echo err >&2; exit 9'
 	assert_eq 9 "$rc" "the command's exit status comes back over TLS"
 	assert_eq "out" "$out" "stdout carries only stdout"
