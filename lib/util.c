@@ -398,6 +398,25 @@ open_step(int fd, const char *name, const struct stat *es, bool final, unsigned 
   return next;
 }
 
+/* lstat of name in fd; with BERTH_PATH_MKDIR a missing directory on the
+ * way (not the final component) is made, 0700 (*made). */
+static int
+stat_or_make(int fd, const char *name, struct stat *es, unsigned flags, bool final, bool *made,
+             const char *shown, enum berth_error_kind kind, berth_error_t *err)
+{
+  if (fstatat(fd, name, es, AT_SYMLINK_NOFOLLOW) == 0)
+    return 0;
+  if (errno != ENOENT || !(flags & BERTH_PATH_MKDIR) || final)
+    return berth_error_errno(err, kind, errno, "%s", shown);
+  if (mkdirat(fd, name, 0700) == 0)
+    *made = true;
+  else if (errno != EEXIST) /* EEXIST: made concurrently */
+    return berth_error_errno(err, kind, errno, "creating %s", shown);
+  if (fstatat(fd, name, es, AT_SYMLINK_NOFOLLOW) < 0)
+    return berth_error_errno(err, kind, errno, "%s", shown);
+  return 0;
+}
+
 int
 berth_path_open(const char *path, unsigned flags, enum berth_error_kind kind, char **last,
                 berth_error_t *err)
@@ -470,16 +489,8 @@ berth_path_open(const char *path, unsigned flags, enum berth_error_kind kind, ch
 
     if (fstat(fd, &ds) < 0)
       return berth_error_errno(err, kind, errno, "%s: stat %s", path, done[0] ? done : "/");
-    if (fstatat(fd, name, &es, AT_SYMLINK_NOFOLLOW) < 0) {
-      if (errno != ENOENT || !(flags & BERTH_PATH_MKDIR) || final)
-        return berth_error_errno(err, kind, errno, "%s", shown);
-      if (mkdirat(fd, name, 0700) == 0)
-        made = true;
-      else if (errno != EEXIST) /* EEXIST: made concurrently */
-        return berth_error_errno(err, kind, errno, "creating %s", shown);
-      if (fstatat(fd, name, &es, AT_SYMLINK_NOFOLLOW) < 0)
-        return berth_error_errno(err, kind, errno, "%s", shown);
-    }
+    if (stat_or_make(fd, name, &es, flags, final, &made, shown, kind, err) < 0)
+      return -1;
     trusted = entry_trusted(&ds, &es, done[0] ? done : "/", why, sizeof(why));
 
     if (S_ISLNK(es.st_mode)) {

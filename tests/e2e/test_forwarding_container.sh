@@ -36,6 +36,7 @@ write_conf() { # [EXTRA]
 # written by tests/e2e/test_forwarding_container.sh
 image = "$BERTH_TEST_IMAGE";
 pull = "never";
+entry = "${BERTH_TEST_ENTRY:-exec}";
 shell = { fallback = "/bin/sh"; host = "/bin/sh"; };
 policy = { exclude_users = [ "root", "$E2E_ADM" ]; };
 ${1:-}
@@ -61,13 +62,29 @@ on_exit "kill $! 2>/dev/null"
 wait_until 10 port_open "$port" || fail "host httpd on 127.0.0.1:$port did not start"
 
 for u in "$E2E_A" "$E2E_B"; do
-	e2e_ssh "$u" true </dev/null || fail "$u: first login"
+	e2e_ssh "$u" true </dev/null 2>"$TEST_TMPDIR/first.err" ||
+		fail "$u: first login: $(head -c 300 "$TEST_TMPDIR/first.err")"
 	c=$(e2e_container "$u")
 	docker exec -u "$(id -u "$u")" "$c" sh -c "mkdir -p /tmp/www && echo container-$u >/tmp/www/id" ||
 		fail "$u: cannot write the container's page"
 	docker exec -d -u "$(id -u "$u")" "$c" busybox httpd -f -p "$port" -h /tmp/www ||
 		fail "$u: cannot start the container's httpd"
 done
+# The sessions really take the entry mode under test: a joined command's
+# parent on the host is berth-shell (its host-side part), an exec'd one's
+# the engine's shim.
+e2e_ssh "$E2E_A" 'sleep 3' </dev/null >/dev/null 2>&1 &
+sleeper=$!
+_a_sleeps() { pgrep -u "$(id -u "$E2E_A")" -x sleep >/dev/null; }
+wait_until 5 _a_sleeps || true
+parent=$(ps -o comm= -p "$(ps -o ppid= -p "$(pgrep -u "$(id -u "$E2E_A")" -x sleep | head -n 1)" 2>/dev/null | tr -d ' ')" 2>/dev/null || true)
+if [ "${BERTH_TEST_ENTRY:-exec}" = join ]; then
+	assert_eq berth-shell "$parent" "the session's command is joined (its host parent is berth-shell)"
+else
+	assert_contains "$parent" containerd-shim "the session's command is exec'd (its host parent is the shim)"
+fi
+wait "$sleeper" || true
+
 ip_of() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$(e2e_container "$1")"; }
 b_ip=$(ip_of "$E2E_B")
 [ -n "$b_ip" ] || fail "$E2E_B's container has no IP address"

@@ -7,13 +7,11 @@
 # Needs root, dockerd and `make install` (berth-shell setuid in $BERTH_BINDIR).
 # Serialised with the other tests that rewrite /etc/berth/berth.conf.
 set -euo pipefail
-# When a system logger owns /dev/log, the test reruns itself in a private
-# mount namespace where its own socket is bind-mounted over /dev/log (see
+# When /dev/log exists, the test reruns itself in a private mount namespace
+# where its own socket is bind-mounted over it (tests/lib/log_ns.sh; see
 # "Syslog" below), so the log checks run there too.
-if { [ -e /dev/log ] || [ -L /dev/log ]; } && [ -z "${BERTH_LOG_NS:-}" ] && [ "$(id -u)" = 0 ] &&
-	command -v unshare >/dev/null; then
-	exec env BERTH_LOG_NS=1 unshare -m --propagation private -- bash "$0" "$@"
-fi
+. "$(dirname "$0")/../lib/log_ns.sh"
+berth_log_ns "$0" "$@"
 . "$(dirname "$0")/../lib/common.sh"
 
 require_root

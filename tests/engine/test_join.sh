@@ -13,11 +13,8 @@
 # /proc/self/fd/N.  BERTH_TEST_SOCKET=... runs it against another engine
 # (tests/engine/test_podman.sh runs it against Podman's service).
 set -euo pipefail
-if { [ -e /dev/log ] || [ -L /dev/log ]; } && [ -z "${BERTH_LOG_NS:-}" ] && [ "$(id -u)" = 0 ] &&
-	command -v unshare >/dev/null; then
-	# a system logger owns /dev/log: ours goes over it in a private mount namespace
-	exec env BERTH_LOG_NS=1 unshare -m --propagation private -- bash "$0" "$@"
-fi
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/log_ns.sh"
+berth_log_ns "$0" "$@"
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/common.sh"
 
 require_root

@@ -16,6 +16,7 @@
 #include "berth/config.h"
 #include "berth/error.h"
 #include "conf_fixture.h"
+#include "../lib/testlib.h"
 
 static char ca[256], cert[256], key[256];
 
@@ -53,12 +54,10 @@ tls_conf(const char *host, const char *extra)
   return t;
 }
 
-static void
-test_unix(void **state)
+TEST(test_unix)
 {
   struct berth_config *cfg;
 
-  (void) state;
   cfg = load_ok("image = \"x\";\n");
   assert_string_equal(cfg->engine.socket, "/var/run/docker.sock");
   assert_true(berth_config_engine_local(cfg));
@@ -71,13 +70,11 @@ test_unix(void **state)
   berth_config_free(cfg);
 }
 
-static void
-test_tcp(void **state)
+TEST(test_tcp)
 {
   struct berth_config *cfg;
   char *t = tls_conf("tcp://engine1.example:2376", "");
 
-  (void) state;
   cfg = load_ok(t);
   free(t);
   assert_null(cfg->engine.socket);
@@ -120,12 +117,10 @@ expect_refused(const char *text, const char *key_name, const char *problem)
   free(path);
 }
 
-static void
-test_refused(void **state)
+TEST(test_refused)
 {
   char *t;
 
-  (void) state;
   expect_refused("engine = { host = \"tcp://10.0.0.1:2375\"; };\n", ":1: engine.host",
                  "plain TCP to an engine is refused");
   expect_refused("engine = { socket = \"/run/d.sock\";\n host = \"unix:///run/e.sock\"; };\n",
@@ -148,12 +143,10 @@ test_refused(void **state)
   free(t);
 }
 
-static void
-test_tls_files(void **state)
+TEST(test_tls_files)
 {
   char *t = NULL, *p;
 
-  (void) state;
   assert_true(asprintf(&t,
                        "engine = { host = \"tcp://e:2376\";\n"
                        "  tls = { ca = \"%s\"; cert = \"%s\"; }; };\n",
@@ -205,14 +198,4 @@ test_tls_files(void **state)
   free(p);
 }
 
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_unix),
-    cmocka_unit_test(test_tcp),
-    cmocka_unit_test(test_refused),
-    cmocka_unit_test(test_tls_files),
-  };
-  return cmocka_run_group_tests(tests, setup, conf_fixture_teardown);
-}
+TEST_GROUP(setup, conf_fixture_teardown);

@@ -27,6 +27,7 @@
 
 #include "berth/conn.h"
 #include "berth/util.h"
+#include "../lib/testlib.h"
 
 #define BIG 40000 /* more than two TLS records */
 
@@ -39,7 +40,6 @@ setup(void **state)
 {
   char cmd[4096];
 
-  (void) state;
   if (mkdtemp(dir) == NULL)
     return -1;
   snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
@@ -68,7 +68,6 @@ teardown(void **state)
 {
   char cmd[400];
 
-  (void) state;
   snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
   return system(cmd) == 0 ? 0 : -1;
 }
@@ -153,8 +152,7 @@ endpoint(const char *host, unsigned port, const char *cert, const char *key)
 
 /* ---------------------------------------------------------------- tests */
 
-static void
-test_pending_and_half_close(void **state)
+TEST(test_pending_and_half_close)
 {
   berth_error_t err = NULL;
   struct berth_conn *c = NULL;
@@ -166,7 +164,6 @@ test_pending_and_half_close(void **state)
   ssize_t r;
   struct berth_tls_info info;
 
-  (void) state;
   if (berth_conn_open(&ep, 5000, &c, &err) < 0)
     fail_msg("open: %s", err->msg);
   assert_int_equal(berth_conn_tls_info(c, &info), 0);
@@ -195,8 +192,7 @@ test_pending_and_half_close(void **state)
   assert_int_equal(reap(pid), 0);
 }
 
-static void
-test_vanished_peer_no_sigpipe(void **state)
+TEST(test_vanished_peer_no_sigpipe)
 {
   berth_error_t err = NULL;
   struct berth_conn *c = NULL;
@@ -206,7 +202,6 @@ test_vanished_peer_no_sigpipe(void **state)
   static char chunk[65536];
   int failed = 0;
 
-  (void) state;
   /* SIGPIPE at its default: a write(2) on the dead socket would kill us */
   signal(SIGPIPE, SIG_DFL);
   if (berth_conn_open(&ep, 5000, &c, &err) < 0)
@@ -246,44 +241,29 @@ expect_open_fails(const char *host, const char *cert, const char *key, bool chec
   reap(pid);
 }
 
-static void
-test_name_checked(void **state)
+TEST(test_name_checked)
 {
-  (void) state;
   /* the server's certificate names IP 127.0.0.1 only */
   expect_open_fails("localhost", cli_cert, cli_key, false, "name mismatch");
 }
 
-static void
-test_client_refused(void **state)
+TEST(test_client_refused)
 {
-  (void) state;
   /* TLS 1.3: the refusal comes after our handshake; the checked open waits
    * for it */
   expect_open_fails("127.0.0.1", foreign_cert, foreign_key, true, "the client certificate");
 }
 
-static void
-test_plain_tcp_refused(void **state)
+TEST(test_plain_tcp_refused)
 {
   berth_error_t err = NULL;
   struct berth_conn *c = NULL;
   struct berth_endpoint ep = { .host = "127.0.0.1", .port = 9 };
 
-  (void) state;
   assert_int_equal(berth_conn_open(&ep, 1000, &c, &err), -1);
   assert_int_equal(err->kind, BERTH_E_CONFIG);
   assert_non_null(strstr(err->msg, "plain TCP is refused"));
   berth_error_release(&err);
 }
 
-int
-main(void)
-{
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_pending_and_half_close), cmocka_unit_test(test_vanished_peer_no_sigpipe),
-    cmocka_unit_test(test_name_checked),           cmocka_unit_test(test_client_refused),
-    cmocka_unit_test(test_plain_tcp_refused),
-  };
-  return cmocka_run_group_tests(tests, setup, teardown);
-}
+TEST_GROUP(setup, teardown);

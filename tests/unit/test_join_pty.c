@@ -406,8 +406,7 @@ assert_restored(struct session *s)
  * tty in a new session, owned uid:5 0620 like runc's exec console, sized as
  * asked; every byte value goes both ways; the status comes back; the
  * terminal is restored. */
-static void
-test_echo_bytes_status_restored(void **state)
+TEST(test_echo_bytes_status_restored)
 {
   struct session s;
   struct report rep;
@@ -415,7 +414,6 @@ test_echo_bytes_status_restored(void **state)
   size_t n_sent = 0, n_back = 0;
   char want[128];
 
-  (void) state;
   for (size_t i = 0; i < sizeof(sent); i++)
     sent[i] = (unsigned char) (i * 7 + i / 256);
   session_start(&s, DEVPTS_FRESH, scn_echo);
@@ -452,15 +450,13 @@ test_echo_bytes_status_restored(void **state)
 }
 
 /* All of what the child wrote right before its exit reaches the terminal. */
-static void
-test_output_at_exit_drained(void **state)
+TEST(test_output_at_exit_drained)
 {
   struct session s;
   struct report rep;
   static char got[DRAIN_BYTES + 1];
   size_t n = 0;
 
-  (void) state;
   session_start(&s, DEVPTS_FRESH, scn_drain);
   /* read slowly at first: the child is gone long before we are done */
   usleep(300 * 1000);
@@ -486,8 +482,7 @@ test_output_at_exit_drained(void **state)
  * exit: the session ends all the same, with the child's output and status,
  * and by the quiet rule (0.5 s without output), not only at the 10 s cap:
  * under 5 s tells the two apart with a wide margin. */
-static void
-test_exit_with_holder_left(void **state)
+TEST(test_exit_with_holder_left)
 {
   struct session s;
   struct report rep;
@@ -495,7 +490,6 @@ test_exit_with_holder_left(void **state)
   const char *h;
   int64_t t0;
 
-  (void) state;
   session_start(&s, DEVPTS_FRESH, scn_leave_holder);
   assert_true(shows(&s, " BYE"));
   t0 = berth_now_ms();
@@ -513,14 +507,12 @@ test_exit_with_holder_left(void **state)
 }
 
 /* The user's window grows: the child sees SIGWINCH and the new size. */
-static void
-test_resize_reaches_child(void **state)
+TEST(test_resize_reaches_child)
 {
   struct session s;
   struct report rep;
   struct winsize ws = { .ws_row = 40, .ws_col = 120 };
 
-  (void) state;
   session_start(&s, DEVPTS_FRESH, scn_resize);
   assert_true(shows(&s, "READY"));
   assert_non_null(strstr(s.seen, "ws=24x80"));
@@ -555,28 +547,22 @@ hang_up_ends(scenario_fn scenario, int dies_of)
   return berth_now_ms() - t0;
 }
 
-static void
-test_hangup_kills(void **state)
+TEST(test_hangup_kills)
 {
-  (void) state;
   hang_up_ends(scn_wait, SIGHUP);
 }
 
-static void
-test_hangup_ignored_then_killed(void **state)
+TEST(test_hangup_ignored_then_killed)
 {
-  (void) state;
   assert_true(hang_up_ends(scn_wait_nohup, SIGKILL) >= 1500); /* the grace was given */
 }
 
 /* SIGTERM to the shell ends the child (SIGHUP) and restores the terminal. */
-static void
-test_sigterm_ends(void **state)
+TEST(test_sigterm_ends)
 {
   struct session s;
   struct report rep;
 
-  (void) state;
   session_start(&s, DEVPTS_FRESH, scn_wait);
   assert_true(shows(&s, "READY"));
   assert_int_equal(kill(s.shell, SIGTERM), 0);
@@ -587,13 +573,11 @@ test_sigterm_ends(void **state)
 }
 
 /* A child that is a session leader already gets its terminal all the same. */
-static void
-test_child_session_leader_already(void **state)
+TEST(test_child_session_leader_already)
 {
   struct session s;
   struct report rep;
 
-  (void) state;
   setsid_first = true;
   session_start(&s, DEVPTS_FRESH, scn_facts);
   setsid_first = false;
@@ -619,17 +603,13 @@ expect_child_refused(enum devpts how, const char *why)
   close(s.term);
 }
 
-static void
-test_no_devpts_refused(void **state)
+TEST(test_no_devpts_refused)
 {
-  (void) state;
   expect_child_refused(DEVPTS_NONE, "in the container: opening /dev/pts/ptmx");
 }
 
-static void
-test_fifo_ptmx_refused(void **state)
+TEST(test_fifo_ptmx_refused)
 {
-  (void) state;
   expect_child_refused(DEVPTS_FIFO, "/dev/pts/ptmx is not the ptmx of a devpts");
 }
 
@@ -664,12 +644,10 @@ expect_refused(int sv[2], long ms, const char *why)
   berth_error_release(&err);
 }
 
-static void
-test_recv_refuses(void **state)
+TEST(test_recv_refuses)
 {
   int sv[2], p[2], host;
 
-  (void) state;
   /* silent, then gone */
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
   expect_refused(sv, 100, "sent no terminal in 100 ms");
@@ -696,21 +674,7 @@ test_recv_refuses(void **state)
 int
 main(void)
 {
-  const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_echo_bytes_status_restored),
-    cmocka_unit_test(test_output_at_exit_drained),
-    cmocka_unit_test(test_exit_with_holder_left),
-    cmocka_unit_test(test_resize_reaches_child),
-    cmocka_unit_test(test_hangup_kills),
-    cmocka_unit_test(test_hangup_ignored_then_killed),
-    cmocka_unit_test(test_sigterm_ends),
-    cmocka_unit_test(test_child_session_leader_already),
-    cmocka_unit_test(test_no_devpts_refused),
-    cmocka_unit_test(test_fifo_ptmx_refused),
-    cmocka_unit_test(test_recv_refuses),
-  };
-
   if (geteuid() != 0)
     die_skip("test_join_pty: needs root (a private mount namespace with its own devpts)");
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return testlib_run();
 }
