@@ -270,34 +270,11 @@ rm -f "$croot/etc/passwd" && cp "$TEST_TMPDIR/passwd.real" "$croot/etc/passwd"
 pam_module=${BERTH_PAMDIR:-/lib/x86_64-linux-gnu/security}/pam_berth.so
 mkdir -p "$TEST_TMPDIR/pam.d"
 echo "session required $pam_module" >"$TEST_TMPDIR/pam.d/berth-join-test"
-cat >"$TEST_TMPDIR/pam_session.py" <<'EOF'
-import ctypes, subprocess, sys
-pam = ctypes.CDLL("libpam.so.0")
-libc = ctypes.CDLL(None)
-libc.calloc.restype = ctypes.c_void_p
-CONV = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
-                        ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p)
-def conv(n, msgs, resp, data):
-    resp[0] = libc.calloc(n, 16)
-    return 0
-class Conv(ctypes.Structure):
-    _fields_ = [("conv", CONV), ("data", ctypes.c_void_p)]
-c = Conv(CONV(conv), None)
-h = ctypes.c_void_p()
-user, confdir, hook = sys.argv[1].encode(), sys.argv[2].encode(), sys.argv[3]
-assert pam.pam_start_confdir(b"berth-join-test", user, ctypes.byref(c), confdir, ctypes.byref(h)) == 0
-rc = pam.pam_open_session(h, 0)
-print("open", rc, flush=True)
-r = subprocess.run(["bash", "-c", hook]).returncode if rc == 0 else 1
-pam.pam_close_session(h, 0)
-pam.pam_end(h, 0)
-sys.exit(r)
-EOF
 cp "$BERTH_CONFIG_PATH" "$TEST_TMPDIR/conf.engine"
 sed 's|^engine = .*|engine = { socket = "/run/berth-no-such-engine.sock"; };|' "$TEST_TMPDIR/conf.engine" >"$TEST_TMPDIR/conf.noengine"
 export uid gid shell sock ctr TEST_TMPDIR BERTH_CONFIG_PATH
 in_session() { # HOOK: run HOOK (bash) inside a session pam_berth opened for $u
-	timeout 60 python3 "$TEST_TMPDIR/pam_session.py" "$u" "$TEST_TMPDIR/pam.d" "$1" 2>&1
+	timeout 60 python3 "$top_srcdir/tests/lib/pam_session.py" "$u" "$TEST_TMPDIR/pam.d" "$1" 2>&1
 }
 join_hook='cp "$TEST_TMPDIR/conf.$1" "$BERTH_CONFIG_PATH"
 env -i setpriv --reuid=$uid --regid=$gid --init-groups "$shell" -c "readlink /proc/self/ns/mnt"

@@ -267,7 +267,9 @@ wait_until() {
 # Tests that rewrite host-global state (berth.conf, users, sshd ports) take this
 # lock so `make -j check` runs them one at a time. Held until the script exits.
 BERTH_TEST_LOCK=${BERTH_TEST_LOCK:-/run/berth-tests.lock}
-_berth_lock_fd=
+# A benchmark that runs another under its lock hands the fd down in
+# BERTH_TEST_LOCK_FD (the lock is the open file's, which the child inherits).
+_berth_lock_fd=${BERTH_TEST_LOCK_FD:-}
 berth_test_lock() {
 	[ -z "$_berth_lock_fd" ] || return 0
 	exec {_berth_lock_fd}>>"$BERTH_TEST_LOCK" || fail "cannot open $BERTH_TEST_LOCK"
