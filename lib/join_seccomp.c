@@ -122,18 +122,16 @@ read_filters(struct berth_join_target *t, berth_error_t *err)
 static bool
 traced(pid_t pid)
 {
-  char path[64], buf[4096];
-  cleanup_close int fd = -1;
-  ssize_t n;
+  cleanup_free char *status = NULL;
+  char path[64];
+  size_t len = 0;
   const char *f;
 
   snprintf(path, sizeof(path), "/proc/%ld/status", (long) pid);
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+  if (berth_read_file(path, 65536, &status, &len, NULL) < 0)
     return false;
-  buf[n] = '\0';
-  f = strstr(buf, "\nTracerPid:");
-  return f != NULL && strtol(f + 11, NULL, 10) != 0;
+  f = berth_join_status_field(status, "TracerPid");
+  return f != NULL && strtol(f, NULL, 10) != 0;
 }
 
 /* PTRACE_SEIZE, waiting (up to 3 s) while another session's helper holds

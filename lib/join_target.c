@@ -21,6 +21,7 @@
 
 #include "berth/util.h"
 #include "join-internal.h"
+#include "session-internal.h"
 
 const char *const berth_join_ns_names[BERTH_JOIN_NS_N] = {
   "user", "ipc", "uts", "net", "pid", "mnt", "cgroup",
@@ -349,24 +350,22 @@ read_at(int dir, const char *name, char *buf, size_t len, berth_error_t *err)
   return 0;
 }
 
-/* Field 22 of /proc/PID/stat, counted after the command's closing ')'. */
+/* Field 22 of /proc/PID/stat, parsed as the session records' is (session.c,
+ * fuzzed: the comm field may hold spaces and parentheses). */
 static int
 start_time_of(int procfd, unsigned long long *start, berth_error_t *err)
 {
-  char buf[1024], *p;
+  char buf[1024];
 
   if (read_at(procfd, "stat", buf, sizeof(buf), err) < 0)
     return -1;
-  p = strrchr(buf, ')');
-  for (int field = 2; p != NULL && field < 22; field++)
-    p = strchr(p + 1, ' ');
-  if (p == NULL || sscanf(p + 1, "%llu", start) != 1)
+  if (berth_proc_stat_parse(buf, NULL, start) < 0)
     return berth_error_make(err, BERTH_E_JOIN, EPROTO, "cannot read the init's start time");
   return 0;
 }
 
-static const char *
-status_field(const char *status, const char *name)
+const char *
+berth_join_status_field(const char *status, const char *name)
 {
   size_t n = strlen(name);
   for (const char *p = status; p != NULL && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
@@ -510,7 +509,7 @@ open_namespaces(struct berth_join_target *t, berth_error_t *err)
 static void
 shim_sig_ign(const char *init_status, bool podman, struct berth_join_spec *s)
 {
-  const char *f = status_field(init_status, "PPid");
+  const char *f = berth_join_status_field(init_status, "PPid");
   char dir[32], status[8192];
   cleanup_close int fd = -1;
   long ppid = f != NULL ? strtol(f, NULL, 10) : 0;
@@ -521,7 +520,7 @@ shim_sig_ign(const char *init_status, bool podman, struct berth_join_spec *s)
   snprintf(dir, sizeof(dir), "/proc/%ld", ppid);
   fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0 && read_at(fd, "status", status, sizeof(status), NULL) == 0
-      && (f = status_field(status, "SigIgn")) != NULL)
+      && (f = berth_join_status_field(status, "SigIgn")) != NULL)
     s->sig_ign = strtoull(f, NULL, 16);
 }
 
@@ -545,13 +544,13 @@ init_facts(struct berth_join_target *t, berth_error_t *err)
   }
   if (read_at(t->procfd, "status", status, sizeof(status), err) < 0)
     return -1;
-  f = status_field(status, "NoNewPrivs");
+  f = berth_join_status_field(status, "NoNewPrivs");
   if (f != NULL && strtol(f, NULL, 10) == 1)
     t->spec.nnp = true;
-  f = status_field(status, "Speculation_Store_Bypass");
+  f = berth_join_status_field(status, "Speculation_Store_Bypass");
   t->spec.ssb_allow = f != NULL && strstr(f, "mitigated") == NULL;
   shim_sig_ign(status, t->podman, &t->spec);
-  f = status_field(status, "CapBnd");
+  f = berth_join_status_field(status, "CapBnd");
   if (f == NULL)
     return berth_error_make(err, BERTH_E_JOIN, EPROTO, "cannot read the init's bounding set");
   if (!t->spec.caps_known)
