@@ -143,7 +143,9 @@ seize(pid_t pid)
     if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) == 0)
       return 0;
     int e = errno;
-    if (e != EPERM || i >= 600 || !traced(pid)) {
+    /* the other tracer may have let go between its hold and our look:
+     * the first 100 ms retry regardless */
+    if (e != EPERM || i >= 600 || (i >= 20 && !traced(pid))) {
       errno = e;
       return -1;
     }
