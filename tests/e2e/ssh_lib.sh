@@ -154,6 +154,7 @@ EOF
 	else
 		start_sshd "$(pick_port 2600)" "Match Group $E2E_GROUP" "ForceCommand $E2E_SHELL"
 	fi
+	berth_ns_syslog # berth's own lines, shown when the test fails
 	diag "mode=$E2E_MODE entry=$E2E_ENTRY sshd on 127.0.0.1:$SSHD_PORT users $E2E_A($a_uid) $E2E_B $E2E_ADM"
 	# The fixture itself (sshd, key, accounts) must work before any check
 	# means anything: the excluded admin's login involves no container.
@@ -205,10 +206,13 @@ e2e_ssh() {
 	e2e_timeout ssh "${SSH_OPTS[@]}" -p "$SSHD_PORT" "$u@127.0.0.1" "$@"
 }
 
-# e2e_status USER CMD: ssh's exit status for CMD (its output dropped).
+# e2e_status USER CMD: ssh's exit status for CMD (its output dropped; what
+# it printed to stderr, when it failed, as a diagnostic).
 e2e_status() {
 	local rc=0
 	e2e_ssh "$1" "$2" </dev/null >/dev/null 2>"$TEST_TMPDIR/status.err" || rc=$?
+	[ "$rc" = 0 ] || [ ! -s "$TEST_TMPDIR/status.err" ] ||
+		diag "ssh $1 '$2' exited $rc: $(tr '\n' ' ' <"$TEST_TMPDIR/status.err")"
 	echo "$rc"
 }
 

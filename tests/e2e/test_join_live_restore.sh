@@ -68,7 +68,7 @@ sleep 1
 n2=$(grep -c '^tick' "$d/ticks" || true)
 check "with dockerd down, the streaming session keeps streaming ($n1 -> $n2 lines)" test "$n2" -gt "$n1"
 
-restart_test_dockerd || fail "dockerd did not come back: $(tail -n 5 "$TLS_DOCKER_DIR/dockerd.log")"
+restart_test_dockerd || fail "dockerd did not come back: $(tail -n 5 "$TEST_DOCKERD_LOG")"
 ok "dockerd is back"
 
 # ---------------------------------------------------------------- after

@@ -142,6 +142,7 @@ berth_ns_syslog() {
 	SYSLOG=$TEST_TMPDIR/syslog
 	: >"$SYSLOG"
 	syslog_listen "$TEST_TMPDIR/log.sock" "$SYSLOG"
+	_berth_service_logs+=("$SYSLOG")
 	if [ ! -e /dev/log ] && [ ! -L /dev/log ]; then # no logger here: a mount point only
 		: >/dev/log
 		on_exit '[ -f /dev/log ] && [ ! -s /dev/log ] && rm -f /dev/log'

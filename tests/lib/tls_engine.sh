@@ -92,7 +92,9 @@ start_test_dockerd() {
 		ip addr add "10.213.$(($$ % 250)).1/24" dev "$TLS_BRIDGE" ||
 		fail "cannot create the test dockerd's bridge $TLS_BRIDGE"
 	printf '%s\n' "$json" >"$d/daemon.json"
-	_berth_service_logs+=("$d/dockerd.log")
+	# beside DIR, not in it: DIR goes at exit before the logs are shown
+	TEST_DOCKERD_LOG=$d.dockerd.log
+	_berth_service_logs+=("$TEST_DOCKERD_LOG")
 	TEST_DOCKERD_ARGV=(dockerd --config-file "$d/daemon.json"
 		--data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/docker.pid"
 		-H "unix://$d/docker.sock" "$@"
@@ -109,7 +111,7 @@ start_test_dockerd() {
 # it) with its own command line, and wait until it answers.
 restart_test_dockerd() {
 	_tls_dockerd_answers && return 0
-	(cd / && _berth_spawn setsid "${TEST_DOCKERD_ARGV[@]}" </dev/null >>"$TLS_DOCKER_DIR/dockerd.log" 2>&1)
+	(cd / && _berth_spawn setsid "${TEST_DOCKERD_ARGV[@]}" </dev/null >>"$TEST_DOCKERD_LOG" 2>&1)
 	wait_until 60 _tls_dockerd_answers
 }
 
