@@ -87,18 +87,16 @@ assert_no_findings(const struct berth_audit *a)
   assert_int_equal(a->n, 0);
 }
 
-/* audit_user's user: pam_berth moves their sessions into the container's
- * network namespace (a local engine, network not "host") */
-static bool user_netns;
-
+/* The sshd findings for one user under `sshd -T` text `fixture`.  netns:
+ * pam_berth moves their sessions into the container's network namespace (a
+ * local engine, network not "host"). */
 static struct berth_audit *
-audit_user(const char *fixture, const char *name, const char *shell, char **groups)
+audit_user(const char *fixture, const char *name, const char *shell, bool netns)
 {
   berth_error_t err = NULL;
   struct berth_sshd_settings *s = load_sshd(fixture);
   struct berth_audit *a = NULL;
-  struct berth_audit_user u
-      = { .name = (char *) name, .shell = (char *) shell, .groups = groups, .netns = user_netns };
+  struct berth_audit_user u = { .name = (char *) name, .shell = (char *) shell, .netns = netns };
 
   assert_int_equal(berth_audit_new(&a, &err), 0);
   assert_int_equal(berth_audit_sshd_user(a, s, &u, SHELL, &err), 0);
@@ -152,7 +150,7 @@ TEST(permitopen_restricted)
  * forwarding is a door; ~/.ssh/rc runs through berth-shell (no door). */
 TEST(stock_login_shell)
 {
-  struct berth_audit *a = audit_user("sshd-T-debian12.txt", "alice", SHELL, NULL);
+  struct berth_audit *a = audit_user("sshd-T-debian12.txt", "alice", SHELL, false);
   const struct berth_audit_finding *f
       = expect_finding(a, "sshd-tcp-forwarding", BERTH_AUDIT_DOOR, "AllowTcpForwarding yes");
   assert_string_equal(f->users[0], "alice");
@@ -172,12 +170,12 @@ TEST(stock_login_shell)
  * who has no ForceCommand: a host shell, and ~/.ssh/rc on the host. */
 TEST(stock_plain_shell)
 {
-  struct berth_audit *a = audit_user("sshd-T-debian12.txt", "bob", "/bin/sh", NULL);
+  struct berth_audit *a = audit_user("sshd-T-debian12.txt", "bob", "/bin/sh", false);
   assert_true(has_door(a, "sshd-no-berth-shell"));
   assert_true(has_door(a, "sshd-user-rc"));
   berth_audit_free(a);
   /* nologin refuses every command, but forwarding needs no shell */
-  a = audit_user("sshd-T-debian12.txt", "svc", "/usr/sbin/nologin", NULL);
+  a = audit_user("sshd-T-debian12.txt", "svc", "/usr/sbin/nologin", false);
   assert_null(find(a, "sshd-no-berth-shell"));
   assert_true(has_door(a, "sshd-tcp-forwarding"));
   berth_audit_free(a);
@@ -188,23 +186,19 @@ TEST(stock_plain_shell)
  * agent forwarding are reported as landing in the container. */
 TEST(guide_clean)
 {
-  struct berth_audit *a;
-
-  user_netns = true;
-  a = audit_user("sshd-T-guide.txt", "carol", "/bin/sh", NULL);
+  struct berth_audit *a = audit_user("sshd-T-guide.txt", "carol", "/bin/sh", true);
   expect_finding(a, "sshd-tcp-forwarding", BERTH_AUDIT_OK, "lands in the user's container");
   expect_finding(a, "sshd-agent-forwarding", BERTH_AUDIT_OK, "AllowAgentForwarding yes");
   assert_int_equal(a->n, 2);
   assert_false(berth_audit_failed(a));
   berth_audit_free(a);
-  user_netns = false;
 }
 
 /* The same block for a user whose container has network = "host" (or a
  * remote engine): TCP and agent forwarding land on the host, doors. */
 TEST(guide_host_network)
 {
-  struct berth_audit *a = audit_user("sshd-T-guide.txt", "carl", "/bin/sh", NULL);
+  struct berth_audit *a = audit_user("sshd-T-guide.txt", "carl", "/bin/sh", false);
   expect_doors(a, (const char *[]){ "sshd-tcp-forwarding", "sshd-agent-forwarding", NULL },
                (const char *[]){ "sshd-x11-forwarding", "sshd-streamlocal-forwarding", NULL });
   assert_non_null(strstr(find(a, "sshd-tcp-forwarding")->risk, "network = \"host\""));
@@ -215,25 +209,22 @@ TEST(guide_host_network)
 /* ForceCommand through bash: bash -c reads ~/.bashrc on the host. */
 TEST(forcecommand_bash)
 {
-  struct berth_audit *a;
-
-  user_netns = true; /* the guide's forwardings: in the container, two ok lines */
-  a = audit_user("sshd-T-guide.txt", "dave", "/bin/bash", NULL);
+  /* the guide's forwardings: in the container, two ok lines */
+  struct berth_audit *a = audit_user("sshd-T-guide.txt", "dave", "/bin/bash", true);
   expect_finding(a, "sshd-forcecommand-rc-shell", BERTH_AUDIT_DOOR, "/bin/bash");
   assert_int_equal(a->n, 3);
   berth_audit_free(a);
-  a = audit_user("sshd-T-guide.txt", "erin", "/bin/dash", NULL);
+  a = audit_user("sshd-T-guide.txt", "erin", "/bin/dash", true);
   assert_int_equal(a->n, 2);
   assert_false(berth_audit_failed(a));
   berth_audit_free(a);
-  user_netns = false;
 }
 
 /* The bastion: local forwarding to listed host:port pairs only is reported,
  * as ok, and fails nothing. */
 TEST(bastion_restricted)
 {
-  struct berth_audit *a = audit_user("sshd-T-bastion.txt", "frank", "/bin/sh", NULL);
+  struct berth_audit *a = audit_user("sshd-T-bastion.txt", "frank", "/bin/sh", false);
   expect_finding(a, "sshd-tcp-forwarding", BERTH_AUDIT_OK, "inner1.example:22");
   assert_false(berth_audit_failed(a));
   berth_audit_free(a);
@@ -243,7 +234,7 @@ TEST(bastion_restricted)
  * yes closes the forwardings whatever Allow* say. */
 TEST(internal_sftp)
 {
-  struct berth_audit *a = audit_user("sshd-T-internal-sftp.txt", "gina", SHELL, NULL);
+  struct berth_audit *a = audit_user("sshd-T-internal-sftp.txt", "gina", SHELL, false);
   expect_doors(
       a, (const char *[]){ "sshd-internal-sftp", "sshd-user-environment", "sshd-tunnel", NULL },
       (const char *[]){ "sshd-streamlocal-forwarding", "sshd-x11-forwarding",
@@ -299,9 +290,7 @@ pam_dir_with(const char *sshd_text)
 static void
 pam_dir_remove(void)
 {
-  char cmd[128];
-  snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", tmpdir);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(sh("rm -rf -- '%s'", tmpdir), 0);
 }
 
 static char *
