@@ -76,12 +76,20 @@ do_getfd(pid_t pid, int fd)
   return 0;
 }
 
+/* A unix socket of `type` and, in *sa, the address of `path`. */
+static int
+unix_socket(int type, const char *path, struct sockaddr_un *sa)
+{
+  *sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+  snprintf(sa->sun_path, sizeof(sa->sun_path), "%s", path);
+  return socket(AF_UNIX, type, 0);
+}
+
 static int
 do_connect(const char *path)
 {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  int s = socket(AF_UNIX, SOCK_STREAM, 0);
-  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+  struct sockaddr_un sa;
+  int s = unix_socket(SOCK_STREAM, path, &sa);
   if (s < 0 || connect(s, (struct sockaddr *) &sa, sizeof(sa)) < 0)
     return refused("connect");
   printf("connected to %s\n", path);
@@ -91,12 +99,11 @@ do_connect(const char *path)
 static int
 do_syslog(const char *out)
 {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+  struct sockaddr_un sa;
+  int s = unix_socket(SOCK_DGRAM, "/dev/log", &sa);
   FILE *f = fopen(out, "a");
   char buf[8192];
 
-  strcpy(sa.sun_path, "/dev/log");
   if (s < 0 || f == NULL || bind(s, (struct sockaddr *) &sa, sizeof(sa)) < 0)
     return refused("syslog bind");
   chmod("/dev/log", 0666);
@@ -165,6 +172,15 @@ pump(int ms)
   }
 }
 
+/* Copy the terminal's output for ms milliseconds. */
+static void
+pump_for(long ms)
+{
+  long until = now_ms() + ms;
+  while (now_ms() < until)
+    pump((int) (until - now_ms()));
+}
+
 static int
 do_pty(int rows, int cols, const char *log, char **cmd)
 {
@@ -213,11 +229,8 @@ do_pty(int rows, int cols, const char *log, char **cmd)
         if (write(master, data + i, chunk) < 0)
           break;
         i += chunk;
-        if (chunk == 1) {
-          long until = now_ms() + 150;
-          while (now_ms() < until)
-            pump((int) (until - now_ms()));
-        }
+        if (chunk == 1)
+          pump_for(150);
       }
     } else if (strcmp(line, "expect") == 0) {
       char *sec = strrchr(arg, ' ');
@@ -247,9 +260,7 @@ do_pty(int rows, int cols, const char *log, char **cmd)
       ws.ws_col = (unsigned short) atoi(strchr(arg, ' ') ? strchr(arg, ' ') + 1 : "80");
       ioctl(master, TIOCSWINSZ, &ws);
     } else if (strcmp(line, "sleep") == 0) {
-      long until = now_ms() + atoi(arg);
-      while (now_ms() < until)
-        pump((int) (until - now_ms()));
+      pump_for(atoi(arg));
     } else if (strcmp(line, "hangup") == 0) {
       close(master);
       master = -1;
