@@ -159,29 +159,29 @@ TEST(test_invalid_utf8_refused)
   char *ok_argv[] = { (char *) "/bin/sh", NULL };
   char *bad_env[] = { (char *) "LANG=\xc3(", NULL };
   char *empty[] = { NULL };
-  struct berth_exec_req r = { .argv = bad_argv, .env = empty };
-  berth_error_t err = NULL;
+  /* argv, env: refused with an error of kind, status, naming `names` */
+  const struct {
+    char **argv, **env;
+    enum berth_error_kind kind;
+    int status;
+    const char *names;
+  } cases[] = {
+    { bad_argv, empty, BERTH_E_USAGE, EILSEQ, "argument 2" },
+    { ok_argv, bad_env, BERTH_E_USAGE, EILSEQ, "environment entry 0" },
+    { empty, empty, BERTH_E_INTERNAL, EINVAL, "empty command" },
+  };
 
-  assert_null(berth_exec_spec(&box, &r, 0, 0, false, &err));
-  assert_non_null(err);
-  assert_int_equal(err->kind, BERTH_E_USAGE);
-  assert_int_equal(err->status, EILSEQ);
-  assert_non_null(strstr(err->msg, "argument 2"));
-  berth_error_release(&err);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct berth_exec_req r = { .argv = cases[i].argv, .env = cases[i].env };
+    berth_error_t err = NULL;
 
-  r.argv = ok_argv;
-  r.env = bad_env;
-  assert_null(berth_exec_spec(&box, &r, 0, 0, false, &err));
-  assert_non_null(err);
-  assert_int_equal(err->kind, BERTH_E_USAGE);
-  assert_non_null(strstr(err->msg, "environment entry 0"));
-  berth_error_release(&err);
-
-  r.argv = empty;
-  r.env = empty;
-  assert_null(berth_exec_spec(&box, &r, 0, 0, false, &err));
-  assert_non_null(err);
-  berth_error_release(&err);
+    assert_null(berth_exec_spec(&box, &r, 0, 0, false, &err));
+    assert_non_null(err);
+    assert_int_equal(err->kind, cases[i].kind);
+    assert_int_equal(err->status, cases[i].status);
+    assert_non_null(strstr(err->msg, cases[i].names));
+    berth_error_release(&err);
+  }
 }
 
 TEST(test_utf8_valid)
