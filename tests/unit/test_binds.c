@@ -135,11 +135,9 @@ TEST_FIXTURE(test_bind_source_rule, NULL, remove_tree)
 static int
 remove_tree(void **state)
 {
-  char cmd[128];
   if (tree[0] == '\0')
     return 0;
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tree);
-  return sh("%s", cmd) == 0 ? 0 : -1;
+  return sh("rm -rf '%s'", tree) == 0 ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------- the engine host's home */
