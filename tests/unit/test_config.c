@@ -921,10 +921,10 @@ TEST(test_resolve)
   assert_int_equal(c->n_mounts, 1);
   berth_container_conf_free(c);
 
-  free_user(alice);
-  free_user(bob);
-  free_user(carol);
-  free_user(dave);
+  berth_user_free(alice);
+  berth_user_free(bob);
+  berth_user_free(carol);
+  berth_user_free(dave);
   berth_config_free(cfg);
 }
 
