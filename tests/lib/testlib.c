@@ -1,4 +1,5 @@
-/* testlib.c - case registry, skip, must and sh for the C tests (testlib.h). */
+/* testlib.c - case registry, skip, must, must_fail, xasprintf and sh for the
+ * C tests (testlib.h). */
 #include "config.h"
 
 #include <setjmp.h>
@@ -129,4 +130,41 @@ sh_out(const char *fmt, ...)
   while (n > 0 && buf[n - 1] == '\n')
     buf[--n] = '\0';
   return buf;
+}
+
+void
+must_fail(long r, berth_error_t *err, enum berth_error_kind kind, int status, const char *want)
+{
+  const struct berth_error_s *e = *err;
+
+  if (r != -1 || e == NULL || e->kind != kind || (status != 0 && e->status != status)
+      || (want != NULL && strstr(e->msg, want) == NULL))
+    fail_msg("expected -1 and an error of kind %s, status %d, saying \"%s\"\n"
+             "     got %ld and %s%s, status %d: %s",
+             berth_error_kind_name(kind), status, want ? want : "", r,
+             e ? "an error of kind " : "no error", e ? berth_error_kind_name(e->kind) : "",
+             e ? e->status : 0, e ? e->msg : "");
+  berth_error_release(err);
+}
+
+char *
+xvasprintf(const char *fmt, va_list ap)
+{
+  char *s = NULL;
+
+  if (vasprintf(&s, fmt, ap) < 0)
+    fail_msg("out of memory formatting \"%s\"", fmt);
+  return s;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+  va_list ap;
+  char *s;
+
+  va_start(ap, fmt);
+  s = xvasprintf(fmt, ap);
+  va_end(ap);
+  return s;
 }

@@ -67,4 +67,16 @@ int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * cmocka test when the command cannot be started. */
 const char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A core call that must fail: r is -1 and *err a KIND error with errno
+ * STATUS (0: not checked) whose message holds WANT (NULL: not checked).
+ * Fails the current cmocka test otherwise; the error is released. */
+void must_fail(long r, berth_error_t *err, enum berth_error_kind kind, int status,
+               const char *want);
+
+/* asprintf that must succeed: the string (free it); fails the current
+ * cmocka test when it cannot be made.  (va_list: <stdarg.h>, which
+ * <cmocka.h> needs before it.) */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
 #endif

@@ -19,16 +19,16 @@
 #include "berth/error.h"
 #include "berth/user.h"
 #include "conf_fixture.h"
+#include "../lib/testlib.h"
 
 char tmpdir[] = "/tmp/berth-test-config.XXXXXX";
 
 char *
 write_conf_mode(const char *name, const char *text, mode_t mode)
 {
-  char *path = NULL;
+  char *path = xasprintf("%s/%s", tmpdir, name);
   int fd;
 
-  assert_true(asprintf(&path, "%s/%s", tmpdir, name) > 0);
   unlink(path);
   fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   assert_true(fd >= 0);
@@ -62,14 +62,7 @@ load_ok(const char *text)
 void
 free_user(struct berth_user *u)
 {
-  for (size_t i = 0; i < u->n_groups; i++)
-    free(u->groups[i].name);
-  free(u->groups);
-  free(u->name);
-  free(u->home);
-  free(u->shell);
-  free(u->group);
-  free(u);
+  berth_user_free(u);
 }
 
 static int

@@ -17,6 +17,7 @@ char *write_conf_mode(const char *name, const char *text, mode_t mode);
 char *write_conf(const char *text);
 /* text loaded as berth.conf, failing the test when it does not load */
 struct berth_config *load_ok(const char *text);
+/* a user made by hand, freed as the core frees its own (test_policy.c's name) */
 void free_user(struct berth_user *u);
 
 #endif

@@ -123,6 +123,15 @@ assert_strv(char **v, ...)
   assert_int_equal(strv_len(v), i);
 }
 
+/* m is a mount of source on target, read-only or not. */
+static void
+assert_mount(const struct berth_mount *m, const char *source, const char *target, bool readonly)
+{
+  assert_string_equal(m->source, source);
+  assert_string_equal(m->target, target);
+  assert_int_equal(m->readonly, readonly);
+}
+
 /* Users are filled by hand: groups[] holds every group, primary first, as
  * berth_user_lookup() does. */
 static struct berth_user *
@@ -317,12 +326,8 @@ TEST(test_full)
   assert_strv(c->tmpfs, "/tmp:size=512m", "/run:size=8m", NULL);
   assert_false(c->no_new_privileges);
   assert_int_equal(c->n_mounts, 2);
-  assert_string_equal(c->mounts[0].source, "/srv/data");
-  assert_string_equal(c->mounts[0].target, "/data");
-  assert_true(c->mounts[0].readonly);
-  assert_string_equal(c->mounts[1].source, "/scratch/%u");
-  assert_string_equal(c->mounts[1].target, "%h/scratch");
-  assert_false(c->mounts[1].readonly);
+  assert_mount(&c->mounts[0], "/srv/data", "/data", true);
+  assert_mount(&c->mounts[1], "/scratch/%u", "%h/scratch", false);
   assert_strv(c->env, "TZ=UTC", "PATH=/opt/bin:/usr/bin:/bin", "EMPTY=", NULL);
   assert_int_equal(c->on_logout, BERTH_LOGOUT_REMOVE);
   assert_int_equal(c->idle_timeout, 0);
@@ -887,12 +892,8 @@ TEST(test_resolve)
   assert_strv(c->env, "TZ=UTC", "B=alice", "A=gpu", NULL);
   /* mounts appended; her /data replaces the global /data */
   assert_int_equal(c->n_mounts, 2);
-  assert_string_equal(c->mounts[0].target, "/data");
-  assert_string_equal(c->mounts[0].source, "/home/alice/data");
-  assert_false(c->mounts[0].readonly);
-  assert_string_equal(c->mounts[1].target, "/models");
-  assert_string_equal(c->mounts[1].source, "/srv/models");
-  assert_true(c->mounts[1].readonly);
+  assert_mount(&c->mounts[0], "/home/alice/data", "/data", false);
+  assert_mount(&c->mounts[1], "/srv/models", "/models", true);
   berth_container_conf_free(c);
 
   /* bob: video group, then his user entry wins on image */
@@ -921,10 +922,10 @@ TEST(test_resolve)
   assert_int_equal(c->n_mounts, 1);
   berth_container_conf_free(c);
 
-  free_user(alice);
-  free_user(bob);
-  free_user(carol);
-  free_user(dave);
+  berth_user_free(alice);
+  berth_user_free(bob);
+  berth_user_free(carol);
+  berth_user_free(dave);
   berth_config_free(cfg);
 }
 

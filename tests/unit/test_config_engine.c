@@ -44,14 +44,9 @@ setup(void **state)
 static char *
 tls_conf(const char *host, const char *extra)
 {
-  char *t = NULL;
-
-  assert_true(asprintf(&t,
-                       "engine = { host = \"%s\";\n"
-                       "  tls = { ca = \"%s\"; cert = \"%s\"; key = \"%s\"; }; %s};\n",
-                       host, ca, cert, key, extra)
-              > 0);
-  return t;
+  return xasprintf("engine = { host = \"%s\";\n"
+                   "  tls = { ca = \"%s\"; cert = \"%s\"; key = \"%s\"; }; %s};\n",
+                   host, ca, cert, key, extra);
 }
 
 TEST(test_unix)
@@ -117,6 +112,23 @@ expect_refused(const char *text, const char *key_name, const char *problem)
   free(path);
 }
 
+/* expect_refused for the text made from fmt */
+static void expect_refused_fmt(const char *key_name, const char *problem, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+expect_refused_fmt(const char *key_name, const char *problem, const char *fmt, ...)
+{
+  va_list ap;
+  char *t;
+
+  va_start(ap, fmt);
+  t = xvasprintf(fmt, ap);
+  va_end(ap);
+  expect_refused(t, key_name, problem);
+  free(t);
+}
+
 TEST(test_refused)
 {
   char *t;
@@ -145,55 +157,38 @@ TEST(test_refused)
 
 TEST(test_tls_files)
 {
-  char *t = NULL, *p;
+  char *p;
 
-  assert_true(asprintf(&t,
-                       "engine = { host = \"tcp://e:2376\";\n"
-                       "  tls = { ca = \"%s\"; cert = \"%s\"; }; };\n",
-                       ca, cert)
-              > 0);
-  expect_refused(t, ":2: engine.tls", "needs all of ca, cert and key");
-  free(t);
-  assert_true(
-      asprintf(&t, "engine = { host = \"tcp://e:2376\";\n  tls = { ca = \"ca.pem\"; }; };\n") > 0);
-  expect_refused(t, "engine.tls.ca", "not an absolute path");
-  free(t);
-  assert_true(
-      asprintf(&t,
-               "engine = { tls = { ca = \"%s\"; cert = \"%s\"; key = \"%s\"; colour = 1; }; };\n",
-               ca, cert, key)
-      > 0);
-  expect_refused(t, "engine.tls.colour", "unknown key");
-  free(t);
+  expect_refused_fmt(":2: engine.tls", "needs all of ca, cert and key",
+                     "engine = { host = \"tcp://e:2376\";\n"
+                     "  tls = { ca = \"%s\"; cert = \"%s\"; }; };\n",
+                     ca, cert);
+  expect_refused_fmt("engine.tls.ca", "not an absolute path",
+                     "engine = { host = \"tcp://e:2376\";\n  tls = { ca = \"ca.pem\"; }; };\n");
+  expect_refused_fmt(
+      "engine.tls.colour", "unknown key",
+      "engine = { tls = { ca = \"%s\"; cert = \"%s\"; key = \"%s\"; colour = 1; }; };\n", ca, cert,
+      key);
 
   /* a key others can read, a certificate someone else owns or may write */
   p = write_conf_mode("key-0640.pem", "key\n", 0640);
-  assert_true(asprintf(&t,
-                       "engine = { host = \"tcp://e:2376\";\n  tls = { ca = \"%s\"; cert = "
-                       "\"%s\";\n key = \"%s\"; }; };\n",
-                       ca, cert, p)
-              > 0);
-  expect_refused(t, ":3: engine.tls.key", "readable by root alone");
-  free(t);
+  expect_refused_fmt(":3: engine.tls.key", "readable by root alone",
+                     "engine = { host = \"tcp://e:2376\";\n  tls = { ca = \"%s\"; cert = "
+                     "\"%s\";\n key = \"%s\"; }; };\n",
+                     ca, cert, p);
   free(p);
   p = write_conf_mode("cert-0664.pem", "cert\n", 0664);
-  assert_true(asprintf(&t,
-                       "engine = { host = \"tcp://e:2376\";\n  tls = { ca = \"%s\"; cert = \"%s\"; "
-                       "key = \"%s\"; }; };\n",
-                       ca, p, key)
-              > 0);
-  expect_refused(t, ":2: engine.tls.cert", "not writable by group or others");
-  free(t);
+  expect_refused_fmt(":2: engine.tls.cert", "not writable by group or others",
+                     "engine = { host = \"tcp://e:2376\";\n  tls = { ca = \"%s\"; cert = \"%s\"; "
+                     "key = \"%s\"; }; };\n",
+                     ca, p, key);
   if (geteuid() == 0) {
     assert_int_equal(chown(p, 65534, 0), 0);
     assert_int_equal(chmod(p, 0644), 0);
-    assert_true(asprintf(&t,
-                         "engine = { host = \"tcp://e:2376\";\n  tls = { ca = \"%s\"; cert = "
-                         "\"%s\"; key = \"%s\"; }; };\n",
-                         ca, p, key)
-                > 0);
-    expect_refused(t, "engine.tls.cert", "owner uid 65534");
-    free(t);
+    expect_refused_fmt("engine.tls.cert", "owner uid 65534",
+                       "engine = { host = \"tcp://e:2376\";\n  tls = { ca = \"%s\"; cert = "
+                       "\"%s\"; key = \"%s\"; }; };\n",
+                       ca, p, key);
   }
   free(p);
 }

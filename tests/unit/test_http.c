@@ -325,13 +325,9 @@ start_server_one(struct route one)
 static char *
 json_reply(const char *status, const char *body)
 {
-  char *s = NULL;
-  assert_true(asprintf(&s,
-                       "HTTP/1.1 %s\r\nApi-Version: 1.44\r\nContent-Type: application/json\r\n"
-                       "Content-Length: %zu\r\n\r\n%s",
-                       status, strlen(body), body)
-              > 0);
-  return s;
+  return xasprintf("HTTP/1.1 %s\r\nApi-Version: 1.44\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %zu\r\n\r\n%s",
+                   status, strlen(body), body);
 }
 
 /* ---------------------------------------------------------------- negotiation */
@@ -493,19 +489,14 @@ TEST_FIXTURE(test_errors_through_the_client, setup, teardown)
   berth_error_release(&err);
   assert_int_equal(berth_engine_image_inspect(e, "missing", &id, &err), 1);
   assert_null(id);
-  assert_int_equal(berth_engine_container_create(e, "box", spec, &id, &err), -1);
-  assert_int_equal(err->status, EEXIST);
-  assert_int_equal(err->kind, BERTH_E_CONTAINER);
-  assert_non_null(strstr(err->msg, "already in use"));
-  berth_error_release(&err);
+  must_fail(berth_engine_container_create(e, "box", spec, &id, &err), &err, BERTH_E_CONTAINER,
+            EEXIST, "already in use");
   assert_int_equal(berth_engine_container_remove(e, "box", true, &err), 0); /* already gone */
   assert_int_equal(berth_engine_container_start(e, "box", &err), 0);        /* 304: running */
   assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), 1);
   assert_null(info);
-  assert_int_equal(berth_engine_container_stop(e, "box", 0, &err), -1); /* no route: 404 */
-  assert_int_equal(err->kind, BERTH_E_CONTAINER);
-  assert_int_equal(err->status, ENOENT);
-  berth_error_release(&err);
+  /* no route: 404 */
+  must_fail(berth_engine_container_stop(e, "box", 0, &err), &err, BERTH_E_CONTAINER, ENOENT, NULL);
   berth_engine_free(e);
   json_decref(spec);
   free(boom);
@@ -624,12 +615,7 @@ run_pull_error(const char *response, const char *want)
 
   start_server_one((struct route){ "POST /v1.43/images/create?", response, 0, RESPOND_CLOSE });
   e = new_engine(2000);
-  assert_int_equal(berth_engine_image_pull(e, "nosuch/img", &err), -1);
-  assert_non_null(err);
-  assert_int_equal(err->kind, BERTH_E_PULL);
-  if (strstr(err->msg, want) == NULL)
-    fail_msg("pull error '%s' lacks '%s'", err->msg, want);
-  berth_error_release(&err);
+  must_fail(berth_engine_image_pull(e, "nosuch/img", &err), &err, BERTH_E_PULL, 0, want);
   berth_engine_free(e);
   stop_server();
 }
@@ -702,10 +688,8 @@ TEST_FIXTURE(test_reply_bound, setup, teardown)
     route_end,
   };
   e = serve(routes, 5000);
-  assert_int_equal(berth_engine_container_list(e, NULL, &arr, &err), -1);
-  assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
-  assert_int_equal(err->status, EFBIG);
-  berth_error_release(&err);
+  must_fail(berth_engine_container_list(e, NULL, &arr, &err), &err, BERTH_E_ENGINE_REPLY, EFBIG,
+            NULL);
   assert_int_equal(berth_engine_archive_get(e, "box", "/etc/passwd", 99, &tar, &len, &err), -1);
   assert_int_equal(err->status, EFBIG);
   berth_error_release(&err);
@@ -729,11 +713,8 @@ TEST_FIXTURE(test_timeout, setup, teardown)
 
   e = serve(routes, 300);
   t0 = berth_now_ms();
-  assert_int_equal(berth_engine_ping(e, &err), -1);
+  must_fail(berth_engine_ping(e, &err), &err, BERTH_E_ENGINE_TIMEOUT, 0, sock_path);
   assert_true(berth_now_ms() - t0 < 2000);
-  assert_int_equal(err->kind, BERTH_E_ENGINE_TIMEOUT);
-  assert_non_null(strstr(err->msg, sock_path));
-  berth_error_release(&err);
   berth_engine_free(e);
 }
 
@@ -747,16 +728,11 @@ TEST_FIXTURE(test_unreachable, setup, teardown)
   /* no socket at all */
   snprintf(path, sizeof(path), "%s/nothing.sock", tmpdir);
   assert_int_equal(berth_engine_new(path, 5000, &e, &err), 0);
-  assert_int_equal(berth_engine_ping(e, &err), -1);
-  assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
-  assert_int_equal(err->status, ENOENT);
-  assert_non_null(strstr(err->msg, path));
-  berth_error_release(&err);
+  must_fail(berth_engine_ping(e, &err), &err, BERTH_E_ENGINE_UNREACHABLE, ENOENT, path);
   /* a later request is refused the same way, it does not hang */
   json_t *info = NULL;
-  assert_int_equal(berth_engine_container_inspect(e, "x", &info, &err), -1);
-  assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
-  berth_error_release(&err);
+  must_fail(berth_engine_container_inspect(e, "x", &info, &err), &err, BERTH_E_ENGINE_UNREACHABLE,
+            0, NULL);
   berth_engine_free(e);
   assert_null(berth_engine_hijack_connect(path, &err));
   assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
@@ -770,10 +746,7 @@ TEST_FIXTURE(test_unreachable, setup, teardown)
   assert_int_equal(bind(l, (struct sockaddr *) &sa, sizeof(sa)), 0);
   close(l);
   assert_int_equal(berth_engine_new(path, 5000, &e, &err), 0);
-  assert_int_equal(berth_engine_ping(e, &err), -1);
-  assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
-  assert_int_equal(err->status, ECONNREFUSED);
-  berth_error_release(&err);
+  must_fail(berth_engine_ping(e, &err), &err, BERTH_E_ENGINE_UNREACHABLE, ECONNREFUSED, NULL);
   berth_engine_free(e);
   unlink(path);
   assert_true(berth_now_ms() - t0 < 1000);
@@ -841,10 +814,8 @@ TEST_FIXTURE(test_pinned_connection_is_not_reopened, setup, teardown)
   /* pinned: the same situation is an error, not a silent reconnect */
   e = engine_up(2000);
   berth_engine_pin_connection(e);
-  assert_int_equal(berth_engine_container_inspect(e, "box", &info, &err), -1);
-  assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
-  assert_non_null(strstr(err->msg, "kept connection"));
-  berth_error_release(&err);
+  must_fail(berth_engine_container_inspect(e, "box", &info, &err), &err, BERTH_E_ENGINE_UNREACHABLE,
+            0, "kept connection");
   berth_engine_free(e);
   {
     cleanup_free char *log = read_log();
@@ -897,10 +868,7 @@ TEST_FIXTURE(test_ping_version_failure_frees_reply, setup, teardown)
   berth_error_t err = NULL;
 
   e = serve(routes, 5000);
-  assert_int_equal(berth_engine_ping(e, &err), -1);
-  assert_int_equal(err->kind, BERTH_E_ENGINE_REPLY);
-  assert_int_equal(err->status, EFBIG);
-  berth_error_release(&err);
+  must_fail(berth_engine_ping(e, &err), &err, BERTH_E_ENGINE_REPLY, EFBIG, NULL);
   berth_engine_free(e);
   free(resp);
 }
@@ -1083,10 +1051,8 @@ TEST_FIXTURE(test_attach_errors, setup, teardown)
   }
 
   t0 = berth_now_ms();
-  assert_int_equal(attach("hang", false, 300, &h, &err), -1);
-  assert_int_equal(err->kind, BERTH_E_ENGINE_TIMEOUT);
+  must_fail(attach("hang", false, 300, &h, &err), &err, BERTH_E_ENGINE_TIMEOUT, 0, NULL);
   assert_true(berth_now_ms() - t0 < 2000);
-  berth_error_release(&err);
 
   /* nothing the caller passes can inject into the request */
   assert_int_equal(attach("x y\r\nEvil: 1", false, 2000, &h, &err), -1);
