@@ -1034,7 +1034,6 @@ make_image(void)
 int
 main(void)
 {
-  berth_error_t err = NULL;
   const char *s = getenv("BERTH_TEST_ENGINE_SOCKET");
   const char *top = getenv("top_srcdir");
   const char *btop = getenv("top_builddir");
@@ -1046,15 +1045,7 @@ main(void)
     sock = s;
   if (img && *img)
     base_image = img;
-  signal(SIGPIPE, SIG_IGN);
-  if (geteuid() != 0)
-    die_skip("engine tests need root");
-  if (access(sock, F_OK) != 0)
-    die_skip("no engine socket");
-  if (berth_engine_new(sock, 30000, &E, &err) < 0 || berth_engine_ping(E, &err) < 0) {
-    snprintf(cmd, sizeof(cmd), "the engine does not answer: %s", err ? err->msg : "?");
-    die_skip(cmd);
-  }
+  E = test_engine_or_skip(sock, 30000);
   snprintf(keeper, sizeof(keeper), "%s/berth-keeper", btop && *btop ? btop : TOP_BUILDDIR);
   if (access(keeper, X_OK) != 0) {
     fprintf(stderr, "FAIL: %s not built\n", keeper);

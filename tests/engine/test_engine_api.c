@@ -1060,7 +1060,6 @@ TEST_GROUP(NULL, group_teardown);
 int
 main(void)
 {
-  berth_error_t err = NULL;
   const char *s = getenv("BERTH_TEST_SOCKET");
   static const char *proxies[]
       = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy" };
@@ -1070,16 +1069,7 @@ main(void)
     s = getenv("BERTH_TEST_ENGINE_SOCKET"); /* the older name */
   if (s && *s)
     sock = s;
-  signal(SIGPIPE, SIG_IGN);
-  if (geteuid() != 0)
-    die_skip("engine tests need root");
-  if (access(sock, F_OK) != 0)
-    die_skip("no engine socket");
-  if (berth_engine_new(sock, 5000, &E, &err) < 0 || berth_engine_ping(E, &err) < 0) {
-    char why[512];
-    snprintf(why, sizeof(why), "the engine does not answer: %s", err ? err->msg : "?");
-    die_skip(why);
-  }
+  E = test_engine_or_skip(sock, 5000);
   podman = engine_is_podman();
   snprintf(label_value, sizeof(label_value), "%d", (int) getpid());
   snprintf(label, sizeof(label), "berth.test.engine=%s", label_value);

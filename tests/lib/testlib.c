@@ -10,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <signal.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "berth/engine.h"
 #include "testlib.h"
 
 /* Filled by constructors before main(), read once by testlib_run: no lock. */
@@ -88,6 +91,25 @@ die_skip(const char *why)
   }
   fprintf(stderr, "SKIP: %s\n", why);
   exit(77);
+}
+
+struct berth_engine *
+test_engine_or_skip(const char *sock, long timeout_ms)
+{
+  berth_error_t err = NULL;
+  struct berth_engine *e = NULL;
+  char why[512];
+
+  signal(SIGPIPE, SIG_IGN);
+  if (geteuid() != 0)
+    die_skip("engine tests need root");
+  if (access(sock, F_OK) != 0)
+    die_skip("no engine socket");
+  if (berth_engine_new(sock, timeout_ms, &e, &err) < 0 || berth_engine_ping(e, &err) < 0) {
+    snprintf(why, sizeof(why), "the engine does not answer: %s", err ? err->msg : "?");
+    die_skip(why);
+  }
+  return e;
 }
 
 void

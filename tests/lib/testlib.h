@@ -54,6 +54,10 @@ int testlib_run(void);
  * so a CI machine that lacks what a tier needs cannot pass by skipping. */
 void die_skip(const char *why) __attribute__((noreturn));
 
+/* The engine tiers' start, as root: SIGPIPE ignored, the engine at the unix
+ * socket SOCK, connected and answering a ping; die_skip otherwise. */
+struct berth_engine *test_engine_or_skip(const char *sock, long timeout_ms);
+
 /* A core call that must succeed: fails the current cmocka test with the
  * error's message when r < 0. */
 void must(int r, berth_error_t *err);
