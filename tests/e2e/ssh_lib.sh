@@ -95,6 +95,21 @@ _e2e_conf_unchanged() {
 		diag "WARNING: $BERTH_CONFIG_PATH was replaced while this test ran (make install?): failures above may come from that"
 }
 
+# e2e_write_config HOST_SHELL [LINES]: the e2e tests' berth.conf: the test
+# image, never pulled, entry $E2E_ENTRY, root and E2E_ADM excluded (they get
+# HOST_SHELL), then LINES.
+e2e_write_config() {
+	berth_write_config <<EOF
+# written by tests/e2e/ssh_lib.sh ($TEST_NAME)
+image = "$BERTH_TEST_IMAGE";
+pull = "never";
+entry = "$E2E_ENTRY";
+shell = { fallback = "/bin/sh"; host = "$1"; };
+policy = { exclude_users = [ "root", "$E2E_ADM" ]; };
+${2:-}
+EOF
+}
+
 # e2e_setup shell|forcecommand
 e2e_setup() {
 	local shell uid_opt=() a_uid a_gid users_conf=''
@@ -135,16 +150,8 @@ e2e_setup() {
 		users_conf="users = ( { user = \"$E2E_A\"; image = \"$E2E_IMAGE\"; } );"
 	fi
 
-	berth_write_config <<EOF
-# written by tests/e2e/ssh_lib.sh ($TEST_NAME)
-image = "$BERTH_TEST_IMAGE";
-pull = "never";
-entry = "$E2E_ENTRY";
-shell = { fallback = "/bin/sh"; host = "/bin/bash"; };
-policy = { exclude_users = [ "root", "$E2E_ADM" ]; };
-$users_conf
-${E2E_ENGINE_CONF:-}
-EOF
+	e2e_write_config /bin/bash "$users_conf
+${E2E_ENGINE_CONF:-}"
 
 	E2E_CONF_SUM=$(sha256sum <"$BERTH_CONFIG_PATH")
 	on_exit _e2e_conf_unchanged

@@ -31,18 +31,7 @@ cleanup_c() {
 on_exit cleanup_c
 hostnet_conf="users = ( { user = \"$E2E_C\"; network = \"host\"; } );"
 
-write_conf() { # [EXTRA]
-	berth_write_config <<EOF
-# written by tests/e2e/test_forwarding_container.sh
-image = "$BERTH_TEST_IMAGE";
-pull = "never";
-entry = "${BERTH_TEST_ENTRY:-exec}";
-shell = { fallback = "/bin/sh"; host = "/bin/sh"; };
-policy = { exclude_users = [ "root", "$E2E_ADM" ]; };
-${1:-}
-EOF
-}
-write_conf "$hostnet_conf"
+e2e_write_config /bin/sh "$hostnet_conf"
 
 berth_ns_syslog # pam_berth's and berth-shell's lines
 # X11 too, for the X11 case; its display socket needs IPv4 only: a container's
@@ -283,7 +272,7 @@ check "$E2E_A: logout leaves no process of the user on the host (relay included)
 assert_eq "" "$(ls -A "$adir")" "$E2E_A: logout leaves no socket in $adir"
 # close_session runs in the monitor, inside the container's network namespace:
 # its engine requests still reach the engine (a filesystem unix socket).
-write_conf "users = ( { user = \"$E2E_B\"; on_logout = \"stop\"; } );"
+e2e_write_config /bin/sh "users = ( { user = \"$E2E_B\"; on_logout = \"stop\"; } );"
 e2e_ssh "$E2E_B" true </dev/null || not_ok "$E2E_B: a session with on_logout = stop"
 _b_stopped() { [ "$(docker inspect -f '{{.State.Running}}' "$(e2e_container "$E2E_B")")" = false ]; }
 wait_until 10 _b_stopped || true
