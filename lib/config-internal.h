@@ -31,6 +31,15 @@ int cfg_fail(struct cfg_ctx *c, const config_setting_t *s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int cfg_fail_type(struct cfg_ctx *c, const config_setting_t *s, const char *expected);
 int cfg_get_group(struct cfg_ctx *c, const config_setting_t *s);
+/* One member f of a group, named name, read into data; < 0 stops the walk. */
+typedef int (*cfg_key_fn)(struct cfg_ctx *c, const config_setting_t *f, const char *name,
+                          void *data);
+/* s must be a group: fn reads each of its members, in file order. */
+int cfg_each_key(struct cfg_ctx *c, const config_setting_t *s, cfg_key_fn fn, void *data);
+/* s must be a list of entries `( { ... }, ... )`, or `[]` for none (libconfig
+ * reads it as an empty array); expected names them in the error.  Returns
+ * the number of entries, or -1. */
+int cfg_get_list(struct cfg_ctx *c, const config_setting_t *s, const char *expected);
 /* The getters replace *out (freeing the old value) only on success. */
 int cfg_get_string(struct cfg_ctx *c, const config_setting_t *s, char **out);
 int cfg_get_bool(struct cfg_ctx *c, const config_setting_t *s, bool *out);

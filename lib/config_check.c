@@ -191,63 +191,69 @@ cfg_check_tmpfs(struct cfg_ctx *c, const config_setting_t *s, char **tmpfs)
   return 0;
 }
 
+/* One entry of `mounts` being read. */
+struct mount_read {
+  struct berth_mount *m;
+  const config_setting_t *target_s; /* where target stands, once read */
+};
+
+static int
+mount_key(struct cfg_ctx *c, const config_setting_t *f, const char *name, void *data)
+{
+  struct mount_read *r = data;
+  struct berth_mount *m = r->m;
+
+  if (strcmp(name, "source") == 0) {
+    if (cfg_get_string(c, f, &m->source) < 0 || check_template_path(c, f, m->source) < 0)
+      return -1;
+    if (below_home(m->source))
+      return cfg_fail(c, f,
+                      "\"%s\" is inside the user's home, where the user can replace any directory "
+                      "with a link to files that are not theirs; berth refuses such sources at "
+                      "login (mount \"%%h\" itself, or a directory outside the home)",
+                      m->source);
+    return 0;
+  }
+  if (strcmp(name, "target") == 0) {
+    if (cfg_get_string(c, f, &m->target) < 0 || check_template_path(c, f, m->target) < 0)
+      return -1;
+    if (is_reserved_target(m->target))
+      return cfg_fail(c, f, "\"%s\" is reserved", m->target);
+    r->target_s = f;
+    return 0;
+  }
+  if (strcmp(name, "readonly") == 0)
+    return cfg_get_bool(c, f, &m->readonly);
+  return cfg_fail(c, f, "unknown key (a mount has source, target and readonly)");
+}
+
 int
 cfg_get_mounts(struct cfg_ctx *c, const config_setting_t *s, struct berth_mount **out,
                size_t *n_out)
 {
   struct berth_mount *m = NULL;
+  int len = cfg_get_list(c, s, "a list of mounts ( { source = ...; target = ...; }, ... )");
   size_t n;
 
-  /* `mounts = [];` reads as an empty array: accept it as "no mounts". */
-  if (!config_setting_is_list(s) && !(config_setting_is_array(s) && config_setting_length(s) == 0))
-    return cfg_fail_type(c, s, "a list of mounts ( { source = ...; target = ...; }, ... )");
-  n = (size_t) config_setting_length(s);
+  if (len < 0)
+    return -1;
+  n = (size_t) len;
   m = berth_malloc0(n * sizeof(*m), c->err);
   if (m == NULL)
     return -1;
   for (size_t i = 0; i < n; i++) {
     const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
-    const config_setting_t *target_s = NULL;
+    struct mount_read r = { &m[i], NULL };
 
-    if (cfg_get_group(c, e) < 0)
+    if (cfg_each_key(c, e, mount_key, &r) < 0)
       goto fail;
-    for (int k = 0; k < config_setting_length(e); k++) {
-      const config_setting_t *f = config_setting_get_elem(e, (unsigned) k);
-      const char *name = config_setting_name(f);
-      if (strcmp(name, "source") == 0) {
-        if (cfg_get_string(c, f, &m[i].source) < 0 || check_template_path(c, f, m[i].source) < 0)
-          goto fail;
-        if (below_home(m[i].source)) {
-          cfg_fail(c, f,
-                   "\"%s\" is inside the user's home, where the user can replace any directory "
-                   "with a link to files that are not theirs; berth refuses such sources at login "
-                   "(mount \"%%h\" itself, or a directory outside the home)",
-                   m[i].source);
-          goto fail;
-        }
-      } else if (strcmp(name, "target") == 0) {
-        if (cfg_get_string(c, f, &m[i].target) < 0 || check_template_path(c, f, m[i].target) < 0)
-          goto fail;
-        if (is_reserved_target(m[i].target)) {
-          cfg_fail(c, f, "\"%s\" is reserved", m[i].target);
-          goto fail;
-        }
-        target_s = f;
-      } else if (strcmp(name, "readonly") == 0) {
-        if (cfg_get_bool(c, f, &m[i].readonly) < 0)
-          goto fail;
-      } else {
-        cfg_fail(c, f, "unknown key (a mount has source, target and readonly)");
-        goto fail;
-      }
-    }
     if (m[i].source == NULL || m[i].target == NULL) {
       cfg_fail(c, e, "a mount needs both source and target");
       goto fail;
     }
     for (size_t j = 0; j < i; j++)
       if (cfg_same_path(m[j].target, m[i].target)) {
-        cfg_fail(c, target_s, "\"%s\" is already the target of an earlier mount", m[i].target);
+        cfg_fail(c, r.target_s, "\"%s\" is already the target of an earlier mount", m[i].target);
         goto fail;
       }
   }
