@@ -186,16 +186,10 @@ get_container_key(struct cfg_ctx *c, const config_setting_t *s, enum ck id,
   case CK_NETWORK:
     return get_word(c, s, &conf->network, "a network mode (bridge, none, host or a network name)");
   case CK_READONLY_ROOTFS: return cfg_get_bool(c, s, &conf->readonly_rootfs);
-  case CK_TMPFS:
-    if (cfg_get_strv(c, s, &conf->tmpfs) < 0)
-      return -1;
-    return cfg_check_tmpfs(c, s, conf->tmpfs);
+  case CK_TMPFS: return cfg_get_strv_ruled(c, s, &conf->tmpfs, cfg_check_tmpfs);
   case CK_NO_NEW_PRIVILEGES: return cfg_get_bool(c, s, &conf->no_new_privileges);
   case CK_MOUNTS: return cfg_get_mounts(c, s, &conf->mounts, &conf->n_mounts);
-  case CK_ENV:
-    if (cfg_get_strv(c, s, &conf->env) < 0)
-      return -1;
-    return cfg_check_env(c, s, conf->env);
+  case CK_ENV: return cfg_get_strv_ruled(c, s, &conf->env, cfg_check_env);
   case CK_ON_LOGOUT:
     if (cfg_get_enum(c, s, logout_names, &e) < 0)
       return -1;
@@ -260,6 +254,13 @@ container_key(struct cfg_ctx *c, const config_setting_t *f, const char *name, vo
   return get_container_key(c, f, k->id, data);
 }
 
+/* A user or group name in a policy list. */
+static int
+check_name(struct cfg_ctx *c, const config_setting_t *e, char *const *v, size_t i)
+{
+  return v[i][0] == '\0' ? cfg_fail(c, e, "empty name") : 0;
+}
+
 static int
 policy_key(struct cfg_ctx *c, const config_setting_t *f, const char *name, void *data)
 {
@@ -274,12 +275,7 @@ policy_key(struct cfg_ctx *c, const config_setting_t *f, const char *name, void 
     dst = &cfg->policy.exclude_groups;
   else
     return cfg_fail(c, f, "unknown key (policy has only_groups, exclude_users and exclude_groups)");
-  if (cfg_get_strv(c, f, dst) < 0)
-    return -1;
-  for (size_t j = 0; (*dst)[j]; j++)
-    if ((*dst)[j][0] == '\0')
-      return cfg_fail(c, config_setting_get_elem(f, (unsigned) j), "empty name");
-  return 0;
+  return cfg_get_strv_ruled(c, f, dst, check_name);
 }
 
 static void

@@ -136,58 +136,52 @@ cfg_env_key_len(const char *e)
 }
 
 int
-cfg_check_env(struct cfg_ctx *c, const config_setting_t *s, char **env)
+cfg_check_env(struct cfg_ctx *c, const config_setting_t *e, char *const *env, size_t i)
 {
-  for (size_t i = 0; env && env[i]; i++) {
-    const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
-    const char *v = env[i];
-    size_t klen = cfg_env_key_len(v);
+  const char *v = env[i];
+  size_t klen = cfg_env_key_len(v);
 
-    if (v[klen] != '=')
-      return cfg_fail(c, e, "\"%s\" is not of the form NAME=VALUE", v);
-    if (klen == 0 || !(v[0] == '_' || (v[0] >= 'A' && v[0] <= 'Z') || (v[0] >= 'a' && v[0] <= 'z')))
-      return cfg_fail(c, e, "\"%s\": variable names start with a letter or _", v);
-    for (size_t k = 0; k < klen; k++)
-      if (!(v[k] == '_' || (v[k] >= 'A' && v[k] <= 'Z') || (v[k] >= 'a' && v[k] <= 'z')
-            || (v[k] >= '0' && v[k] <= '9')))
-        return cfg_fail(c, e, "\"%.*s\" is not a valid variable name", (int) klen, v);
-    for (size_t k = 0; controlled_env[k]; k++)
-      if (strlen(controlled_env[k]) == klen && strncmp(v, controlled_env[k], klen) == 0)
-        return cfg_fail(c, e, "%s is set by berth from the user's account and cannot be configured",
-                        controlled_env[k]);
-    for (size_t j = 0; j < i; j++)
-      if (cfg_env_key_len(env[j]) == klen && strncmp(env[j], v, klen) == 0)
-        return cfg_fail(c, e, "%.*s is set twice in this list", (int) klen, v);
-  }
+  if (v[klen] != '=')
+    return cfg_fail(c, e, "\"%s\" is not of the form NAME=VALUE", v);
+  if (klen == 0 || !(v[0] == '_' || (v[0] >= 'A' && v[0] <= 'Z') || (v[0] >= 'a' && v[0] <= 'z')))
+    return cfg_fail(c, e, "\"%s\": variable names start with a letter or _", v);
+  for (size_t k = 0; k < klen; k++)
+    if (!(v[k] == '_' || (v[k] >= 'A' && v[k] <= 'Z') || (v[k] >= 'a' && v[k] <= 'z')
+          || (v[k] >= '0' && v[k] <= '9')))
+      return cfg_fail(c, e, "\"%.*s\" is not a valid variable name", (int) klen, v);
+  for (size_t k = 0; controlled_env[k]; k++)
+    if (strlen(controlled_env[k]) == klen && strncmp(v, controlled_env[k], klen) == 0)
+      return cfg_fail(c, e, "%s is set by berth from the user's account and cannot be configured",
+                      controlled_env[k]);
+  for (size_t j = 0; j < i; j++)
+    if (cfg_env_key_len(env[j]) == klen && strncmp(env[j], v, klen) == 0)
+      return cfg_fail(c, e, "%.*s is set twice in this list", (int) klen, v);
   return 0;
 }
 
 int
-cfg_check_tmpfs(struct cfg_ctx *c, const config_setting_t *s, char **tmpfs)
+cfg_check_tmpfs(struct cfg_ctx *c, const config_setting_t *e, char *const *tmpfs, size_t i)
 {
-  for (size_t i = 0; tmpfs && tmpfs[i]; i++) {
-    const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
-    const char *v = tmpfs[i];
-    size_t n = tmpfs_path_len(v);
-    char path[PATH_MAX];
+  const char *v = tmpfs[i];
+  size_t n = tmpfs_path_len(v);
+  char path[PATH_MAX];
 
-    if (n >= sizeof(path))
-      return cfg_fail(c, e, "path is too long");
-    memcpy(path, v, n);
-    path[n] = '\0';
-    if (path[0] != '/')
-      return cfg_fail(c, e, "\"%s\": the tmpfs path must be absolute (\"PATH[:OPTIONS]\")", v);
-    if (has_dotdot(path))
-      return cfg_fail(c, e, "\"%s\" must not contain \"..\"", v);
-    if (is_reserved_target(path))
-      return cfg_fail(c, e, "\"%s\": %s is reserved", v, strcmp(path, "/") ? RESERVED_DIR : "/");
-    if (v[n] == ':' && (v[n + 1] == '\0' || cfg_has_space(v + n + 1)))
-      return cfg_fail(
-          c, e, "\"%s\": options after ':' must be non-empty, without spaces (e.g. size=512m)", v);
-    for (size_t j = 0; j < i; j++)
-      if (tmpfs_is(tmpfs[j], path))
-        return cfg_fail(c, e, "%s is listed twice", path);
-  }
+  if (n >= sizeof(path))
+    return cfg_fail(c, e, "path is too long");
+  memcpy(path, v, n);
+  path[n] = '\0';
+  if (path[0] != '/')
+    return cfg_fail(c, e, "\"%s\": the tmpfs path must be absolute (\"PATH[:OPTIONS]\")", v);
+  if (has_dotdot(path))
+    return cfg_fail(c, e, "\"%s\" must not contain \"..\"", v);
+  if (is_reserved_target(path))
+    return cfg_fail(c, e, "\"%s\": %s is reserved", v, strcmp(path, "/") ? RESERVED_DIR : "/");
+  if (v[n] == ':' && (v[n + 1] == '\0' || cfg_has_space(v + n + 1)))
+    return cfg_fail(
+        c, e, "\"%s\": options after ':' must be non-empty, without spaces (e.g. size=512m)", v);
+  for (size_t j = 0; j < i; j++)
+    if (tmpfs_is(tmpfs[j], path))
+      return cfg_fail(c, e, "%s is listed twice", path);
   return 0;
 }
 

@@ -183,6 +183,17 @@ cfg_get_strv(struct cfg_ctx *c, const config_setting_t *s, char ***out)
 }
 
 int
+cfg_get_strv_ruled(struct cfg_ctx *c, const config_setting_t *s, char ***out, cfg_str_rule rule)
+{
+  if (cfg_get_strv(c, s, out) < 0)
+    return -1;
+  for (size_t i = 0; (*out)[i]; i++)
+    if (rule(c, config_setting_get_elem(s, (unsigned) i), *out, i) < 0)
+      return -1;
+  return 0;
+}
+
+int
 cfg_get_enum(struct cfg_ctx *c, const config_setting_t *s, const char *const *names, int *out)
 {
   const char *v;
