@@ -73,9 +73,9 @@ pam_words(const char *line, berth_error_t *err)
       p++;
     if (*p == '\0')
       break;
-    w = malloc(strlen(p) + 1);
+    w = berth_malloc0(strlen(p) + 1, err);
     if (w == NULL)
-      goto oom;
+      goto fail;
     if (*p == '[') {
       while (*p && *p != ']') {
         if (p[0] == '\\' && p[1] == ']')
@@ -88,17 +88,14 @@ pam_words(const char *line, berth_error_t *err)
     while (*p && *p != ' ' && *p != '\t')
       w[n++] = *p++;
     w[n] = '\0';
-    if (audit_strv_push(&v, w, err) < 0) {
-      berth_strv_free(v);
-      return NULL;
-    }
+    if (audit_strv_push(&v, w, err) < 0)
+      goto fail;
   }
   if (v == NULL && audit_strv_push(&v, "", err) < 0)
     return NULL;
   return v;
-oom:
+fail:
   berth_strv_free(v);
-  berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
   return NULL;
 }
 

@@ -9,6 +9,7 @@
 #include <libconfig.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,23 +66,26 @@ static const struct ckey {
   enum ck id;
   bool in_container; /* allowed in the global `container` group */
   bool overridable;  /* allowed in `groups` / `users` entries */
+  size_t has;        /* there, the has_* flag of struct berth_override it sets */
 } ckeys[] = {
-  { "image", CK_IMAGE, false, true },
-  { "pull", CK_PULL, false, true },
-  { "name", CK_NAME, true, false },
-  { "hostname", CK_HOSTNAME, true, false },
-  { "keeper", CK_KEEPER, true, true },
-  { "memory", CK_MEMORY, true, true },
-  { "cpus", CK_CPUS, true, true },
-  { "pids", CK_PIDS, true, true },
-  { "network", CK_NETWORK, true, true },
-  { "readonly_rootfs", CK_READONLY_ROOTFS, true, true },
-  { "tmpfs", CK_TMPFS, true, true },
-  { "no_new_privileges", CK_NO_NEW_PRIVILEGES, true, false },
-  { "mounts", CK_MOUNTS, true, true },
-  { "env", CK_ENV, true, true },
-  { "on_logout", CK_ON_LOGOUT, true, true },
-  { "idle_timeout", CK_IDLE_TIMEOUT, true, true },
+  { "image", CK_IMAGE, false, true, offsetof(struct berth_override, has_image) },
+  { "pull", CK_PULL, false, true, offsetof(struct berth_override, has_pull) },
+  { "name", CK_NAME, true, false, 0 },
+  { "hostname", CK_HOSTNAME, true, false, 0 },
+  { "keeper", CK_KEEPER, true, true, offsetof(struct berth_override, has_keeper) },
+  { "memory", CK_MEMORY, true, true, offsetof(struct berth_override, has_memory) },
+  { "cpus", CK_CPUS, true, true, offsetof(struct berth_override, has_cpus) },
+  { "pids", CK_PIDS, true, true, offsetof(struct berth_override, has_pids) },
+  { "network", CK_NETWORK, true, true, offsetof(struct berth_override, has_network) },
+  { "readonly_rootfs", CK_READONLY_ROOTFS, true, true,
+    offsetof(struct berth_override, has_readonly_rootfs) },
+  { "tmpfs", CK_TMPFS, true, true, offsetof(struct berth_override, has_tmpfs) },
+  { "no_new_privileges", CK_NO_NEW_PRIVILEGES, true, false, 0 },
+  { "mounts", CK_MOUNTS, true, true, offsetof(struct berth_override, has_mounts) },
+  { "env", CK_ENV, true, true, offsetof(struct berth_override, has_env) },
+  { "on_logout", CK_ON_LOGOUT, true, true, offsetof(struct berth_override, has_on_logout) },
+  { "idle_timeout", CK_IDLE_TIMEOUT, true, true,
+    offsetof(struct berth_override, has_idle_timeout) },
 };
 
 static const struct ckey *
@@ -112,21 +116,41 @@ get_cpus(struct cfg_ctx *c, const config_setting_t *s, double *out)
   return 0;
 }
 
+/* One word, such as an image reference or a network: not empty, no
+ * blanks; what says what it is in the error. */
+static int
+get_word(struct cfg_ctx *c, const config_setting_t *s, char **out, const char *what)
+{
+  if (cfg_get_string(c, s, out) < 0)
+    return -1;
+  if ((*out)[0] == '\0' || cfg_has_space(*out))
+    return cfg_fail(c, s, "\"%s\" is not %s", *out, what);
+  return 0;
+}
+
+/* An integer of at least 0; unit says what it counts in the error. */
+static int
+get_count(struct cfg_ctx *c, const config_setting_t *s, int64_t *out, const char *unit)
+{
+  int64_t v = 0;
+
+  if (cfg_get_int(c, s, &v) < 0)
+    return -1;
+  if (v < 0)
+    return cfg_fail(c, s, "%lld is negative (%s)", (long long) v, unit);
+  *out = v;
+  return 0;
+}
+
 static int
 get_container_key(struct cfg_ctx *c, const config_setting_t *s, enum ck id,
                   struct berth_container_conf *conf)
 {
   int e;
-  int64_t v = 0;
 
   switch (id) {
   case CK_IMAGE:
-    if (cfg_get_string(c, s, &conf->image) < 0)
-      return -1;
-    if (conf->image[0] == '\0' || cfg_has_space(conf->image))
-      return cfg_fail(c, s, "\"%s\" is not an image reference (e.g. \"debian:bookworm\")",
-                      conf->image);
-    return 0;
+    return get_word(c, s, &conf->image, "an image reference (e.g. \"debian:bookworm\")");
   case CK_PULL:
     if (cfg_get_enum(c, s, pull_names, &e) < 0)
       return -1;
@@ -158,164 +182,100 @@ get_container_key(struct cfg_ctx *c, const config_setting_t *s, enum ck id,
     return 0;
   case CK_MEMORY: return cfg_get_size(c, s, &conf->memory);
   case CK_CPUS: return get_cpus(c, s, &conf->cpus);
-  case CK_PIDS:
-    if (cfg_get_int(c, s, &v) < 0)
-      return -1;
-    if (v < 0)
-      return cfg_fail(c, s, "%lld is negative (0 means unlimited)", (long long) v);
-    conf->pids = v;
-    return 0;
+  case CK_PIDS: return get_count(c, s, &conf->pids, "0 means unlimited");
   case CK_NETWORK:
-    if (cfg_get_string(c, s, &conf->network) < 0)
-      return -1;
-    if (conf->network[0] == '\0' || cfg_has_space(conf->network))
-      return cfg_fail(c, s, "\"%s\" is not a network mode (bridge, none, host or a network name)",
-                      conf->network);
-    return 0;
+    return get_word(c, s, &conf->network, "a network mode (bridge, none, host or a network name)");
   case CK_READONLY_ROOTFS: return cfg_get_bool(c, s, &conf->readonly_rootfs);
-  case CK_TMPFS:
-    if (cfg_get_strv(c, s, &conf->tmpfs) < 0)
-      return -1;
-    return cfg_check_tmpfs(c, s, conf->tmpfs);
+  case CK_TMPFS: return cfg_get_strv_ruled(c, s, &conf->tmpfs, cfg_check_tmpfs);
   case CK_NO_NEW_PRIVILEGES: return cfg_get_bool(c, s, &conf->no_new_privileges);
   case CK_MOUNTS: return cfg_get_mounts(c, s, &conf->mounts, &conf->n_mounts);
-  case CK_ENV:
-    if (cfg_get_strv(c, s, &conf->env) < 0)
-      return -1;
-    return cfg_check_env(c, s, conf->env);
+  case CK_ENV: return cfg_get_strv_ruled(c, s, &conf->env, cfg_check_env);
   case CK_ON_LOGOUT:
     if (cfg_get_enum(c, s, logout_names, &e) < 0)
       return -1;
     conf->on_logout = (enum berth_on_logout) e;
     return 0;
-  case CK_IDLE_TIMEOUT:
-    if (cfg_get_int(c, s, &v) < 0)
-      return -1;
-    if (v < 0)
-      return cfg_fail(c, s, "%lld is negative (seconds; 0 means never)", (long long) v);
-    conf->idle_timeout = v;
-    return 0;
+  case CK_IDLE_TIMEOUT: return get_count(c, s, &conf->idle_timeout, "seconds; 0 means never");
   }
   return cfg_fail(c, s, "unknown key");
 }
 
-static void
-override_mark(struct berth_override *o, enum ck id)
-{
-  switch (id) {
-  case CK_IMAGE: o->has_image = true; break;
-  case CK_PULL: o->has_pull = true; break;
-  case CK_KEEPER: o->has_keeper = true; break;
-  case CK_MEMORY: o->has_memory = true; break;
-  case CK_CPUS: o->has_cpus = true; break;
-  case CK_PIDS: o->has_pids = true; break;
-  case CK_NETWORK: o->has_network = true; break;
-  case CK_READONLY_ROOTFS: o->has_readonly_rootfs = true; break;
-  case CK_TMPFS: o->has_tmpfs = true; break;
-  case CK_MOUNTS: o->has_mounts = true; break;
-  case CK_ENV: o->has_env = true; break;
-  case CK_ON_LOGOUT: o->has_on_logout = true; break;
-  case CK_IDLE_TIMEOUT: o->has_idle_timeout = true; break;
-  default: break;
-  }
-}
-
 /* ------------------------------------------------------------------ sections */
 
+/* Each section's keys go through cfg_each_key(), one *_key function a
+ * section, data the config (or the part) it fills. */
+
 static int
-load_home(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *cfg)
+home_key(struct cfg_ctx *c, const config_setting_t *f, const char *name, void *data)
 {
-  if (cfg_get_group(c, s) < 0)
-    return -1;
-  for (int i = 0; i < config_setting_length(s); i++) {
-    const config_setting_t *f = config_setting_get_elem(s, (unsigned) i);
-    const char *name = config_setting_name(f);
-    if (strcmp(name, "mount") == 0) {
-      if (cfg_get_bool(c, f, &cfg->home.mount) < 0)
-        return -1;
-    } else if (strcmp(name, "create") == 0) {
-      if (cfg_get_bool(c, f, &cfg->home.create) < 0)
-        return -1;
-    } else if (strcmp(name, "skel") == 0) {
-      if (cfg_get_string(c, f, &cfg->home.skel) < 0)
-        return -1;
-      /* "" = create homes empty */
-      if (cfg->home.skel[0] != '\0' && cfg_check_abs_path(c, f, cfg->home.skel) < 0)
-        return -1;
-    } else if (strcmp(name, "mode") == 0) {
-      if (cfg_get_mode(c, f, &cfg->home.mode) < 0)
-        return -1;
-    } else {
-      return cfg_fail(c, f, "unknown key (home has mount, create, skel and mode)");
-    }
+  struct berth_config *cfg = data;
+
+  if (strcmp(name, "mount") == 0)
+    return cfg_get_bool(c, f, &cfg->home.mount);
+  if (strcmp(name, "create") == 0)
+    return cfg_get_bool(c, f, &cfg->home.create);
+  if (strcmp(name, "skel") == 0) {
+    if (cfg_get_string(c, f, &cfg->home.skel) < 0)
+      return -1;
+    /* "" = create homes empty */
+    return cfg->home.skel[0] != '\0' ? cfg_check_abs_path(c, f, cfg->home.skel) : 0;
   }
+  if (strcmp(name, "mode") == 0)
+    return cfg_get_mode(c, f, &cfg->home.mode);
+  return cfg_fail(c, f, "unknown key (home has mount, create, skel and mode)");
+}
+
+static int
+shell_key(struct cfg_ctx *c, const config_setting_t *f, const char *name, void *data)
+{
+  struct berth_config *cfg = data;
+  char **dst;
+
+  if (strcmp(name, "fallback") == 0)
+    dst = &cfg->shell.fallback;
+  else if (strcmp(name, "host") == 0)
+    dst = &cfg->shell.host;
+  else
+    return cfg_fail(c, f, "unknown key (shell has fallback and host)");
+  if (cfg_get_string(c, f, dst) < 0 || cfg_check_abs_path(c, f, *dst) < 0)
+    return -1;
   return 0;
 }
 
 static int
-load_shell(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *cfg)
+container_key(struct cfg_ctx *c, const config_setting_t *f, const char *name, void *data)
 {
-  if (cfg_get_group(c, s) < 0)
-    return -1;
-  for (int i = 0; i < config_setting_length(s); i++) {
-    const config_setting_t *f = config_setting_get_elem(s, (unsigned) i);
-    const char *name = config_setting_name(f);
-    char **dst;
-    if (strcmp(name, "fallback") == 0)
-      dst = &cfg->shell.fallback;
-    else if (strcmp(name, "host") == 0)
-      dst = &cfg->shell.host;
-    else
-      return cfg_fail(c, f, "unknown key (shell has fallback and host)");
-    if (cfg_get_string(c, f, dst) < 0 || cfg_check_abs_path(c, f, *dst) < 0)
-      return -1;
-  }
-  return 0;
+  const struct ckey *k = ckey_find(name);
+
+  if (k == NULL)
+    return cfg_fail(c, f, "unknown key");
+  if (!k->in_container)
+    return cfg_fail(c, f, "is a top-level setting, not part of container");
+  return get_container_key(c, f, k->id, data);
+}
+
+/* A user or group name in a policy list. */
+static int
+check_name(struct cfg_ctx *c, const config_setting_t *e, char *const *v, size_t i)
+{
+  return v[i][0] == '\0' ? cfg_fail(c, e, "empty name") : 0;
 }
 
 static int
-load_container(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *cfg)
+policy_key(struct cfg_ctx *c, const config_setting_t *f, const char *name, void *data)
 {
-  if (cfg_get_group(c, s) < 0)
-    return -1;
-  for (int i = 0; i < config_setting_length(s); i++) {
-    const config_setting_t *f = config_setting_get_elem(s, (unsigned) i);
-    const struct ckey *k = ckey_find(config_setting_name(f));
-    if (k == NULL)
-      return cfg_fail(c, f, "unknown key");
-    if (!k->in_container)
-      return cfg_fail(c, f, "is a top-level setting, not part of container");
-    if (get_container_key(c, f, k->id, &cfg->container) < 0)
-      return -1;
-  }
-  return 0;
-}
+  struct berth_config *cfg = data;
+  char ***dst;
 
-static int
-load_policy(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *cfg)
-{
-  if (cfg_get_group(c, s) < 0)
-    return -1;
-  for (int i = 0; i < config_setting_length(s); i++) {
-    const config_setting_t *f = config_setting_get_elem(s, (unsigned) i);
-    const char *name = config_setting_name(f);
-    char ***dst;
-    if (strcmp(name, "only_groups") == 0)
-      dst = &cfg->policy.only_groups;
-    else if (strcmp(name, "exclude_users") == 0)
-      dst = &cfg->policy.exclude_users;
-    else if (strcmp(name, "exclude_groups") == 0)
-      dst = &cfg->policy.exclude_groups;
-    else
-      return cfg_fail(c, f,
-                      "unknown key (policy has only_groups, exclude_users and exclude_groups)");
-    if (cfg_get_strv(c, f, dst) < 0)
-      return -1;
-    for (size_t j = 0; (*dst)[j]; j++)
-      if ((*dst)[j][0] == '\0')
-        return cfg_fail(c, config_setting_get_elem(f, (unsigned) j), "empty name");
-  }
-  return 0;
+  if (strcmp(name, "only_groups") == 0)
+    dst = &cfg->policy.only_groups;
+  else if (strcmp(name, "exclude_users") == 0)
+    dst = &cfg->policy.exclude_users;
+  else if (strcmp(name, "exclude_groups") == 0)
+    dst = &cfg->policy.exclude_groups;
+  else
+    return cfg_fail(c, f, "unknown key (policy has only_groups, exclude_users and exclude_groups)");
+  return cfg_get_strv_ruled(c, f, dst, check_name);
 }
 
 static void
@@ -328,69 +288,73 @@ overrides_free(struct berth_override *o, size_t n)
   free(o);
 }
 
+/* One entry of `groups` or `users` being read. */
+struct override_read {
+  struct berth_override *o;
+  const config_setting_t *list; /* the `groups` or `users` setting */
+  const char *match_key;        /* "group" in groups, "user" in users */
+  const char *other_key;
+  const config_setting_t *match_s; /* where match_key stands, once read */
+};
+
+static int
+override_key(struct cfg_ctx *c, const config_setting_t *f, const char *name, void *data)
+{
+  struct override_read *r = data;
+  const struct ckey *ck;
+
+  if (strcmp(name, r->match_key) == 0) {
+    if (cfg_get_string(c, f, &r->o->match) < 0)
+      return -1;
+    if (r->o->match[0] == '\0')
+      return cfg_fail(c, f, "empty name");
+    r->match_s = f;
+    return 0;
+  }
+  if (strcmp(name, r->other_key) == 0)
+    return cfg_fail(
+        c, f, "unknown key (entries of %s match by \"%s\"; use %ss = ( ... ) for per-%s settings)",
+        config_setting_name(r->list), r->match_key, r->other_key, r->other_key);
+  ck = ckey_find(name);
+  if (ck == NULL)
+    return cfg_fail(c, f, "unknown key");
+  if (!ck->overridable)
+    return cfg_fail(c, f, "cannot be overridden per %s, only set in container", r->match_key);
+  if (get_container_key(c, f, ck->id, &r->o->c) < 0)
+    return -1;
+  *(bool *) ((char *) r->o + ck->has) = true;
+  return 0;
+}
+
 /* `groups` (match_key "group") and `users` (match_key "user"). */
 static int
 load_overrides(struct cfg_ctx *c, const config_setting_t *s, const char *match_key,
                const char *other_key, struct berth_override **out, size_t *n_out)
 {
   struct berth_override *o;
+  int len = cfg_get_list(c, s, "a list of entries ( { ... }, ... )");
   size_t n;
 
-  if (!config_setting_is_list(s) && !(config_setting_is_array(s) && config_setting_length(s) == 0))
-    return cfg_fail_type(c, s, "a list of entries ( { ... }, ... )");
-  n = (size_t) config_setting_length(s);
+  if (len < 0)
+    return -1;
+  n = (size_t) len;
   o = berth_malloc0(n * sizeof(*o), c->err);
   if (o == NULL)
     return -1;
   for (size_t i = 0; i < n; i++) {
     const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
-    const config_setting_t *match_s = NULL;
+    struct override_read r = { &o[i], s, match_key, other_key, NULL };
 
-    if (cfg_get_group(c, e) < 0)
-      goto fail;
     o[i].line = (int) config_setting_source_line(e);
-    for (int k = 0; k < config_setting_length(e); k++) {
-      const config_setting_t *f = config_setting_get_elem(e, (unsigned) k);
-      const char *name = config_setting_name(f);
-      const struct ckey *ck;
-
-      if (strcmp(name, match_key) == 0) {
-        if (cfg_get_string(c, f, &o[i].match) < 0)
-          goto fail;
-        if (o[i].match[0] == '\0') {
-          cfg_fail(c, f, "empty name");
-          goto fail;
-        }
-        match_s = f;
-        continue;
-      }
-      if (strcmp(name, other_key) == 0) {
-        cfg_fail(
-            c, f,
-            "unknown key (entries of %s match by \"%s\"; use %ss = ( ... ) for per-%s settings)",
-            config_setting_name(s), match_key, other_key, other_key);
-        goto fail;
-      }
-      ck = ckey_find(name);
-      if (ck == NULL) {
-        cfg_fail(c, f, "unknown key");
-        goto fail;
-      }
-      if (!ck->overridable) {
-        cfg_fail(c, f, "cannot be overridden per %s, only set in container", match_key);
-        goto fail;
-      }
-      if (get_container_key(c, f, ck->id, &o[i].c) < 0)
-        goto fail;
-      override_mark(&o[i], ck->id);
-    }
-    if (match_s == NULL) {
+    if (cfg_each_key(c, e, override_key, &r) < 0)
+      goto fail;
+    if (r.match_s == NULL) {
       cfg_fail(c, e, "entry has no \"%s\" key saying which %s it applies to", match_key, match_key);
       goto fail;
     }
     for (size_t j = 0; j < i; j++)
       if (strcmp(o[j].match, o[i].match) == 0) {
-        cfg_fail(c, match_s, "duplicate entry for %s \"%s\" (first at line %d)", match_key,
+        cfg_fail(c, r.match_s, "duplicate entry for %s \"%s\" (first at line %d)", match_key,
                  o[i].match, o[j].line);
         goto fail;
       }
@@ -405,45 +369,40 @@ fail:
 }
 
 static int
-load_root(struct cfg_ctx *c, const config_setting_t *root, struct berth_config *cfg)
+root_key(struct cfg_ctx *c, const config_setting_t *s, const char *name, void *data)
 {
-  for (int i = 0; i < config_setting_length(root); i++) {
-    const config_setting_t *s = config_setting_get_elem(root, (unsigned) i);
-    const char *name = config_setting_name(s);
-    const struct ckey *ck;
-    int r, e;
+  struct berth_config *cfg = data;
+  const struct ckey *ck;
+  int r, e;
 
-    if (strcmp(name, "engine") == 0)
-      r = cfg_load_engine(c, s, cfg);
-    else if (strcmp(name, "image") == 0)
-      r = get_container_key(c, s, CK_IMAGE, &cfg->container);
-    else if (strcmp(name, "pull") == 0)
-      r = get_container_key(c, s, CK_PULL, &cfg->container);
-    else if (strcmp(name, "entry") == 0) {
-      r = cfg_get_enum(c, s, entry_names, &e);
-      cfg->entry = r < 0 ? cfg->entry : (enum berth_entry) e;
-    } else if (strcmp(name, "debug") == 0)
-      r = cfg_get_bool(c, s, &cfg->debug);
-    else if (strcmp(name, "home") == 0)
-      r = load_home(c, s, cfg);
-    else if (strcmp(name, "shell") == 0)
-      r = load_shell(c, s, cfg);
-    else if (strcmp(name, "container") == 0)
-      r = load_container(c, s, cfg);
-    else if (strcmp(name, "policy") == 0)
-      r = load_policy(c, s, cfg);
-    else if (strcmp(name, "groups") == 0)
-      r = load_overrides(c, s, "group", "user", &cfg->groups, &cfg->n_groups);
-    else if (strcmp(name, "users") == 0)
-      r = load_overrides(c, s, "user", "group", &cfg->users, &cfg->n_users);
-    else if ((ck = ckey_find(name)) != NULL && ck->in_container)
-      r = cfg_fail(c, s, "unknown key (did you mean container.%s?)", name);
-    else
-      r = cfg_fail(c, s, "unknown key");
-    if (r < 0)
-      return -1;
+  if (strcmp(name, "engine") == 0)
+    return cfg_load_engine(c, s, cfg);
+  if (strcmp(name, "image") == 0)
+    return get_container_key(c, s, CK_IMAGE, &cfg->container);
+  if (strcmp(name, "pull") == 0)
+    return get_container_key(c, s, CK_PULL, &cfg->container);
+  if (strcmp(name, "entry") == 0) {
+    r = cfg_get_enum(c, s, entry_names, &e);
+    cfg->entry = r < 0 ? cfg->entry : (enum berth_entry) e;
+    return r;
   }
-  return 0;
+  if (strcmp(name, "debug") == 0)
+    return cfg_get_bool(c, s, &cfg->debug);
+  if (strcmp(name, "home") == 0)
+    return cfg_each_key(c, s, home_key, cfg);
+  if (strcmp(name, "shell") == 0)
+    return cfg_each_key(c, s, shell_key, cfg);
+  if (strcmp(name, "container") == 0)
+    return cfg_each_key(c, s, container_key, &cfg->container);
+  if (strcmp(name, "policy") == 0)
+    return cfg_each_key(c, s, policy_key, cfg);
+  if (strcmp(name, "groups") == 0)
+    return load_overrides(c, s, "group", "user", &cfg->groups, &cfg->n_groups);
+  if (strcmp(name, "users") == 0)
+    return load_overrides(c, s, "user", "group", &cfg->users, &cfg->n_users);
+  if ((ck = ckey_find(name)) != NULL && ck->in_container)
+    return cfg_fail(c, s, "unknown key (did you mean container.%s?)", name);
+  return cfg_fail(c, s, "unknown key");
 }
 
 /* A config anyone but root can write decides who gets a host shell.  Its
@@ -635,7 +594,8 @@ berth_config_load(const char *path, struct berth_config **out, berth_error_t *er
   if (berth_config_defaults(&cfg, err) < 0)
     return -1;
   if ((cfg->path = berth_strdup(path, err)) == NULL
-      || load_root(&c, config_root_setting(lc), cfg) < 0 || cfg_validate(&c, cfg, lc) < 0) {
+      || cfg_each_key(&c, config_root_setting(lc), root_key, cfg) < 0
+      || cfg_validate(&c, cfg, lc) < 0) {
     berth_config_free(cfg);
     return -1;
   }

@@ -136,59 +136,89 @@ cfg_env_key_len(const char *e)
 }
 
 int
-cfg_check_env(struct cfg_ctx *c, const config_setting_t *s, char **env)
+cfg_check_env(struct cfg_ctx *c, const config_setting_t *e, char *const *env, size_t i)
 {
-  for (size_t i = 0; env && env[i]; i++) {
-    const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
-    const char *v = env[i];
-    size_t klen = cfg_env_key_len(v);
+  const char *v = env[i];
+  size_t klen = cfg_env_key_len(v);
 
-    if (v[klen] != '=')
-      return cfg_fail(c, e, "\"%s\" is not of the form NAME=VALUE", v);
-    if (klen == 0 || !(v[0] == '_' || (v[0] >= 'A' && v[0] <= 'Z') || (v[0] >= 'a' && v[0] <= 'z')))
-      return cfg_fail(c, e, "\"%s\": variable names start with a letter or _", v);
-    for (size_t k = 0; k < klen; k++)
-      if (!(v[k] == '_' || (v[k] >= 'A' && v[k] <= 'Z') || (v[k] >= 'a' && v[k] <= 'z')
-            || (v[k] >= '0' && v[k] <= '9')))
-        return cfg_fail(c, e, "\"%.*s\" is not a valid variable name", (int) klen, v);
-    for (size_t k = 0; controlled_env[k]; k++)
-      if (strlen(controlled_env[k]) == klen && strncmp(v, controlled_env[k], klen) == 0)
-        return cfg_fail(c, e, "%s is set by berth from the user's account and cannot be configured",
-                        controlled_env[k]);
-    for (size_t j = 0; j < i; j++)
-      if (cfg_env_key_len(env[j]) == klen && strncmp(env[j], v, klen) == 0)
-        return cfg_fail(c, e, "%.*s is set twice in this list", (int) klen, v);
-  }
+  if (v[klen] != '=')
+    return cfg_fail(c, e, "\"%s\" is not of the form NAME=VALUE", v);
+  if (klen == 0 || !(v[0] == '_' || (v[0] >= 'A' && v[0] <= 'Z') || (v[0] >= 'a' && v[0] <= 'z')))
+    return cfg_fail(c, e, "\"%s\": variable names start with a letter or _", v);
+  for (size_t k = 0; k < klen; k++)
+    if (!(v[k] == '_' || (v[k] >= 'A' && v[k] <= 'Z') || (v[k] >= 'a' && v[k] <= 'z')
+          || (v[k] >= '0' && v[k] <= '9')))
+      return cfg_fail(c, e, "\"%.*s\" is not a valid variable name", (int) klen, v);
+  for (size_t k = 0; controlled_env[k]; k++)
+    if (strlen(controlled_env[k]) == klen && strncmp(v, controlled_env[k], klen) == 0)
+      return cfg_fail(c, e, "%s is set by berth from the user's account and cannot be configured",
+                      controlled_env[k]);
+  for (size_t j = 0; j < i; j++)
+    if (cfg_env_key_len(env[j]) == klen && strncmp(env[j], v, klen) == 0)
+      return cfg_fail(c, e, "%.*s is set twice in this list", (int) klen, v);
   return 0;
 }
 
 int
-cfg_check_tmpfs(struct cfg_ctx *c, const config_setting_t *s, char **tmpfs)
+cfg_check_tmpfs(struct cfg_ctx *c, const config_setting_t *e, char *const *tmpfs, size_t i)
 {
-  for (size_t i = 0; tmpfs && tmpfs[i]; i++) {
-    const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
-    const char *v = tmpfs[i];
-    size_t n = tmpfs_path_len(v);
-    char path[PATH_MAX];
+  const char *v = tmpfs[i];
+  size_t n = tmpfs_path_len(v);
+  char path[PATH_MAX];
 
-    if (n >= sizeof(path))
-      return cfg_fail(c, e, "path is too long");
-    memcpy(path, v, n);
-    path[n] = '\0';
-    if (path[0] != '/')
-      return cfg_fail(c, e, "\"%s\": the tmpfs path must be absolute (\"PATH[:OPTIONS]\")", v);
-    if (has_dotdot(path))
-      return cfg_fail(c, e, "\"%s\" must not contain \"..\"", v);
-    if (is_reserved_target(path))
-      return cfg_fail(c, e, "\"%s\": %s is reserved", v, strcmp(path, "/") ? RESERVED_DIR : "/");
-    if (v[n] == ':' && (v[n + 1] == '\0' || cfg_has_space(v + n + 1)))
-      return cfg_fail(
-          c, e, "\"%s\": options after ':' must be non-empty, without spaces (e.g. size=512m)", v);
-    for (size_t j = 0; j < i; j++)
-      if (tmpfs_is(tmpfs[j], path))
-        return cfg_fail(c, e, "%s is listed twice", path);
-  }
+  if (n >= sizeof(path))
+    return cfg_fail(c, e, "path is too long");
+  memcpy(path, v, n);
+  path[n] = '\0';
+  if (path[0] != '/')
+    return cfg_fail(c, e, "\"%s\": the tmpfs path must be absolute (\"PATH[:OPTIONS]\")", v);
+  if (has_dotdot(path))
+    return cfg_fail(c, e, "\"%s\" must not contain \"..\"", v);
+  if (is_reserved_target(path))
+    return cfg_fail(c, e, "\"%s\": %s is reserved", v, strcmp(path, "/") ? RESERVED_DIR : "/");
+  if (v[n] == ':' && (v[n + 1] == '\0' || cfg_has_space(v + n + 1)))
+    return cfg_fail(
+        c, e, "\"%s\": options after ':' must be non-empty, without spaces (e.g. size=512m)", v);
+  for (size_t j = 0; j < i; j++)
+    if (tmpfs_is(tmpfs[j], path))
+      return cfg_fail(c, e, "%s is listed twice", path);
   return 0;
+}
+
+/* One entry of `mounts` being read. */
+struct mount_read {
+  struct berth_mount *m;
+  const config_setting_t *target_s; /* where target stands, once read */
+};
+
+static int
+mount_key(struct cfg_ctx *c, const config_setting_t *f, const char *name, void *data)
+{
+  struct mount_read *r = data;
+  struct berth_mount *m = r->m;
+
+  if (strcmp(name, "source") == 0) {
+    if (cfg_get_string(c, f, &m->source) < 0 || check_template_path(c, f, m->source) < 0)
+      return -1;
+    if (below_home(m->source))
+      return cfg_fail(c, f,
+                      "\"%s\" is inside the user's home, where the user can replace any directory "
+                      "with a link to files that are not theirs; berth refuses such sources at "
+                      "login (mount \"%%h\" itself, or a directory outside the home)",
+                      m->source);
+    return 0;
+  }
+  if (strcmp(name, "target") == 0) {
+    if (cfg_get_string(c, f, &m->target) < 0 || check_template_path(c, f, m->target) < 0)
+      return -1;
+    if (is_reserved_target(m->target))
+      return cfg_fail(c, f, "\"%s\" is reserved", m->target);
+    r->target_s = f;
+    return 0;
+  }
+  if (strcmp(name, "readonly") == 0)
+    return cfg_get_bool(c, f, &m->readonly);
+  return cfg_fail(c, f, "unknown key (a mount has source, target and readonly)");
 }
 
 int
@@ -196,58 +226,28 @@ cfg_get_mounts(struct cfg_ctx *c, const config_setting_t *s, struct berth_mount 
                size_t *n_out)
 {
   struct berth_mount *m = NULL;
+  int len = cfg_get_list(c, s, "a list of mounts ( { source = ...; target = ...; }, ... )");
   size_t n;
 
-  /* `mounts = [];` reads as an empty array: accept it as "no mounts". */
-  if (!config_setting_is_list(s) && !(config_setting_is_array(s) && config_setting_length(s) == 0))
-    return cfg_fail_type(c, s, "a list of mounts ( { source = ...; target = ...; }, ... )");
-  n = (size_t) config_setting_length(s);
+  if (len < 0)
+    return -1;
+  n = (size_t) len;
   m = berth_malloc0(n * sizeof(*m), c->err);
   if (m == NULL)
     return -1;
   for (size_t i = 0; i < n; i++) {
     const config_setting_t *e = config_setting_get_elem(s, (unsigned) i);
-    const config_setting_t *target_s = NULL;
+    struct mount_read r = { &m[i], NULL };
 
-    if (cfg_get_group(c, e) < 0)
+    if (cfg_each_key(c, e, mount_key, &r) < 0)
       goto fail;
-    for (int k = 0; k < config_setting_length(e); k++) {
-      const config_setting_t *f = config_setting_get_elem(e, (unsigned) k);
-      const char *name = config_setting_name(f);
-      if (strcmp(name, "source") == 0) {
-        if (cfg_get_string(c, f, &m[i].source) < 0 || check_template_path(c, f, m[i].source) < 0)
-          goto fail;
-        if (below_home(m[i].source)) {
-          cfg_fail(c, f,
-                   "\"%s\" is inside the user's home, where the user can replace any directory "
-                   "with a link to files that are not theirs; berth refuses such sources at login "
-                   "(mount \"%%h\" itself, or a directory outside the home)",
-                   m[i].source);
-          goto fail;
-        }
-      } else if (strcmp(name, "target") == 0) {
-        if (cfg_get_string(c, f, &m[i].target) < 0 || check_template_path(c, f, m[i].target) < 0)
-          goto fail;
-        if (is_reserved_target(m[i].target)) {
-          cfg_fail(c, f, "\"%s\" is reserved", m[i].target);
-          goto fail;
-        }
-        target_s = f;
-      } else if (strcmp(name, "readonly") == 0) {
-        if (cfg_get_bool(c, f, &m[i].readonly) < 0)
-          goto fail;
-      } else {
-        cfg_fail(c, f, "unknown key (a mount has source, target and readonly)");
-        goto fail;
-      }
-    }
     if (m[i].source == NULL || m[i].target == NULL) {
       cfg_fail(c, e, "a mount needs both source and target");
       goto fail;
     }
     for (size_t j = 0; j < i; j++)
       if (cfg_same_path(m[j].target, m[i].target)) {
-        cfg_fail(c, target_s, "\"%s\" is already the target of an earlier mount", m[i].target);
+        cfg_fail(c, r.target_s, "\"%s\" is already the target of an earlier mount", m[i].target);
         goto fail;
       }
   }

@@ -45,24 +45,27 @@ check_tls_file(struct cfg_ctx *c, const config_setting_t *s, const char *path, b
 }
 
 static int
+tls_key(struct cfg_ctx *c, const config_setting_t *f, const char *name, void *data)
+{
+  struct berth_config *cfg = data;
+  char **dst = strcmp(name, "ca") == 0     ? &cfg->engine.tls.ca
+               : strcmp(name, "cert") == 0 ? &cfg->engine.tls.cert
+               : strcmp(name, "key") == 0  ? &cfg->engine.tls.key
+                                           : NULL;
+
+  if (dst == NULL)
+    return cfg_fail(c, f, "unknown key (engine.tls has ca, cert and key)");
+  if (cfg_get_string(c, f, dst) < 0 || check_tls_file(c, f, *dst, dst == &cfg->engine.tls.key) < 0)
+    return -1;
+  return 0;
+}
+
+static int
 load_tls(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *cfg)
 {
-  if (cfg_get_group(c, s) < 0)
-    return -1;
   cfg->engine.tls.line = (int) config_setting_source_line(s);
-  for (int i = 0; i < config_setting_length(s); i++) {
-    const config_setting_t *f = config_setting_get_elem(s, (unsigned) i);
-    const char *name = config_setting_name(f);
-    char **dst = strcmp(name, "ca") == 0     ? &cfg->engine.tls.ca
-                 : strcmp(name, "cert") == 0 ? &cfg->engine.tls.cert
-                 : strcmp(name, "key") == 0  ? &cfg->engine.tls.key
-                                             : NULL;
-    if (dst == NULL)
-      return cfg_fail(c, f, "unknown key (engine.tls has ca, cert and key)");
-    if (cfg_get_string(c, f, dst) < 0
-        || check_tls_file(c, f, *dst, dst == &cfg->engine.tls.key) < 0)
-      return -1;
-  }
+  if (cfg_each_key(c, s, tls_key, cfg) < 0)
+    return -1;
   if (cfg->engine.tls.ca == NULL || cfg->engine.tls.cert == NULL || cfg->engine.tls.key == NULL)
     return cfg_fail(c, s, "needs all of ca, cert and key (mutual TLS)");
   return 0;
@@ -126,67 +129,77 @@ load_host(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *cfg
   return cfg_fail(c, s, "\"%s\" is neither unix:///PATH nor tcp://HOST:PORT", v);
 }
 
+/* The engine section being read: where each key stands, for the rules
+ * between them. */
+struct engine_read {
+  struct berth_config *cfg;
+  const config_setting_t *host_s, *socket_s, *tls_s;
+};
+
 /* The rules between the keys, once the section is read. */
 static int
-engine_rules(struct cfg_ctx *c, const config_setting_t *s, const config_setting_t *host_s,
-             const config_setting_t *socket_s, const config_setting_t *tls_s,
-             struct berth_config *cfg)
+engine_rules(struct cfg_ctx *c, const struct engine_read *r)
 {
-  if (host_s != NULL && socket_s != NULL)
-    return cfg_fail(c, host_s,
+  struct berth_config *cfg = r->cfg;
+
+  if (r->host_s != NULL && r->socket_s != NULL)
+    return cfg_fail(c, r->host_s,
                     "engine.socket is set too (line %u): set one of them (socket is the "
                     "short form of host = \"unix://...\")",
-                    config_setting_source_line(socket_s));
+                    config_setting_source_line(r->socket_s));
   if (cfg->engine.tcp_host != NULL) {
-    if (tls_s == NULL)
-      return cfg_fail(c, host_s,
+    if (r->tls_s == NULL)
+      return cfg_fail(c, r->host_s,
                       "plain TCP to an engine is refused (whoever reaches it is root on the "
                       "engine host): a tcp:// host needs engine.tls = { ca; cert; key; }");
     free(cfg->engine.socket);
     cfg->engine.socket = NULL;
     return 0;
   }
-  if (tls_s != NULL)
-    return cfg_fail(c, tls_s, "engine.tls is for a tcp:// engine.host only");
+  if (r->tls_s != NULL)
+    return cfg_fail(c, r->tls_s, "engine.tls is for a tcp:// engine.host only");
+  return 0;
+}
+
+static int
+engine_key(struct cfg_ctx *c, const config_setting_t *f, const char *name, void *data)
+{
+  struct engine_read *r = data;
+  struct berth_config *cfg = r->cfg;
+  int64_t v = 0;
+
+  if (strcmp(name, "socket") == 0) {
+    r->socket_s = f;
+    if (cfg_get_string(c, f, &cfg->engine.socket) < 0)
+      return -1;
+    return cfg_check_abs_path(c, f, cfg->engine.socket);
+  }
+  if (strcmp(name, "host") == 0) {
+    r->host_s = f;
+    return load_host(c, f, cfg);
+  }
+  if (strcmp(name, "tls") == 0) {
+    r->tls_s = f;
+    return load_tls(c, f, cfg);
+  }
+  if (strcmp(name, "timeout_ms") != 0)
+    return cfg_fail(c, f, "unknown key (engine has socket, host, tls and timeout_ms)");
+  if (cfg_get_int(c, f, &v) < 0)
+    return -1;
+  if (v <= 0 || v > INT32_MAX)
+    return cfg_fail(c, f, "%lld is not a timeout (milliseconds, greater than 0)", (long long) v);
+  cfg->engine.timeout_ms = (long) v;
   return 0;
 }
 
 int
 cfg_load_engine(struct cfg_ctx *c, const config_setting_t *s, struct berth_config *cfg)
 {
-  const config_setting_t *host_s = NULL, *socket_s = NULL, *tls_s = NULL;
+  struct engine_read r = { cfg, NULL, NULL, NULL };
 
-  if (cfg_get_group(c, s) < 0)
+  if (cfg_each_key(c, s, engine_key, &r) < 0)
     return -1;
-  for (int i = 0; i < config_setting_length(s); i++) {
-    const config_setting_t *f = config_setting_get_elem(s, (unsigned) i);
-    const char *name = config_setting_name(f);
-    if (strcmp(name, "socket") == 0) {
-      socket_s = f;
-      if (cfg_get_string(c, f, &cfg->engine.socket) < 0
-          || cfg_check_abs_path(c, f, cfg->engine.socket) < 0)
-        return -1;
-    } else if (strcmp(name, "host") == 0) {
-      host_s = f;
-      if (load_host(c, f, cfg) < 0)
-        return -1;
-    } else if (strcmp(name, "tls") == 0) {
-      tls_s = f;
-      if (load_tls(c, f, cfg) < 0)
-        return -1;
-    } else if (strcmp(name, "timeout_ms") == 0) {
-      int64_t v = 0;
-      if (cfg_get_int(c, f, &v) < 0)
-        return -1;
-      if (v <= 0 || v > INT32_MAX)
-        return cfg_fail(c, f, "%lld is not a timeout (milliseconds, greater than 0)",
-                        (long long) v);
-      cfg->engine.timeout_ms = (long) v;
-    } else {
-      return cfg_fail(c, f, "unknown key (engine has socket, host, tls and timeout_ms)");
-    }
-  }
-  return engine_rules(c, s, host_s, socket_s, tls_s, cfg);
+  return engine_rules(c, &r);
 }
 
 void

@@ -106,6 +106,27 @@ cfg_get_group(struct cfg_ctx *c, const config_setting_t *s)
 }
 
 int
+cfg_each_key(struct cfg_ctx *c, const config_setting_t *s, cfg_key_fn fn, void *data)
+{
+  if (cfg_get_group(c, s) < 0)
+    return -1;
+  for (int i = 0; i < config_setting_length(s); i++) {
+    const config_setting_t *f = config_setting_get_elem(s, (unsigned) i);
+    if (fn(c, f, config_setting_name(f), data) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+int
+cfg_get_list(struct cfg_ctx *c, const config_setting_t *s, const char *expected)
+{
+  if (!config_setting_is_list(s) && !(config_setting_is_array(s) && config_setting_length(s) == 0))
+    return cfg_fail_type(c, s, expected);
+  return config_setting_length(s);
+}
+
+int
 cfg_get_string(struct cfg_ctx *c, const config_setting_t *s, char **out)
 {
   char *v;
@@ -158,6 +179,17 @@ cfg_get_strv(struct cfg_ctx *c, const config_setting_t *s, char ***out)
   }
   berth_strv_free(*out);
   *out = steal_pointer(&v);
+  return 0;
+}
+
+int
+cfg_get_strv_ruled(struct cfg_ctx *c, const config_setting_t *s, char ***out, cfg_str_rule rule)
+{
+  if (cfg_get_strv(c, s, out) < 0)
+    return -1;
+  for (size_t i = 0; (*out)[i]; i++)
+    if (rule(c, config_setting_get_elem(s, (unsigned) i), *out, i) < 0)
+      return -1;
   return 0;
 }
 

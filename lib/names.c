@@ -180,6 +180,18 @@ ends_like_hash(const char *s)
   return true;
 }
 
+/* A zeroed buffer for the sanitized form of name, extra bytes longer than
+ * it; an empty name (what it names, in the error) is refused. */
+static char *
+sanitize_buf(const char *name, const char *what, size_t extra, berth_error_t *err)
+{
+  if (name == NULL || name[0] == '\0') {
+    berth_error_make(err, BERTH_E_CONFIG, EINVAL, "%s is empty", what);
+    return NULL;
+  }
+  return berth_malloc0(strlen(name) + extra, err);
+}
+
 /* Docker accepts names matching [a-zA-Z0-9][a-zA-Z0-9_.-]+ (case kept, at
  * least two characters).  Every other byte (including each byte of a UTF-8
  * sequence) becomes '_'; a leading non-alphanumeric gets an "x" prefix. */
@@ -190,14 +202,10 @@ berth_sanitize_name(const char *name, berth_error_t *err)
   size_t n, off = 0;
   bool changed = false;
 
-  if (name == NULL || name[0] == '\0') {
-    berth_error_make(err, BERTH_E_CONFIG, EINVAL, "container name is empty");
-    return NULL;
-  }
-  n = strlen(name);
-  body = berth_malloc0(n + 2, err);
+  body = sanitize_buf(name, "container name", 2, err);
   if (body == NULL)
     return NULL;
+  n = strlen(name);
   if (!is_alnum(name[0])) {
     body[off++] = 'x';
     changed = true;
@@ -229,14 +237,10 @@ berth_sanitize_hostname(const char *name, berth_error_t *err)
   size_t n, off = 0, start = 0;
   bool lossy = false;
 
-  if (name == NULL || name[0] == '\0') {
-    berth_error_make(err, BERTH_E_CONFIG, EINVAL, "hostname is empty");
-    return NULL;
-  }
-  n = strlen(name);
-  body = berth_malloc0(n + 1, err);
+  body = sanitize_buf(name, "hostname", 1, err);
   if (body == NULL)
     return NULL;
+  n = strlen(name);
   for (size_t i = 0; i < n; i++) {
     char c = name[i];
     if (c >= 'A' && c <= 'Z')

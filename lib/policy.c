@@ -34,6 +34,26 @@ keep_first(const char *key, berth_error_t *e, berth_error_t *first)
   berth_error_release(e);
 }
 
+/* Whether u is in one of groups (the list named key).  One group found
+ * with the user in it decides, whatever the others say, and what could not
+ * be read no longer matters; otherwise *unread keeps the first group that
+ * could not be read, since it might have. */
+static bool
+in_any(const struct berth_user *u, char *const *groups, const char *key, berth_error_t *unread)
+{
+  for (size_t i = 0; groups && groups[i]; i++) {
+    berth_error_t e = NULL;
+    int r = berth_user_member_of(u, groups[i], &e);
+    if (r == 1) {
+      berth_error_release(unread);
+      return true;
+    }
+    if (r < 0)
+      keep_first(key, &e, unread);
+  }
+  return false;
+}
+
 static enum berth_policy
 denied(berth_error_t *first, const char **why, const char *reason, berth_error_t *err)
 {
@@ -69,18 +89,10 @@ berth_config_policy(const struct berth_config *cfg, const struct berth_user *u, 
     *why = "user is listed in policy.exclude_users";
     return BERTH_POLICY_EXCLUDED;
   }
-  /* One group found with the user in it excludes, whatever the others say;
-   * one that cannot be read might have, so nothing else decides. */
-  for (size_t i = 0; cfg->policy.exclude_groups && cfg->policy.exclude_groups[i]; i++) {
-    berth_error_t e = NULL;
-    int r = berth_user_member_of(u, cfg->policy.exclude_groups[i], &e);
-    if (r == 1) {
-      berth_error_release(&unread);
-      *why = "user is in a group listed in policy.exclude_groups";
-      return BERTH_POLICY_EXCLUDED;
-    }
-    if (r < 0)
-      keep_first("policy.exclude_groups", &e, &unread);
+  /* A group that cannot be read might have excluded: nothing else decides. */
+  if (in_any(u, cfg->policy.exclude_groups, "policy.exclude_groups", &unread)) {
+    *why = "user is in a group listed in policy.exclude_groups";
+    return BERTH_POLICY_EXCLUDED;
   }
   if (unread != NULL)
     return denied(&unread, why, "a group in policy.exclude_groups could not be read", err);
@@ -88,16 +100,9 @@ berth_config_policy(const struct berth_config *cfg, const struct berth_user *u, 
     *why = "no policy rule excludes the user";
     return BERTH_POLICY_BERTHED;
   }
-  for (size_t i = 0; cfg->policy.only_groups[i]; i++) {
-    berth_error_t e = NULL;
-    int r = berth_user_member_of(u, cfg->policy.only_groups[i], &e);
-    if (r == 1) {
-      berth_error_release(&unread);
-      *why = "user is in a group listed in policy.only_groups";
-      return BERTH_POLICY_BERTHED;
-    }
-    if (r < 0)
-      keep_first("policy.only_groups", &e, &unread);
+  if (in_any(u, cfg->policy.only_groups, "policy.only_groups", &unread)) {
+    *why = "user is in a group listed in policy.only_groups";
+    return BERTH_POLICY_BERTHED;
   }
   if (unread != NULL)
     return denied(&unread, why, "a group in policy.only_groups could not be read", err);

@@ -29,6 +29,18 @@
 #define WARM_DIR "warm"
 #define WARM_MAX (256 * 1024)
 
+/* The keys of from (an object, or NULL) that it has, into to. */
+static int
+copy_keys(json_t *to, json_t *from, const char *const *keys)
+{
+  for (size_t k = 0; keys[k]; k++) {
+    json_t *v = json_object_get(from, keys[k]);
+    if (v != NULL && json_object_set(to, keys[k], v) < 0)
+      return -1;
+  }
+  return 0;
+}
+
 /* What join reads of an inspect (join_target.c), and nothing else. */
 static json_t *
 subset(json_t *info, berth_error_t *err)
@@ -41,26 +53,19 @@ subset(json_t *info, berth_error_t *err)
     const char *name;
     const char *const *keys;
   } parts[] = { { "State", state }, { "HostConfig", hc }, { "Config", cfg } };
+  static const char *const top[] = { "AppArmorProfile", "ProcessLabel", NULL };
   json_t *out = json_object();
 
   if (out == NULL)
     goto oom;
   for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-    json_t *from = json_object_get(info, parts[i].name), *to = json_object();
-    if (to == NULL || json_object_set_new(out, parts[i].name, to) < 0)
-      goto oom;
-    for (size_t k = 0; parts[i].keys[k]; k++) {
-      json_t *v = json_object_get(from, parts[i].keys[k]);
-      if (v != NULL && json_object_set(to, parts[i].keys[k], v) < 0)
-        goto oom;
-    }
-  }
-  for (const char *const *k = (const char *const[]){ "AppArmorProfile", "ProcessLabel", NULL }; *k;
-       k++) {
-    json_t *v = json_object_get(info, *k);
-    if (v != NULL && json_object_set(out, *k, v) < 0)
+    json_t *to = json_object();
+    if (to == NULL || json_object_set_new(out, parts[i].name, to) < 0
+        || copy_keys(to, json_object_get(info, parts[i].name), parts[i].keys) < 0)
       goto oom;
   }
+  if (copy_keys(out, info, top) < 0)
+    goto oom;
   return out;
 oom:
   json_decref(out);
