@@ -627,11 +627,12 @@ TEST_FIXTURE(test_failures, fresh, NULL)
 
   remove_box();
   /* a keeper that exits at once: seen when it is already gone by the
-   * check after start (a race berth can only win most of the time) */
+   * check after start, a race berth wins most of the time (7 in 10 on an
+   * idle machine, far fewer under load): tried until seen, 40 times at most */
   {
-    int caught = 0;
+    int caught = 0, tries = 0;
     box_for(&c, "keeper = [ \"/bin/sh\", \"-c\", \"exit 3\" ];");
-    for (int i = 0; i < 10; i++) {
+    while (caught == 0 && tries++ < 40) {
       if (berth_box_open(E, c.b, getpid(), &err) == 0) {
         must(berth_session_release(cname, getpid(), &err), &err);
         continue;
@@ -644,7 +645,7 @@ TEST_FIXTURE(test_failures, fresh, NULL)
       assert_int_equal(berth_session_count(cname, 0, &err), 0);
       caught++;
     }
-    print_message("# keeper exit caught %d/10\n", caught);
+    print_message("# keeper exit caught after %d tries\n", tries);
     assert_true(caught >= 1);
     ctx_free(&c);
     remove_box();
