@@ -16,12 +16,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "berth/util.h"
 #include "join-internal.h"
-#include "session-internal.h"
 
 const char *const berth_join_ns_names[BERTH_JOIN_NS_N] = {
   "user", "ipc", "uts", "net", "pid", "mnt", "cgroup",
