@@ -26,6 +26,7 @@ int conn_tls_open(const struct berth_endpoint *ep, long timeout_ms, bool verdict
                   struct berth_conn *c, berth_error_t *err);
 ssize_t conn_tls_send(struct berth_conn *c, const void *buf, size_t len, berth_error_t *err);
 ssize_t conn_tls_recv(struct berth_conn *c, void *buf, size_t len, berth_error_t *err);
+/* Sends the close_notify; the caller then shuts the socket's write side. */
 int conn_tls_shutdown_write(struct berth_conn *c, berth_error_t *err);
 bool conn_tls_pending(const struct berth_conn *c);
 void conn_tls_free(struct berth_conn *c);

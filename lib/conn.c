@@ -67,12 +67,16 @@ berth_conn_open_unix(const char *path, long timeout_ms, struct berth_conn **out,
   return conn_wrap(berth_steal_fd(&fd), out, err);
 }
 
+/* Both opens: the unix socket, or TCP + TLS (verdict: conn_tls_open's). */
 static int
-open_tls(const struct berth_endpoint *ep, long timeout_ms, bool verdict, struct berth_conn **out,
-         berth_error_t *err)
+conn_open(const struct berth_endpoint *ep, long timeout_ms, bool verdict, struct berth_conn **out,
+          berth_error_t *err)
 {
   struct berth_conn tmp;
 
+  *out = NULL;
+  if (ep->socket != NULL)
+    return berth_conn_open_unix(ep->socket, timeout_ms, out, err);
   if (conn_tls_open(ep, timeout_ms, verdict, &tmp, err) < 0)
     return -1;
   if (conn_wrap(tmp.fd, out, err) < 0) {
@@ -87,20 +91,14 @@ int
 berth_conn_open(const struct berth_endpoint *ep, long timeout_ms, struct berth_conn **out,
                 berth_error_t *err)
 {
-  *out = NULL;
-  if (ep->socket != NULL)
-    return berth_conn_open_unix(ep->socket, timeout_ms, out, err);
-  return open_tls(ep, timeout_ms, false, out, err);
+  return conn_open(ep, timeout_ms, false, out, err);
 }
 
 int
 berth_conn_open_checked(const struct berth_endpoint *ep, long timeout_ms, struct berth_conn **out,
                         berth_error_t *err)
 {
-  *out = NULL;
-  if (ep->socket != NULL)
-    return berth_conn_open_unix(ep->socket, timeout_ms, out, err);
-  return open_tls(ep, timeout_ms, true, out, err);
+  return conn_open(ep, timeout_ms, true, out, err);
 }
 
 int
@@ -117,22 +115,32 @@ berth_conn_from_fd(int fd, struct berth_conn **out, berth_error_t *err)
   return conn_wrap(fd, out, err);
 }
 
+/* One non-blocking send (out) or recv on the plain socket: the bytes moved,
+ * BERTH_CONN_AGAIN, or -1 with err; conn_tls.c's tls_io for TLS. */
+static ssize_t
+sock_io(struct berth_conn *c, bool out, void *buf, size_t len, berth_error_t *err)
+{
+  for (;;) {
+    /* MSG_NOSIGNAL: a vanished engine must not kill the caller with SIGPIPE */
+    ssize_t n = out ? send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT)
+                    : recv(c->fd, buf, len, MSG_DONTWAIT);
+    if (n >= 0)
+      return n;
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return BERTH_CONN_AGAIN;
+    return berth_error_errno(err, BERTH_E_ENGINE_UNREACHABLE, errno,
+                             out ? "sending to the engine" : "reading from the engine");
+  }
+}
+
 ssize_t
 berth_conn_send(struct berth_conn *c, const void *buf, size_t len, berth_error_t *err)
 {
   if (c->ssl != NULL)
     return conn_tls_send(c, buf, len, err);
-  for (;;) {
-    /* MSG_NOSIGNAL: a vanished engine must not kill the caller with SIGPIPE */
-    ssize_t w = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w >= 0)
-      return w;
-    if (errno == EINTR)
-      continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      return BERTH_CONN_AGAIN;
-    return berth_error_errno(err, BERTH_E_ENGINE_UNREACHABLE, errno, "sending to the engine");
-  }
+  return sock_io(c, true, (void *) buf, len, err);
 }
 
 ssize_t
@@ -140,16 +148,7 @@ berth_conn_recv(struct berth_conn *c, void *buf, size_t len, berth_error_t *err)
 {
   if (c->ssl != NULL)
     return conn_tls_recv(c, buf, len, err);
-  for (;;) {
-    ssize_t r = recv(c->fd, buf, len, MSG_DONTWAIT);
-    if (r >= 0)
-      return r;
-    if (errno == EINTR)
-      continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      return BERTH_CONN_AGAIN;
-    return berth_error_errno(err, BERTH_E_ENGINE_UNREACHABLE, errno, "reading from the engine");
-  }
+  return sock_io(c, false, buf, len, err);
 }
 
 static int
@@ -218,8 +217,8 @@ berth_conn_recv_wait(struct berth_conn *c, void *buf, size_t len, int64_t deadli
 int
 berth_conn_shutdown_write(struct berth_conn *c, berth_error_t *err)
 {
-  if (c->ssl != NULL)
-    return conn_tls_shutdown_write(c, err);
+  if (c->ssl != NULL && conn_tls_shutdown_write(c, err) < 0)
+    return -1;
   if (shutdown(c->fd, SHUT_WR) < 0 && errno != ENOTCONN)
     return berth_error_errno(err, BERTH_E_ENGINE_UNREACHABLE, errno,
                              "closing the stream to the engine");

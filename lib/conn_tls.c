@@ -509,9 +509,6 @@ conn_tls_shutdown_write(struct berth_conn *c, berth_error_t *err)
       return berth_error_make(err, BERTH_E_ENGINE_TIMEOUT, ETIMEDOUT,
                               "closing the stream to the engine: no room in time");
   }
-  if (shutdown(c->fd, SHUT_WR) < 0 && errno != ENOTCONN)
-    return berth_error_errno(err, BERTH_E_ENGINE_UNREACHABLE, errno,
-                             "closing the stream to the engine");
   return 0;
 }
 

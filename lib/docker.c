@@ -152,14 +152,16 @@ apply_options(struct docker *d, const char *url, long timeout_ms, berth_error_t 
       goto setopt_failed;
   } else {
     SETOPT(CURLOPT_UNIX_SOCKET_PATH, d->socket_path);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    SETOPT(CURLOPT_PROTOCOLS_STR, "http");
-    SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "http");
-#else
-    SETOPT(CURLOPT_PROTOCOLS, (long) CURLPROTO_HTTP);
-    SETOPT(CURLOPT_REDIR_PROTOCOLS, (long) CURLPROTO_HTTP);
-#endif
   }
+  /* the one protocol of the transport: http on the unix socket, https to a
+   * tcp:// engine */
+#if LIBCURL_VERSION_NUM >= 0x075500
+  SETOPT(CURLOPT_PROTOCOLS_STR, d->tls != NULL ? "https" : "http");
+  SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, d->tls != NULL ? "https" : "http");
+#else
+  SETOPT(CURLOPT_PROTOCOLS, (long) (d->tls != NULL ? CURLPROTO_HTTPS : CURLPROTO_HTTP));
+  SETOPT(CURLOPT_REDIR_PROTOCOLS, (long) (d->tls != NULL ? CURLPROTO_HTTPS : CURLPROTO_HTTP));
+#endif
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
   SETOPT(CURLOPT_NETRC, (long) CURL_NETRC_IGNORED);
   SETOPT(CURLOPT_NOSIGNAL, 1L);
@@ -700,15 +702,37 @@ docker_api_at_least(const struct berth_engine *e, int major, int minor)
 /* ---------------------------------------------------------------- images */
 
 int
-docker_container_path(const char *id, const char *fmt_suffix, char **out, berth_error_t *err)
+docker_object_path(const char *area, const char *what, const char *id, const char *keep,
+                   const char *suffix, char **out, berth_error_t *err)
 {
   cleanup_free char *q = NULL;
 
+  *out = NULL;
   if (id == NULL || *id == '\0')
-    return berth_error_make(err, BERTH_E_USAGE, EINVAL, "empty container id");
-  q = berth_http_escape(id, NULL, err);
+    return berth_error_make(err, BERTH_E_USAGE, EINVAL, "empty %s", what);
+  q = berth_http_escape(id, keep, err);
   if (q == NULL)
     return -1;
-  *out = berth_asprintf(err, "/containers/%s%s", q, fmt_suffix);
+  *out = berth_asprintf(err, "/%s/%s%s", area, q, suffix);
   return *out ? 0 : -1;
+}
+
+int
+docker_container_path(const char *id, const char *fmt_suffix, char **out, berth_error_t *err)
+{
+  return docker_object_path("containers", "container id", id, NULL, fmt_suffix, out, err);
+}
+
+int
+docker_reply_id(json_t *reply, long status, const char *what, const char *name, char **id,
+                berth_error_t *err)
+{
+  const char *s = json_string_value(json_object_get(reply, "Id"));
+
+  if (s == NULL || *s == '\0')
+    return berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO, "%s %s: reply has no Id (HTTP %ld)",
+                            what, name, status);
+  if (id != NULL && (*id = berth_strdup(s, err)) == NULL)
+    return -1;
+  return 0;
 }

@@ -114,8 +114,17 @@ int docker_check(long status, json_t *reply, enum berth_error_kind kind, const c
  * engine answered 404, -1 with err (engine.h's found/not-found convention). */
 int docker_get_object(struct docker *d, const char *path, const char *kind_noun, const char *name,
                       json_t **out, berth_error_t *err);
+/* "/{area}/{id}{suffix}" with id escaped (the characters in keep, which may
+ * be NULL, stay literal); EINVAL "empty {what}" on an empty id. */
+int docker_object_path(const char *area, const char *what, const char *id, const char *keep,
+                       const char *suffix, char **out, berth_error_t *err);
 /* "/containers/{id}{suffix}" with id escaped; EINVAL on an empty id. */
 int docker_container_path(const char *id, const char *suffix, char **out, berth_error_t *err);
+/* The reply's "Id": 0 with a copy in *id (id may be NULL), or -1 with a
+ * BERTH_E_ENGINE_REPLY error "{what} {name}: reply has no Id" when it has
+ * none or an empty one (status goes into the message). */
+int docker_reply_id(json_t *reply, long status, const char *what, const char *name, char **id,
+                    berth_error_t *err);
 
 static inline char *
 docker_escape(const char *s, berth_error_t *err)
@@ -128,7 +137,8 @@ docker_escape(const char *s, berth_error_t *err)
 int docker_tls_new(struct docker *d, const struct berth_endpoint *ep, berth_error_t *err);
 void docker_tls_free(struct docker *d);
 /* The TLS options of one request (CURLOPT_CAINFO, SSLCERT, SSLKEY, peer and
- * host verification, https only); CURLE_OK or the failed setopt's code. */
+ * host verification; docker.c limits it to https); CURLE_OK or the failed
+ * setopt's code. */
 CURLcode docker_tls_apply(struct docker *d);
 /* The one-line reason for a failed TLS transfer: -1 with err, or 0 when
  * rc is not about TLS. */

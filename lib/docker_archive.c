@@ -11,19 +11,28 @@
 #include "berth/util.h"
 #include "docker.h"
 
+/* "/containers/{id}/archive?path={path}", both escaped. */
+static int
+archive_path(const char *id, const char *path, char **out, berth_error_t *err)
+{
+  cleanup_free char *qp = docker_escape(path, err), *suffix = NULL;
+
+  *out = NULL;
+  if (qp == NULL || (suffix = berth_asprintf(err, "/archive?path=%s", qp)) == NULL)
+    return -1;
+  return docker_container_path(id, suffix, out, err);
+}
+
 int
 docker_archive_put(struct berth_engine *e, const char *id, const char *dir, const void *tar,
                    size_t len, berth_error_t *err)
 {
-  cleanup_free char *qdir = NULL, *suffix = NULL, *path = NULL;
+  cleanup_free char *path = NULL;
   struct docker_request r = { .method = "PUT", .versioned = true };
   json_t *reply = NULL;
   int ret;
 
-  qdir = docker_escape(dir, err);
-  if (qdir == NULL || (suffix = berth_asprintf(err, "/archive?path=%s", qdir)) == NULL)
-    return -1;
-  if (docker_container_path(id, suffix, &path, err) < 0)
+  if (archive_path(id, dir, &path, err) < 0)
     return -1;
   r.path = path;
   r.body = tar;
@@ -49,16 +58,13 @@ int
 docker_archive_get(struct berth_engine *e, const char *id, const char *path, size_t max, char **tar,
                    size_t *len, berth_error_t *err)
 {
-  cleanup_free char *qp = NULL, *suffix = NULL, *rpath = NULL;
+  cleanup_free char *rpath = NULL;
   struct docker_request r
       = { .method = "GET", .versioned = true, .max = max ? max : DOCKER_REPLY_MAX };
 
   *tar = NULL;
   *len = 0;
-  qp = docker_escape(path, err);
-  if (qp == NULL || (suffix = berth_asprintf(err, "/archive?path=%s", qp)) == NULL)
-    return -1;
-  if (docker_container_path(id, suffix, &rpath, err) < 0)
+  if (archive_path(id, path, &rpath, err) < 0)
     return -1;
   r.path = rpath;
   if (docker_perform(docker_of(e), &r, err) < 0) {

@@ -45,15 +45,7 @@ docker_container_create(struct berth_engine *e, const char *name, json_t *spec, 
     berth_error_wrap(err, "%s", name ? name : "");
     goto out;
   }
-  const char *s = json_string_value(json_object_get(reply, "Id"));
-  if (s == NULL || *s == '\0') {
-    berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO, "creating container %s: reply has no Id",
-                     name ? name : "");
-    goto out;
-  }
-  if ((*id = berth_strdup(s, err)) == NULL)
-    goto out;
-  ret = 0;
+  ret = docker_reply_id(reply, status, "creating container", name ? name : "", id, err);
 out:
   json_decref(reply);
   return ret;

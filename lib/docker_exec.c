@@ -31,16 +31,7 @@ docker_exec_create(struct berth_engine *e, const char *container, json_t *spec, 
     docker_check(status, reply, BERTH_E_EXEC, ctx ? ctx : "exec create", err);
     goto out;
   }
-  const char *s = json_string_value(json_object_get(reply, "Id"));
-  if (s == NULL || *s == '\0') {
-    berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO,
-                     "creating exec in container %s: reply has no Id (HTTP %ld)", container,
-                     status);
-    goto out;
-  }
-  if ((*exec_id = berth_strdup(s, err)) == NULL)
-    goto out;
-  ret = 0;
+  ret = docker_reply_id(reply, status, "creating exec in container", container, exec_id, err);
 out:
   json_decref(reply);
   return ret;
@@ -50,15 +41,14 @@ int
 docker_exec_resize(struct berth_engine *e, const char *exec_id, unsigned rows, unsigned cols,
                    berth_error_t *err)
 {
-  cleanup_free char *q = NULL, *path = NULL;
+  cleanup_free char *path = NULL;
+  char suffix[48];
   json_t *reply = NULL;
   long status = 0;
   int ret = 0, r;
 
-  if (exec_id == NULL || *exec_id == '\0')
-    return berth_error_make(err, BERTH_E_USAGE, EINVAL, "empty exec id");
-  q = docker_escape(exec_id, err);
-  if (q == NULL || (path = berth_asprintf(err, "/exec/%s/resize?h=%u&w=%u", q, rows, cols)) == NULL)
+  snprintf(suffix, sizeof(suffix), "/resize?h=%u&w=%u", rows, cols);
+  if (docker_object_path("exec", "exec id", exec_id, NULL, suffix, &path, err) < 0)
     return -1;
   /* a resize that fails costs a wrong terminal size, not the session: it
    * may not take the last spare connection */
@@ -77,15 +67,12 @@ int
 docker_exec_inspect(struct berth_engine *e, const char *exec_id, bool *running, int *exit_code,
                     long *pid, berth_error_t *err)
 {
-  cleanup_free char *q = NULL, *path = NULL;
+  cleanup_free char *path = NULL;
   json_t *reply = NULL, *v;
   long status = 0;
   int ret = -1;
 
-  if (exec_id == NULL || *exec_id == '\0')
-    return berth_error_make(err, BERTH_E_USAGE, EINVAL, "empty exec id");
-  q = docker_escape(exec_id, err);
-  if (q == NULL || (path = berth_asprintf(err, "/exec/%s/json", q)) == NULL)
+  if (docker_object_path("exec", "exec id", exec_id, NULL, "/json", &path, err) < 0)
     return -1;
   if (docker_request_json(docker_of(e), "GET", path, NULL, 0, &status, &reply, err) < 0)
     return berth_error_wrap(err, "inspecting exec %s", exec_id);

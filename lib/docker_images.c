@@ -20,16 +20,11 @@
 /* Image references go into paths the way the docker CLI sends them: '/' of a
  * repository path, ':' of a tag or registry port and '@' of a digest stay
  * literal; both engines route /images/{name:.*}/json on them. */
-static char *
-escape_image(const char *s, berth_error_t *err)
-{
-  return berth_http_escape(s, "/:@", err);
-}
+#define IMAGE_PATH_KEEP "/:@"
 
 int
 docker_image_inspect(struct berth_engine *e, const char *image, char **id, berth_error_t *err)
 {
-  cleanup_free char *name = NULL;
   cleanup_free char *path = NULL;
   json_t *reply = NULL;
   long status = 0;
@@ -37,10 +32,7 @@ docker_image_inspect(struct berth_engine *e, const char *image, char **id, berth
 
   if (id)
     *id = NULL;
-  if (image == NULL || *image == '\0')
-    return berth_error_make(err, BERTH_E_USAGE, EINVAL, "empty image name");
-  name = escape_image(image, err);
-  if (name == NULL || (path = berth_asprintf(err, "/images/%s/json", name)) == NULL)
+  if (docker_object_path("images", "image name", image, IMAGE_PATH_KEEP, "/json", &path, err) < 0)
     return -1;
   if (docker_request_json(docker_of(e), "GET", path, NULL, 0, &status, &reply, err) < 0)
     return berth_error_wrap(err, "inspecting image %s", image);
@@ -50,15 +42,7 @@ docker_image_inspect(struct berth_engine *e, const char *image, char **id, berth
   }
   if (docker_check(status, reply, BERTH_E_ENGINE, "inspecting image", err) < 0)
     goto out;
-  const char *s = json_string_value(json_object_get(reply, "Id"));
-  if (s == NULL) {
-    berth_error_make(err, BERTH_E_ENGINE_REPLY, EPROTO, "inspecting image %s: reply has no Id",
-                     image);
-    goto out;
-  }
-  if (id && (*id = berth_strdup(s, err)) == NULL)
-    goto out;
-  ret = 0;
+  ret = docker_reply_id(reply, status, "inspecting image", image, id, err);
 out:
   json_decref(reply);
   return ret;

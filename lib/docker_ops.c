@@ -33,15 +33,6 @@ static const struct berth_backend_ops docker_ops = {
 };
 
 int
-berth_docker_new(const char *socket_path, long timeout_ms, struct berth_engine **out,
-                 berth_error_t *err)
-{
-  struct berth_endpoint ep = { .socket = socket_path ? socket_path : "" };
-
-  return berth_docker_new_endpoint(&ep, timeout_ms, out, err);
-}
-
-int
 berth_docker_new_endpoint(const struct berth_endpoint *ep, long timeout_ms,
                           struct berth_engine **out, berth_error_t *err)
 {

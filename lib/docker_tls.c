@@ -86,13 +86,6 @@ docker_tls_apply(struct docker *d)
   const struct docker_tls *t = d->tls;
   CURLcode rc;
 
-#if LIBCURL_VERSION_NUM >= 0x075500
-  TLSOPT(CURLOPT_PROTOCOLS_STR, "https");
-  TLSOPT(CURLOPT_REDIR_PROTOCOLS_STR, "https");
-#else
-  TLSOPT(CURLOPT_PROTOCOLS, (long) CURLPROTO_HTTPS);
-  TLSOPT(CURLOPT_REDIR_PROTOCOLS, (long) CURLPROTO_HTTPS);
-#endif
   TLSOPT(CURLOPT_CAINFO, t->ca);
   TLSOPT(CURLOPT_CAPATH, (char *) NULL);
   TLSOPT(CURLOPT_SSLCERT, t->cert);

@@ -1,7 +1,8 @@
 /* join-internal.h - join mode's parts (docs/security.md "Join mode"):
  *
  *   join_target.c   root side, before the drop: the container's init pinned
- *                   (pidfd, start time, cgroups naming the id, not paused),
+ *                   (pin.h: pidfd, start time; cgroups naming the id, not
+ *                   paused),
  *                   what the stored spec says (inspect), the namespace and
  *                   cgroup directories opened on the host;
  *   join_seccomp.c  the container's own seccomp filter, read from its init
@@ -23,6 +24,7 @@
 
 #include "berth/boxdef.h"
 #include "berth/error.h"
+#include "berth/pin.h"
 
 /* The namespaces in runc's join order (configs/namespaces_linux.go). */
 #define BERTH_JOIN_NS_N 7
@@ -56,12 +58,9 @@ struct berth_join_filter {
 };
 
 struct berth_join_target {
-  pid_t pid;
-  int pidfd;
-  int procfd;                    /* /proc/PID on the host */
-  unsigned long long start_time; /* /proc/PID/stat field 22 */
-  int ns[BERTH_JOIN_NS_N];       /* -1: same as ours, not joined */
-  int cg[BERTH_JOIN_CG_MAX];     /* the init's cgroup directories */
+  struct berth_pin pin;      /* the init: pid, pidfd, /proc/PID, start time */
+  int ns[BERTH_JOIN_NS_N];   /* -1: same as ours, not joined */
+  int cg[BERTH_JOIN_CG_MAX]; /* the init's cgroup directories */
   size_t n_cg;
   bool podman; /* the init's cgroups are Podman's (libpod-ID) */
   struct berth_join_spec spec;

@@ -89,7 +89,7 @@ read_filters(struct berth_join_target *t, berth_error_t *err)
   /* count them: GET_FILTER answers ENOENT past the last one, EINVAL
    * (or EMEDIUMTYPE) when the process has no filter at all */
   for (unsigned long i = 0;; i++) {
-    n = ptrace(PTRACE_SECCOMP_GET_FILTER, t->pid, (void *) i, NULL);
+    n = ptrace(PTRACE_SECCOMP_GET_FILTER, t->pin.pid, (void *) i, NULL);
     if (n >= 0) {
       oldest = i;
       continue;
@@ -100,18 +100,18 @@ read_filters(struct berth_join_target *t, berth_error_t *err)
       return 0; /* seccomp=unconfined */
     return berth_error_errno(err, BERTH_E_JOIN, errno, "reading the container's seccomp filter");
   }
-  n = ptrace(PTRACE_SECCOMP_GET_FILTER, t->pid, (void *) oldest, NULL);
+  n = ptrace(PTRACE_SECCOMP_GET_FILTER, t->pin.pid, (void *) oldest, NULL);
   if (n <= 0 || n > BPF_MAXINSNS)
     return berth_error_errno(err, BERTH_E_JOIN, n <= 0 ? errno : E2BIG,
                              "reading the container's seccomp filter");
   f->insns = calloc((size_t) n, sizeof(struct sock_filter));
   if (f->insns == NULL)
     return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
-  if (ptrace(PTRACE_SECCOMP_GET_FILTER, t->pid, (void *) oldest, f->insns) != n)
+  if (ptrace(PTRACE_SECCOMP_GET_FILTER, t->pin.pid, (void *) oldest, f->insns) != n)
     return berth_error_errno(err, BERTH_E_JOIN, errno, "reading the container's seccomp filter");
   f->len = (unsigned short) n;
   md.filter_off = oldest;
-  if (ptrace(PTRACE_SECCOMP_GET_METADATA, t->pid, (void *) sizeof(md), &md) >= 0
+  if (ptrace(PTRACE_SECCOMP_GET_METADATA, t->pin.pid, (void *) sizeof(md), &md) >= 0
       && (md.flags & SECCOMP_FILTER_FLAG_LOG))
     f->flags |= SECCOMP_FILTER_FLAG_LOG;
   return berth_join_filter_check(f->insns, f->len, err);
@@ -162,15 +162,15 @@ filter_helper(struct berth_join_target *t, int out)
   berth_error_t err = NULL;
   int ret;
 
-  if (seize(t->pid) < 0) {
+  if (seize(t->pin.pid) < 0) {
     ret = berth_error_errno(&err, BERTH_E_JOIN, errno, "attaching to the container's init");
-  } else if (ptrace(PTRACE_INTERRUPT, t->pid, NULL, NULL) < 0) {
+  } else if (ptrace(PTRACE_INTERRUPT, t->pin.pid, NULL, NULL) < 0) {
     ret = berth_error_errno(&err, BERTH_E_JOIN, errno, "stopping the container's init");
   } else {
-    ret = wait_stop(t->pid, &err);
+    ret = wait_stop(t->pin.pid, &err);
     if (ret == 0)
       ret = read_filters(t, &err);
-    ptrace(PTRACE_DETACH, t->pid, NULL, NULL);
+    ptrace(PTRACE_DETACH, t->pin.pid, NULL, NULL);
   }
   if (ret < 0) {
     int32_t hdr[3] = { -1, err->status, (int32_t) err->kind };

@@ -16,12 +16,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "berth/util.h"
 #include "join-internal.h"
-#include "session-internal.h"
 
 const char *const berth_join_ns_names[BERTH_JOIN_NS_N] = {
   "user", "ipc", "uts", "net", "pid", "mnt", "cgroup",
@@ -31,7 +29,7 @@ void
 berth_join_target_init(struct berth_join_target *t)
 {
   memset(t, 0, sizeof(*t));
-  t->pidfd = t->procfd = -1;
+  berth_pin_init(&t->pin);
   for (size_t i = 0; i < BERTH_JOIN_NS_N; i++)
     t->ns[i] = -1;
 }
@@ -39,10 +37,7 @@ berth_join_target_init(struct berth_join_target *t)
 void
 berth_join_target_release(struct berth_join_target *t)
 {
-  if (t->pidfd >= 0)
-    close(t->pidfd);
-  if (t->procfd >= 0)
-    close(t->procfd);
+  berth_pin_release(&t->pin);
   for (size_t i = 0; i < BERTH_JOIN_NS_N; i++)
     if (t->ns[i] >= 0)
       close(t->ns[i]);
@@ -317,51 +312,11 @@ berth_join_spec_from_inspect(const struct berth_box *b, json_t *info, struct ber
 
 /* ------------------------------------------------------------ the pin */
 
-static int
-pidfd_alive(int pidfd)
-{
-#ifdef SYS_pidfd_send_signal
-  return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
-#else
-  (void) pidfd;
-  return 0;
-#endif
-}
-
-/* A small file under /proc/PID, NUL-terminated. */
+/* A small file under /proc/PID or a cgroup directory of the init. */
 static int
 read_at(int dir, const char *name, char *buf, size_t len, berth_error_t *err)
 {
-  cleanup_close int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  size_t got = 0;
-  ssize_t n;
-
-  if (fd < 0)
-    return berth_error_errno(err, BERTH_E_JOIN, errno, "opening %s of the container's init", name);
-  while (got + 1 < len && (n = read(fd, buf + got, len - 1 - got)) != 0) {
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return berth_error_errno(err, BERTH_E_JOIN, errno, "reading %s of the container's init",
-                               name);
-    got += (size_t) n;
-  }
-  buf[got] = '\0';
-  return 0;
-}
-
-/* Field 22 of /proc/PID/stat, parsed as the session records' is (session.c,
- * fuzzed: the comm field may hold spaces and parentheses). */
-static int
-start_time_of(int procfd, unsigned long long *start, berth_error_t *err)
-{
-  char buf[1024];
-
-  if (read_at(procfd, "stat", buf, sizeof(buf), err) < 0)
-    return -1;
-  if (berth_proc_stat_parse(buf, NULL, start) < 0)
-    return berth_error_make(err, BERTH_E_JOIN, EPROTO, "cannot read the init's start time");
-  return 0;
+  return berth_pin_read(dir, name, buf, len, BERTH_E_JOIN, err);
 }
 
 const char *
@@ -437,7 +392,7 @@ open_cgroups(struct berth_join_target *t, const char *id, berth_error_t *err)
 {
   char buf[8192], *save = NULL;
 
-  if (read_at(t->procfd, "cgroup", buf, sizeof(buf), err) < 0)
+  if (read_at(t->pin.procfd, "cgroup", buf, sizeof(buf), err) < 0)
     return -1;
   for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, mnt[1024];
@@ -449,7 +404,7 @@ open_cgroups(struct berth_join_target *t, const char *id, berth_error_t *err)
       return berth_error_make(err, BERTH_E_JOIN, ESTALE,
                               "the process %ld is not the container's init any more (its cgroup "
                               "%s does not name the container)",
-                              (long) t->pid, c2 ? c2 + 1 : line);
+                              (long) t->pin.pid, c2 ? c2 + 1 : line);
     *c2 = '\0';
     if (strstr(c2 + 1, "/../") != NULL)
       return refuse(err, "the init's cgroup %s is not a plain path", c2 + 1);
@@ -482,7 +437,7 @@ open_namespaces(struct berth_join_target *t, berth_error_t *err)
 
     snprintf(rel, sizeof(rel), "ns/%s", berth_join_ns_names[i]);
     snprintf(self, sizeof(self), "/proc/self/ns/%s", berth_join_ns_names[i]);
-    fd = openat(t->procfd, rel, O_RDONLY | O_CLOEXEC);
+    fd = openat(t->pin.procfd, rel, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &a) < 0) {
       int e = errno;
       if (fd >= 0)
@@ -538,11 +493,11 @@ init_facts(struct berth_join_target *t, berth_error_t *err)
     struct rlimit cur;
     if (t->spec.rlim_set & (1u << r))
       continue;
-    if (prlimit(t->pid, (enum __rlimit_resource) r, NULL, &cur) < 0)
+    if (prlimit(t->pin.pid, (enum __rlimit_resource) r, NULL, &cur) < 0)
       return berth_error_errno(err, BERTH_E_JOIN, errno, "reading the init's limit %d", r);
     t->spec.rlim[r] = cur;
   }
-  if (read_at(t->procfd, "status", status, sizeof(status), err) < 0)
+  if (read_at(t->pin.procfd, "status", status, sizeof(status), err) < 0)
     return -1;
   f = berth_join_status_field(status, "NoNewPrivs");
   if (f != NULL && strtol(f, NULL, 10) == 1)
@@ -563,38 +518,17 @@ init_facts(struct berth_join_target *t, berth_error_t *err)
 int
 berth_join_start_time(pid_t pid, unsigned long long *start, berth_error_t *err)
 {
-  char dir[32];
-  cleanup_close int fd = -1;
-
-  snprintf(dir, sizeof(dir), "/proc/%ld", (long) pid);
-  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return berth_error_errno(err, BERTH_E_JOIN, errno, "opening %s", dir);
-  return start_time_of(fd, start, err);
+  return berth_pin_start_time(pid, start, BERTH_E_JOIN, err);
 }
 
 int
 berth_join_pin(struct berth_join_target *t, pid_t pid, const char *id,
                unsigned long long expect_start, berth_error_t *err)
 {
-  char dir[32];
-
-  t->pid = pid;
-#ifdef SYS_pidfd_open
-  t->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-#else
-  errno = ENOSYS;
-#endif
-  if (t->pidfd < 0)
-    return berth_error_errno(err, BERTH_E_JOIN, errno == ESRCH ? EAGAIN : errno,
-                             "pinning the container's init %ld", (long) pid);
-  snprintf(dir, sizeof(dir), "/proc/%ld", (long) pid);
-  t->procfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (t->procfd < 0)
-    return berth_error_errno(err, BERTH_E_JOIN, EAGAIN, "opening %s", dir);
-  if (start_time_of(t->procfd, &t->start_time, err) < 0)
+  /* EAGAIN: the init is gone; join_prepare_warm then asks the engine */
+  if (berth_pin_open(&t->pin, pid, BERTH_E_JOIN, EAGAIN, err) < 0)
     return -1;
-  if (expect_start != 0 && expect_start != t->start_time)
+  if (expect_start != 0 && expect_start != t->pin.start_time)
     return berth_error_make(err, BERTH_E_JOIN, EAGAIN,
                             "the container's init %ld is not the one recorded", (long) pid);
   if (open_cgroups(t, id, err) < 0 || open_namespaces(t, err) < 0 || init_facts(t, err) < 0)
@@ -606,9 +540,8 @@ berth_join_pin(struct berth_join_target *t, pid_t pid, const char *id,
     t->spec.n_groups--;
   }
   /* Everything above was read through /proc/PID: it was this process's
-   * only if the pidfd's process is still alive now (a PID is not reused
-   * while its process lives). */
-  if (!pidfd_alive(t->pidfd))
+   * only if it is still alive now (pin.h) */
+  if (!berth_pin_alive(&t->pin))
     return berth_error_make(err, BERTH_E_JOIN, EAGAIN,
                             "the container's init %ld exited while being pinned", (long) pid);
   return berth_join_check_caps(&t->spec, t->ns[0] >= 0, err);

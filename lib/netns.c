@@ -18,15 +18,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "berth/netns.h"
+#include "berth/pin.h"
 #include "berth/util.h"
 
 bool
@@ -42,60 +41,46 @@ berth_netns_applies(const struct berth_box *b)
 }
 
 /* The process's cgroup file names the container's full id (cgroupfs
- * /docker/ID, systemd docker-ID.scope, Podman libpod-ID): proof that pid
- * is that container's process and not a pid reused by another. */
+ * /docker/ID, systemd docker-ID.scope, Podman libpod-ID): proof that the
+ * pinned pid is that container's process and not a pid reused by another.
+ * One line naming it suffices here; join mode, which also opens each
+ * hierarchy, wants every line to (join_target.c). */
 static int
-cgroup_names(pid_t pid, const char *id, berth_error_t *err)
+cgroup_names(const struct berth_pin *pin, const char *id, berth_error_t *err)
 {
-  cleanup_free char *text = NULL;
-  char path[64];
-  size_t len = 0;
+  char text[8192];
 
   if (id == NULL || strlen(id) < 64)
     return berth_error_make(err, BERTH_E_CONTAINER, EINVAL,
                             "the container's full id is unknown: its process cannot be checked");
-  snprintf(path, sizeof(path), "/proc/%ld/cgroup", (long) pid);
-  if (berth_read_file(path, 65536, &text, &len, err) < 0)
-    return berth_error_wrap(err, "reading the container's init process %ld", (long) pid);
+  if (berth_pin_read(pin->procfd, "cgroup", text, sizeof(text), BERTH_E_CONTAINER, err) < 0)
+    return berth_error_wrap(err, "reading the container's init process %ld", (long) pin->pid);
   if (strstr(text, id) == NULL)
     return berth_error_make(err, BERTH_E_CONTAINER, ESRCH,
                             "process %ld is not in container %.12s's cgroup (pid reused?)",
-                            (long) pid, id);
+                            (long) pin->pid, id);
   return 0;
 }
 
-/* A pidfd is readable once its process has exited. */
-static bool
-pidfd_alive(int pidfd)
-{
-  struct pollfd p = { .fd = pidfd, .events = POLLIN };
-
-  return poll(&p, 1, 0) == 0;
-}
-
-/* The container's network namespace, opened while the pid is pinned. */
+/* The container's network namespace, opened while its init is pinned. */
 static int
 open_container_netns(const struct berth_box *b, berth_error_t *err)
 {
-  cleanup_close int pidfd = -1;
+  cleanup_pin struct berth_pin pin;
   cleanup_close int nsfd = -1;
-  char path[64];
 
+  berth_pin_init(&pin);
   if (b->init_pid <= 1)
     return berth_error_make(err, BERTH_E_CONTAINER, ESRCH,
                             "the init process of container %s is unknown", b->name);
-  pidfd = (int) syscall(SYS_pidfd_open, b->init_pid, 0);
-  if (pidfd < 0)
-    return berth_error_errno(err, BERTH_E_CONTAINER, errno,
-                             "pinning the init process %ld of container %s (pidfd_open)",
-                             (long) b->init_pid, b->name);
-  if (cgroup_names(b->init_pid, b->id, err) < 0)
+  if (berth_pin_open(&pin, b->init_pid, BERTH_E_CONTAINER, ESRCH, err) < 0
+      || cgroup_names(&pin, b->id, err) < 0)
     return -1;
-  snprintf(path, sizeof(path), "/proc/%ld/ns/net", (long) b->init_pid);
-  nsfd = open(path, O_RDONLY | O_CLOEXEC);
+  nsfd = openat(pin.procfd, "ns/net", O_RDONLY | O_CLOEXEC);
   if (nsfd < 0)
-    return berth_error_errno(err, BERTH_E_CONTAINER, errno, "open %s", path);
-  if (!pidfd_alive(pidfd))
+    return berth_error_errno(err, BERTH_E_CONTAINER, errno, "open /proc/%ld/ns/net",
+                             (long) pin.pid);
+  if (!berth_pin_alive(&pin))
     return berth_error_make(err, BERTH_E_CONTAINER, ESRCH,
                             "the init process of container %s exited while being joined", b->name);
   return steal_fd(&nsfd);

@@ -100,11 +100,8 @@ struct berth_backend_plugin {
  * engine-docker.so exports (lib/engine-docker.map). */
 extern const struct berth_backend_plugin berth_backend_docker;
 
-/* The Docker Engine API backend over the unix socket at socket_path. */
-int berth_docker_new(const char *socket_path, long timeout_ms, struct berth_engine **out,
-                     berth_error_t *err);
-/* The same at an endpoint: the unix socket, or a tcp:// engine over
- * mutual TLS (conn.h's struct berth_endpoint). */
+/* The Docker Engine API backend at an endpoint: the unix socket, or a
+ * tcp:// engine over mutual TLS (conn.h's struct berth_endpoint). */
 int berth_docker_new_endpoint(const struct berth_endpoint *ep, long timeout_ms,
                               struct berth_engine **out, berth_error_t *err);
 /* Process-wide set-up of the Docker backend (libcurl). */

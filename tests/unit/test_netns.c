@@ -1,6 +1,7 @@
 /* test_netns.c - when pam_berth moves a session into its container's
  * network namespace, and that it refuses (staying where it is) whenever
- * the pinned pid is not the container's. */
+ * the pinned pid is not the container's; and the pin it shares with join
+ * mode (pin.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include "../lib/testlib.h"
 
 #include "berth/netns.h"
+#include "berth/pin.h"
 
 #define FAKE_ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -86,4 +88,50 @@ TEST(refusals)
   assert_int_equal(waitpid(child, NULL, 0), child);
   b.init_pid = child;
   refuse(&b, ESRCH, "pidfd_open");
+}
+
+/* The pin (netns here, join mode in join_target.c): alive while its
+ * process lives and not once it has exited, even before it is reaped (the
+ * pid still taken); the caller's kind and "gone" status for a process that
+ * is not there. */
+TEST(pin)
+{
+  struct berth_pin p;
+  berth_error_t err = NULL;
+  unsigned long long start = 0;
+  siginfo_t si;
+  int go[2];
+  pid_t child;
+
+  berth_pin_init(&p);
+  assert_int_equal(pipe(go), 0);
+  child = fork();
+  assert_true(child >= 0);
+  if (child == 0) {
+    char c;
+    close(go[1]);
+    _exit(read(go[0], &c, 1) == 0 ? 0 : 1); /* EOF: the parent let go */
+  }
+  close(go[0]);
+  assert_int_equal(berth_pin_open(&p, child, BERTH_E_JOIN, EAGAIN, &err), 0);
+  assert_int_equal(p.pid, child);
+  assert_true(p.pidfd >= 0 && p.procfd >= 0);
+  assert_true(berth_pin_alive(&p));
+  assert_int_equal(berth_pin_start_time(child, &start, BERTH_E_JOIN, &err), 0);
+  assert_true(start > 0);
+  assert_true(start == p.start_time);
+  close(go[1]); /* the child exits */
+  assert_int_equal(waitid(P_PID, (id_t) child, &si, WEXITED | WNOWAIT), 0);
+  assert_false(berth_pin_alive(&p));
+  assert_int_equal(waitpid(child, NULL, 0), child);
+  berth_pin_release(&p);
+  assert_int_equal(p.pidfd, -1);
+  assert_int_equal(p.procfd, -1);
+
+  assert_int_equal(berth_pin_open(&p, child, BERTH_E_JOIN, EAGAIN, &err), -1);
+  assert_non_null(err);
+  assert_int_equal(err->kind, BERTH_E_JOIN);
+  assert_int_equal(err->status, EAGAIN);
+  berth_error_release(&err);
+  berth_pin_release(&p);
 }
