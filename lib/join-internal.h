@@ -69,6 +69,8 @@ struct berth_join_target {
 
 void berth_join_target_init(struct berth_join_target *t);
 void berth_join_target_release(struct berth_join_target *t);
+/* What berth_join_spec_from_inspect allocated in s. */
+void berth_join_spec_release(struct berth_join_spec *s);
 
 /* From a container inspect (info, as the engine gave it) for box b: the
  * spec and State.Pid.  Refuses (BERTH_E_CONTAINER, EPERM) what join cannot

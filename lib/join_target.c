@@ -43,13 +43,19 @@ berth_join_target_release(struct berth_join_target *t)
       close(t->ns[i]);
   for (size_t i = 0; i < t->n_cg; i++)
     close(t->cg[i]);
-  free(t->spec.apparmor);
-  free(t->spec.selinux);
-  free(t->spec.groups);
-  free(t->spec.workdir);
-  berth_strv_free(t->spec.env);
+  berth_join_spec_release(&t->spec);
   free(t->filter.insns);
   berth_join_target_init(t);
+}
+
+void
+berth_join_spec_release(struct berth_join_spec *s)
+{
+  free(s->apparmor);
+  free(s->selinux);
+  free(s->groups);
+  free(s->workdir);
+  berth_strv_free(s->env);
 }
 
 /* ------------------------------------------------------------ the spec */

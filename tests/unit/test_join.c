@@ -46,16 +46,6 @@ parse(const char *hostconfig, const char *state, struct berth_join_spec *s, pid_
   return berth_join_spec_from_inspect(&box, j, s, pid, err);
 }
 
-static void
-spec_free(struct berth_join_spec *s)
-{
-  free(s->groups);
-  free(s->apparmor);
-  free(s->selinux);
-  free(s->workdir);
-  berth_strv_free(s->env);
-}
-
 TEST(test_spec_fields)
 {
   struct berth_join_spec s;
@@ -87,7 +77,7 @@ TEST(test_spec_fields)
   assert_null(s.env[3]);
   assert_null(s.workdir);
   assert_null(s.apparmor);
-  spec_free(&s);
+  berth_join_spec_release(&s);
 }
 
 TEST(test_spec_refusals)
@@ -114,7 +104,7 @@ TEST(test_spec_refusals)
     if (strstr(err->msg, cases[i].why) == NULL)
       fail_msg("case %zu: \"%s\" does not say %s", i, err->msg, cases[i].why);
     berth_error_release(&err);
-    spec_free(&s);
+    berth_join_spec_release(&s);
   }
 }
 
@@ -130,7 +120,7 @@ TEST(test_not_running)
   /* pid 1 is the host's init, never a container's init as the host sees it */
   assert_int_equal(parse("", "{\"Running\": true, \"Pid\": 1}", &s, &pid, &err), -1);
   berth_error_release(&err);
-  spec_free(&s);
+  berth_join_spec_release(&s);
 }
 
 TEST(test_ptrace_refused)
