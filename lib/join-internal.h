@@ -127,6 +127,23 @@ int berth_join_send(int sock, const struct berth_join_req *r, int *master, berth
 pid_t berth_join_fork(int *mine, int *theirs, berth_error_t *err);
 /* Read len bytes unless EOF or an error comes first: the number read. */
 size_t berth_join_read_full(int fd, void *buf, size_t len);
+/* The children's messages to the root side over their shared socket. */
+enum {
+  BERTH_JOIN_MSG_PID = 1, /* the first child: val is the second's pid */
+  BERTH_JOIN_MSG_READY,   /* the second: waiting for the request */
+  BERTH_JOIN_MSG_ERR,     /* either: val errno, text what failed */
+  BERTH_JOIN_MSG_EXEC_ERR /* the second, after the request: the command did not run */
+};
+struct berth_join_msg {
+  int32_t type;
+  int32_t val; /* pid, or errno */
+  char text[240];
+};
+/* Until both the first child's PID and the second's READY came, in either
+ * order (the second may get there first when the first is descheduled right
+ * after its fork), each within ms: 0 with *second, -1 with err (the
+ * children's MSG_ERR, a timeout, EOF, anything else EPROTO). */
+int berth_join_wait_started(int sock, int ms, pid_t *second, berth_error_t *err);
 /* Message encoding, for the unit tests: strings are NUL-terminated, vectors
  * end with an empty string. */
 char *berth_join_req_encode(const struct berth_join_req *r, size_t *len, berth_error_t *err);

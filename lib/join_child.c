@@ -55,14 +55,6 @@
 /* The biggest request (argv + env) accepted. */
 #define REQ_MAX (4u << 20)
 
-enum { MSG_PID = 1, MSG_READY, MSG_ERR, MSG_EXEC_ERR };
-
-struct msg {
-  int32_t type;
-  int32_t val; /* pid, or errno */
-  char text[240];
-};
-
 /* ------------------------------------------------------------ both children */
 
 static void send_msg(int sock, int type, int val, const char *fmt, ...)
@@ -71,7 +63,7 @@ static void send_msg(int sock, int type, int val, const char *fmt, ...)
 static void
 send_msg(int sock, int type, int val, const char *fmt, ...)
 {
-  struct msg m = { .type = type, .val = val };
+  struct berth_join_msg m = { .type = type, .val = val };
   va_list ap;
 
   va_start(ap, fmt);
@@ -84,7 +76,7 @@ static _Noreturn void
 die_child(int sock, const char *what)
 {
   int e = errno;
-  send_msg(sock, MSG_ERR, e, "%s: %s", what, strerror(e));
+  send_msg(sock, BERTH_JOIN_MSG_ERR, e, "%s: %s", what, strerror(e));
   _exit(1);
 }
 
@@ -184,7 +176,7 @@ first_child(const struct berth_join_target *t, const struct berth_box *b, int so
     die_child(sock, "fork");
   if (second == 0)
     second_child(t, b, sock, hostproc);
-  send_msg(sock, MSG_PID, (int) second, "%s", "");
+  send_msg(sock, BERTH_JOIN_MSG_PID, (int) second, "%s", "");
   _exit(0);
 }
 
@@ -434,7 +426,7 @@ run_request(const struct berth_join_target *t, int sock, char *buf, size_t len)
   /* 12. cwd as the user, checked (runc verifyCwd, CVE-2024-21626) */
   wd = r.workdir ? r.workdir : t->spec.workdir ? t->spec.workdir : "/";
   if (chdir(wd) < 0 || getcwd(cwd, sizeof(cwd)) == NULL || cwd[0] != '/') {
-    send_msg(sock, MSG_EXEC_ERR, errno ? errno : EACCES, "cannot change to %s: %s", wd,
+    send_msg(sock, BERTH_JOIN_MSG_EXEC_ERR, errno ? errno : EACCES, "cannot change to %s: %s", wd,
              strerror(errno ? errno : EACCES));
     _exit(126);
   }
@@ -449,7 +441,7 @@ run_request(const struct berth_join_target *t, int sock, char *buf, size_t len)
   reset_signals(t->spec.sig_ign);
   exec_command(r.argv, env);
   int e = errno;
-  send_msg(sock, MSG_EXEC_ERR, e, "cannot run %s: %s", r.argv[0], strerror(e));
+  send_msg(sock, BERTH_JOIN_MSG_EXEC_ERR, e, "cannot run %s: %s", r.argv[0], strerror(e));
   _exit(e == ENOENT ? 127 : 126);
 }
 
@@ -480,7 +472,7 @@ second_child(const struct berth_join_target *t, const struct berth_box *b, int s
   if (!t->spec.nnp)
     install_filter(t, sock);
   limit_caps(&t->spec, sock);
-  send_msg(sock, MSG_READY, 0, "%s", "");
+  send_msg(sock, BERTH_JOIN_MSG_READY, 0, "%s", "");
   buf = receive_request(sock, &len, &head);
   if (head.tty) {
     struct winsize ws = { .ws_row = head.rows, .ws_col = head.cols };
@@ -501,7 +493,7 @@ second_child(const struct berth_join_target *t, const struct berth_box *b, int s
 /* ------------------------------------------------------------ the root side */
 
 static int
-wait_msg(int sock, struct msg *m, int ms, berth_error_t *err)
+wait_msg(int sock, struct berth_join_msg *m, int ms, berth_error_t *err)
 {
   struct pollfd p = { .fd = sock, .events = POLLIN };
   int64_t deadline = berth_now_ms() + ms;
@@ -526,8 +518,28 @@ wait_msg(int sock, struct msg *m, int ms, berth_error_t *err)
     got += (size_t) n;
   }
   m->text[sizeof(m->text) - 1] = '\0';
-  if (m->type == MSG_ERR)
+  if (m->type == BERTH_JOIN_MSG_ERR)
     return berth_error_make(err, BERTH_E_JOIN, m->val, "%s", m->text);
+  return 0;
+}
+
+int
+berth_join_wait_started(int sock, int ms, pid_t *second, berth_error_t *err)
+{
+  struct berth_join_msg m;
+  bool ready = false;
+
+  *second = -1;
+  while (*second <= 0 || !ready) {
+    if (wait_msg(sock, &m, ms, err) < 0)
+      return -1;
+    if (m.type == BERTH_JOIN_MSG_PID && *second <= 0 && m.val > 0)
+      *second = (pid_t) m.val;
+    else if (m.type == BERTH_JOIN_MSG_READY && !ready)
+      ready = true;
+    else
+      return berth_error_make(err, BERTH_E_JOIN, EPROTO, "the joining process misbehaved");
+  }
   return 0;
 }
 
@@ -537,7 +549,6 @@ berth_join_spawn(const struct berth_join_target *t, const struct berth_box *b, p
 {
   cleanup_close int hostproc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   cleanup_close int mine = -1;
-  struct msg m;
   int theirs = -1, st;
   pid_t first, second = -1;
   int ret;
@@ -554,17 +565,11 @@ berth_join_spawn(const struct berth_join_target *t, const struct berth_box *b, p
     return -1;
   if (first == 0)
     first_child(t, b, theirs, hostproc);
-  ret = wait_msg(mine, &m, READY_WAIT_MS, err);
-  if (ret == 0 && m.type == MSG_PID)
-    second = (pid_t) m.val;
+  ret = berth_join_wait_started(mine, READY_WAIT_MS, &second, err);
+  if (ret < 0)
+    kill(first, SIGKILL); /* gone already, or stuck: never waited on forever */
   while (waitpid(first, &st, 0) < 0 && errno == EINTR)
     ;
-  if (ret == 0 && second <= 0)
-    ret = berth_error_make(err, BERTH_E_JOIN, EPROTO, "the joining process misbehaved");
-  if (ret == 0)
-    ret = wait_msg(mine, &m, READY_WAIT_MS, err);
-  if (ret == 0 && m.type != MSG_READY)
-    ret = berth_error_make(err, BERTH_E_JOIN, EPROTO, "the joining process misbehaved");
   if (ret < 0) {
     if (second > 0) {
       kill(second, SIGKILL);
@@ -583,7 +588,7 @@ berth_join_send(int sock, const struct berth_join_req *r, int *master, berth_err
 {
   cleanup_free char *buf = NULL;
   struct req_head h = { .tty = r->tty, .rows = r->rows, .cols = r->cols };
-  struct msg m;
+  struct berth_join_msg m;
   size_t len, have;
 
   buf = berth_join_req_encode(r, &len, err);
@@ -601,8 +606,8 @@ berth_join_send(int sock, const struct berth_join_req *r, int *master, berth_err
   if (have < sizeof(m))
     return 0;
   m.text[sizeof(m.text) - 1] = '\0';
-  return berth_error_make(err, m.type == MSG_EXEC_ERR ? BERTH_E_EXEC : BERTH_E_JOIN, m.val, "%s",
-                          m.text);
+  return berth_error_make(err, m.type == BERTH_JOIN_MSG_EXEC_ERR ? BERTH_E_EXEC : BERTH_E_JOIN,
+                          m.val, "%s", m.text);
 }
 
 /* ------------------------------------------------------------ the request */

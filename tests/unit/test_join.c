@@ -10,7 +10,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
 
@@ -203,4 +206,55 @@ TEST(test_request_roundtrip)
   free(back.argv);
   free(back.env);
   free(buf);
+}
+
+/* The children's first words, as berth_join_spawn waits for them: the
+ * first child's PID and the second's READY share one socket and may come
+ * in either order (a first child descheduled right after its fork lets
+ * the second speak first; before this was accepted, such a join failed). */
+static int
+started_after(const struct berth_join_msg *msgs, size_t n, pid_t *second, berth_error_t *err)
+{
+  int sv[2];
+  int r;
+
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  for (size_t i = 0; i < n; i++)
+    assert_int_equal(write(sv[1], &msgs[i], sizeof(msgs[i])), (ssize_t) sizeof(msgs[i]));
+  close(sv[1]);
+  r = berth_join_wait_started(sv[0], 1000, second, err);
+  close(sv[0]);
+  return r;
+}
+
+TEST(test_started_either_order)
+{
+  static const struct {
+    struct berth_join_msg msgs[2];
+    size_t n;
+    pid_t second; /* 0: refused */
+    const char *refusal;
+  } cases[] = {
+    { { { BERTH_JOIN_MSG_PID, 4242, "" }, { BERTH_JOIN_MSG_READY, 0, "" } }, 2, 4242, NULL },
+    { { { BERTH_JOIN_MSG_READY, 0, "" }, { BERTH_JOIN_MSG_PID, 4243, "" } }, 2, 4243, NULL },
+    { { { BERTH_JOIN_MSG_READY, 0, "" }, { BERTH_JOIN_MSG_READY, 0, "" } }, 2, 0, "misbehaved" },
+    { { { BERTH_JOIN_MSG_PID, 0, "" }, { BERTH_JOIN_MSG_READY, 0, "" } }, 2, 0, "misbehaved" },
+    { { { BERTH_JOIN_MSG_PID, 4244, "" }, { BERTH_JOIN_MSG_ERR, EPERM, "setting no_new_privs" } },
+      2,
+      0,
+      "setting no_new_privs" },
+    { { { BERTH_JOIN_MSG_PID, 4245, "" } }, 1, 0, "without a word" },
+  };
+
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    berth_error_t err = NULL;
+    pid_t second = 0;
+    int r = started_after(cases[i].msgs, cases[i].n, &second, &err);
+    if (cases[i].refusal == NULL) {
+      must(r, &err);
+      assert_int_equal(second, cases[i].second);
+    } else {
+      must_fail(r, &err, BERTH_E_JOIN, 0, cases[i].refusal);
+    }
+  }
 }
