@@ -9,10 +9,10 @@
 # ClientAliveInterval 1, ClientAliveCountMax 2, the admin's setting, so it
 # notices after about 3 s).  For each: no process of the session is left in
 # the container (every process whose environment carries the session's
-# marker, read as root through docker exec), the engine's exec is not
-# running (exec mode), and berth-shell is gone from the host.  Bounded waits
-# only; the measured times are diag lines (docs/security.md, "Sessions end
-# with their terminal").
+# marker, read through docker exec as the container's user, the sessions'
+# uid), the engine's exec is not running (exec mode), and berth-shell is
+# gone from the host.  Bounded waits only; the measured times are diag
+# lines (docs/security.md, "A client that goes away").
 set -euo pipefail
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib/common.sh"
 . "$top_srcdir/tests/lib/services.sh"
