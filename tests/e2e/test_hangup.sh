@@ -53,6 +53,10 @@ _hu_shells() {
 	done
 }
 
+# A process on this host (the container's are among them) whose
+# environment carries the marker: the session's command runs.
+_hu_running() { grep -qszx "HU_SESSION=$1" /proc/[0-9]*/environ; }
+
 # _hu_start NAME SSH-TTY-FLAG COMMAND: a client running COMMAND, marked NAME.
 _hu_start() {
 	local name=$1 flag=$2 cmd="export HU_SESSION=$1; $3"
@@ -163,6 +167,9 @@ hangup_mode() {
 		name=$m$i
 		case $what in prints) cmd=$PRINTS ;; *) cmd="sleep 6$i$i" ;; esac
 		_hu_start "$name" "-$tty" "$cmd"
+		# One at a time into the container: what is under test is the end
+		# of a session, not nine joins racing each other.
+		wait_until 20 _hu_running "$name" || true
 		HU_SIG[$name]=$sig
 		HU_DESC[$name]=$(_hu_describe "$m" "$sig" "$tty" "$what")
 	done
