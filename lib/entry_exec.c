@@ -253,6 +253,17 @@ pidfd_exited(int pidfd, int ms)
   }
 }
 
+/* runc setsid()s an exec'd process, with or without a terminal: it leads
+ * its own group, and what it started (the `sleep` of `sh -c '...; sleep'`)
+ * must get the signal too, as a terminal's hangup delivers it.  Only while
+ * the pidfd says the leader still runs: then its PID, and so the group's
+ * id, is not reused. */
+static bool
+leads_group(struct session *s)
+{
+  return s->pidfd >= 0 && !pidfd_exited(s->pidfd, 0) && getpgid((pid_t) s->pid) == (pid_t) s->pid;
+}
+
 /* The exec API has no kill: signal the process by its host PID.  It runs
  * with the invoking user's uid, the same uid berth-shell has dropped to, so
  * the kernel lets us.  Not with a remote engine: its PID names a process on
@@ -286,7 +297,9 @@ signal_command(struct session *s, int sig)
   }
   if (r == 0)
     return;
-  if (s->pidfd >= 0)
+  if (leads_group(s))
+    r = kill(-(pid_t) s->pid, sig);
+  else if (s->pidfd >= 0)
     r = berth_pidfd_signal(s->pidfd, sig);
   else
     r = kill((pid_t) s->pid, sig);

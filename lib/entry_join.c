@@ -173,37 +173,61 @@ join_prepare_warm(struct berth_box *b, void **state, berth_error_t *err)
   return -1;
 }
 
+/* The command leads its own session (join_child.c): what it started gets
+ * the signal too, as a terminal's hangup delivers it.  Our child, not yet
+ * reaped: its pid, and so its group's id, cannot be reused. */
+static void
+signal_child(const struct join_state *st, int sig)
+{
+  if (getpgid(st->child) != st->child || kill(-st->child, sig) < 0)
+    pidfd_send(st->pidfd, sig);
+}
+
 /* Until the child exits: SIGHUP/SIGTERM end it (SIGKILL after a grace),
- * SIGINT/SIGQUIT are forwarded. */
+ * SIGINT/SIGQUIT are forwarded.  The command writes to sshd's fds itself,
+ * so a command that prints nothing would not notice sshd closing them when
+ * the connection drops: a reader gone from fd 1 or 2 (POLLERR/POLLHUP with
+ * no events asked) ends it with the SIGPIPE a write there would bring. */
 static int
 wait_child(struct join_state *st, int sig_fd, int *forced, berth_error_t *err)
 {
-  struct pollfd p[2]
-      = { { .fd = st->pidfd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN } };
+  struct pollfd p[4] = { { .fd = st->pidfd, .events = POLLIN },
+                         { .fd = sig_fd, .events = POLLIN },
+                         { .fd = STDOUT_FILENO },
+                         { .fd = STDERR_FILENO } };
   int64_t kill_at = 0;
   siginfo_t si;
 
   for (;;) {
     int timeout = kill_at ? (int) (kill_at - berth_now_ms()) : -1;
-    int r = poll(p, 2, kill_at && timeout < 0 ? 0 : timeout);
+    int r = poll(p, 4, kill_at && timeout < 0 ? 0 : timeout);
+    int sig = 0;
     if (r < 0 && errno != EINTR)
       return berth_error_errno(err, BERTH_E_INTERNAL, errno, "poll");
     if (kill_at && berth_now_ms() >= kill_at) {
-      pidfd_send(st->pidfd, SIGKILL);
+      signal_child(st, SIGKILL);
       *forced = SIGKILL;
       kill_at = 0;
     }
-    if (r > 0 && (p[1].revents & POLLIN)) {
-      unsigned char sig;
-      while (read(sig_fd, &sig, 1) == 1) {
-        if (sig == SIGINT || sig == SIGQUIT) {
-          pidfd_send(st->pidfd, sig);
-        } else if ((sig == SIGHUP || sig == SIGTERM) && *forced == 0) {
-          pidfd_send(st->pidfd, sig);
-          *forced = sig;
-          kill_at = berth_now_ms() + GRACE_MS;
-        }
+    for (int i = 2; r > 0 && i < 4; i++) {
+      if (p[i].revents & (POLLERR | POLLHUP)) {
+        p[i].fd = -1; /* once: it stays so */
+        sig = SIGPIPE;
       }
+    }
+    if (r > 0 && (p[1].revents & POLLIN)) {
+      unsigned char got;
+      while (read(sig_fd, &got, 1) == 1) {
+        if (got == SIGINT || got == SIGQUIT)
+          signal_child(st, got);
+        else if (got == SIGHUP || got == SIGTERM)
+          sig = got;
+      }
+    }
+    if (sig != 0 && *forced == 0) {
+      signal_child(st, sig);
+      *forced = sig;
+      kill_at = berth_now_ms() + GRACE_MS;
     }
     if (r > 0 && (p[0].revents & POLLIN))
       break;

@@ -325,10 +325,25 @@ fill_pollfds(const struct berth_proxy *p, struct pollfd *pfd, size_t room, size_
     ev |= POLLOUT;
   if (ev != 0)
     pfd[I_CONN] = (struct pollfd){ .fd = berth_conn_pollfd(p->conn), .events = ev };
-  if (p->verified && p->out.len > 0 && p->out_ok)
-    pfd[I_OUT] = (struct pollfd){ .fd = p->out_fd, .events = POLLOUT };
-  if (p->verified && p->errb.len > 0 && p->err_ok)
-    pfd[I_ERR] = (struct pollfd){ .fd = p->err_fd, .events = POLLOUT };
+  /* An open output is always watched: with nothing to write (events 0),
+   * poll() still reports POLLERR/POLLHUP when its reader is gone. */
+  if (p->out_ok)
+    pfd[I_OUT]
+        = (struct pollfd){ .fd = p->out_fd, .events = p->verified && p->out.len > 0 ? POLLOUT : 0 };
+  if (p->err_ok)
+    pfd[I_ERR] = (struct pollfd){ .fd = p->err_fd,
+                                  .events = p->verified && p->errb.len > 0 ? POLLOUT : 0 };
+}
+
+/* An output whose reader went away while there was nothing to write to it:
+ * sshd closes the session's pipes when its connection drops, and a command
+ * that prints nothing would never learn it.  It gets the fate of a write
+ * there (SIGPIPE), at once.  Once marked, the fd is no longer polled. */
+static void
+check_reader(struct berth_proxy *p, const struct pollfd *pfd, int fd, bool ok)
+{
+  if (ok && (pfd->revents & (POLLERR | POLLHUP)))
+    write_failed(p, fd, EPIPE);
 }
 
 /* The timeout of one round: the mode's timers, the re-check of a held
@@ -407,6 +422,8 @@ berth_proxy_run(struct berth_proxy *p, const char *pending, size_t n_pending, be
       return -1;
     /* Likewise write out at once what the stream just gave. */
     flush_outputs(p);
+    check_reader(p, &pfd[I_OUT], p->out_fd, p->out_ok);
+    check_reader(p, &pfd[I_ERR], p->err_fd, p->err_ok);
   }
   if (!p->tty && !berth_demux_idle(&p->demux))
     berth_debug("stream ended inside a frame");

@@ -5,6 +5,7 @@
 #
 #   e2e_setup shell|forcecommand   users, berth.conf, sshd (takes the test lock)
 #                                  BERTH_TEST_ENTRY=join: berth.conf says entry = "join"
+#                                  E2E_SSHD_LINES=(...): extra sshd_config lines (shell)
 #                                  (a skip while the installed berth refuses it)
 #   e2e_ssh USER [ssh args...]     ssh to the test sshd as USER
 #   e2e_check_*                    one group of checks each; e2e_check_all runs them
@@ -157,7 +158,7 @@ ${E2E_ENGINE_CONF:-}"
 	on_exit _e2e_conf_unchanged
 
 	if [ "$E2E_MODE" = shell ]; then
-		start_sshd "$(pick_port 2400)"
+		start_sshd "$(pick_port 2400)" ${E2E_SSHD_LINES[@]+"${E2E_SSHD_LINES[@]}"}
 	else
 		start_sshd "$(pick_port 2600)" "Match Group $E2E_GROUP" "ForceCommand $E2E_SHELL"
 	fi

@@ -2,7 +2,8 @@
  * socketpair (the engine side): framed output kept apart, raw TTY bytes,
  * input EOF as a half-close, every byte value both ways in large transfers
  * with short reads, a peer that closes early, a reader of stdout that went
- * away, and output held while the command's start is in doubt. */
+ * away (also with nothing written to it), and output held while the
+ * command's start is in doubt. */
 #include "config.h"
 
 #include <errno.h>
@@ -354,19 +355,27 @@ seen_started(void *ctx, berth_error_t *err)
 
 static const struct berth_proxy_ops seen_ops = { .started = seen_started, .end = seen_end };
 
+/* A started non-tty command whose engine end s holds (closed when asked
+ * to end, as the command's death would close it). */
+static void
+rig_up_seen(struct rig *g, struct seen *s)
+{
+  signal(SIGPIPE, SIG_IGN); /* as the entry mode does (signals.h) */
+  rig_up(g, false);
+  s->peer = g->peer;
+  s->started = 1;
+  g->peer = -1;
+  g->p.ops = &seen_ops;
+  g->p.ctx = s;
+}
+
 TEST(test_stdout_epipe)
 {
   struct rig g;
   struct seen s = { 0 };
   char err[64];
 
-  signal(SIGPIPE, SIG_IGN); /* as the entry mode does (signals.h) */
-  rig_up(&g, false);
-  s.peer = g.peer;
-  s.started = 1;
-  g.peer = -1;
-  g.p.ops = &seen_ops;
-  g.p.ctx = &s;
+  rig_up_seen(&g, &s);
   rig_close(&g.out_r); /* `cmd | head`: head has gone */
   frame(s.peer, 1, "to nobody", 9);
   frame(s.peer, 2, "still seen", 10);
@@ -379,6 +388,41 @@ TEST(test_stdout_epipe)
   berth_proxy_release(&g.p);
   assert_int_equal(slurp(g.err_r, err, sizeof(err)), 10);
   assert_memory_equal(err, "still seen", 10);
+  rig_down(&g);
+}
+
+/* sshd closes the session's pipes when its connection drops; a command
+ * that prints nothing must learn it too, without a write. */
+TEST(test_readers_gone_silent)
+{
+  struct rig g;
+  struct seen s = { 0 };
+
+  rig_up_seen(&g, &s);
+  rig_close(&g.out_r);
+  rig_close(&g.err_r);
+  /* the engine sends nothing: only the readers' absence ends it */
+  run_ok(&g);
+  assert_int_equal(s.end_sig, SIGPIPE);
+  assert_false(g.p.out_ok);
+  rig_down(&g);
+}
+
+/* ... and a reader that is still there ends nothing. */
+TEST(test_reader_present_silent)
+{
+  struct rig g;
+  struct seen s = { 0 };
+
+  rig_up(&g, false);
+  s.started = 1;
+  g.p.ops = &seen_ops;
+  g.p.ctx = &s;
+  shutdown(g.peer, SHUT_WR); /* the command ended without a word */
+  run_ok(&g);
+  assert_int_equal(s.end_sig, 0);
+  assert_true(g.p.out_ok);
+  assert_true(g.p.err_ok);
   rig_down(&g);
 }
 
