@@ -213,6 +213,18 @@ filter_helper(struct berth_join_target *t, int out)
   _exit(0);
 }
 
+/* The helper, reaped: pam_berth reads the filter inside the PAM driver
+ * (sshd), whose own handlers may interrupt the wait. */
+static pid_t
+reap(pid_t child, int *st)
+{
+  pid_t r;
+
+  while ((r = waitpid(child, st, 0)) < 0 && errno == EINTR)
+    ;
+  return r;
+}
+
 int
 berth_join_read_filter(struct berth_join_target *t, berth_error_t *err)
 {
@@ -234,14 +246,14 @@ berth_join_read_filter(struct berth_join_target *t, berth_error_t *err)
     char msg[256];
     size_t n = berth_join_read_full(rd, msg, sizeof(msg) - 1);
     msg[n] = '\0';
-    waitpid(child, &st, 0);
+    reap(child, &st);
     return berth_error_make(err, (enum berth_error_kind) hdr[2], hdr[1], "%s",
                             n ? msg : "reading the container's seccomp filter failed");
   }
   if (hdr[0] > 0) {
     t->filter.insns = calloc((size_t) hdr[0], sizeof(struct sock_filter));
     if (t->filter.insns == NULL) {
-      waitpid(child, &st, 0);
+      reap(child, &st);
       return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
     }
     t->filter.len = (unsigned short) hdr[0];
@@ -249,7 +261,7 @@ berth_join_read_filter(struct berth_join_target *t, berth_error_t *err)
   }
   if (berth_join_read_full(rd, t->filter.insns, t->filter.len * sizeof(struct sock_filter))
           != t->filter.len * sizeof(struct sock_filter)
-      || waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+      || reap(child, &st) != child || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
     return berth_error_make(err, BERTH_E_JOIN, EPROTO, "reading the container's seccomp filter");
   return berth_join_filter_check(t->filter.insns, t->filter.len, err);
 }
