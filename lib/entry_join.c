@@ -96,9 +96,10 @@ join_release(void *state)
 
 /* From an inspect (the engine's, or the warm state's) to the joining child
  * waiting; expect_start: the recorded start time, 0 for none. */
+/* rec: the warm state's copy of the init's filter, NULL to read it. */
 static int
 join_from_info(const struct berth_box *b, json_t *info, unsigned long long expect_start,
-               void **state, berth_error_t *err)
+               struct berth_join_filter *rec, void **state, berth_error_t *err)
 {
   struct berth_join_target t;
   struct join_state *st;
@@ -107,7 +108,7 @@ join_from_info(const struct berth_box *b, json_t *info, unsigned long long expec
   berth_join_target_init(&t);
   if (berth_join_spec_from_inspect(b, info, &t.spec, &pid, err) < 0 || check_lsm(&t.spec, err) < 0
       || berth_join_pin(&t, pid, b->id ? b->id : b->name, expect_start, err) < 0
-      || berth_join_read_filter(&t, err) < 0)
+      || (rec ? berth_join_filter_take(&t, rec, err) : berth_join_read_filter(&t, err)) < 0)
     goto fail;
   st = berth_malloc0(sizeof(*st), err);
   if (st == NULL)
@@ -144,7 +145,7 @@ join_prepare(struct berth_engine *e, const struct berth_box *b, void **state, be
     return berth_error_make(err, BERTH_E_CONTAINER, ENOENT, "container %s vanished", b->name);
   if (r < 0)
     return -1;
-  return join_from_info(b, info, 0, state, err);
+  return join_from_info(b, info, 0, NULL, state, err);
 }
 
 /* No engine: pam_berth's record, checked against /proc by the pin.  A
@@ -155,16 +156,21 @@ join_prepare_warm(struct berth_box *b, void **state, berth_error_t *err)
 {
   cleanup_json json_t *info = NULL;
   unsigned long long start = 0;
+  struct berth_join_filter f = { 0 };
+  bool has_filter = false;
   int r;
 
   *state = NULL;
-  r = berth_warm_load(b, &info, &start, err);
-  if (r != 0)
+  r = berth_warm_load(b, &info, &start, &f, &has_filter, err);
+  if (r == 0 && start == 0)
+    r = 1;
+  /* the recorded filter is the init's as long as the pin finds the same
+   * pid with the same start time (join_from_info) */
+  if (r == 0)
+    r = join_from_info(b, info, start, has_filter ? &f : NULL, state, err);
+  free(f.insns);
+  if (r >= 0)
     return r;
-  if (start == 0)
-    return 1;
-  if (join_from_info(b, info, start, state, err) == 0)
-    return 0;
   if ((*err)->kind == BERTH_E_JOIN && ((*err)->status == EAGAIN || (*err)->status == ESTALE)) {
     berth_error_release(err);
     berth_warm_forget(b);

@@ -101,6 +101,17 @@ int berth_join_cap_number(const char *name);
 int berth_join_read_filter(struct berth_join_target *t, berth_error_t *err);
 /* 0 when prog can be copied, -1 with err when it must be refused. */
 int berth_join_filter_check(const struct sock_filter *insns, size_t len, berth_error_t *err);
+/* The warm state's copy (warm.h) instead of reading it: *rec moves into
+ * t->filter (rec left empty), then berth_join_filter_check. */
+int berth_join_filter_take(struct berth_join_target *t, struct berth_join_filter *rec,
+                           berth_error_t *err);
+/* The warm state's field: {"len": N, "flags": F, "bpf": 16 hex digits per
+ * instruction, code jt jf k}; len 0 is no filter.  NULL with err (ENOMEM). */
+json_t *berth_join_filter_encode(const struct berth_join_filter *f, berth_error_t *err);
+/* Back: 0 with *f (f->insns the caller's), 1 when v is malformed (a length
+ * over BPF_MAXINSNS or not the text's, a flag but LOG, a non-hex digit, an
+ * extra key), -1 with err (ENOMEM).  Does not check the actions. */
+int berth_join_filter_decode(json_t *v, struct berth_join_filter *f, berth_error_t *err);
 
 /* The request the host-side parent sends after its drop. */
 struct berth_join_req {

@@ -11,12 +11,13 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <linux/seccomp.h>
-#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,26 +57,52 @@ berth_join_filter_check(const struct sock_filter *insns, size_t len, berth_error
   return 0;
 }
 
-/* Wait for the seized init to report its interrupt stop. */
+static volatile sig_atomic_t alarm_rang;
+
+static void
+on_alarm(int sig)
+{
+  (void) sig;
+  alarm_rang = 1; /* and waitpid returns EINTR: no SA_RESTART */
+}
+
+/* Wait for the seized init to report its interrupt stop: a blocking
+ * waitpid, cut short by a timer (we are the short-lived helper, the timer
+ * and its handler are ours alone). */
 static int
 wait_stop(pid_t pid, berth_error_t *err)
 {
-  int64_t deadline = berth_now_ms() + STOP_WAIT_MS;
-  int st;
+  struct sigaction sa = { .sa_handler = on_alarm };
+  struct itimerval it
+      = { .it_value = { .tv_sec = STOP_WAIT_MS / 1000, .tv_usec = (STOP_WAIT_MS % 1000) * 1000 } };
+  sigset_t alrm;
+  int st, ret;
 
+  sigemptyset(&alrm);
+  sigaddset(&alrm, SIGALRM);
+  alarm_rang = 0;
+  if (sigaction(SIGALRM, &sa, NULL) < 0 || sigprocmask(SIG_UNBLOCK, &alrm, NULL) < 0
+      || setitimer(ITIMER_REAL, &it, NULL) < 0)
+    return berth_error_errno(err, BERTH_E_JOIN, errno, "arming the stop timer");
   for (;;) {
-    pid_t r = waitpid(pid, &st, __WALL | WNOHANG);
-    if (r == pid && WIFSTOPPED(st))
-      return 0;
-    if (r == pid)
-      return berth_error_make(err, BERTH_E_JOIN, EAGAIN, "the container's init exited");
-    if (r < 0 && errno != EINTR)
-      return berth_error_errno(err, BERTH_E_JOIN, errno, "waiting for the container's init");
-    if (berth_now_ms() >= deadline)
-      return berth_error_make(err, BERTH_E_JOIN, ETIMEDOUT,
-                              "the container's init did not stop to have its filter read");
-    poll(NULL, 0, 1);
+    pid_t r = waitpid(pid, &st, __WALL);
+    if (r == pid && WIFSTOPPED(st)) {
+      ret = 0;
+    } else if (r == pid) {
+      ret = berth_error_make(err, BERTH_E_JOIN, EAGAIN, "the container's init exited");
+    } else if (r < 0 && errno == EINTR && alarm_rang) {
+      ret = berth_error_make(err, BERTH_E_JOIN, ETIMEDOUT,
+                             "the container's init did not stop to have its filter read");
+    } else if (r < 0 && errno != EINTR) {
+      ret = berth_error_errno(err, BERTH_E_JOIN, errno, "waiting for the container's init");
+    } else {
+      continue; /* another signal, another stop report */
+    }
+    break;
   }
+  it.it_value.tv_sec = it.it_value.tv_usec = 0;
+  setitimer(ITIMER_REAL, &it, NULL);
+  return ret;
 }
 
 static int
@@ -186,6 +213,18 @@ filter_helper(struct berth_join_target *t, int out)
   _exit(0);
 }
 
+/* The helper, reaped: pam_berth reads the filter inside the PAM driver
+ * (sshd), whose own handlers may interrupt the wait. */
+static pid_t
+reap(pid_t child, int *st)
+{
+  pid_t r;
+
+  while ((r = waitpid(child, st, 0)) < 0 && errno == EINTR)
+    ;
+  return r;
+}
+
 int
 berth_join_read_filter(struct berth_join_target *t, berth_error_t *err)
 {
@@ -207,14 +246,14 @@ berth_join_read_filter(struct berth_join_target *t, berth_error_t *err)
     char msg[256];
     size_t n = berth_join_read_full(rd, msg, sizeof(msg) - 1);
     msg[n] = '\0';
-    waitpid(child, &st, 0);
+    reap(child, &st);
     return berth_error_make(err, (enum berth_error_kind) hdr[2], hdr[1], "%s",
                             n ? msg : "reading the container's seccomp filter failed");
   }
   if (hdr[0] > 0) {
     t->filter.insns = calloc((size_t) hdr[0], sizeof(struct sock_filter));
     if (t->filter.insns == NULL) {
-      waitpid(child, &st, 0);
+      reap(child, &st);
       return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
     }
     t->filter.len = (unsigned short) hdr[0];
@@ -222,7 +261,95 @@ berth_join_read_filter(struct berth_join_target *t, berth_error_t *err)
   }
   if (berth_join_read_full(rd, t->filter.insns, t->filter.len * sizeof(struct sock_filter))
           != t->filter.len * sizeof(struct sock_filter)
-      || waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+      || reap(child, &st) != child || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
     return berth_error_make(err, BERTH_E_JOIN, EPROTO, "reading the container's seccomp filter");
   return berth_join_filter_check(t->filter.insns, t->filter.len, err);
+}
+
+int
+berth_join_filter_take(struct berth_join_target *t, struct berth_join_filter *rec,
+                       berth_error_t *err)
+{
+  free(t->filter.insns);
+  t->filter = *rec;
+  rec->insns = NULL;
+  rec->len = 0;
+  return berth_join_filter_check(t->filter.insns, t->filter.len, err);
+}
+
+/* ------------------------------------------------ the warm state's copy */
+
+#define INSN_HEX 16 /* code jt jf k: 4 + 2 + 2 + 8 hex digits */
+
+json_t *
+berth_join_filter_encode(const struct berth_join_filter *f, berth_error_t *err)
+{
+  cleanup_free char *hex = calloc((size_t) f->len * INSN_HEX + 1, 1);
+  json_t *v;
+
+  if (hex == NULL)
+    goto oom;
+  for (size_t i = 0; i < f->len; i++) {
+    const struct sock_filter *in = &f->insns[i];
+    snprintf(hex + i * INSN_HEX, INSN_HEX + 1, "%04x%02x%02x%08x", (unsigned) in->code,
+             (unsigned) in->jt, (unsigned) in->jf, (unsigned) in->k);
+  }
+  v = json_pack("{s:i, s:i, s:s}", "len", (int) f->len, "flags", (int) f->flags, "bpf", hex);
+  if (v != NULL)
+    return v;
+oom:
+  berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
+  return NULL;
+}
+
+/* n hex digits at s as a number; -1 if any is not one */
+static long long
+hex_field(const char *s, int n)
+{
+  long long v = 0;
+
+  for (int i = 0; i < n; i++) {
+    char c = s[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0)
+      return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+int
+berth_join_filter_decode(json_t *v, struct berth_join_filter *f, berth_error_t *err)
+{
+  json_t *len = json_object_get(v, "len"), *flags = json_object_get(v, "flags");
+  const char *hex = json_string_value(json_object_get(v, "bpf"));
+  json_int_t n = json_integer_value(len), fl = json_integer_value(flags);
+
+  memset(f, 0, sizeof(*f));
+  if (!json_is_integer(len) || !json_is_integer(flags) || hex == NULL || n < 0 || n > BPF_MAXINSNS
+      || (fl & ~(json_int_t) SECCOMP_FILTER_FLAG_LOG) != 0 || strlen(hex) != (size_t) n * INSN_HEX
+      || json_object_size(v) != 3)
+    return 1;
+  if (n == 0)
+    return 0; /* the container has no filter (seccomp=unconfined) */
+  f->insns = calloc((size_t) n, sizeof(struct sock_filter));
+  if (f->insns == NULL)
+    return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
+  for (json_int_t i = 0; i < n; i++) {
+    const char *s = hex + i * INSN_HEX;
+    long long code = hex_field(s, 4), jt = hex_field(s + 4, 2), jf = hex_field(s + 6, 2),
+              k = hex_field(s + 8, 8);
+    if (code < 0 || jt < 0 || jf < 0 || k < 0) {
+      free(f->insns);
+      f->insns = NULL;
+      return 1;
+    }
+    f->insns[i] = (struct sock_filter){ .code = (unsigned short) code,
+                                        .jt = (unsigned char) jt,
+                                        .jf = (unsigned char) jf,
+                                        .k = (unsigned) k };
+  }
+  f->len = (unsigned short) n;
+  f->flags = (unsigned) fl;
+  return 0;
 }

@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "berth/log.h"
+#include "berth/pin.h"
 #include "berth/session.h"
 #include "berth/util.h"
 #include "berth/warm.h"
@@ -108,6 +110,36 @@ write_record(const char *name, const char *text, berth_error_t *err)
   return 0;
 }
 
+/* The init's oldest filter (join_seccomp.c), read while it is pinned as the
+ * process that started at `start`: it never changes while that process
+ * lives (filters only stack on top), and the join pins the same pid and
+ * start time before using it.  NULL, with the reason logged, when it cannot
+ * be read: the record goes without it and the join reads it itself. */
+static json_t *
+filter_of(const struct berth_box *b, pid_t pid, unsigned long long start)
+{
+  struct berth_join_target t;
+  berth_error_t err = NULL;
+  json_t *v = NULL;
+
+  berth_join_target_init(&t);
+  if (berth_pin_open(&t.pin, pid, BERTH_E_JOIN, EAGAIN, &err) == 0) {
+    if (t.pin.start_time != start)
+      berth_error_make(&err, BERTH_E_JOIN, EAGAIN, "the container's init was replaced");
+    else if (berth_join_read_filter(&t, &err) == 0 && !berth_pin_alive(&t.pin))
+      berth_error_make(&err, BERTH_E_JOIN, EAGAIN, "the container's init exited");
+    else if (err == NULL)
+      v = berth_join_filter_encode(&t.filter, &err);
+  }
+  if (v == NULL)
+    berth_log(LOG_WARNING, "user=%s container=%s warm state without the seccomp filter: %s",
+              BERTH_LOG_VAL(b->user->name), BERTH_LOG_VAL(b->name),
+              BERTH_LOG_TEXT(err ? err->msg : "unknown error"));
+  berth_error_release(&err);
+  berth_join_target_release(&t);
+  return v;
+}
+
 int
 berth_warm_save(struct berth_engine *e, const struct berth_box *b, berth_error_t *err)
 {
@@ -132,9 +164,10 @@ berth_warm_save(struct berth_engine *e, const struct berth_box *b, berth_error_t
   sub = subset(info, err);
   if (sub == NULL)
     return -1;
-  rec = json_pack("{s:i, s:I, s:s, s:s, s:s?, s:s, s:I, s:I, s:o}", "v", 1, "uid",
+  rec = json_pack("{s:i, s:I, s:s, s:s, s:s?, s:s, s:I, s:I, s:o, s:o*}", "v", 1, "uid",
                   (json_int_t) b->user->uid, "name", b->name, "id", b->id, "spec", b->spec_hash,
-                  "shell", b->shell, "pid", pid, "start", (json_int_t) start, "inspect", sub);
+                  "shell", b->shell, "pid", pid, "start", (json_int_t) start, "inspect", sub,
+                  "seccomp", filter_of(b, (pid_t) pid, start));
   if (rec == NULL || (text = json_dumps(rec, JSON_COMPACT)) == NULL)
     return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
   return write_record(b->name, text, err);
@@ -175,14 +208,17 @@ read_record(const char *name, char **text, berth_error_t *err)
 }
 
 int
-berth_warm_load(struct berth_box *b, json_t **info, unsigned long long *start, berth_error_t *err)
+berth_warm_load(struct berth_box *b, json_t **info, unsigned long long *start,
+                struct berth_join_filter *filter, bool *has_filter, berth_error_t *err)
 {
   cleanup_free char *text = NULL;
   cleanup_json json_t *rec = NULL;
+  json_t *seccomp;
   const char *id, *shell, *name;
   int r;
 
   *info = NULL;
+  *has_filter = false;
   r = read_record(b->name, &text, err);
   if (r != 0)
     return r;
@@ -195,6 +231,13 @@ berth_warm_load(struct berth_box *b, json_t **info, unsigned long long *start, b
       || name == NULL || strcmp(name, b->name) != 0 || id == NULL || *id == '\0' || shell == NULL
       || shell[0] != '/' || !json_is_object(json_object_get(rec, "inspect")))
     return 1; /* another user's name, an old format: not ours to use */
+  seccomp = json_object_get(rec, "seccomp");
+  if (seccomp != NULL) {
+    r = berth_join_filter_decode(seccomp, filter, err);
+    if (r != 0)
+      return r; /* a malformed filter: as any malformed record */
+    *has_filter = true;
+  }
   *start = (unsigned long long) json_integer_value(json_object_get(rec, "start"));
   free(b->id);
   b->id = berth_strdup(id, err);

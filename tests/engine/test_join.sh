@@ -287,22 +287,87 @@ assert_eq "0 open 0 $want_mnt" "$rc $(echo $out)" \
 rec=/run/berth/warm/$(dk inspect -f '{{.Name}}' "$ctr" | tr -d /)
 assert_eq "0 600 regular file" "$(stat -c '%u %a %F' "$rec" 2>&1)" "the warm state is a private file of root's"
 assert_eq "0 700" "$(stat -c '%u %a' /run/berth/warm 2>&1)" "in a directory only root can enter"
+# The record carries the init's oldest seccomp filter (so the warm join
+# traces nothing): the same instructions the host reads from the init.
+cat >"$TEST_TMPDIR/rec_filter.py" <<'EOF'
+import hashlib, json, struct, sys
+rec, what = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None
+with open(rec) as f:
+    r = json.load(f)
+if what is None:  # "len sha256" of the recorded filter, as filter_of prints them
+    b = r["seccomp"]["bpf"]
+    raw = b"".join(struct.pack("=HBBI", int(b[i:i + 4], 16), int(b[i + 4:i + 6], 16),
+                               int(b[i + 6:i + 8], 16), int(b[i + 8:i + 16], 16))
+                   for i in range(0, len(b), 16))
+    print(r["seccomp"]["len"], hashlib.sha256(raw).hexdigest())
+    sys.exit(0)
+if what == "none":
+    r.pop("seccomp")
+else:
+    r["seccomp"] = json.loads(what)
+with open(rec, "w") as f:  # in place: still root's, 0600, one link
+    json.dump(r, f)
+EOF
+init_filter=$(filter_of "$(dk inspect -f '{{.State.Pid}}' "$ctr")" 2>&1)
+assert_eq "${init_filter#* }" "$(python3 "$TEST_TMPDIR/rec_filter.py" "$rec" 2>&1)" \
+	"the warm state records the init's oldest seccomp filter, byte for byte"
+# A warm join (no engine) keeps the container's filter byte for byte, with
+# the recorded filter and with a record that has none (the join reads it).
+warm_filter() { # EDIT DESCRIPTION: rec_filter.py's EDIT ("" for none) before the join
+	local job pid jf rc=0
+	in_session "${1:+python3 $TEST_TMPDIR/rec_filter.py $rec '$1';}
+cp \"\$TEST_TMPDIR/conf.noengine\" \"\$BERTH_CONFIG_PATH\"
+env -i setpriv --reuid=\$uid --regid=\$gid --init-groups \"\$shell\" -c 'exec sleep 32'
+rc=\$?; cp \"\$TEST_TMPDIR/conf.engine\" \"\$BERTH_CONFIG_PATH\"; exit \$rc" >"$TEST_TMPDIR/warm_sleep" 2>&1 &
+	job=$!
+	wait_until 10 pgrep -u "$uid" -f '^sleep 32$' >/dev/null || true
+	pid=$(pgrep -u "$uid" -f '^sleep 32$' | head -1)
+	jf=$([ -n "$pid" ] && filter_of "$pid" 2>&1)
+	[ -z "$pid" ] || kill "$pid"
+	wait "$job" || rc=$?
+	if [ -n "$pid" ] && [ "$jf" = "$init_filter" ]; then
+		ok "$2"
+	else
+		not_ok "$2 (sleeper '$pid', rc=$rc: join '$jf', init '$init_filter')"
+		sed 's/^/# /' "$TEST_TMPDIR/warm_sleep" >&2
+	fi
+}
+warm_filter "" "a warm join gets the container's seccomp filter from the record, byte for byte"
+warm_filter none "a warm join from a record without a filter reads the init's, byte for byte"
+# Root's hand on the record: a filter the join must refuse (user
+# notification) is refused as the init's own would be; a malformed one
+# makes the record unusable (no engine: one plain line; with the engine:
+# the engine path).
+notify='{"len": 1, "flags": 0, "bpf": "000600007fc00000"}'
+rc=0
+out=$(in_session "python3 $TEST_TMPDIR/rec_filter.py $rec '$notify'; set -- noengine; $join_hook") || rc=$?
+nl=$'\n'
+refused "a recorded filter with user notification" "${out#open 0$nl}" "$rc"
+check_syslog "the recorded filter's refusal is logged" \
+	"action=entry user=$u .*outcome=failed .*error=join: .*user notification"
+# A record that is not used: no engine, one plain line; with the engine,
+# the engine path (into the init there is now).
+warm_gives_way() { # PREP WHAT: PREP (shell, ends in ;) run inside the session first
+	local rc=0 out
+	out=$(in_session "$1 set -- noengine; $join_hook") || rc=$?
+	case $rc:$(echo $out) in
+	0:*) not_ok "$2 is not used (rc=0: $out)" ;;
+	*"open 0 berth: "*) ok "$2 is not used: one plain line without the engine" ;;
+	*) not_ok "$2 is not used (rc=$rc: $out)" ;;
+	esac
+	rc=0
+	out=$(in_session "$1 set -- engine; $join_hook") || rc=$?
+	want_mnt=$(dk exec -u "$uid:$gid" "$ctr" readlink /proc/self/ns/mnt 2>&1)
+	assert_eq "0 open 0 $want_mnt" "$rc $(echo $out)" "with the engine, $2 gives way to the engine path"
+}
+bad='{"len": 2, "flags": 0, "bpf": "000600007fff0000"}'
+warm_gives_way "python3 $TEST_TMPDIR/rec_filter.py $rec '$bad';" "a record with a malformed filter"
 # The container restarts inside the session: the record no longer matches
 # /proc (another init, another start time).  Without an engine the login
 # fails with one line instead of joining whatever has that pid now; with
 # the engine it takes the engine path into the new init.
 restart='docker -H "unix://$sock" restart -t 0 "$ctr" >/dev/null; '
-rc=0
-out=$(in_session "$restart set -- noengine; $join_hook") || rc=$?
-case $rc:$(echo $out) in
-0:*) not_ok "a stale warm state is not used (rc=0: $out)" ;;
-*"open 0 berth: "*) ok "a stale warm state is not used: one plain line without the engine" ;;
-*) not_ok "a stale warm state is not used (rc=$rc: $out)" ;;
-esac
-rc=0
-out=$(in_session "$restart set -- engine; $join_hook") || rc=$?
-want_mnt=$(dk exec -u "$uid:$gid" "$ctr" readlink /proc/self/ns/mnt 2>&1)
-assert_eq "0 open 0 $want_mnt" "$rc $(echo $out)" "with the engine, a stale warm state gives way to the engine path"
+warm_gives_way "$restart" "a stale warm state"
 # A record anybody but root could have written is refused, not used.
 in_session "chmod 0644 '$rec'; set -- noengine; $join_hook" >"$TEST_TMPDIR/forged" 2>&1 && rc=0 || rc=$?
 if [ "$rc" -ne 0 ] && grep -q "^berth: " "$TEST_TMPDIR/forged"; then

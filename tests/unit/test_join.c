@@ -171,6 +171,83 @@ TEST(test_filter_check)
   berth_error_release(&err);
 }
 
+/* The warm state's copy of the filter: what is encoded comes back byte for
+ * byte; what a hand (root's) could have spoiled is malformed, not used. */
+TEST(test_filter_record)
+{
+  struct sock_filter prog[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xc000003eU, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 38),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct berth_join_filter f = { .insns = prog, .len = 5, .flags = SECCOMP_FILTER_FLAG_LOG };
+  struct berth_join_filter back = { 0 }, none = { 0 };
+  berth_error_t err = NULL;
+  json_t *v = berth_join_filter_encode(&f, &err);
+  static const char *const bad[] = {
+    "{\"len\": 1, \"flags\": 0, \"bpf\": \"00060000\"}",                   /* short */
+    "{\"len\": 1, \"flags\": 0, \"bpf\": \"000600007fff000000\"}",         /* long */
+    "{\"len\": 1, \"flags\": 0, \"bpf\": \"00060000zfff0000\"}",           /* not hex */
+    "{\"len\": 1, \"flags\": 0, \"bpf\": \"00060000 7ff0000\"}",           /* a space */
+    "{\"len\": 1, \"flags\": 0, \"bpf\": \"000600007FFF0000\"}",           /* upper case */
+    "{\"len\": 1, \"flags\": 4, \"bpf\": \"000600007fff0000\"}",           /* NEW_LISTENER */
+    "{\"len\": -1, \"flags\": 0, \"bpf\": \"\"}",                          /* negative */
+    "{\"len\": 4097, \"flags\": 0, \"bpf\": \"\"}",                        /* > BPF_MAXINSNS */
+    "{\"len\": \"1\", \"flags\": 0, \"bpf\": \"000600007fff0000\"}",       /* a string */
+    "{\"len\": 1, \"bpf\": \"000600007fff0000\"}",                         /* no flags */
+    "{\"len\": 1, \"flags\": 0, \"bpf\": \"000600007fff0000\", \"x\": 1}", /* extra */
+    "[1]",
+  };
+
+  assert_non_null(v);
+  assert_string_equal(json_string_value(json_object_get(v, "bpf")),
+                      "0020000000000004"   /* ld [4] */
+                      "00150100c000003e"   /* jeq AUDIT_ARCH_X86_64, 1, 0 */
+                      "0006000080000000"   /* ret KILL_PROCESS */
+                      "0006000000050026"   /* ret ERRNO|38 */
+                      "000600007fff0000"); /* ret ALLOW */
+  must(berth_join_filter_decode(v, &back, &err), &err);
+  assert_int_equal(back.len, 5);
+  assert_int_equal(back.flags, SECCOMP_FILTER_FLAG_LOG);
+  assert_memory_equal(back.insns, prog, sizeof(prog));
+  free(back.insns);
+  json_decref(v);
+
+  /* no filter (seccomp=unconfined) is a record too: length 0 */
+  v = berth_join_filter_encode(&none, &err);
+  assert_non_null(v);
+  back.len = 7;
+  must(berth_join_filter_decode(v, &back, &err), &err);
+  assert_int_equal(back.len, 0);
+  assert_null(back.insns);
+  json_decref(v);
+
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    json_t *b = json_loads(bad[i], 0, NULL);
+    assert_non_null(b);
+    assert_int_equal(berth_join_filter_decode(b, &back, &err), 1);
+    assert_null(back.insns);
+    json_decref(b);
+  }
+
+  /* a sound record of a filter the check refuses: decoded, then refused
+   * where the join takes it */
+  v = json_loads("{\"len\": 1, \"flags\": 0, \"bpf\": \"000600007fc00000\"}", 0, NULL);
+  must(berth_join_filter_decode(v, &back, &err), &err);
+  json_decref(v);
+  {
+    struct berth_join_target t;
+    berth_join_target_init(&t);
+    must_fail(berth_join_filter_take(&t, &back, &err), &err, BERTH_E_JOIN, EPERM,
+              "user notification");
+    assert_null(back.insns);
+    assert_int_equal(t.filter.len, 1);
+    berth_join_target_release(&t);
+  }
+}
+
 TEST(test_request_roundtrip)
 {
   char *argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) "echo \"\"", (char *) "", NULL };
