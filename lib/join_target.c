@@ -335,20 +335,28 @@ berth_join_status_field(const char *status, const char *name)
   return NULL;
 }
 
-/* The mount of a cgroup hierarchy on the host, from our mountinfo: v1 by
- * its controller list (super options), v2 by type; its root must be "/". */
+/* The mount of a cgroup hierarchy on the host, from our mountinfo (read
+ * once per pin: a host with many containers has many mounts): v1 by its
+ * controller list (super options), v2 by type; its root must be "/". */
 static int
-hierarchy_mount(const char *ctrls, char *out, size_t len)
+hierarchy_mount(const char *mountinfo, const char *ctrls, char *out, size_t len)
 {
-  FILE *f = fopen("/proc/self/mountinfo", "re");
-  char line[4096];
   bool v2 = *ctrls == '\0';
   int ret = -1;
 
-  if (f == NULL)
-    return -1;
-  while (ret < 0 && fgets(line, sizeof(line), f) != NULL) {
-    char root[1024], mnt[1024], type[64], src[256], opts[1024], *dash = strstr(line, " - ");
+  for (const char *p = mountinfo, *nl; ret < 0 && *p != '\0'; p = *nl ? nl + 1 : nl) {
+    char line[4096], root[1024], mnt[1024], type[64], src[256], opts[1024], *dash;
+    size_t n;
+
+    nl = strchrnul(p, '\n');
+    n = (size_t) (nl - p);
+    /* the filesystem type follows " - ": only cgroup lines are parsed */
+    dash = memmem(p, n, " - cgroup", 9);
+    if (dash == NULL || n >= sizeof(line))
+      continue;
+    memcpy(line, p, n);
+    line[n] = '\0';
+    dash = strstr(line, " - ");
     if (dash == NULL || sscanf(line, "%*s %*s %*s %1023s %1023s", root, mnt) != 2
         || sscanf(dash + 3, "%63s %255s %1023s", type, src, opts) != 3 || strcmp(root, "/") != 0)
       continue;
@@ -371,7 +379,6 @@ hierarchy_mount(const char *ctrls, char *out, size_t len)
     snprintf(out, len, "%s", mnt);
     ret = 0;
   }
-  fclose(f);
   return ret;
 }
 
@@ -397,8 +404,11 @@ static int
 open_cgroups(struct berth_join_target *t, const char *id, berth_error_t *err)
 {
   char buf[8192], *save = NULL;
+  cleanup_free char *mountinfo = NULL;
+  size_t mlen = 0;
 
-  if (read_at(t->pin.procfd, "cgroup", buf, sizeof(buf), err) < 0)
+  if (read_at(t->pin.procfd, "cgroup", buf, sizeof(buf), err) < 0
+      || berth_read_file("/proc/self/mountinfo", 4u << 20, &mountinfo, &mlen, err) < 0)
     return -1;
   for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, mnt[1024];
@@ -414,7 +424,7 @@ open_cgroups(struct berth_join_target *t, const char *id, berth_error_t *err)
     *c2 = '\0';
     if (strstr(c2 + 1, "/../") != NULL)
       return refuse(err, "the init's cgroup %s is not a plain path", c2 + 1);
-    if (hierarchy_mount(c1 + 1, mnt, sizeof(mnt)) < 0)
+    if (hierarchy_mount(mountinfo, c1 + 1, mnt, sizeof(mnt)) < 0)
       return berth_error_make(err, BERTH_E_JOIN, ENOENT,
                               "the cgroup hierarchy %s is not mounted on the host", c1 + 1);
     if (strstr(c2 + 1, "/libpod-") != NULL)
