@@ -16,6 +16,12 @@
  * err (BERTH_E_ENGINE_UNREACHABLE: without it the engine cannot be reached). */
 int berth_backend_load(const char *path, const struct berth_backend_plugin **out,
                        berth_error_t *err);
+/* The plugin at BERTH_ENGINE_PLUGIN, loaded (berth_backend_load) by the
+ * first call of the process: for the first engine opened (engine.c) or the
+ * first TLS connection (conn.c), whichever comes first; later calls give
+ * the same descriptor, or try again after a failure.  Not set up: that is
+ * global_init's, which engine.c calls.  0, or -1 with err. */
+int berth_backend_get(const struct berth_backend_plugin **out, berth_error_t *err);
 
 /* lib/backend_host.c, in engine-docker.so only: where the plugin's
  * berth_log and berth_log_debug_enabled send their lines. */

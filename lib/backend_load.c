@@ -53,8 +53,8 @@ check_descriptor(const struct berth_backend_plugin *p, const char *path, berth_e
 {
   if (p->abi != BERTH_BACKEND_ABI || p->size != sizeof(*p)
       || p->ops_size != sizeof(struct berth_backend_ops) || p->version == NULL
-      || strcmp(p->version, PACKAGE_VERSION) != 0 || p->global_init == NULL
-      || p->engine_new == NULL)
+      || strcmp(p->version, PACKAGE_VERSION) != 0 || p->global_init == NULL || p->engine_new == NULL
+      || p->conn_tls == NULL)
     return berth_error_make(err, BERTH_E_ENGINE_UNREACHABLE, ENOEXEC,
                             "engine client %s is from another build of berth (version %s, "
                             "interface %u; this is %s, interface %u)",
@@ -98,5 +98,18 @@ berth_backend_load(const char *path, const struct berth_backend_plugin **out, be
   berth_debug("engine client loaded path=%s backend=%s", BERTH_LOG_VAL(path),
               BERTH_LOG_VAL(p->name));
   *out = p; /* the handle stays open for the process: never dlclose'd */
+  return 0;
+}
+
+int
+berth_backend_get(const struct berth_backend_plugin **out, berth_error_t *err)
+{
+  static const struct berth_backend_plugin *loaded;
+
+  if (loaded == NULL && berth_backend_load(BERTH_ENGINE_PLUGIN, &loaded, err) < 0) {
+    *out = NULL;
+    return -1;
+  }
+  *out = loaded;
   return 0;
 }

@@ -1,5 +1,9 @@
 /* conn.c - the engine connection object (conn.h): a unix stream socket,
- * or (c->ssl set) TCP + TLS whose side of every call is in conn_tls.c. */
+ * or (c->tls set) TCP + TLS whose side of every call is conn_tls.c's
+ * berth_conn_tls_ops.  That table is linked in where OpenSSL is (the
+ * plugin, libberth_testing); the core libberth takes it from the engine
+ * plugin (backend_load.c), loaded for the first TLS endpoint only: a unix
+ * socket never touches the plugin. */
 #include "config.h"
 
 #include <errno.h>
@@ -12,9 +16,31 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <stdio.h>
+
 #include "berth/conn.h"
 #include "berth/util.h"
 #include "conn-internal.h"
+#if !defined(BERTH_BACKEND_BUILTIN) && !defined(BERTH_BACKEND_PLUGIN)
+#include "backend-internal.h"
+#endif
+
+/* The TLS side: conn_tls.c's table where it is linked in, else the engine
+ * plugin's (loaded now if no engine has been opened yet). */
+static const struct berth_conn_tls_ops *
+tls_ops(berth_error_t *err)
+{
+#if defined(BERTH_BACKEND_BUILTIN) || defined(BERTH_BACKEND_PLUGIN)
+  (void) err;
+  return &berth_conn_tls_ops;
+#else
+  const struct berth_backend_plugin *p;
+
+  if (berth_backend_get(&p, err) < 0)
+    return NULL;
+  return p->conn_tls;
+#endif
+}
 
 static int
 conn_wrap(int fd, struct berth_conn **out, berth_error_t *err)
@@ -67,22 +93,24 @@ berth_conn_open_unix(const char *path, long timeout_ms, struct berth_conn **out,
   return conn_wrap(berth_steal_fd(&fd), out, err);
 }
 
-/* Both opens: the unix socket, or TCP + TLS (verdict: conn_tls_open's). */
+/* Both opens: the unix socket, or TCP + TLS (verdict: the TLS open's). */
 static int
 conn_open(const struct berth_endpoint *ep, long timeout_ms, bool verdict, struct berth_conn **out,
           berth_error_t *err)
 {
-  struct berth_conn tmp;
+  struct berth_conn tmp = { .fd = -1 };
+  const struct berth_conn_tls_ops *tls;
 
   *out = NULL;
   if (ep->socket != NULL)
     return berth_conn_open_unix(ep->socket, timeout_ms, out, err);
-  if (conn_tls_open(ep, timeout_ms, verdict, &tmp, err) < 0)
+  if ((tls = tls_ops(err)) == NULL || tls->open(ep, timeout_ms, verdict, &tmp, err) < 0)
     return -1;
   if (conn_wrap(tmp.fd, out, err) < 0) {
-    conn_tls_free(&tmp);
+    tls->free(&tmp);
     return -1;
   }
+  (*out)->tls = tls;
   (*out)->ssl = tmp.ssl; /* transferred */
   return 0;
 }
@@ -101,6 +129,27 @@ berth_conn_open_checked(const struct berth_endpoint *ep, long timeout_ms, struct
   return conn_open(ep, timeout_ms, true, out, err);
 }
 
+const char *
+berth_endpoint_name(const struct berth_endpoint *ep, char *buf, size_t len)
+{
+  if (ep->socket != NULL)
+    snprintf(buf, len, "%s", ep->socket);
+  else if (strchr(ep->host ? ep->host : "", ':') != NULL)
+    snprintf(buf, len, "tcp://[%s]:%u", ep->host, ep->port);
+  else
+    snprintf(buf, len, "tcp://%s:%u", ep->host ? ep->host : "", ep->port);
+  return buf;
+}
+
+int
+berth_conn_tls_info(const struct berth_conn *c, struct berth_tls_info *out)
+{
+  memset(out, 0, sizeof(*out));
+  if (c == NULL || c->tls == NULL)
+    return -1;
+  return c->tls->info(c, out);
+}
+
 int
 berth_conn_from_fd(int fd, struct berth_conn **out, berth_error_t *err)
 {
@@ -116,7 +165,7 @@ berth_conn_from_fd(int fd, struct berth_conn **out, berth_error_t *err)
 }
 
 /* One non-blocking send (out) or recv on the plain socket: the bytes moved,
- * BERTH_CONN_AGAIN, or -1 with err; conn_tls.c's tls_io for TLS. */
+ * BERTH_CONN_AGAIN, or -1 with err; conn_tls.c's for TLS. */
 static ssize_t
 sock_io(struct berth_conn *c, bool out, void *buf, size_t len, berth_error_t *err)
 {
@@ -138,16 +187,16 @@ sock_io(struct berth_conn *c, bool out, void *buf, size_t len, berth_error_t *er
 ssize_t
 berth_conn_send(struct berth_conn *c, const void *buf, size_t len, berth_error_t *err)
 {
-  if (c->ssl != NULL)
-    return conn_tls_send(c, buf, len, err);
+  if (c->tls != NULL)
+    return c->tls->send(c, buf, len, err);
   return sock_io(c, true, (void *) buf, len, err);
 }
 
 ssize_t
 berth_conn_recv(struct berth_conn *c, void *buf, size_t len, berth_error_t *err)
 {
-  if (c->ssl != NULL)
-    return conn_tls_recv(c, buf, len, err);
+  if (c->tls != NULL)
+    return c->tls->recv(c, buf, len, err);
   return sock_io(c, false, buf, len, err);
 }
 
@@ -217,7 +266,7 @@ berth_conn_recv_wait(struct berth_conn *c, void *buf, size_t len, int64_t deadli
 int
 berth_conn_shutdown_write(struct berth_conn *c, berth_error_t *err)
 {
-  if (c->ssl != NULL && conn_tls_shutdown_write(c, err) < 0)
+  if (c->tls != NULL && c->tls->shutdown_write(c, err) < 0)
     return -1;
   if (shutdown(c->fd, SHUT_WR) < 0 && errno != ENOTCONN)
     return berth_error_errno(err, BERTH_E_ENGINE_UNREACHABLE, errno,
@@ -235,7 +284,7 @@ bool
 berth_conn_pending(const struct berth_conn *c)
 {
   /* a unix socket buffers nothing above the kernel; TLS may */
-  return c->ssl != NULL && conn_tls_pending(c);
+  return c->tls != NULL && c->tls->pending(c);
 }
 
 void
@@ -243,8 +292,8 @@ berth_conn_free(struct berth_conn *c)
 {
   if (c == NULL)
     return;
-  if (c->ssl != NULL)
-    conn_tls_free(c);
+  if (c->tls != NULL)
+    c->tls->free(c);
   if (c->fd >= 0)
     close(c->fd);
   free(c);

@@ -1,6 +1,11 @@
 /* conn_tls.c - the TLS transport of conn.h: TCP to a remote engine
  * (engine.host = "tcp://HOST:PORT") and mutual TLS with OpenSSL.
  *
+ * Linked into the engine plugin (engine-docker.so) and libberth_testing,
+ * not into the core: conn.c reaches it through berth_conn_tls_ops, which
+ * the core takes from the loaded plugin's descriptor (backend.h), so
+ * berth-shell, berthctl and pam_berth.so do not map libssl/libcrypto.
+ *
  * Why OpenSSL directly and not libcurl's CONNECT_ONLY: the hijacked exec
  * stream is opened as root and used after the privilege drop, and conn.h's
  * non-blocking send/recv/pending contract maps one to one onto SSL_read_ex /
@@ -386,7 +391,7 @@ await_verdict(struct berth_conn *c, const struct berth_endpoint *ep, int64_t dea
   }
 }
 
-int
+static int
 conn_tls_open(const struct berth_endpoint *ep, long timeout_ms, bool verdict, struct berth_conn *c,
               berth_error_t *err)
 {
@@ -435,18 +440,6 @@ fail:
   return -1;
 }
 
-const char *
-berth_endpoint_name(const struct berth_endpoint *ep, char *buf, size_t len)
-{
-  if (ep->socket != NULL)
-    snprintf(buf, len, "%s", ep->socket);
-  else if (strchr(ep->host ? ep->host : "", ':') != NULL)
-    snprintf(buf, len, "tcp://[%s]:%u", ep->host, ep->port);
-  else
-    snprintf(buf, len, "tcp://%s:%u", ep->host ? ep->host : "", ep->port);
-  return buf;
-}
-
 /* ---------------------------------------------------------------- I/O */
 
 /* One SSL_write_ex (send) or SSL_read_ex, in conn.h's terms. */
@@ -479,19 +472,19 @@ tls_io(struct berth_conn *c, bool send, void *buf, size_t len, berth_error_t *er
   }
 }
 
-ssize_t
+static ssize_t
 conn_tls_send(struct berth_conn *c, const void *buf, size_t len, berth_error_t *err)
 {
   return tls_io(c, true, (void *) buf, len, err);
 }
 
-ssize_t
+static ssize_t
 conn_tls_recv(struct berth_conn *c, void *buf, size_t len, berth_error_t *err)
 {
   return tls_io(c, false, buf, len, err);
 }
 
-int
+static int
 conn_tls_shutdown_write(struct berth_conn *c, berth_error_t *err)
 {
   int64_t deadline = berth_now_ms() + 5000;
@@ -512,13 +505,13 @@ conn_tls_shutdown_write(struct berth_conn *c, berth_error_t *err)
   return 0;
 }
 
-bool
+static bool
 conn_tls_pending(const struct berth_conn *c)
 {
   return SSL_pending(c->ssl) > 0;
 }
 
-void
+static void
 conn_tls_free(struct berth_conn *c)
 {
   SSL_free(c->ssl); /* frees the BIO; the fd is conn.c's */
@@ -575,8 +568,8 @@ san_text(X509 *x, char *buf, size_t len)
   GENERAL_NAMES_free(gens);
 }
 
-int
-berth_conn_tls_info(const struct berth_conn *c, struct berth_tls_info *out)
+static int
+conn_tls_info(const struct berth_conn *c, struct berth_tls_info *out)
 {
   X509 *peer, *own;
   int days = 0, secs = 0;
@@ -601,3 +594,15 @@ berth_conn_tls_info(const struct berth_conn *c, struct berth_tls_info *out)
   }
   return 0;
 }
+
+/* What conn.c calls for a TLS connection (conn-internal.h); the plugin's
+ * descriptor lends it to the core (backend.h). */
+const struct berth_conn_tls_ops berth_conn_tls_ops = {
+  .open = conn_tls_open,
+  .send = conn_tls_send,
+  .recv = conn_tls_recv,
+  .shutdown_write = conn_tls_shutdown_write,
+  .pending = conn_tls_pending,
+  .free = conn_tls_free,
+  .info = conn_tls_info,
+};

@@ -3,6 +3,7 @@
  * descriptor, the one symbol engine-docker.so exports. */
 #include "config.h"
 
+#include "conn-internal.h"
 #include "docker.h"
 #ifdef BERTH_BACKEND_PLUGIN
 #include "backend-internal.h"
@@ -66,4 +67,5 @@ __attribute__((visibility("default"))) const struct berth_backend_plugin berth_b
   .name = "docker",
   .global_init = docker_plugin_init,
   .engine_new = berth_docker_new_endpoint,
+  .conn_tls = &berth_conn_tls_ops,
 };

@@ -37,7 +37,7 @@ backend(berth_error_t *err)
 #ifdef BERTH_BACKEND_BUILTIN
   p = &berth_backend_docker;
 #else
-  if (berth_backend_load(BERTH_ENGINE_PLUGIN, &p, err) < 0)
+  if (berth_backend_get(&p, err) < 0)
     return NULL;
 #endif
   if (p->global_init(&host, err) < 0)

@@ -70,10 +70,12 @@ struct berth_engine {
  * (BERTH_ENGINE_PLUGIN) the first time an engine is opened, after checking
  * that only root can have put it there, and takes one symbol from it, a
  * struct berth_backend_plugin.  The plugin carries its own copy of the few
- * base modules it calls (error, util, conn, http): nothing of the loading
- * program is visible to it (RTLD_LOCAL) but what the host table lends.
+ * base modules it calls (error, util, conn, conn_tls, http): nothing of the
+ * loading program is visible to it (RTLD_LOCAL) but what the host table
+ * lends.  The other way, the core borrows the plugin's TLS transport
+ * (conn_tls below): OpenSSL is the plugin's, as libcurl is.
  * Unit tests and fuzzers link the backend directly (libberth_testing). */
-#define BERTH_BACKEND_ABI 2
+#define BERTH_BACKEND_ABI 3
 #define BERTH_BACKEND_SYMBOL "berth_backend_docker"
 
 /* What the loading core lends a plugin: its log sink, so that the plugin's
@@ -82,6 +84,8 @@ struct berth_backend_host {
   void (*log)(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
   bool (*debug_enabled)(void);
 };
+
+struct berth_conn_tls_ops; /* lib/conn-internal.h */
 
 struct berth_backend_plugin {
   unsigned abi;        /* BERTH_BACKEND_ABI */
@@ -94,6 +98,10 @@ struct berth_backend_plugin {
   /* berth_engine_new_endpoint's contract */
   int (*engine_new)(const struct berth_endpoint *ep, long timeout_ms, struct berth_engine **out,
                     berth_error_t *err);
+  /* The TLS side of a tcp:// connection (conn_tls.c, OpenSSL): the core's
+   * conn.c opens and drives TLS connections through it, so the core does
+   * not link OpenSSL.  Usable without global_init. */
+  const struct berth_conn_tls_ops *conn_tls;
 };
 
 /* The Docker backend's descriptor (lib/docker_ops.c): the one symbol

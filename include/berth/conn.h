@@ -5,7 +5,8 @@
  * struct berth_conn and never a raw fd: no send(), recv() or shutdown() on
  * the socket outside conn.c and conn_tls.c.  The transport is a unix socket,
  * or TCP + mutual TLS to a remote engine (engine.host = "tcp://..."; OpenSSL,
- * conn_tls.c) behind the same functions, which is why there is
+ * conn_tls.c, which the core takes from the engine plugin: backend.h) behind
+ * the same functions, which is why there is
  * berth_conn_pending(): TLS can hold decrypted bytes that poll() on the fd
  * will never announce.
  *
@@ -80,7 +81,8 @@ const char *berth_endpoint_name(const struct berth_endpoint *ep, char *buf, size
 int berth_conn_tls_info(const struct berth_conn *c, struct berth_tls_info *out);
 
 /* 0 when the PEM certificate at cert is within its validity, else -1 with
- * a one-line reason ("... has expired"): checked before any engine sees it. */
+ * a one-line reason ("... has expired"): checked before any engine sees it.
+ * In conn_tls.c: for the backend (docker_tls.c), not linked into the core. */
 int berth_tls_client_cert_check(const char *cert, berth_error_t *err);
 
 /* Wrap an already connected stream socket (a socketpair in tests); takes

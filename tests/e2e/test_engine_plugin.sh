@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_engine_plugin.sh - the engine client as a plugin (backend.h,
 # docs/security.md "The engine client plugin"): the installed berth-shell,
-# berthctl and pam_berth.so do not link libcurl; berth-shell maps the plugin
+# berthctl and pam_berth.so do not link libcurl nor OpenSSL (libssl,
+# libcrypto: the TLS side is the plugin's); berth-shell maps the plugin
 # (and libcurl with it) only once it opens the engine, and a session in exec
 # mode works through it; a plugin that anyone but root could have written (a
 # group- or world-writable file, a file not root's, a directory others can
@@ -35,18 +36,25 @@ for bin in "$SHELL_BIN" "$CTL" "$PAM_SO"; do
 	needed=$(readelf -d "$bin" | awk '/NEEDED/ { print $NF }' | tr -d '[]' | tr '\n' ' ')
 	case $needed in
 	*libcurl*) not_ok "$(basename "$bin") does not link libcurl"; diag "NEEDED: $needed" ;;
-	*libc.so*) ok "$(basename "$bin") does not link libcurl (NEEDED: $needed)" ;;
+	*libssl* | *libcrypto*)
+		not_ok "$(basename "$bin") does not link libssl or libcrypto"
+		diag "NEEDED: $needed"
+		;;
+	*libc.so*) ok "$(basename "$bin") does not link libcurl, libssl or libcrypto (NEEDED: $needed)" ;;
 	*) not_ok "readelf -d $bin lists its libraries"; diag "NEEDED: $needed" ;;
 	esac
 done
-deps=$(ldd "$SHELL_BIN")
-if grep -qE 'libcurl|libgnutls|libssh2|libldap|libkrb5' <<<"$deps"; then
-	not_ok "nothing berth-shell loads at start pulls libcurl in"
-	diag "$deps"
-else
-	ok "nothing berth-shell loads at start pulls libcurl in ($(wc -l <<<"$deps") objects)"
-fi
+for bin in "$SHELL_BIN" "$CTL" "$PAM_SO"; do
+	deps=$(ldd "$bin")
+	if grep -qE 'libcurl|libssl|libcrypto|libgnutls|libssh2|libldap|libkrb5' <<<"$deps"; then
+		not_ok "nothing $(basename "$bin") loads at start pulls libcurl or OpenSSL in"
+		diag "$deps"
+	else
+		ok "nothing $(basename "$bin") loads at start pulls libcurl or OpenSSL in ($(wc -l <<<"$deps") objects)"
+	fi
+done
 assert_contains "$(readelf -d "$PLUGIN")" "[libcurl.so" "the plugin is what links libcurl"
+assert_contains "$(readelf -d "$PLUGIN")" "[libssl.so" "... and OpenSSL (the TLS side it lends the core)"
 read -r p_uid p_mode < <(stat -c '%u %a' "$PLUGIN")
 assert_eq "0 0" "$p_uid $((8#$p_mode & 8#022))" "the installed plugin is root's and writable by nobody else"
 

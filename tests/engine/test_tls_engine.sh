@@ -110,7 +110,10 @@ if [ -u "$shell" ]; then
 		tls_engine_section "$D" 127.0.0.1 client
 		printf 'image = "%s"; pull = "never"; entry = "exec";\n' "$BERTH_TEST_IMAGE"
 		printf 'container = { network = "none"; };\npolicy = { exclude_users = [ "root" ]; };\n'
-	} | berth_write_config
+	} >"$TEST_TMPDIR/shell.conf"
+	# not a pipe: berth_write_config must run in this shell, where its lock
+	# and its restore-at-exit hold
+	berth_write_config <"$TEST_TMPDIR/shell.conf"
 	as_user() { setpriv --reuid="$u" --regid="$u" --init-groups env -i PATH=/usr/bin:/bin HOME="/home/$u" USER="$u" "$@"; }
 	run as_user "$shell" -c 'hostname; id -un'
 	assert_eq 0 "$rc" "berth-shell -c runs the command in the container on the TLS engine ($err)"

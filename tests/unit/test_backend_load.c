@@ -1,7 +1,8 @@
 /* test_backend_load.c - loading the engine client plugin (backend.h,
  * lib/backend_load.c) the way berth-shell and pam_berth do, as root: the
  * built engine-docker.so loads from a directory only root can change and
- * works (its errors reach the core intact); a copy that is group- or
+ * works, its engine and the TLS side it lends conn.c (their errors reach
+ * the core intact); a copy that is group- or
  * world-writable, not root's, in a directory others can write, missing,
  * not a plugin, or from another build is refused with an engine error that
  * names the file and why, and is never run.  As another user the test's
@@ -24,6 +25,7 @@
 #include "berth/engine.h"
 #include "berth/log.h"
 #include "../../lib/backend-internal.h"
+#include "../../lib/conn-internal.h"
 #include "../lib/testlib.h"
 
 /* mkdtemp in /tmp: root's sticky directory, so a directory root makes there
@@ -62,6 +64,7 @@ TEST(root_owned_plugin_loads_and_works)
   const struct berth_backend_host host
       = { .log = berth_log, .debug_enabled = berth_log_debug_enabled };
   struct berth_engine *e = NULL;
+  struct berth_conn c = { .fd = -2 };
   berth_error_t err = NULL;
 
   if (geteuid() != 0) {
@@ -83,6 +86,21 @@ TEST(root_owned_plugin_loads_and_works)
   assert_string_equal(berth_error_reason(err), "the container service is not reachable");
   berth_error_release(&err);
   e->ops->free(e);
+  /* the TLS side it lends the core's conn.c: its errors cross over too */
+  assert_non_null(p->conn_tls);
+  assert_int_equal(p->conn_tls->open(&(struct berth_endpoint){ .host = "127.0.0.1",
+                                                               .port = 9,
+                                                               .ca = "/nonexistent/ca.pem",
+                                                               .cert = "/nonexistent/c.pem",
+                                                               .key = "/nonexistent/k.pem" },
+                                     1000, false, &c, &err),
+                   -1);
+  assert_int_equal(c.fd, -1);
+  assert_non_null(err);
+  assert_int_equal(err->kind, BERTH_E_ENGINE_UNREACHABLE);
+  if (strstr(err->msg, "cannot use engine.tls.ca") == NULL)
+    fail_msg("the plugin's TLS open: '%s'", err->msg);
+  berth_error_release(&err);
 }
 
 TEST(writable_plugin_refused)
