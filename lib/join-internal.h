@@ -88,8 +88,6 @@ int berth_join_pin(struct berth_join_target *t, pid_t pid, const char *id,
 /* Refuse a bounding set with CAP_SYS_PTRACE unless the container has a
  * user namespace of its own. */
 int berth_join_check_caps(const struct berth_join_spec *s, bool own_userns, berth_error_t *err);
-/* Field 22 of /proc/PID/stat. */
-int berth_join_start_time(pid_t pid, unsigned long long *start, berth_error_t *err);
 /* The value of "name:" in a /proc/PID/status text (after the colon), or NULL. */
 const char *berth_join_status_field(const char *status, const char *name);
 /* The capability names Docker takes (CAP_ prefix optional), or -1. */

@@ -532,12 +532,6 @@ init_facts(struct berth_join_target *t, berth_error_t *err)
 }
 
 int
-berth_join_start_time(pid_t pid, unsigned long long *start, berth_error_t *err)
-{
-  return berth_pin_start_time(pid, start, BERTH_E_JOIN, err);
-}
-
-int
 berth_join_pin(struct berth_join_target *t, pid_t pid, const char *id,
                unsigned long long expect_start, berth_error_t *err)
 {

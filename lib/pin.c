@@ -64,24 +64,12 @@ start_time_of(int procfd, unsigned long long *start, enum berth_error_kind kind,
   return 0;
 }
 
-/* /proc/PID; a failure has status gone, or the errno when gone is 0. */
-static int
-open_proc(pid_t pid, enum berth_error_kind kind, int gone, berth_error_t *err)
-{
-  char dir[32];
-  int fd;
-
-  snprintf(dir, sizeof(dir), "/proc/%ld", (long) pid);
-  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return berth_error_errno(err, kind, gone != 0 ? gone : errno, "opening %s", dir);
-  return fd;
-}
-
 int
 berth_pin_open(struct berth_pin *p, pid_t pid, enum berth_error_kind kind, int gone,
                berth_error_t *err)
 {
+  char dir[32];
+
   p->pid = pid;
 #ifdef SYS_pidfd_open
   p->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
@@ -91,9 +79,10 @@ berth_pin_open(struct berth_pin *p, pid_t pid, enum berth_error_kind kind, int g
   if (p->pidfd < 0)
     return berth_error_errno(err, kind, errno == ESRCH ? gone : errno,
                              "pinning the container's init %ld (pidfd_open)", (long) pid);
-  p->procfd = open_proc(pid, kind, gone, err);
+  snprintf(dir, sizeof(dir), "/proc/%ld", (long) pid);
+  p->procfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (p->procfd < 0)
-    return -1;
+    return berth_error_errno(err, kind, gone, "opening %s", dir);
   return start_time_of(p->procfd, &p->start_time, kind, err);
 }
 
@@ -104,15 +93,4 @@ berth_pin_alive(const struct berth_pin *p)
   struct pollfd pfd = { .fd = p->pidfd, .events = POLLIN };
 
   return p->pidfd >= 0 && poll(&pfd, 1, 0) == 0;
-}
-
-int
-berth_pin_start_time(pid_t pid, unsigned long long *start, enum berth_error_kind kind,
-                     berth_error_t *err)
-{
-  cleanup_close int fd = open_proc(pid, kind, 0, err);
-
-  if (fd < 0)
-    return -1;
-  return start_time_of(fd, start, kind, err);
 }

@@ -110,33 +110,26 @@ write_record(const char *name, const char *text, berth_error_t *err)
   return 0;
 }
 
-/* The init's oldest filter (join_seccomp.c), read while it is pinned as the
- * process that started at `start`: it never changes while that process
- * lives (filters only stack on top), and the join pins the same pid and
- * start time before using it.  NULL, with the reason logged, when it cannot
- * be read: the record goes without it and the join reads it itself. */
+/* The pinned init's oldest filter (join_seccomp.c): it never changes while
+ * that process lives (filters only stack on top), and the join pins the
+ * same pid and start time before using it.  NULL, with the reason logged,
+ * when it cannot be read: the record goes without it and the join reads it
+ * itself. */
 static json_t *
-filter_of(const struct berth_box *b, pid_t pid, unsigned long long start)
+filter_of(const struct berth_box *b, struct berth_join_target *t)
 {
-  struct berth_join_target t;
   berth_error_t err = NULL;
   json_t *v = NULL;
 
-  berth_join_target_init(&t);
-  if (berth_pin_open(&t.pin, pid, BERTH_E_JOIN, EAGAIN, &err) == 0) {
-    if (t.pin.start_time != start)
-      berth_error_make(&err, BERTH_E_JOIN, EAGAIN, "the container's init was replaced");
-    else if (berth_join_read_filter(&t, &err) == 0 && !berth_pin_alive(&t.pin))
-      berth_error_make(&err, BERTH_E_JOIN, EAGAIN, "the container's init exited");
-    else if (err == NULL)
-      v = berth_join_filter_encode(&t.filter, &err);
-  }
+  if (berth_join_read_filter(t, &err) == 0 && !berth_pin_alive(&t->pin))
+    berth_error_make(&err, BERTH_E_JOIN, EAGAIN, "the container's init exited");
+  else if (err == NULL)
+    v = berth_join_filter_encode(&t->filter, &err);
   if (v == NULL)
     berth_log(LOG_WARNING, "user=%s container=%s warm state without the seccomp filter: %s",
               BERTH_LOG_VAL(b->user->name), BERTH_LOG_VAL(b->name),
               BERTH_LOG_TEXT(err ? err->msg : "unknown error"));
   berth_error_release(&err);
-  berth_join_target_release(&t);
   return v;
 }
 
@@ -146,8 +139,9 @@ berth_warm_save(struct berth_engine *e, const struct berth_box *b, berth_error_t
   cleanup_json json_t *info = NULL;
   cleanup_json json_t *rec = NULL;
   cleanup_free char *text = NULL;
-  json_t *sub;
-  unsigned long long start = 0;
+  struct berth_join_target t;
+  json_t *sub, *seccomp;
+  unsigned long long start;
   json_int_t pid;
   int r;
 
@@ -159,15 +153,24 @@ berth_warm_save(struct berth_engine *e, const struct berth_box *b, berth_error_t
                ? -1
                : berth_error_make(err, BERTH_E_CONTAINER, ENOENT, "container %s vanished", b->name);
   pid = json_integer_value(json_object_get(json_object_get(info, "State"), "Pid"));
-  if (pid <= 1 || berth_join_start_time((pid_t) pid, &start, err) < 0)
+  /* the start time and the filter both of the one process pinned */
+  berth_join_target_init(&t);
+  if (pid <= 1 || berth_pin_open(&t.pin, (pid_t) pid, BERTH_E_JOIN, EAGAIN, err) < 0) {
+    berth_join_target_release(&t);
     return berth_error_wrap(err, "recording the warm state of %s", b->name);
+  }
+  start = t.pin.start_time;
+  seccomp = filter_of(b, &t);
+  berth_join_target_release(&t);
   sub = subset(info, err);
-  if (sub == NULL)
+  if (sub == NULL) {
+    json_decref(seccomp);
     return -1;
+  }
   rec = json_pack("{s:i, s:I, s:s, s:s, s:s?, s:s, s:I, s:I, s:o, s:o*}", "v", 1, "uid",
                   (json_int_t) b->user->uid, "name", b->name, "id", b->id, "spec", b->spec_hash,
                   "shell", b->shell, "pid", pid, "start", (json_int_t) start, "inspect", sub,
-                  "seccomp", filter_of(b, (pid_t) pid, start));
+                  "seccomp", seccomp);
   if (rec == NULL || (text = json_dumps(rec, JSON_COMPACT)) == NULL)
     return berth_error_make(err, BERTH_E_INTERNAL, ENOMEM, "out of memory");
   return write_record(b->name, text, err);

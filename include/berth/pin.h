@@ -38,8 +38,5 @@ bool berth_pin_alive(const struct berth_pin *p);
  * NUL-terminated in buf; errors of kind naming "the container's init". */
 int berth_pin_read(int dir, const char *name, char *buf, size_t len, enum berth_error_kind kind,
                    berth_error_t *err);
-/* The start time of pid (field 22 of /proc/PID/stat), unpinned. */
-int berth_pin_start_time(pid_t pid, unsigned long long *start, enum berth_error_kind kind,
-                         berth_error_t *err);
 
 #endif
