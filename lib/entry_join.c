@@ -95,8 +95,8 @@ join_release(void *state)
 }
 
 /* From an inspect (the engine's, or the warm state's) to the joining child
- * waiting; expect_start: the recorded start time, 0 for none. */
-/* rec: the warm state's copy of the init's filter, NULL to read it. */
+ * waiting; expect_start: the recorded start time, 0 for none; rec: the warm
+ * state's copy of the init's filter, NULL to read it. */
 static int
 join_from_info(const struct berth_box *b, json_t *info, unsigned long long expect_start,
                struct berth_join_filter *rec, void **state, berth_error_t *err)

@@ -356,8 +356,8 @@ hierarchy_mount(const char *mountinfo, const char *ctrls, char *out, size_t len)
       continue;
     memcpy(line, p, n);
     line[n] = '\0';
-    dash = strstr(line, " - ");
-    if (dash == NULL || sscanf(line, "%*s %*s %*s %1023s %1023s", root, mnt) != 2
+    dash = line + (dash - p);
+    if (sscanf(line, "%*s %*s %*s %1023s %1023s", root, mnt) != 2
         || sscanf(dash + 3, "%63s %255s %1023s", type, src, opts) != 3 || strcmp(root, "/") != 0)
       continue;
     if (v2 ? strcmp(type, "cgroup2") != 0 : strcmp(type, "cgroup") != 0)
