@@ -40,12 +40,6 @@ struct join_state {
   bool ran;
 };
 
-static int
-pidfd_send(int pidfd, int sig)
-{
-  return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
-
 /* A label the host cannot apply is refused here, before anything forks
  * (the child fails closed as well if the write does not take). */
 static int
@@ -186,7 +180,7 @@ static void
 signal_child(const struct join_state *st, int sig)
 {
   if (getpgid(st->child) != st->child || kill(-st->child, sig) < 0)
-    pidfd_send(st->pidfd, sig);
+    berth_pidfd_signal(st->pidfd, sig);
 }
 
 /* Until the child exits: SIGHUP/SIGTERM end it (SIGKILL after a grace),
